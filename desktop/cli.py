@@ -1,0 +1,366 @@
+"""The `lantern` command: the GUI by default, subcommands for scripting.
+
+Every subcommand calls the same services as the GUI. Errors meant for the user are printed
+as one plain line on stderr with exit code 1; `--json` prints data for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from desktop import APP_NAME, __version__
+from desktop.errors import LanternError
+from desktop.log_file import log_to_file
+from desktop.paths import app_paths
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    paths = app_paths()
+    log_to_file(paths.logs)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        if getattr(args, "group_parser", None) is not None:
+            args.group_parser.print_help(sys.stderr)
+            return 2
+        from desktop.ui.app import run_gui
+
+        return run_gui()
+    try:
+        return handler(args)
+    except LanternError as exc:
+        log.info("User error: %s", exc)
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopped", file=sys.stderr)
+        return 130
+
+
+# ---- output helpers ----
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=_json_default, ensure_ascii=False))
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000  # type: ignore[assignment]
+    return str(n)
+
+
+def _lantern() -> Any:
+    from desktop.services.app import Lantern
+
+    return Lantern()
+
+
+# ---- chat ----
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    app = _lantern()
+    try:
+        text = sys.stdin.read() if args.message == "-" else args.message
+        turn = app.chat.send(
+            text,
+            conversation_id=args.conversation,
+            model_id=args.model,
+            max_tokens=args.max_tokens,
+            temperature=args.temperature,
+        )
+        if not args.json:
+            print(f"[conversation {turn.conversation.id} · {turn.model.id}]", file=sys.stderr)
+        try:
+            for piece in turn:
+                if not args.json:
+                    sys.stdout.write(piece)
+                    sys.stdout.flush()
+        except LanternError:
+            if not args.json:
+                print(file=sys.stdout)
+            raise
+        outcome = turn.outcome
+        if args.json:
+            _print_json(
+                {
+                    "conversation_id": turn.conversation.id,
+                    "message_id": outcome.answer.id,
+                    "model_id": turn.model.id,
+                    "status": outcome.status,
+                    "content": outcome.answer.content,
+                    "stats": asdict(outcome.stats) if outcome.stats else None,
+                }
+            )
+        else:
+            print()
+            if outcome.stats:
+                s = outcome.stats
+                print(
+                    f"[{s.generated_tokens} tokens · {s.generation_tokens_per_s:.1f} tok/s · "
+                    f"prompt {s.prompt_tokens} tokens at {s.prompt_tokens_per_s:.0f} tok/s · "
+                    f"first token after {s.time_to_first_token_s:.2f} s]",
+                    file=sys.stderr,
+                )
+        return 0
+    finally:
+        app.close()
+
+
+# ---- models ----
+
+
+def _model_row(model: Any) -> dict[str, Any]:
+    info = model.info
+    return {
+        "id": model.id,
+        "name": info.name,
+        "architecture": info.architecture,
+        "quantization": info.quantization,
+        "context_length": info.context_length,
+        "size_bytes": model.size_bytes,
+        "path": str(model.path),
+    }
+
+
+def _cmd_models_list(args: argparse.Namespace) -> int:
+    app = _lantern()
+    models = app.models.list()
+    if args.json:
+        _print_json([_model_row(m) for m in models])
+    elif not models:
+        print("No models installed. Try `lantern models install-starter`.")
+    else:
+        for m in models:
+            print(
+                f"{m.id}\t{m.info.quantization}\t{_size(m.size_bytes)}\t"
+                f"ctx {m.info.context_length}\t{m.path}"
+            )
+    return 0
+
+
+def _cmd_models_import(args: argparse.Namespace) -> int:
+    model = _lantern().models.import_file(Path(args.path))
+    print(f"Imported {model.id} ({model.info.quantization}, {_size(model.size_bytes)})")
+    return 0
+
+
+def _cmd_models_rm(args: argparse.Namespace) -> int:
+    model = _lantern().models.remove(args.id)
+    print(f"Removed {model.id}")
+    return 0
+
+
+def _cmd_models_install_starter(args: argparse.Namespace) -> int:
+    app = _lantern()
+    model = app.models.install_starter(app.paths.cache / "starter")
+    if model is None:
+        print("A model is already installed; nothing to do.")
+    else:
+        print(f"Installed the starter model {model.id} ({_size(model.size_bytes)})")
+    return 0
+
+
+# ---- history ----
+
+
+def _cmd_history_list(args: argparse.Namespace) -> int:
+    conversations = _lantern().chat.list_conversations()
+    if args.json:
+        _print_json([asdict(c) for c in conversations])
+    else:
+        for c in conversations:
+            print(f"{c.id}\t{c.updated_at:%Y-%m-%d %H:%M}\t{c.message_count} messages\t{c.title}")
+    return 0
+
+
+def _cmd_history_show(args: argparse.Namespace) -> int:
+    conversation, messages = _lantern().chat.conversation(args.id)
+    if args.json:
+        _print_json({**asdict(conversation), "messages": [asdict(m) for m in messages]})
+        return 0
+    print(f"# {conversation.title}  (model {conversation.model_id})\n")
+    for m in messages:
+        mark = "" if m.status == "complete" else f"  [{m.status}]"
+        print(f"{m.role}{mark}:\n{m.content}\n")
+    return 0
+
+
+# ---- doctor and bench ----
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from desktop.engine.hardware import system_memory
+
+    app = _lantern()
+    try:
+        hw = app.engine.probe_hardware()
+    finally:
+        app.close()
+    memory = system_memory()
+    report = {
+        "version": __version__,
+        "python": sys.version.split()[0],
+        "backend": hw.backend,
+        "gpu_offload": hw.gpu_offload,
+        "devices": [asdict(d) for d in hw.devices],
+        "memory": asdict(memory),
+        "paths": {k: str(v) for k, v in asdict(app.paths).items()} | {"database": str(app.paths.database)},
+        "models": [_model_row(m) for m in app.models.list()],
+        "llama_cpp_features": hw.system_info.strip(),
+    }
+    if args.json:
+        _print_json(report)
+        return 0
+    print(f"{APP_NAME} {__version__} (Python {report['python']})")
+    print(f"Backend: {hw.backend} (GPU offload {'supported' if hw.gpu_offload else 'not built in'})")
+    for d in hw.devices:
+        print(f"  {d.name}: {d.description}, {_size(d.free_bytes)} free of {_size(d.total_bytes)}")
+    print(f"Memory: {_size(memory.available_bytes)} available of {_size(memory.total_bytes)}")
+    for name, value in report["paths"].items():
+        print(f"{name.capitalize()}: {value}")
+    print(f"Models installed: {len(report['models'])}")
+    for m in report["models"]:
+        print(f"  {m['id']} ({m['quantization']}, {_size(m['size_bytes'])})")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from desktop.services.bench import run_bench
+
+    app = _lantern()
+    print("Running the benchmark (this takes a minute)...", file=sys.stderr)
+    report = run_bench(
+        app.models,
+        app.settings,
+        app.paths.logs / "engine.log",
+        model_id=args.model,
+        runs=args.runs,
+        max_tokens=args.max_tokens,
+        threads=args.threads,
+    )
+    if args.json:
+        _print_json(report.as_dict())
+        return 0
+    print(
+        f"Model {report.model_id} · {report.backend} · {report.threads} threads · "
+        f"{report.gpu_layers} GPU layers · median of {report.runs} runs\n"
+    )
+    print(f"{'':28}{'Lantern (a)':>14}{'direct (b)':>14}{'a/b':>8}")
+    rows = [
+        ("prompt tokens", "prompt_tokens", "{:.0f}", None),
+        ("generated tokens", "generated_tokens", "{:.0f}", None),
+        ("time to first token (s)", "time_to_first_token_s", "{:.3f}", None),
+        ("prefill tok/s", "prefill_tokens_per_s", "{:.1f}", report.prefill_ratio),
+        ("decode tok/s", "decode_tokens_per_s", "{:.1f}", report.decode_ratio),
+    ]
+    for label, key, fmt, ratio in rows:
+        a, b = getattr(report.lantern, key), getattr(report.direct, key)
+        tail = f"{ratio:>8.3f}" if ratio is not None else ""
+        print(f"{label:28}{fmt.format(a):>14}{fmt.format(b):>14}{tail}")
+    return 0
+
+
+# ---- the parser ----
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lantern", description=f"{APP_NAME}: run language models on your own computer."
+    )
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    chat = commands.add_parser("chat", help="send a message and stream the answer")
+    chat.add_argument("message", help="the message, or - to read it from standard input")
+    chat.add_argument("--model", help="installed model id (default: the conversation's or default)")
+    chat.add_argument("--conversation", type=int, help="continue this conversation id")
+    chat.add_argument("--max-tokens", type=_positive_int, help="longest answer, in tokens")
+    chat.add_argument("--temperature", type=_temperature, help="0 for the likeliest words")
+    chat.add_argument("--json", action="store_true", help="print the whole turn as JSON at the end")
+    chat.set_defaults(handler=_cmd_chat)
+
+    models = commands.add_parser("models", help="list, import and remove models")
+    models.set_defaults(group_parser=models)
+    models_commands = models.add_subparsers(title="commands", metavar="COMMAND")
+    listing = models_commands.add_parser("list", help="installed models")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_cmd_models_list)
+    imp = models_commands.add_parser("import", help="install a GGUF file from this computer")
+    imp.add_argument("path")
+    imp.set_defaults(handler=_cmd_models_import)
+    rm = models_commands.add_parser("rm", help="delete an installed model")
+    rm.add_argument("id")
+    rm.set_defaults(handler=_cmd_models_rm)
+    starter = models_commands.add_parser(
+        "install-starter", help="install the small starter model if no model is installed"
+    )
+    starter.set_defaults(handler=_cmd_models_install_starter)
+
+    history = commands.add_parser("history", help="stored conversations")
+    history.set_defaults(group_parser=history)
+    history_commands = history.add_subparsers(title="commands", metavar="COMMAND")
+    hlist = history_commands.add_parser("list", help="conversations, newest first")
+    hlist.add_argument("--json", action="store_true")
+    hlist.set_defaults(handler=_cmd_history_list)
+    show = history_commands.add_parser("show", help="one conversation's messages")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=_cmd_history_show)
+
+    doctor = commands.add_parser("doctor", help="backend, devices, memory, paths and models")
+    doctor.add_argument("--json", action="store_true")
+    doctor.set_defaults(handler=_cmd_doctor)
+
+    bench = commands.add_parser("bench", help="Lantern's speed against llama-cpp-python direct")
+    bench.add_argument("--model", help="installed model id")
+    bench.add_argument("--runs", type=_positive_int, default=5)
+    bench.add_argument("--max-tokens", type=_positive_int, default=256)
+    bench.add_argument("--threads", type=_positive_int)
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(handler=_cmd_bench)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _temperature(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0 <= value <= 5:
+        raise argparse.ArgumentTypeError("must be between 0 and 5")
+    return value

@@ -1,0 +1,326 @@
+"""The app's side of the engine: start, stop and restart the engine process, send requests,
+and hand back its events. A dead engine process becomes an `EngineCrashed` error; the next
+request starts a fresh process.
+
+Thread-safe: a GUI thread may cancel while a worker thread reads the stream.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import multiprocessing
+import queue
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from desktop.engine.protocol import (
+    Cancel,
+    ChatMessage,
+    Event,
+    Failed,
+    Finished,
+    Generate,
+    GenerationStats,
+    HardwareReport,
+    LoadModel,
+    ModelLoaded,
+    ProbeHardware,
+    Request,
+    Sampling,
+    Shutdown,
+    Tokenize,
+    Tokens,
+    TokenText,
+    Unloaded,
+    UnloadModel,
+)
+from desktop.errors import (
+    ContextOverflow,
+    EngineCrashed,
+    EngineFailed,
+    ModelLoadFailed,
+    NoModelLoaded,
+)
+from desktop.models.gguf_info import ModelShape
+
+log = logging.getLogger(__name__)
+
+_ERRORS: dict[str, type[EngineFailed]] = {
+    "model_load": ModelLoadFailed,
+    "context_overflow": ContextOverflow,
+    "no_model": NoModelLoaded,
+}
+
+
+@dataclass(frozen=True)
+class _EngineDied:
+    """Put on every waiting queue when the process is gone."""
+
+    error: EngineCrashed
+
+
+class EngineClient:
+    def __init__(self, log_file: Path) -> None:
+        self._log_file = log_file
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()  # guards the process, the pipe and the waiting queues
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._conn: Connection | None = None
+        self._waiting: dict[int, queue.SimpleQueue[Event | _EngineDied]] = {}
+        self._loaded: ModelLoaded | None = None
+
+    # ---- lifecycle ----
+
+    @property
+    def loaded(self) -> ModelLoaded | None:
+        """The model the running engine holds; None after a crash or before any load."""
+        return self._loaded
+
+    @property
+    def pid(self) -> int | None:
+        process = self._process
+        return process.pid if process is not None and process.is_alive() else None
+
+    def close(self) -> None:
+        with self._lock:
+            process, conn = self._process, self._conn
+            self._process = self._conn = None
+            self._loaded = None
+        if conn is not None:
+            try:
+                conn.send(Shutdown())
+            except OSError:
+                pass
+        if process is not None:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        if conn is not None:
+            conn.close()
+
+    def __enter__(self) -> EngineClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start_locked(self) -> Connection:
+        if self._conn is not None and self._process is not None and self._process.is_alive():
+            return self._conn
+        from desktop.engine.worker import run_engine
+
+        # spawn, never fork: the app has threads (Qt's among them) that fork would copy broken.
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe(duplex=True)
+        process = context.Process(
+            target=run_engine, args=(child, str(self._log_file)), name="lantern-engine", daemon=True
+        )
+        process.start()
+        child.close()  # so that the engine's death reads as end-of-file here
+        self._process, self._conn, self._loaded = process, parent, None
+        threading.Thread(
+            target=self._read_events, args=(process, parent), name="engine-events", daemon=True
+        ).start()
+        log.info("Engine process %s started", process.pid)
+        return parent
+
+    def _read_events(self, process: multiprocessing.process.BaseProcess, conn: Connection) -> None:
+        while True:
+            try:
+                event: Event = conn.recv()
+            except (EOFError, OSError):
+                break
+            with self._lock:
+                waiting = self._waiting.get(event.request_id)
+            if waiting is not None:
+                waiting.put(event)
+        process.join(timeout=5)
+        error = EngineCrashed(_death_message(process.exitcode, self._log_file))
+        with self._lock:
+            if self._process is process:
+                self._process = self._conn = None
+                self._loaded = None
+            waiting_queues = list(self._waiting.values())
+        if process.exitcode not in (0, None):
+            log.error("Engine process %s died: exit code %s", process.pid, process.exitcode)
+        for waiting in waiting_queues:
+            waiting.put(_EngineDied(error))
+
+    def _submit(self, make: Any) -> tuple[int, queue.SimpleQueue[Event | _EngineDied]]:
+        """Start the engine if needed, then send `make(request_id)`."""
+        inbox: queue.SimpleQueue[Event | _EngineDied] = queue.SimpleQueue()
+        with self._lock:
+            conn = self._start_locked()
+            request: Request = make(next(self._ids))
+            self._waiting[request.request_id] = inbox
+            try:
+                conn.send(request)
+            except OSError as exc:
+                del self._waiting[request.request_id]
+                raise EngineCrashed(_death_message(None, self._log_file)) from exc
+        return request.request_id, inbox
+
+    def _done(self, request_id: int) -> None:
+        with self._lock:
+            self._waiting.pop(request_id, None)
+
+    def _call(self, make: Any) -> Event:
+        request_id, inbox = self._submit(make)
+        try:
+            return _raise_for(inbox.get())
+        finally:
+            self._done(request_id)
+
+    # ---- requests ----
+
+    def load(
+        self,
+        model_path: Path,
+        *,
+        context_length: int,
+        threads: int | None = None,
+        gpu_layers: int | None = None,
+        shape: ModelShape | None = None,
+    ) -> ModelLoaded:
+        event = self._call(
+            lambda rid: LoadModel(rid, str(model_path), context_length, threads, gpu_layers, shape)
+        )
+        assert isinstance(event, ModelLoaded)
+        self._loaded = event
+        return event
+
+    def unload(self) -> None:
+        if self.pid is None:
+            return
+        event = self._call(UnloadModel)
+        assert isinstance(event, Unloaded)
+        self._loaded = None
+
+    def tokenize(self, text: str, *, add_special: bool = False) -> tuple[int, ...]:
+        event = self._call(lambda rid: Tokenize(rid, text, add_special))
+        assert isinstance(event, Tokens)
+        return event.tokens
+
+    def probe_hardware(self) -> HardwareReport:
+        event = self._call(ProbeHardware)
+        assert isinstance(event, HardwareReport)
+        return event
+
+    def generate(
+        self,
+        *,
+        messages: tuple[ChatMessage, ...] = (),
+        prompt: str | None = None,
+        sampling: Sampling | None = None,
+    ) -> GenerationStream:
+        """Start generating; iterate the stream for the answer's text. Raises from the stream."""
+        request_id, inbox = self._submit(
+            lambda rid: Generate(rid, messages, prompt, sampling or Sampling())
+        )
+        return GenerationStream(self, request_id, inbox)
+
+    def cancel(self, request_id: int) -> None:
+        with self._lock:
+            conn = self._conn
+            if conn is None:
+                return
+            try:
+                conn.send(Cancel(request_id))
+            except OSError:
+                pass  # the engine is gone; the stream reports that
+
+
+class GenerationStream:
+    """The answer's text as it is generated. After the iteration, `finished` holds the
+    finish reason and stats. `cancel()` may be called from any thread."""
+
+    def __init__(
+        self,
+        client: EngineClient,
+        request_id: int,
+        inbox: queue.SimpleQueue[Event | _EngineDied],
+    ) -> None:
+        self._client = client
+        self.request_id = request_id
+        self._inbox = inbox
+        self.finished: Finished | None = None
+        self._closed = False
+
+    @property
+    def stats(self) -> GenerationStats | None:
+        return self.finished.stats if self.finished else None
+
+    def cancel(self) -> None:
+        if not self._closed:
+            self._client.cancel(self.request_id)
+
+    def __iter__(self) -> Iterator[str]:
+        try:
+            while True:
+                event = _raise_for(self._inbox.get())
+                if isinstance(event, TokenText):
+                    yield event.text
+                elif isinstance(event, Finished):
+                    self.finished = event
+                    return
+        finally:
+            self._closed = True
+            self._client._done(self.request_id)
+
+    def close(self) -> None:
+        """Stop a stream that is abandoned half-way, and wait for the engine to settle."""
+        if self._closed:
+            return
+        self.cancel()
+        for _ in self:  # drain until Finished (or the crash) so the next request starts clean
+            pass
+
+    def __enter__(self) -> GenerationStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None or not isinstance(exc, (EngineCrashed, EngineFailed)):
+            try:
+                self.close()
+            except (EngineCrashed, EngineFailed):
+                if exc_type is None:
+                    raise
+
+
+def _raise_for(event: Event | _EngineDied) -> Event:
+    if isinstance(event, _EngineDied):
+        raise event.error
+    if isinstance(event, Failed):
+        raise _ERRORS.get(event.kind, EngineFailed)(event.message)
+    return event
+
+
+def _death_message(exitcode: int | None, log_file: Path) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            how = f"it was stopped by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            how = f"it was stopped by signal {-exitcode}"
+        if exitcode == -getattr(signal, "SIGKILL", 9):
+            how += " (often the system running out of memory)"
+    elif exitcode:
+        how = f"it exited with code {exitcode}"
+    else:
+        how = "it stopped answering"
+    return (
+        f"The model engine stopped unexpectedly: {how}. Lantern is still running and keeps "
+        f"what was written so far; the next request starts the engine again. Details: {log_file}"
+    )

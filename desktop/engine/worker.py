@@ -1,0 +1,406 @@
+"""The engine process: owns the llama.cpp objects and answers the app's requests.
+
+This is the only module of the app that imports llama_cpp. It runs in its own process
+(`run_engine` is the process entry point), so a crash in llama.cpp ends only this process.
+
+A reader thread takes requests off the pipe as they arrive: a Cancel flips a flag that the
+generation loop checks between tokens, so a stop never waits behind the generation.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from desktop.engine import hardware
+from desktop.engine.protocol import (
+    Cancel,
+    ChatMessage,
+    DeviceInfo,
+    Event,
+    Failed,
+    Finished,
+    Generate,
+    GenerationStats,
+    HardwareReport,
+    LoadModel,
+    ModelLoaded,
+    ProbeHardware,
+    Request,
+    Shutdown,
+    Tokenize,
+    Tokens,
+    TokenText,
+    Unloaded,
+    UnloadModel,
+)
+from desktop.log_file import rotate_if_large
+
+log = logging.getLogger("desktop.engine")
+
+_DEVICE_KINDS = {0: "cpu", 1: "gpu", 2: "igpu", 3: "accel"}
+
+
+def run_engine(conn: Connection, log_file: str) -> None:
+    """Process entry point: route native stderr to the engine log, then serve requests."""
+    _log_to_file(Path(log_file))
+    try:
+        EngineWorker(conn).serve()
+    finally:
+        conn.close()
+
+
+def _log_to_file(log_file: Path) -> None:
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    rotate_if_large(log_file)
+    fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    # llama.cpp writes its own diagnostics (an assert before an abort, say) to fd 2.
+    os.dup2(fd, 2)
+    os.close(fd)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s engine[%(process)d] %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+
+
+@dataclass
+class _LoadedModel:
+    llm: Any  # llama_cpp.Llama
+    formatter: Any  # llama_chat_format.ChatFormatter
+    has_chat_template: bool
+    request: LoadModel
+
+
+class EngineWorker:
+    def __init__(self, conn: Connection) -> None:
+        import llama_cpp
+
+        self._llama_cpp = llama_cpp
+        self._conn = conn
+        self._requests: queue.Queue[Request] = queue.Queue()
+        self._cancelled: set[int] = set()
+        self._cancel_lock = threading.Lock()
+        self._model: _LoadedModel | None = None
+
+    # ---- plumbing ----
+
+    def serve(self) -> None:
+        threading.Thread(target=self._read_requests, name="engine-reader", daemon=True).start()
+        while True:
+            request = self._requests.get()
+            if isinstance(request, Shutdown):
+                return
+            try:
+                self._handle(request)
+            except Exception as exc:  # a bug here must not take the engine down silently
+                log.exception("Request %s failed", request)
+                self._send(Failed(request.request_id, "internal", f"Engine error: {exc}"))
+
+    def _read_requests(self) -> None:
+        while True:
+            try:
+                request = self._conn.recv()
+            except (EOFError, OSError):  # the app went away: nothing left to serve
+                self._requests.put(Shutdown())
+                return
+            if isinstance(request, Cancel):
+                with self._cancel_lock:
+                    self._cancelled.add(request.request_id)
+            else:
+                self._requests.put(request)
+
+    def _is_cancelled(self, request_id: int) -> bool:
+        with self._cancel_lock:
+            return request_id in self._cancelled
+
+    def _forget_cancel(self, request_id: int) -> None:
+        with self._cancel_lock:
+            self._cancelled.discard(request_id)
+
+    def _send(self, event: Event) -> None:
+        self._conn.send(event)
+
+    def _handle(self, request: Request) -> None:
+        if isinstance(request, LoadModel):
+            self._load(request)
+        elif isinstance(request, UnloadModel):
+            self._unload()
+            self._send(Unloaded(request.request_id))
+        elif isinstance(request, Generate):
+            self._generate(request)
+        elif isinstance(request, Tokenize):
+            self._tokenize(request)
+        elif isinstance(request, ProbeHardware):
+            self._send(self._probe(request.request_id))
+        else:
+            self._send(Failed(request.request_id, "bad_request", f"Unknown request {request!r}"))
+
+    # ---- hardware ----
+
+    def _devices(self) -> tuple[DeviceInfo, ...]:
+        from llama_cpp import _ggml
+
+        lib = _ggml.libggml
+        lib.ggml_backend_dev_count.restype = ctypes.c_size_t
+        lib.ggml_backend_dev_get.argtypes = [ctypes.c_size_t]
+        lib.ggml_backend_dev_get.restype = ctypes.c_void_p
+        for name in ("ggml_backend_dev_name", "ggml_backend_dev_description"):
+            getattr(lib, name).argtypes = [ctypes.c_void_p]
+            getattr(lib, name).restype = ctypes.c_char_p
+        lib.ggml_backend_dev_type.argtypes = [ctypes.c_void_p]
+        lib.ggml_backend_dev_type.restype = ctypes.c_int
+        size_p = ctypes.POINTER(ctypes.c_size_t)
+        lib.ggml_backend_dev_memory.argtypes = [ctypes.c_void_p, size_p, size_p]
+        lib.ggml_backend_dev_memory.restype = None
+        devices = []
+        for i in range(lib.ggml_backend_dev_count()):
+            dev = lib.ggml_backend_dev_get(i)
+            free, total = ctypes.c_size_t(0), ctypes.c_size_t(0)
+            lib.ggml_backend_dev_memory(dev, ctypes.byref(free), ctypes.byref(total))
+            devices.append(
+                DeviceInfo(
+                    name=lib.ggml_backend_dev_name(dev).decode(),
+                    description=lib.ggml_backend_dev_description(dev).decode(),
+                    kind=_DEVICE_KINDS.get(lib.ggml_backend_dev_type(dev), "accel"),  # type: ignore[arg-type]
+                    free_bytes=free.value,
+                    total_bytes=total.value,
+                )
+            )
+        return tuple(devices)
+
+    def _probe(self, request_id: int) -> HardwareReport:
+        devices = self._devices()
+        gpus = hardware.gpu_devices(devices)
+        return HardwareReport(
+            request_id=request_id,
+            backend=hardware.backend_name(gpus),
+            gpu_offload=bool(self._llama_cpp.llama_supports_gpu_offload()),
+            devices=devices,
+            system_info=self._llama_cpp.llama_print_system_info().decode(errors="replace"),
+        )
+
+    # ---- model ----
+
+    def _unload(self) -> None:
+        if self._model is not None:
+            self._model.llm.close()
+            self._model = None
+
+    def _load(self, request: LoadModel) -> None:
+        from llama_cpp import Llama, llama_chat_format
+
+        self._unload()
+        started = time.perf_counter()
+        gpus = (
+            hardware.gpu_devices(self._devices())
+            if self._llama_cpp.llama_supports_gpu_offload()
+            else []
+        )
+        gpu_layers = request.gpu_layers
+        if gpu_layers is None:
+            gpu_layers = (
+                hardware.choose_gpu_layers(request.shape, gpus, request.context_length)
+                if request.shape is not None
+                else (-1 if gpus else 0)
+            )
+        threads = request.threads or hardware.default_threads()
+        name = Path(request.model_path).name
+        try:
+            llm = Llama(
+                model_path=request.model_path,
+                n_ctx=request.context_length,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=gpu_layers,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            self._send(
+                Failed(
+                    request.request_id,
+                    "model_load",
+                    f"Could not load {name}: {exc}. The file may be damaged or made for a "
+                    "newer llama.cpp; try another download of it.",
+                )
+            )
+            return
+        template = llm.metadata.get("tokenizer.chat_template")
+        if template:
+            eos = llm.token_eos()
+            formatter = llama_chat_format.Jinja2ChatFormatter(
+                template=template,
+                eos_token=self._token_text(llm, eos),
+                bos_token=self._token_text(llm, llm.token_bos()),
+                stop_token_ids=[eos],
+            )
+        else:
+            log.warning("%s has no chat template; using ChatML", name)
+            formatter = llama_chat_format.format_chatml
+        self._model = _LoadedModel(llm, formatter, bool(template), request)
+        layers = self._llama_cpp.llama_model_n_layer(llm.model)
+        offloaded = min(gpu_layers, layers + 1) if gpu_layers >= 0 else layers + 1
+        self._send(
+            ModelLoaded(
+                request_id=request.request_id,
+                model_path=request.model_path,
+                context_length=llm.n_ctx(),
+                trained_context_length=self._llama_cpp.llama_model_n_ctx_train(llm.model),
+                layers=layers,
+                gpu_layers=offloaded if gpus else 0,
+                has_chat_template=bool(template),
+                load_seconds=time.perf_counter() - started,
+            )
+        )
+
+    @staticmethod
+    def _token_text(llm: Any, token: int) -> str:
+        return llm.detokenize([token], special=True).decode(errors="replace") if token >= 0 else ""
+
+    # ---- requests on the loaded model ----
+
+    def _tokenize(self, request: Tokenize) -> None:
+        if self._model is None:
+            self._send(Failed(request.request_id, "no_model", "No model is loaded."))
+            return
+        tokens = self._model.llm.tokenize(
+            request.text.encode(), add_bos=request.add_special, special=request.add_special
+        )
+        self._send(Tokens(request.request_id, tuple(tokens)))
+
+    def _prompt_tokens(self, request: Generate) -> tuple[list[int], list[str], Any]:
+        """The prompt as tokens, the stop strings, and the template's stopping criteria."""
+        assert self._model is not None
+        llm = self._model.llm
+        if request.prompt is not None:
+            tokens = llm.tokenize(request.prompt.encode(), add_bos=True, special=False)
+            return tokens, list(request.sampling.stop), None
+        rendered = self._model.formatter(messages=[_as_dict(m) for m in request.messages])
+        tokens = llm.tokenize(
+            rendered.prompt.encode(), add_bos=not rendered.added_special, special=True
+        )
+        stop = list(request.sampling.stop)
+        if rendered.stop:
+            stop += [rendered.stop] if isinstance(rendered.stop, str) else list(rendered.stop)
+        return tokens, [s for s in stop if s], rendered.stopping_criteria
+
+    def _generate(self, request: Generate) -> None:
+        from llama_cpp import Llama, StoppingCriteriaList
+
+        rid = request.request_id
+        started = time.perf_counter()
+        if self._is_cancelled(rid):  # stopped before it began
+            self._forget_cancel(rid)
+            self._send(Finished(rid, "cancelled", _stats(0, 0, 0, started, None, started)))
+            return
+        if self._model is None:
+            self._send(Failed(rid, "no_model", "No model is loaded; choose a model first."))
+            return
+        llm = self._model.llm
+        tokens, stop, template_stopping = self._prompt_tokens(request)
+        n_ctx = llm.n_ctx()
+        if len(tokens) >= n_ctx:
+            self._send(
+                Failed(
+                    rid,
+                    "context_overflow",
+                    f"The prompt is {len(tokens):,} tokens but the model's context window holds "
+                    f"{n_ctx:,}. Start a new conversation or shorten the text.",
+                )
+            )
+            return
+        cached = Llama.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
+        clock = _FirstSampleClock()
+        criteria = StoppingCriteriaList([clock])
+        if template_stopping is not None:
+            criteria.extend(template_stopping)
+        sampling = request.sampling
+        stream = llm.create_completion(
+            tokens,
+            max_tokens=min(sampling.max_tokens, n_ctx - len(tokens)),
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            top_k=sampling.top_k,
+            min_p=sampling.min_p,
+            repeat_penalty=sampling.repeat_penalty,
+            seed=sampling.seed,
+            stop=stop,
+            stopping_criteria=criteria,
+            stream=True,
+        )
+        finish_reason = "length"
+        for chunk in _chunks(stream):
+            if self._is_cancelled(rid):
+                finish_reason = "cancelled"
+                break
+            choice = chunk["choices"][0]
+            if choice["text"]:
+                self._send(TokenText(rid, choice["text"]))
+            if choice["finish_reason"]:
+                finish_reason = choice["finish_reason"]
+        self._forget_cancel(rid)
+        ended = time.perf_counter()
+        # Each answer token is fed back through the model before the next is sampled, so the
+        # model's position counts the answer; only a last token that hit max_tokens is not.
+        generated = max(llm.n_tokens - len(tokens), 0) + (finish_reason == "length")
+        stats = _stats(len(tokens), cached, generated, started, clock.first_at, ended)
+        self._send(Finished(rid, finish_reason, stats))  # type: ignore[arg-type]
+
+
+class _FirstSampleClock:
+    """A stopping criterion that never stops: it notes when the first token was sampled,
+    which ends the prompt's evaluation."""
+
+    def __init__(self) -> None:
+        self.first_at: float | None = None
+
+    def __call__(self, input_ids: Any, logits: Any) -> bool:
+        if self.first_at is None:
+            self.first_at = time.perf_counter()
+        return False
+
+
+def _chunks(stream: Iterator[Any]) -> Iterator[Any]:
+    try:
+        yield from stream
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+
+
+def _stats(
+    prompt_tokens: int,
+    cached: int,
+    generated: int,
+    started: float,
+    first_at: float | None,
+    ended: float,
+) -> GenerationStats:
+    first = first_at if first_at is not None else ended
+    prefill_s = max(first - started, 1e-9)
+    decode_s = ended - first
+    return GenerationStats(
+        prompt_tokens=prompt_tokens,
+        cached_prompt_tokens=cached,
+        generated_tokens=generated,
+        time_to_first_token_s=prefill_s if first_at is not None else 0.0,
+        prompt_tokens_per_s=(prompt_tokens - cached) / prefill_s if first_at is not None else 0.0,
+        generation_tokens_per_s=generated / decode_s if generated and decode_s > 0 else 0.0,
+        total_s=ended - started,
+    )
+
+
+def _as_dict(message: ChatMessage) -> dict[str, str]:
+    return {"role": message.role, "content": message.content}

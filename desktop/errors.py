@@ -1,0 +1,51 @@
+"""Errors a user can act on. Each carries a message written for the user; the UI and CLI show it."""
+
+from __future__ import annotations
+
+
+class LanternError(Exception):
+    """Base of every error whose message is meant for the user (no traceback is shown)."""
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class EngineCrashed(LanternError, RuntimeError):
+    """The engine process died (crash, abort, kill, out of memory). The next request restarts it."""
+
+
+class EngineFailed(LanternError, RuntimeError):
+    """The engine could not do a request but is still running."""
+
+
+class ModelLoadFailed(EngineFailed):
+    pass
+
+
+class ContextOverflow(EngineFailed):
+    pass
+
+
+class NoModelLoaded(EngineFailed):
+    pass
+
+
+class ModelNotFound(LanternError, LookupError):
+    pass
+
+
+class NoModelInstalled(LanternError, LookupError):
+    pass
+
+
+class InvalidModelFile(LanternError, ValueError):
+    pass
+
+
+class ConversationNotFound(LanternError, LookupError):
+    pass
+
+
+class StarterModelUnavailable(LanternError, RuntimeError):
+    pass

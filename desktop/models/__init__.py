@@ -1,0 +1,1 @@
+"""Model files: GGUF metadata, installed models, the starter model."""

@@ -1,0 +1,62 @@
+"""Where Lantern keeps things. The one place that knows.
+
+By default the folders follow each OS's conventions (platformdirs). `LANTERN_HOME=/some/dir`
+puts every folder under that one directory: tests and portable installs use it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import PlatformDirs
+
+APP_DIR_NAME = "Lantern"
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    data: Path
+    config: Path
+    cache: Path
+    logs: Path
+    models: Path
+
+    @property
+    def database(self) -> Path:
+        return self.data / "lantern.sqlite3"
+
+    @property
+    def settings_file(self) -> Path:
+        return self.config / "settings.json"
+
+    def ensure(self) -> AppPaths:
+        for folder in (self.data, self.config, self.cache, self.logs, self.models):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def app_paths() -> AppPaths:
+    """The folders for this run, created if missing."""
+    home = os.environ.get("LANTERN_HOME")
+    if home:
+        root = Path(home).expanduser().resolve()
+        paths = AppPaths(
+            data=root / "data",
+            config=root / "config",
+            cache=root / "cache",
+            logs=root / "logs",
+            models=root / "models",
+        )
+    else:
+        dirs = PlatformDirs(APP_DIR_NAME, appauthor=False)
+        data = Path(dirs.user_data_dir)
+        paths = AppPaths(
+            data=data,
+            config=Path(dirs.user_config_dir),
+            cache=Path(dirs.user_cache_dir),
+            logs=Path(dirs.user_log_dir),
+            models=data / "models",
+        )
+    return paths.ensure()

@@ -1,0 +1,196 @@
+"""A chat turn: the user's message committed, the answer generated, streamed and saved.
+
+`ChatService.send()` commits the user's message (and an empty answer marked 'streaming')
+before anything else; iterating the returned `ChatTurn` loads the model if needed, streams
+the answer and flushes it to the store at least every half second. However the turn ends,
+the answer is kept: complete, stopped by the user, interrupted by an engine crash, or failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+from desktop.engine.client import EngineClient, GenerationStream
+from desktop.engine.protocol import GenerationStats, ModelLoaded, Sampling
+from desktop.errors import EngineCrashed, LanternError
+from desktop.models.installed import InstalledModel
+from desktop.services.models import ModelService
+from desktop.settings import Settings
+from desktop.store.db import Database
+from desktop.store.repositories import (
+    ConversationRecord,
+    ConversationRepository,
+    MessageRecord,
+    MessageRepository,
+)
+from desktop.tasks.chat import chat_messages, conversation_title
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL_S = 0.5
+
+
+@dataclass(frozen=True)
+class TurnOutcome:
+    status: str  # complete | stopped | interrupted | failed
+    answer: MessageRecord
+    stats: GenerationStats | None
+    model: ModelLoaded | None
+    error: str | None = None
+
+
+class ChatService:
+    def __init__(
+        self, db: Database, models: ModelService, engine: EngineClient, settings: Settings
+    ) -> None:
+        self.conversations = ConversationRepository(db)
+        self.messages = MessageRepository(db)
+        self._models = models
+        self._engine = engine
+        self._settings = settings
+        self._load_lock = threading.Lock()
+
+    def list_conversations(self) -> list[ConversationRecord]:
+        return self.conversations.list()
+
+    def conversation(self, conversation_id: int) -> tuple[ConversationRecord, list[MessageRecord]]:
+        return self.conversations.get(conversation_id), self.messages.thread(conversation_id)
+
+    def send(
+        self,
+        text: str,
+        *,
+        conversation_id: int | None = None,
+        model_id: str | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> ChatTurn:
+        """Commit the user's message and an empty answer; iterate the turn to generate it."""
+        if not text.strip():
+            raise LanternError("The message is empty; type something to send.")
+        if conversation_id is not None:
+            conversation = self.conversations.get(conversation_id)
+            model = self._models.choose(model_id or conversation.model_id)
+            if model.id != conversation.model_id:
+                self.conversations.set_model(conversation.id, model.id)
+        else:
+            model = self._models.choose(model_id)
+            conversation = self.conversations.create(conversation_title(text), model_id=model.id)
+        thread = self.messages.thread(conversation.id)
+        user = self.messages.add(
+            conversation.id, "user", text, parent_id=thread[-1].id if thread else None
+        )
+        answer = self.messages.add(
+            conversation.id, "assistant", "", parent_id=user.id, status="streaming", model_id=model.id
+        )
+        sampling = Sampling(
+            max_tokens=max_tokens or self._settings.max_tokens,
+            temperature=self._settings.temperature if temperature is None else temperature,
+            top_p=self._settings.top_p,
+        )
+        return ChatTurn(self, conversation, [*thread, user], answer, model, sampling)
+
+    def ensure_loaded(self, model: InstalledModel) -> ModelLoaded:
+        """Load `model` into the engine unless it is already there (a crash unloads it)."""
+        context = min(self._settings.context_length, model.info.context_length)
+        with self._load_lock:
+            loaded = self._engine.loaded
+            if loaded and loaded.model_path == str(model.path) and loaded.context_length == context:
+                return loaded
+            return self._engine.load(
+                model.path,
+                context_length=context,
+                threads=self._settings.threads,
+                gpu_layers=self._settings.gpu_layers,
+                shape=model.info.shape,
+            )
+
+    @property
+    def engine(self) -> EngineClient:
+        return self._engine
+
+
+class ChatTurn:
+    """One answer being generated. Iterate it for the answer's text as it arrives; `outcome`
+    is set when the iteration ends. `cancel()` may be called from any thread."""
+
+    def __init__(
+        self,
+        service: ChatService,
+        conversation: ConversationRecord,
+        history: list[MessageRecord],
+        answer: MessageRecord,
+        model: InstalledModel,
+        sampling: Sampling,
+    ) -> None:
+        self._service = service
+        self.conversation = conversation
+        self.user_message = history[-1]
+        self.answer_id = answer.id
+        self.model = model
+        self._history = history
+        self._sampling = sampling
+        self._cancelled = threading.Event()
+        self._stream: GenerationStream | None = None
+        self.outcome: TurnOutcome | None = None
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        stream = self._stream
+        if stream is not None:
+            stream.cancel()
+
+    def __iter__(self) -> Iterator[str]:
+        messages = self._service.messages
+        parts: list[str] = []
+        loaded: ModelLoaded | None = None
+        try:
+            loaded = self._service.ensure_loaded(self.model)
+            if self._cancelled.is_set():
+                self._finish("stopped", parts, None, loaded)
+                return
+            prompt = chat_messages(self.conversation.system_prompt, self._history)
+            with self._service.engine.generate(messages=prompt, sampling=self._sampling) as stream:
+                self._stream = stream
+                if self._cancelled.is_set():
+                    stream.cancel()
+                last_flush = time.monotonic()
+                for piece in stream:
+                    parts.append(piece)
+                    yield piece
+                    now = time.monotonic()
+                    if now - last_flush >= FLUSH_INTERVAL_S:
+                        messages.save_partial(self.answer_id, "".join(parts))
+                        last_flush = now
+            finished = stream.finished
+            assert finished is not None
+            status = "stopped" if finished.finish_reason == "cancelled" else "complete"
+            self._finish(status, parts, finished.stats, loaded)
+        except EngineCrashed as exc:
+            self._finish("interrupted", parts, None, loaded, exc.message)
+            raise
+        except LanternError as exc:
+            self._finish("failed", parts, None, loaded, exc.message)
+            raise
+        except BaseException as exc:  # keep the text even on a bug or Ctrl+C, then re-raise
+            self._finish("interrupted" if parts else "failed", parts, None, loaded, str(exc) or repr(exc))
+            raise
+
+    def _finish(
+        self,
+        status: str,
+        parts: list[str],
+        stats: GenerationStats | None,
+        loaded: ModelLoaded | None,
+        error: str | None = None,
+    ) -> None:
+        record = {"model_id": self.model.id, **asdict(stats)} if stats else None
+        answer = self._service.messages.finish(
+            self.answer_id, content="".join(parts), status=status, stats=record, error=error
+        )
+        self.outcome = TurnOutcome(status, answer, stats, loaded, error)
+        log.info("Turn %s in conversation %s: %s", self.answer_id, self.conversation.id, status)

@@ -1,0 +1,77 @@
+"""Typed user settings, loaded and saved in one place; the defaults live here."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    default_model_id: str | None = None
+    context_length: int = 4096
+    # None: as many threads as physical cores.
+    threads: int | None = None
+    # None: chosen from free GPU memory at load; 0 keeps everything on the CPU; -1 offloads all.
+    gpu_layers: int | None = None
+    max_tokens: int = 1024
+    temperature: float = 0.7
+    top_p: float = 0.95
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    """The value if it has the type the default implies, else raise ValueError."""
+    expected = {int: (int,), float: (int, float), str: (str,), type(None): ()}
+    if value is None:
+        if default is None or name in _OPTIONAL:
+            return None
+        raise ValueError(f"{name} cannot be empty")
+    if isinstance(value, bool) or not isinstance(value, expected.get(type(default), (int, str))):
+        raise ValueError(f"{name} has the wrong type: {value!r}")
+    return float(value) if isinstance(default, float) else value
+
+
+_OPTIONAL = {"default_model_id", "threads", "gpu_layers"}
+
+
+def load_settings(path: Path) -> Settings:
+    """Read the settings file; a missing file gives the defaults.
+
+    A file that cannot be read is set aside as `settings.json.bad` (never silently lost)
+    and the defaults are used.
+    """
+    if not path.exists():
+        return Settings()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError("the file does not hold a JSON object")
+    except (OSError, ValueError) as exc:
+        backup = path.with_suffix(path.suffix + ".bad")
+        log.warning("Settings file %s is unreadable (%s); kept as %s", path, exc, backup)
+        os.replace(path, backup)
+        return Settings()
+    defaults = Settings()
+    values: dict[str, Any] = {}
+    for field in fields(Settings):
+        if field.name not in raw:
+            continue
+        try:
+            values[field.name] = _coerce(field.name, raw[field.name], getattr(defaults, field.name))
+        except ValueError as exc:
+            log.warning("Ignoring setting %s", exc)
+    return replace(defaults, **values)
+
+
+def save_settings(path: Path, settings: Settings) -> None:
+    """Write atomically, so a crash mid-write never leaves a half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,92 @@
+"""The database: one SQLite file in WAL mode, migrated to the latest schema when opened."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psutil
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from desktop.store.schema import Message
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+BUSY_TIMEOUT_MS = 10_000
+
+
+class Database:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(
+            f"sqlite:///{path}", connect_args={"check_same_thread": False}
+        )
+        event.listen(self.engine, "connect", _set_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.migrate()
+        self.recover_interrupted()
+
+    def migrate(self) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: committed when the block ends, rolled back if it raises."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def recover_interrupted(self) -> int:
+        """Answers left 'streaming' by a process that no longer runs were cut short by a crash
+        or a kill: keep what was written and mark them interrupted."""
+        with self.session() as session:
+            rows = session.execute(
+                select(Message.id, Message.writer_pid).where(Message.status == "streaming")
+            ).all()
+            dead = [mid for mid, pid in rows if pid is None or not _process_alive(pid)]
+            if dead:
+                session.execute(
+                    update(Message)
+                    .where(Message.id.in_(dead))
+                    .values(status="interrupted", writer_pid=None)
+                )
+                log.info("Marked %d answers interrupted by an earlier crash", len(dead))
+        return len(dead)
+
+    def journal_mode(self) -> str:
+        with self.engine.connect() as connection:
+            return str(connection.exec_driver_sql("PRAGMA journal_mode").scalar())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    # WAL + NORMAL: a commit survives an app crash; only an OS crash can lose the last one.
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
