@@ -25,19 +25,25 @@ class Settings:
     top_p: float = 0.95
 
 
-def _coerce(name: str, value: Any, default: Any) -> Any:
-    """The value if it has the type the default implies, else raise ValueError."""
-    expected = {int: (int,), float: (int, float), str: (str,), type(None): ()}
-    if value is None:
-        if default is None or name in _OPTIONAL:
-            return None
-        raise ValueError(f"{name} cannot be empty")
-    if isinstance(value, bool) or not isinstance(value, expected.get(type(default), (int, str))):
+# The JSON types each setting accepts; None is accepted where the default is None.
+_TYPES: dict[str, tuple[type, ...]] = {
+    "default_model_id": (str,),
+    "context_length": (int,),
+    "threads": (int,),
+    "gpu_layers": (int,),
+    "max_tokens": (int,),
+    "temperature": (int, float),
+    "top_p": (int, float),
+}
+
+
+def _checked(name: str, value: Any) -> Any:
+    """The value if it has the setting's type, else raise ValueError."""
+    if value is None and getattr(Settings(), name) is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, _TYPES[name]):
         raise ValueError(f"{name} has the wrong type: {value!r}")
-    return float(value) if isinstance(default, float) else value
-
-
-_OPTIONAL = {"default_model_id", "threads", "gpu_layers"}
+    return float(value) if float in _TYPES[name] else value
 
 
 def load_settings(path: Path) -> Settings:
@@ -63,7 +69,7 @@ def load_settings(path: Path) -> Settings:
         if field.name not in raw:
             continue
         try:
-            values[field.name] = _coerce(field.name, raw[field.name], getattr(defaults, field.name))
+            values[field.name] = _checked(field.name, raw[field.name])
         except ValueError as exc:
             log.warning("Ignoring setting %s", exc)
     return replace(defaults, **values)

@@ -75,15 +75,17 @@ def read_gguf_info(path: Path) -> GgufInfo:
         fields = {key: _field_value(field) for key, field in reader.fields.items()}
         data_end = max((t.data_offset + int(t.n_bytes) for t in reader.tensors), default=0)
     except Exception as exc:  # the reader raises many kinds on damaged headers
+        # The reader fails this way on a damaged header and on a file cut off before the end
+        # of its tensors alike.
         raise InvalidModelFile(
-            f"{name} has a damaged GGUF header and cannot be loaded ({exc}). "
-            "Download the file again."
+            f"{name} is damaged or incomplete and cannot be loaded ({exc}). If it was "
+            "downloaded, the download was probably cut off: download the file again."
         ) from exc
     size = path.stat().st_size
     if not reader.tensors or data_end > size:
         raise InvalidModelFile(
             f"{name} is incomplete: it holds {size:,} bytes but its tensors need {data_end:,}. "
-            "The download was probably cut off; download the file again."
+            "The download was probably cut off: download the file again."
         )
     arch = str(fields.get("general.architecture", ""))
 

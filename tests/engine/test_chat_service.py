@@ -1,0 +1,94 @@
+"""A chat turn through the service: committed first, flushed while streaming, kept on failure."""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+import pytest
+
+from desktop.errors import ConversationNotFound, EngineCrashed, LanternError, NoModelInstalled
+
+pytestmark = pytest.mark.engine
+
+LONG = "Write a very long story about a lighthouse keeper and her thirty logbooks."
+
+
+def test_a_turn_is_stored_with_its_stats(lantern: Any) -> None:
+    turn = lantern.chat.send("Say hello.", max_tokens=24, temperature=0)
+    text = "".join(turn)
+    assert turn.outcome.status == "complete"
+    conversation, messages = lantern.chat.conversation(turn.conversation.id)
+    assert conversation.title == "Say hello."
+    assert [m.role for m in messages] == ["user", "assistant"]
+    assert messages[1].content == text and messages[1].parent_id == messages[0].id
+    assert messages[1].stats["generated_tokens"] == turn.outcome.stats.generated_tokens
+    assert messages[1].stats["model_id"] == "SmolLM2-135M-Instruct.Q4_1"
+
+
+def test_the_users_message_is_committed_before_generation(lantern: Any) -> None:
+    turn = lantern.chat.send("Remember this question.", max_tokens=8)
+    # Nothing generated yet: the question and an empty streaming answer are already stored.
+    _, messages = lantern.chat.conversation(turn.conversation.id)
+    assert [(m.role, m.status) for m in messages] == [("user", "complete"), ("assistant", "streaming")]
+    list(turn)
+
+
+def test_a_follow_up_continues_the_conversation(lantern: Any) -> None:
+    first = lantern.chat.send("My name is Ada.", max_tokens=8)
+    list(first)
+    second = lantern.chat.send("What is my name?", conversation_id=first.conversation.id, max_tokens=8)
+    list(second)
+    _, messages = lantern.chat.conversation(first.conversation.id)
+    assert [m.role for m in messages] == ["user", "assistant", "user", "assistant"]
+    assert second.outcome.stats.prompt_tokens > first.outcome.stats.prompt_tokens
+
+
+def test_stop_keeps_the_partial_answer_marked_stopped(lantern: Any) -> None:
+    turn = lantern.chat.send(LONG, max_tokens=400)
+    pieces = []
+    for piece in turn:
+        pieces.append(piece)
+        if len(pieces) == 3:
+            turn.cancel()
+    assert turn.outcome.status == "stopped"
+    stored = lantern.chat.conversation(turn.conversation.id)[1][-1]
+    assert stored.status == "stopped" and stored.content == "".join(pieces)
+    assert turn.outcome.stats.generated_tokens < 60
+
+
+def test_engine_killed_mid_answer_keeps_the_partial_answer_interrupted(lantern: Any) -> None:
+    turn = lantern.chat.send(LONG, max_tokens=400)
+    pieces = []
+    with pytest.raises(EngineCrashed):  # noqa: PT012 - the kill happens mid-stream
+        for piece in turn:
+            pieces.append(piece)
+            if len(pieces) == 3:
+                os.kill(lantern.engine.pid, signal.SIGKILL)
+    stored = lantern.chat.conversation(turn.conversation.id)[1][-1]
+    assert stored.status == "interrupted"
+    assert stored.content == "".join(pieces) and stored.content
+    assert "stopped unexpectedly" in stored.error
+    # The next request starts a fresh engine and reloads the model by itself.
+    again = lantern.chat.send("Hello again.", conversation_id=turn.conversation.id, max_tokens=8)
+    assert "".join(again) and again.outcome.status == "complete"
+
+
+def test_the_answer_is_flushed_while_it_streams(lantern: Any) -> None:
+    turn = lantern.chat.send(LONG, max_tokens=300, temperature=0)
+    seen_in_store = ""
+    for i, _piece in enumerate(turn):
+        if i == 30:  # about a second into the answer at this model's speed
+            seen_in_store = lantern.chat.conversation(turn.conversation.id)[1][-1].content
+    assert seen_in_store, "part of the answer was on disk before the answer ended"
+
+
+def test_clear_errors_for_bad_requests(lantern: Any) -> None:
+    with pytest.raises(ConversationNotFound, match="no conversation 999"):
+        lantern.chat.send("hi", conversation_id=999)
+    with pytest.raises(LanternError, match="empty"):
+        lantern.chat.send("   ")
+    lantern.models.remove("SmolLM2-135M-Instruct.Q4_1")
+    with pytest.raises(NoModelInstalled, match="install-starter"):
+        lantern.chat.send("hi")

@@ -1,0 +1,143 @@
+"""The real llama.cpp engine process on the real starter model."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from desktop.engine.client import EngineClient
+from desktop.engine.protocol import ChatMessage, Sampling
+from desktop.errors import ContextOverflow, EngineCrashed, ModelLoadFailed, NoModelLoaded
+from desktop.models.installed import InstalledModel
+
+pytestmark = pytest.mark.engine
+
+STORY = (ChatMessage("user", "Write a very long story about a lighthouse keeper."),)
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[EngineClient]:
+    client = EngineClient(tmp_path / "engine.log")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def loaded(engine: EngineClient, installed_starter: InstalledModel) -> EngineClient:
+    engine.load(installed_starter.path, context_length=2048, threads=2, shape=installed_starter.info.shape)
+    return engine
+
+
+def test_load_reports_the_model_and_offload(engine: EngineClient, installed_starter: InstalledModel) -> None:
+    info = engine.load(installed_starter.path, context_length=2048, shape=installed_starter.info.shape)
+    assert info.context_length == 2048
+    assert info.trained_context_length == 8192
+    assert info.layers == 30
+    assert info.has_chat_template
+    hardware = engine.probe_hardware()
+    # CI has no GPU: everything on the CPU. On a GPU build every layer would be offloaded.
+    assert info.gpu_layers == (0 if hardware.backend == "CPU" else info.layers + 1)
+    assert engine.pid is not None and engine.pid != os.getpid()
+
+
+def test_a_chat_turn_streams_with_sane_stats(loaded: EngineClient) -> None:
+    with loaded.generate(messages=STORY, sampling=Sampling(max_tokens=64, temperature=0)) as stream:
+        pieces = list(stream)
+    assert len(pieces) > 1, "the answer arrives in pieces, not all at once"
+    assert "".join(pieces).strip()
+    stats = stream.stats
+    assert stats is not None
+    assert stream.finished is not None and stream.finished.finish_reason in ("stop", "length")
+    assert stats.prompt_tokens > 20  # the template's system prompt and the question
+    assert 1 < stats.generated_tokens <= 64
+    assert 0 < stats.time_to_first_token_s < stats.total_s
+    assert stats.prompt_tokens_per_s > 0 and stats.generation_tokens_per_s > 0
+
+
+def test_the_models_own_chat_template_frames_the_prompt(loaded: EngineClient) -> None:
+    # SmolLM2's GGUF template wraps turns in <|im_start|>...<|im_end|> and adds a default
+    # system prompt; the prompt token count shows it was applied.
+    bare = len(loaded.tokenize("Write a very long story about a lighthouse keeper."))
+    with loaded.generate(messages=STORY, sampling=Sampling(max_tokens=2, temperature=0)) as stream:
+        list(stream)
+    assert stream.stats is not None and stream.stats.prompt_tokens > bare + 10
+
+
+def test_the_same_greedy_request_gives_the_same_answer(loaded: EngineClient) -> None:
+    sampling = Sampling(max_tokens=24, temperature=0)
+    answers = []
+    for _ in range(2):
+        with loaded.generate(messages=STORY, sampling=sampling) as stream:
+            answers.append("".join(stream))
+    assert answers[0] == answers[1]
+    assert stream.stats is not None and stream.stats.cached_prompt_tokens > 0
+
+
+def test_cancel_stops_within_a_few_tokens(loaded: EngineClient) -> None:
+    with loaded.generate(messages=STORY, sampling=Sampling(max_tokens=400)) as stream:
+        received = 0
+        for _ in stream:
+            received += 1
+            if received == 3:
+                stream.cancel()
+    assert stream.finished is not None and stream.finished.finish_reason == "cancelled"
+    assert stream.stats is not None and stream.stats.generated_tokens < 40
+
+
+def test_kill_9_mid_answer_gives_a_typed_error_and_the_next_request_works(
+    loaded: EngineClient, installed_starter: InstalledModel
+) -> None:
+    pid = loaded.pid
+    assert pid is not None
+    with pytest.raises(EngineCrashed) as raised:  # noqa: PT012 - the kill happens mid-stream
+        with loaded.generate(messages=STORY, sampling=Sampling(max_tokens=400)) as stream:
+            for i, _ in enumerate(stream):
+                if i == 2:
+                    os.kill(pid, signal.SIGKILL)
+    assert "SIGKILL" in raised.value.message and "next request" in raised.value.message
+    assert loaded.loaded is None
+    loaded.load(installed_starter.path, context_length=2048)
+    assert loaded.pid not in (None, pid)
+    with loaded.generate(messages=STORY, sampling=Sampling(max_tokens=8)) as stream:
+        assert "".join(stream)
+
+
+def test_generating_with_no_model_loaded_is_a_clear_error(engine: EngineClient) -> None:
+    with pytest.raises(NoModelLoaded, match="No model is loaded"), engine.generate(messages=STORY) as stream:
+        list(stream)
+
+
+def test_a_prompt_longer_than_the_context_is_refused(
+    engine: EngineClient, installed_starter: InstalledModel
+) -> None:
+    engine.load(installed_starter.path, context_length=64)
+    long = (ChatMessage("user", "lighthouse " * 200),)
+    with pytest.raises(ContextOverflow, match="context window"), engine.generate(messages=long) as s:
+        list(s)
+    with engine.generate(messages=(ChatMessage("user", "hi"),), sampling=Sampling(max_tokens=4)) as s:
+        assert s.stats is None
+        list(s)
+    assert s.stats is not None
+
+
+def test_a_cut_off_model_fails_to_load_and_the_app_survives(
+    engine: EngineClient, installed_starter: InstalledModel, tmp_path: Path
+) -> None:
+    truncated = tmp_path / "cut.gguf"
+    with installed_starter.path.open("rb") as src:
+        truncated.write_bytes(src.read(installed_starter.size_bytes // 2))
+    with pytest.raises((ModelLoadFailed, EngineCrashed)) as raised:
+        engine.load(truncated, context_length=512)
+    assert "cut.gguf" in raised.value.message or "engine" in raised.value.message
+    info = engine.load(installed_starter.path, context_length=512)  # still works afterwards
+    assert info.layers == 30
+
+
+def test_tokenize_uses_the_models_tokenizer(loaded: EngineClient) -> None:
+    tokens = loaded.tokenize("Hello world")
+    assert 1 <= len(tokens) <= 4
+    assert loaded.tokenize("Hello world, hello world") != tokens

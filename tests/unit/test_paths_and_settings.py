@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from desktop.paths import app_paths
+from desktop.settings import Settings, load_settings, save_settings
+
+
+def test_lantern_home_puts_every_folder_under_it(lantern_home: Path) -> None:
+    paths = app_paths()
+    for folder in (paths.data, paths.config, paths.cache, paths.logs, paths.models):
+        assert folder.is_dir()
+        assert lantern_home in folder.parents
+    assert paths.database.parent == paths.data
+
+
+def test_without_lantern_home_the_os_folders_are_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LANTERN_HOME")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
+    paths = app_paths()
+    assert paths.data == tmp_path / "xdg-data" / "Lantern"
+    assert paths.config == tmp_path / "xdg-config" / "Lantern"
+    assert paths.models == tmp_path / "xdg-data" / "Lantern" / "models"
+    assert (tmp_path / "xdg-cache" / "Lantern") in (paths.cache, *paths.cache.parents)
+
+
+def test_settings_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    assert load_settings(path) == Settings()
+    changed = Settings(default_model_id="m", context_length=2048, gpu_layers=0, temperature=0.2)
+    save_settings(path, changed)
+    assert load_settings(path) == changed
+
+
+def test_a_broken_settings_file_is_set_aside_not_lost(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text("{ not json", encoding="utf-8")
+    assert load_settings(path) == Settings()
+    assert (tmp_path / "settings.json.bad").read_text(encoding="utf-8") == "{ not json"
+
+
+def test_wrongly_typed_settings_fall_back_to_defaults_one_by_one(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(
+        json.dumps({"context_length": "big", "temperature": 0.1, "threads": None, "extra": 1}),
+        encoding="utf-8",
+    )
+    settings = load_settings(path)
+    assert settings.context_length == Settings().context_length
+    assert settings.temperature == 0.1
+    assert settings.threads is None

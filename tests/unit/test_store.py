@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from desktop.store.db import Database
+from desktop.store.repositories import ConversationRepository, MessageRepository
+
+
+def test_migrations_build_the_schema_from_an_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    Database(path).close()
+    with sqlite3.connect(path) as raw:
+        tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        version = raw.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    assert {"conversations", "messages", "alembic_version"} <= tables
+    assert version == "0001_baseline"
+
+
+def test_reopening_a_migrated_database_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    db = Database(path)
+    ConversationRepository(db).create("kept")
+    db.close()
+    again = Database(path)
+    assert [c.title for c in ConversationRepository(again).list()] == ["kept"]
+    again.close()
+
+
+def test_wal_foreign_keys_and_busy_timeout_are_on(tmp_path: Path) -> None:
+    db = Database(tmp_path / "db.sqlite3")
+    assert db.journal_mode() == "wal"
+    with db.engine.connect() as c:
+        assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert c.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+    db.close()
+
+
+def test_thread_follows_parents_from_the_newest_message(tmp_path: Path) -> None:
+    db = Database(tmp_path / "db.sqlite3")
+    conversation = ConversationRepository(db).create("t")
+    messages = MessageRepository(db)
+    first = messages.add(conversation.id, "user", "q1", parent_id=None)
+    answer = messages.add(conversation.id, "assistant", "a1", parent_id=first.id)
+    # A second answer to the same question is a branch; the newest branch is the thread.
+    branch = messages.add(conversation.id, "assistant", "a1 again", parent_id=first.id)
+    assert [m.content for m in messages.thread(conversation.id)] == ["q1", "a1 again"]
+    follow = messages.add(conversation.id, "user", "q2", parent_id=answer.id)
+    assert [m.id for m in messages.thread(conversation.id)] == [first.id, answer.id, follow.id]
+    assert branch.parent_id == first.id
+    db.close()
+
+
+def test_deleting_a_conversation_deletes_its_messages(tmp_path: Path) -> None:
+    db = Database(tmp_path / "db.sqlite3")
+    conversation = ConversationRepository(db).create("t")
+    MessageRepository(db).add(conversation.id, "user", "q", parent_id=None)
+    with db.engine.begin() as c:
+        c.exec_driver_sql("DELETE FROM conversations")
+        assert c.exec_driver_sql("SELECT count(*) FROM messages").scalar() == 0
+    db.close()
+
+
+def test_an_answer_left_streaming_by_a_dead_process_is_marked_interrupted(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    # Another process writes a streaming answer and dies without finishing it.
+    script = (
+        "import sys; from pathlib import Path;"
+        "from desktop.store.db import Database;"
+        "from desktop.store.repositories import ConversationRepository, MessageRepository;"
+        "db = Database(Path(sys.argv[1])); c = ConversationRepository(db).create('t');"
+        "m = MessageRepository(db); u = m.add(c.id, 'user', 'q', parent_id=None);"
+        "a = m.add(c.id, 'assistant', '', parent_id=u.id, status='streaming');"
+        "m.save_partial(a.id, 'half of it')"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True)
+    db = Database(path)
+    answer = MessageRepository(db).thread(1)[-1]
+    assert (answer.status, answer.content) == ("interrupted", "half of it")
+    db.close()
+
+
+def test_an_answer_still_being_written_by_a_live_process_is_left_alone(tmp_path: Path) -> None:
+    db = Database(tmp_path / "db.sqlite3")
+    conversation = ConversationRepository(db).create("t")
+    messages = MessageRepository(db)
+    user = messages.add(conversation.id, "user", "q", parent_id=None)
+    messages.add(conversation.id, "assistant", "", parent_id=user.id, status="streaming")
+    assert db.recover_interrupted() == 0
+    assert messages.thread(conversation.id)[-1].status == "streaming"
+    db.close()
