@@ -229,7 +229,8 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         "gpu_offload": hw.gpu_offload,
         "devices": [asdict(d) for d in hw.devices],
         "memory": asdict(memory),
-        "paths": {k: str(v) for k, v in asdict(app.paths).items()} | {"database": str(app.paths.database)},
+        "paths": {k: str(v) for k, v in asdict(app.paths).items()}
+        | {"database": str(app.paths.database)},
         "models": [_model_row(m) for m in app.models.list()],
         "llama_cpp_features": hw.system_info.strip(),
     }
@@ -237,7 +238,9 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         _print_json(report)
         return 0
     print(f"{APP_NAME} {__version__} (Python {report['python']})")
-    print(f"Backend: {hw.backend} (GPU offload {'supported' if hw.gpu_offload else 'not built in'})")
+    print(
+        f"Backend: {hw.backend} (GPU offload {'supported' if hw.gpu_offload else 'not built in'})"
+    )
     for d in hw.devices:
         print(f"  {d.name}: {d.description}, {_size(d.free_bytes)} free of {_size(d.total_bytes)}")
     print(f"Memory: {_size(memory.available_bytes)} available of {_size(memory.total_bytes)}")

@@ -43,7 +43,7 @@ def _checked(name: str, value: Any) -> Any:
         return None
     if isinstance(value, bool) or not isinstance(value, _TYPES[name]):
         raise ValueError(f"{name} has the wrong type: {value!r}")
-    return float(value) if float in _TYPES[name] else value
+    return float(value) if float in _TYPES[name] else value  # type: ignore[arg-type]
 
 
 def load_settings(path: Path) -> Settings:

@@ -28,7 +28,9 @@ def run_baseline(
     llm.close()
 
 
-def _timed_chat(llm: Any, messages: list[dict[str, str]], sampling: dict[str, Any]) -> dict[str, Any]:
+def _timed_chat(
+    llm: Any, messages: list[dict[str, str]], sampling: dict[str, Any]
+) -> dict[str, Any]:
     started = time.perf_counter()
     first_at = None
     prompt_tokens = 0

@@ -7,6 +7,7 @@ Thread-safe: a GUI thread may cancel while a worker thread reads the stream.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import multiprocessing
@@ -94,10 +95,8 @@ class EngineClient:
             self._process = self._conn = None
             self._loaded = None
         if conn is not None:
-            try:
+            with contextlib.suppress(OSError):  # already gone
                 conn.send(Shutdown())
-            except OSError:
-                pass
         if process is not None:
             process.join(timeout=5)
             if process.is_alive():
@@ -232,10 +231,8 @@ class EngineClient:
             conn = self._conn
             if conn is None:
                 return
-            try:
+            with contextlib.suppress(OSError):  # the engine is gone; the stream reports that
                 conn.send(Cancel(request_id))
-            except OSError:
-                pass  # the engine is gone; the stream reports that
 
 
 class GenerationStream:

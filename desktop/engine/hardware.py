@@ -21,9 +21,7 @@ GPU_HEADROOM_MIN_BYTES = 512 * 1024**2
 COMPUTE_BUFFER_BYTES = 256 * 1024**2
 
 
-def choose_gpu_layers(
-    shape: ModelShape, gpus: list[DeviceInfo], context_length: int
-) -> int:
+def choose_gpu_layers(shape: ModelShape, gpus: list[DeviceInfo], context_length: int) -> int:
     """How many layers to offload: all of them when model and KV cache fit, else as many as do.
 
     Returns 0 when there is no GPU. The per-layer size is the file size spread over the

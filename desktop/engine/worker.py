@@ -93,6 +93,7 @@ class EngineWorker:
         self._requests: queue.Queue[Request] = queue.Queue()
         self._cancelled: set[int] = set()
         self._cancel_lock = threading.Lock()
+        self._app_gone = threading.Event()
         self._model: _LoadedModel | None = None
 
     # ---- plumbing ----
@@ -105,6 +106,8 @@ class EngineWorker:
                 return
             try:
                 self._handle(request)
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the app is gone; nobody is left to answer
             except Exception as exc:  # a bug here must not take the engine down silently
                 log.exception("Request %s failed", request)
                 self._send(Failed(request.request_id, "internal", f"Engine error: {exc}"))
@@ -113,7 +116,8 @@ class EngineWorker:
         while True:
             try:
                 request = self._conn.recv()
-            except (EOFError, OSError):  # the app went away: nothing left to serve
+            except (EOFError, OSError):  # the app went away: stop generating, then exit
+                self._app_gone.set()
                 self._requests.put(Shutdown())
                 return
             if isinstance(request, Cancel):
@@ -123,6 +127,8 @@ class EngineWorker:
                 self._requests.put(request)
 
     def _is_cancelled(self, request_id: int) -> bool:
+        if self._app_gone.is_set():
+            return True
         with self._cancel_lock:
             return request_id in self._cancelled
 

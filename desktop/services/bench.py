@@ -10,6 +10,7 @@ prompts in the same order (so their prompt caches behave alike), interleaved a, 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import statistics
 import tempfile
@@ -71,7 +72,9 @@ class BenchReport:
         return asdict(self)
 
 
-def _figures(started: float, first_at: float, ended: float, prompt: int, generated: int) -> PathFigures:
+def _figures(
+    started: float, first_at: float, ended: float, prompt: int, generated: int
+) -> PathFigures:
     ttft = max(first_at - started, 1e-9)
     return PathFigures(
         prompt_tokens=prompt,
@@ -108,7 +111,10 @@ def run_bench(
     threads = threads or settings.threads or default_threads()
     settings = replace(settings, threads=threads)
     sampling = {"max_tokens": max_tokens, "temperature": 0.0, "top_p": settings.top_p, "seed": 1}
-    with tempfile.TemporaryDirectory(prefix="lantern-bench-") as scratch, EngineClient(log_file) as engine:
+    with (
+        tempfile.TemporaryDirectory(prefix="lantern-bench-") as scratch,
+        EngineClient(log_file) as engine,
+    ):
         db = Database(Path(scratch) / "bench.sqlite3")  # the store is flushed as in real use
         chat = ChatService(db, models, engine, settings)
         loaded = chat.ensure_loaded(model)
@@ -141,7 +147,9 @@ def run_bench(
     )
 
 
-def _lantern_turn(chat: ChatService, model: InstalledModel, text: str, max_tokens: int) -> PathFigures:
+def _lantern_turn(
+    chat: ChatService, model: InstalledModel, text: str, max_tokens: int
+) -> PathFigures:
     started = time.perf_counter()
     turn = chat.send(text, model_id=model.id, max_tokens=max_tokens, temperature=0.0)
     first_at = None
@@ -155,7 +163,9 @@ def _lantern_turn(chat: ChatService, model: InstalledModel, text: str, max_token
 
 
 class _DirectBaseline:
-    def __init__(self, model_path: Path, context_length: int, threads: int, gpu_layers: int) -> None:
+    def __init__(
+        self, model_path: Path, context_length: int, threads: int, gpu_layers: int
+    ) -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(
@@ -169,13 +179,13 @@ class _DirectBaseline:
     def chat(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> PathFigures:
         self._conn.send((messages, sampling))
         r = self._conn.recv()
-        return _figures(r["started"], r["first_at"], r["ended"], r["prompt_tokens"], r["generated_tokens"])
+        return _figures(
+            r["started"], r["first_at"], r["ended"], r["prompt_tokens"], r["generated_tokens"]
+        )
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self._conn.send(None)
-        except OSError:
-            pass
         self._process.join(timeout=10)
         if self._process.is_alive():
             self._process.kill()

@@ -85,7 +85,12 @@ class ChatService:
             conversation.id, "user", text, parent_id=thread[-1].id if thread else None
         )
         answer = self.messages.add(
-            conversation.id, "assistant", "", parent_id=user.id, status="streaming", model_id=model.id
+            conversation.id,
+            "assistant",
+            "",
+            parent_id=user.id,
+            status="streaming",
+            model_id=model.id,
         )
         sampling = Sampling(
             max_tokens=max_tokens or self._settings.max_tokens,
@@ -177,7 +182,9 @@ class ChatTurn:
             self._finish("failed", parts, None, loaded, exc.message)
             raise
         except BaseException as exc:  # keep the text even on a bug or Ctrl+C, then re-raise
-            self._finish("interrupted" if parts else "failed", parts, None, loaded, str(exc) or repr(exc))
+            self._finish(
+                "interrupted" if parts else "failed", parts, None, loaded, str(exc) or repr(exc)
+            )
             raise
 
     def _finish(

@@ -11,12 +11,15 @@ TITLE_LENGTH = 60
 
 
 class StoredMessage(Protocol):
-    role: str
-    content: str
-    status: str
+    @property
+    def role(self) -> str: ...
+    @property
+    def content(self) -> str: ...
 
 
-def chat_messages(system_prompt: str | None, thread: Iterable[StoredMessage]) -> tuple[ChatMessage, ...]:
+def chat_messages(
+    system_prompt: str | None, thread: Iterable[StoredMessage]
+) -> tuple[ChatMessage, ...]:
     """The system prompt, then the conversation so far.
 
     Answers that failed before writing anything are left out; a stopped or interrupted answer

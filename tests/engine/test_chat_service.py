@@ -31,14 +31,19 @@ def test_the_users_message_is_committed_before_generation(lantern: Any) -> None:
     turn = lantern.chat.send("Remember this question.", max_tokens=8)
     # Nothing generated yet: the question and an empty streaming answer are already stored.
     _, messages = lantern.chat.conversation(turn.conversation.id)
-    assert [(m.role, m.status) for m in messages] == [("user", "complete"), ("assistant", "streaming")]
+    assert [(m.role, m.status) for m in messages] == [
+        ("user", "complete"),
+        ("assistant", "streaming"),
+    ]
     list(turn)
 
 
 def test_a_follow_up_continues_the_conversation(lantern: Any) -> None:
     first = lantern.chat.send("My name is Ada.", max_tokens=8)
     list(first)
-    second = lantern.chat.send("What is my name?", conversation_id=first.conversation.id, max_tokens=8)
+    second = lantern.chat.send(
+        "What is my name?", conversation_id=first.conversation.id, max_tokens=8
+    )
     list(second)
     _, messages = lantern.chat.conversation(first.conversation.id)
     assert [m.role for m in messages] == ["user", "assistant", "user", "assistant"]
@@ -61,7 +66,7 @@ def test_stop_keeps_the_partial_answer_marked_stopped(lantern: Any) -> None:
 def test_engine_killed_mid_answer_keeps_the_partial_answer_interrupted(lantern: Any) -> None:
     turn = lantern.chat.send(LONG, max_tokens=400)
     pieces = []
-    with pytest.raises(EngineCrashed):  # noqa: PT012 - the kill happens mid-stream
+    with pytest.raises(EngineCrashed):
         for piece in turn:
             pieces.append(piece)
             if len(pieces) == 3:

@@ -28,12 +28,18 @@ def engine(tmp_path: Path) -> Iterator[EngineClient]:
 
 @pytest.fixture
 def loaded(engine: EngineClient, installed_starter: InstalledModel) -> EngineClient:
-    engine.load(installed_starter.path, context_length=2048, threads=2, shape=installed_starter.info.shape)
+    engine.load(
+        installed_starter.path, context_length=2048, threads=2, shape=installed_starter.info.shape
+    )
     return engine
 
 
-def test_load_reports_the_model_and_offload(engine: EngineClient, installed_starter: InstalledModel) -> None:
-    info = engine.load(installed_starter.path, context_length=2048, shape=installed_starter.info.shape)
+def test_load_reports_the_model_and_offload(
+    engine: EngineClient, installed_starter: InstalledModel
+) -> None:
+    info = engine.load(
+        installed_starter.path, context_length=2048, shape=installed_starter.info.shape
+    )
     assert info.context_length == 2048
     assert info.trained_context_length == 8192
     assert info.layers == 30
@@ -78,14 +84,19 @@ def test_the_same_greedy_request_gives_the_same_answer(loaded: EngineClient) -> 
 
 
 def test_cancel_stops_within_a_few_tokens(loaded: EngineClient) -> None:
+    received = ""
     with loaded.generate(messages=STORY, sampling=Sampling(max_tokens=400)) as stream:
-        received = 0
-        for _ in stream:
-            received += 1
-            if received == 3:
+        for i, piece in enumerate(stream):
+            if i == 0:
                 stream.cancel()
+                text_at_cancel = piece
+            received += piece
     assert stream.finished is not None and stream.finished.finish_reason == "cancelled"
-    assert stream.stats is not None and stream.stats.generated_tokens < 40
+    assert stream.stats is not None
+    tokens_at_cancel = len(loaded.tokenize(text_at_cancel))
+    # Text already batched for sending may still arrive, but generation stops at once.
+    assert stream.stats.generated_tokens - tokens_at_cancel <= 8
+    assert len(loaded.tokenize(received)) <= stream.stats.generated_tokens + 1
 
 
 def test_kill_9_mid_answer_gives_a_typed_error_and_the_next_request_works(
@@ -93,11 +104,11 @@ def test_kill_9_mid_answer_gives_a_typed_error_and_the_next_request_works(
 ) -> None:
     pid = loaded.pid
     assert pid is not None
-    with pytest.raises(EngineCrashed) as raised:  # noqa: PT012 - the kill happens mid-stream
-        with loaded.generate(messages=STORY, sampling=Sampling(max_tokens=400)) as stream:
-            for i, _ in enumerate(stream):
-                if i == 2:
-                    os.kill(pid, signal.SIGKILL)
+    stream = loaded.generate(messages=STORY, sampling=Sampling(max_tokens=400))
+    with pytest.raises(EngineCrashed) as raised, stream:
+        for i, _ in enumerate(stream):
+            if i == 2:
+                os.kill(pid, signal.SIGKILL)
     assert "SIGKILL" in raised.value.message and "next request" in raised.value.message
     assert loaded.loaded is None
     loaded.load(installed_starter.path, context_length=2048)
@@ -107,7 +118,10 @@ def test_kill_9_mid_answer_gives_a_typed_error_and_the_next_request_works(
 
 
 def test_generating_with_no_model_loaded_is_a_clear_error(engine: EngineClient) -> None:
-    with pytest.raises(NoModelLoaded, match="No model is loaded"), engine.generate(messages=STORY) as stream:
+    with (
+        pytest.raises(NoModelLoaded, match="No model is loaded"),
+        engine.generate(messages=STORY) as stream,
+    ):
         list(stream)
 
 
@@ -116,9 +130,14 @@ def test_a_prompt_longer_than_the_context_is_refused(
 ) -> None:
     engine.load(installed_starter.path, context_length=64)
     long = (ChatMessage("user", "lighthouse " * 200),)
-    with pytest.raises(ContextOverflow, match="context window"), engine.generate(messages=long) as s:
+    with (
+        pytest.raises(ContextOverflow, match="context window"),
+        engine.generate(messages=long) as s,
+    ):
         list(s)
-    with engine.generate(messages=(ChatMessage("user", "hi"),), sampling=Sampling(max_tokens=4)) as s:
+    with engine.generate(
+        messages=(ChatMessage("user", "hi"),), sampling=Sampling(max_tokens=4)
+    ) as s:
         assert s.stats is None
         list(s)
     assert s.stats is not None

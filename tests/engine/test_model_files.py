@@ -60,7 +60,9 @@ def test_a_file_cut_off_halfway_is_refused(
     with pytest.raises(InvalidModelFile, match="incomplete") as raised:
         library.import_file(cut)
     assert "download the file again" in raised.value.message
-    assert [m.id for m in library.list()] == [installed_starter.id], "the installed model is untouched"
+    assert [m.id for m in library.list()] == [installed_starter.id], (
+        "the installed model is untouched"
+    )
 
 
 def test_remove_deletes_the_file_and_unknown_ids_say_what_is_installed(

@@ -37,7 +37,10 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column(
-            "parent_id", sa.Integer(), sa.ForeignKey("messages.id", ondelete="CASCADE"), nullable=True
+            "parent_id",
+            sa.Integer(),
+            sa.ForeignKey("messages.id", ondelete="CASCADE"),
+            nullable=True,
         ),
         sa.Column("role", sa.String(20), nullable=False),
         sa.Column("content", sa.Text(), nullable=False),

@@ -1,0 +1,61 @@
+# Lantern: `make run` opens the app, `make test` runs the whole suite. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LLAMA_CPP_PYTHON := 0.3.36
+
+# Built llama.cpp wheels and the starter model are kept outside the checkout, so a fresh
+# clone on the same machine does not compile llama.cpp or download the model again.
+BUILD_CACHE ?= $(HOME)/.cache/lantern-build
+export LANTERN_STARTER_CACHE ?= $(BUILD_CACHE)/starter
+
+# The llama.cpp backend: CUDA where an NVIDIA GPU answers (not merely a CUDA compiler),
+# Metal on Apple silicon, CPU otherwise. Override with `make BACKEND=cpu ...`.
+ifeq ($(shell uname -s),Darwin)
+  BACKEND ?= $(if $(filter arm64,$(shell uname -m)),metal,cpu)
+else
+  BACKEND ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo cuda || echo cpu)
+endif
+CMAKE_ARGS_cpu := -DGGML_CUDA=off -DGGML_METAL=off
+CMAKE_ARGS_cuda := -DGGML_CUDA=on
+CMAKE_ARGS_metal := -DGGML_METAL=on
+WHEELS := $(BUILD_CACHE)/wheels/$(BACKEND)
+
+.PHONY: run test lint bench clean-venv
+
+run: $(VENV)/.installed
+	$(BIN)/lantern models install-starter
+	$(BIN)/lantern
+
+test: $(VENV)/.installed
+	$(BIN)/python -m desktop.models.starter "$(LANTERN_STARTER_CACHE)" >/dev/null
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check desktop tests benchmarks
+	$(BIN)/ruff format --check desktop tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+# Lantern's whole path against llama-cpp-python used directly; on the starter model.
+bench: $(VENV)/.installed
+	@home=$$(mktemp -d) && trap 'rm -rf "$$home"' EXIT && \
+	LANTERN_HOME=$$home $(BIN)/lantern models install-starter >/dev/null && \
+	LANTERN_HOME=$$home $(BIN)/lantern bench --threads 2 $(BENCH_ARGS)
+
+$(VENV)/.installed: pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	@if ! ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_PYTHON)-*.whl >/dev/null 2>&1; then \
+	  echo "Building llama.cpp ($(BACKEND)); this takes several minutes, once."; \
+	  CMAKE_ARGS="$(CMAKE_ARGS_$(BACKEND))" CMAKE_BUILD_PARALLEL_LEVEL=$$(getconf _NPROCESSORS_ONLN) \
+	    $(BIN)/python -m pip wheel --no-cache-dir --no-deps --no-binary llama-cpp-python \
+	    --wheel-dir $(WHEELS) llama-cpp-python==$(LLAMA_CPP_PYTHON); \
+	fi
+	$(BIN)/python -m pip install --quiet --find-links $(WHEELS) llama-cpp-python==$(LLAMA_CPP_PYTHON)
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,181 @@
+"""QObject adapters over the Qt-free services, so that blocking work stays off the GUI thread.
+
+Two shapes: `ChatRun`, a worker object moved to its own QThread that streams one chat turn,
+and `run_in_background()`, for short reads (conversation list, a conversation, the models)
+on a QThreadPool. Both report through signals only; neither touches a widget.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
+
+from desktop.errors import LanternError
+from desktop.services.chat import ChatService, ChatTurn, TurnOutcome
+
+log = logging.getLogger(__name__)
+
+
+def user_message(exc: BaseException) -> str:
+    """The sentence to show for an error: our own message, or a pointer to the log for a bug."""
+    if isinstance(exc, LanternError):
+        return exc.message
+    return f"Something went wrong ({type(exc).__name__}: {exc}). Details are in the log file."
+
+
+class ChatRun(QObject):
+    """One chat turn: `send()` (a database write) and the streamed answer, both in a worker thread.
+
+    Emits `started` once the user's message is stored, `token` per piece of the answer, then
+    exactly one of `finished` (the TurnOutcome; stopped answers too) or `failed` (a message).
+    """
+
+    started = Signal(int)  # conversation id
+    token = Signal(str)
+    finished = Signal(object)  # TurnOutcome
+    failed = Signal(str)
+
+    def __init__(
+        self,
+        chat: ChatService,
+        text: str,
+        *,
+        conversation_id: int | None,
+        model_id: str | None,
+        max_tokens: int | None = None,
+    ) -> None:
+        super().__init__()
+        self._chat = chat
+        self._text = text
+        self._conversation_id = conversation_id
+        self._model_id = model_id
+        self._max_tokens = max_tokens
+        # Stop may come before send() has returned a turn; remember it and apply it then.
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._turn: ChatTurn | None = None
+
+    @property
+    def outcome(self) -> TurnOutcome | None:
+        """Set by the service before `finished` or `failed` is emitted (None if send() failed)."""
+        turn = self._turn
+        return turn.outcome if turn is not None else None
+
+    def cancel(self) -> None:
+        """Thread-safe: called from the GUI thread while `run()` iterates in the worker."""
+        with self._lock:
+            self._cancelled = True
+            turn = self._turn
+        if turn is not None:
+            turn.cancel()
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            turn = self._chat.send(
+                self._text,
+                conversation_id=self._conversation_id,
+                model_id=self._model_id,
+                max_tokens=self._max_tokens,
+            )
+        except BaseException as exc:
+            self._fail(exc)
+            return
+        with self._lock:
+            self._turn = turn
+            cancelled = self._cancelled
+        if cancelled:
+            turn.cancel()
+        self.started.emit(turn.conversation.id)
+        try:
+            for piece in turn:
+                self.token.emit(piece)
+        except BaseException as exc:  # the service has already saved the partial answer
+            self._fail(exc)
+            return
+        self.finished.emit(turn.outcome)
+
+    def _fail(self, exc: BaseException) -> None:
+        if not isinstance(exc, LanternError):
+            log.exception("Chat turn failed", exc_info=exc)
+        self.failed.emit(user_message(exc))
+
+
+def start_chat_run(run: ChatRun) -> QThread:
+    """Move `run` to a new thread and start it; the thread quits when the turn ends."""
+    thread = QThread()
+    thread.setObjectName("lantern-chat-turn")
+    run.moveToThread(thread)
+    thread.started.connect(run.run)
+    run.finished.connect(thread.quit)
+    run.failed.connect(thread.quit)
+    thread.start()
+    return thread
+
+
+class _Relay(QObject):
+    """Lives in the GUI thread; signals emitted from the pool arrive here queued, so the
+    callbacks run on the GUI thread (Anki's taskman pattern)."""
+
+    done = Signal(object)
+    error = Signal(str)
+
+    def __init__(
+        self, on_done: Callable[[Any], None], on_error: Callable[[str], None]
+    ) -> None:
+        super().__init__()
+        self._on_done = on_done
+        self._on_error = on_error
+        self.done.connect(self._deliver_done)
+        self.error.connect(self._deliver_error)
+
+    @Slot(object)
+    def _deliver_done(self, result: object) -> None:
+        _pending.discard(self)
+        self._on_done(result)
+
+    @Slot(str)
+    def _deliver_error(self, message: str) -> None:
+        _pending.discard(self)
+        self._on_error(message)
+
+
+# Relays waiting for their task; kept here so that Python does not collect them mid-flight.
+_pending: set[_Relay] = set()
+
+
+class _Task(QRunnable):
+    def __init__(self, fn: Callable[[], Any], relay: _Relay) -> None:
+        super().__init__()
+        self._fn = fn
+        self._relay = relay
+
+    def run(self) -> None:
+        try:
+            result = self._fn()
+        except BaseException as exc:
+            if not isinstance(exc, LanternError):
+                log.exception("Background task failed", exc_info=exc)
+            self._relay.error.emit(user_message(exc))
+        else:
+            self._relay.done.emit(result)
+
+
+def run_in_background(
+    fn: Callable[[], Any],
+    on_done: Callable[[Any], None],
+    on_error: Callable[[str], None],
+    *,
+    pool: QThreadPool | None = None,
+) -> None:
+    """Run `fn()` on a pool thread; then `on_done(result)` or `on_error(message)` on the GUI thread.
+
+    Call from the GUI thread. Pass the window's own pool so that closing it can wait for it.
+    """
+    relay = _Relay(on_done, on_error)
+    _pending.add(relay)
+    (pool or QThreadPool.globalInstance()).start(_Task(fn, relay))

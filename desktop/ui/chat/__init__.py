@@ -1,0 +1,1 @@
+"""The chat page: the conversation view and its streaming answer."""
