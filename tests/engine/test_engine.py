@@ -99,8 +99,9 @@ def test_cancel_stops_within_a_few_tokens(loaded: EngineClient) -> None:
     assert len(loaded.tokenize(received)) <= stream.stats.generated_tokens + 1
 
 
-def test_kill_9_mid_answer_gives_a_typed_error_and_the_next_request_works(
-    loaded: EngineClient, installed_starter: InstalledModel
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGABRT], ids=["kill-9", "abort"])
+def test_engine_death_mid_answer_gives_a_typed_error_and_the_next_request_works(
+    loaded: EngineClient, installed_starter: InstalledModel, how: signal.Signals
 ) -> None:
     pid = loaded.pid
     assert pid is not None
@@ -108,8 +109,8 @@ def test_kill_9_mid_answer_gives_a_typed_error_and_the_next_request_works(
     with pytest.raises(EngineCrashed) as raised, stream:
         for i, _ in enumerate(stream):
             if i == 2:
-                os.kill(pid, signal.SIGKILL)
-    assert "SIGKILL" in raised.value.message and "next request" in raised.value.message
+                os.kill(pid, how)
+    assert how.name in raised.value.message and "next request" in raised.value.message
     assert loaded.loaded is None
     loaded.load(installed_starter.path, context_length=2048)
     assert loaded.pid not in (None, pid)

@@ -42,6 +42,12 @@ def test_version() -> None:
     assert lantern("--version").stdout.strip() == f"Lantern {__version__}"
 
 
+def test_commands_log_to_a_file_in_the_log_folder(lantern_home: Path) -> None:
+    lantern("models", "import", "/nonexistent.gguf", check=False)
+    log = (lantern_home / "logs" / "lantern.log").read_text(encoding="utf-8")
+    assert "User error: /nonexistent.gguf does not exist" in log
+
+
 def test_import_list_and_remove_a_model(starter_model_path: Path) -> None:
     assert lantern_json("models", "list") == []
     out = lantern("models", "import", str(starter_model_path)).stdout

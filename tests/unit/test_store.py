@@ -91,3 +91,16 @@ def test_an_answer_still_being_written_by_a_live_process_is_left_alone(tmp_path:
     assert db.recover_interrupted() == 0
     assert messages.thread(conversation.id)[-1].status == "streaming"
     db.close()
+
+
+def test_the_migrations_and_the_models_in_schema_py_agree(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from desktop.store.schema import Base
+
+    db = Database(tmp_path / "db.sqlite3")
+    with db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    db.close()
+    assert diff == [], "schema.py changed without a migration (or the other way round)"
