@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -67,14 +68,18 @@ class _EngineDied:
     error: EngineCrashed
 
 
+_Inbox = queue.SimpleQueue[Event | _EngineDied]
+
+
 class EngineClient:
     def __init__(self, log_file: Path) -> None:
         self._log_file = log_file
         self._ids = itertools.count(1)
         self._lock = threading.Lock()  # guards the process, the pipe and the waiting queues
-        self._process: multiprocessing.process.BaseProcess | None = None
+        self._process: BaseProcess | None = None
         self._conn: Connection | None = None
-        self._waiting: dict[int, queue.SimpleQueue[Event | _EngineDied]] = {}
+        # request id -> (the process it was sent to, where its events go)
+        self._waiting: dict[int, tuple[BaseProcess, _Inbox]] = {}
         self._loaded: ModelLoaded | None = None
 
     # ---- lifecycle ----
@@ -111,9 +116,9 @@ class EngineClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _start_locked(self) -> Connection:
+    def _start_locked(self) -> tuple[BaseProcess, Connection]:
         if self._conn is not None and self._process is not None and self._process.is_alive():
-            return self._conn
+            return self._process, self._conn
         from desktop.engine.worker import run_engine
 
         # spawn, never fork: the app has threads (Qt's among them) that fork would copy broken.
@@ -129,9 +134,9 @@ class EngineClient:
             target=self._read_events, args=(process, parent), name="engine-events", daemon=True
         ).start()
         log.info("Engine process %s started", process.pid)
-        return parent
+        return process, parent
 
-    def _read_events(self, process: multiprocessing.process.BaseProcess, conn: Connection) -> None:
+    def _read_events(self, process: BaseProcess, conn: Connection) -> None:
         while True:
             try:
                 event: Event = conn.recv()
@@ -140,26 +145,27 @@ class EngineClient:
             with self._lock:
                 waiting = self._waiting.get(event.request_id)
             if waiting is not None:
-                waiting.put(event)
+                waiting[1].put(event)
         process.join(timeout=5)
         error = EngineCrashed(_death_message(process.exitcode, self._log_file))
         with self._lock:
             if self._process is process:
                 self._process = self._conn = None
                 self._loaded = None
-            waiting_queues = list(self._waiting.values())
+            # Only this process's requests: a request may already be with a fresh engine.
+            waiting_queues = [inbox for owner, inbox in self._waiting.values() if owner is process]
         if process.exitcode not in (0, None):
             log.error("Engine process %s died: exit code %s", process.pid, process.exitcode)
-        for waiting in waiting_queues:
-            waiting.put(_EngineDied(error))
+        for inbox in waiting_queues:
+            inbox.put(_EngineDied(error))
 
-    def _submit(self, make: Any) -> tuple[int, queue.SimpleQueue[Event | _EngineDied]]:
+    def _submit(self, make: Any) -> tuple[int, _Inbox]:
         """Start the engine if needed, then send `make(request_id)`."""
-        inbox: queue.SimpleQueue[Event | _EngineDied] = queue.SimpleQueue()
+        inbox: _Inbox = queue.SimpleQueue()
         with self._lock:
-            conn = self._start_locked()
+            process, conn = self._start_locked()
             request: Request = make(next(self._ids))
-            self._waiting[request.request_id] = inbox
+            self._waiting[request.request_id] = (process, inbox)
             try:
                 conn.send(request)
             except OSError as exc:
@@ -243,7 +249,7 @@ class GenerationStream:
         self,
         client: EngineClient,
         request_id: int,
-        inbox: queue.SimpleQueue[Event | _EngineDied],
+        inbox: _Inbox,
     ) -> None:
         self._client = client
         self.request_id = request_id

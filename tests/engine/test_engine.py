@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -161,3 +162,18 @@ def test_tokenize_uses_the_models_tokenizer(loaded: EngineClient) -> None:
     tokens = loaded.tokenize("Hello world")
     assert 1 <= len(tokens) <= 4
     assert loaded.tokenize("Hello world, hello world") != tokens
+
+
+def test_an_engine_that_died_while_idle_is_replaced_by_the_next_request(
+    loaded: EngineClient, installed_starter: InstalledModel
+) -> None:
+    pid = loaded.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while loaded.loaded is not None and time.monotonic() < deadline:  # the client notices
+        time.sleep(0.01)
+    assert loaded.loaded is None and loaded.pid is None
+    info = loaded.load(installed_starter.path, context_length=1024)
+    assert info.context_length == 1024 and loaded.pid not in (None, pid)
+    assert loaded.tokenize("still here")
