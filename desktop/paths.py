@@ -60,3 +60,9 @@ def app_paths() -> AppPaths:
             models=data / "models",
         )
     return paths.ensure()
+
+
+def resources_dir() -> Path:
+    """`resources/` (icons, themes, prompt templates), beside the `desktop` package: where a
+    source checkout has it and where the installers put it."""
+    return Path(__file__).resolve().parent.parent / "resources"

@@ -67,3 +67,12 @@ def lantern(installed_starter: InstalledModel) -> Iterator[object]:
     app = Lantern()
     yield app
     app.close()
+
+
+@pytest.fixture
+def half_model(installed_starter: InstalledModel, tmp_path: Path) -> Path:
+    """The starter model's first half: what a download cut off midway leaves."""
+    cut = tmp_path / "cut.gguf"
+    with installed_starter.path.open("rb") as src:
+        cut.write_bytes(src.read(installed_starter.size_bytes // 2))
+    return cut

@@ -146,14 +146,11 @@ def test_a_prompt_longer_than_the_context_is_refused(
 
 
 def test_a_cut_off_model_fails_to_load_and_the_app_survives(
-    engine: EngineClient, installed_starter: InstalledModel, tmp_path: Path
+    engine: EngineClient, installed_starter: InstalledModel, half_model: Path
 ) -> None:
-    truncated = tmp_path / "cut.gguf"
-    with installed_starter.path.open("rb") as src:
-        truncated.write_bytes(src.read(installed_starter.size_bytes // 2))
-    with pytest.raises((ModelLoadFailed, EngineCrashed)) as raised:
-        engine.load(truncated, context_length=512)
-    assert "cut.gguf" in raised.value.message or "engine" in raised.value.message
+    # Past the import check (a file swapped on disk, say), llama.cpp itself refuses it.
+    with pytest.raises(ModelLoadFailed, match=r"Could not load cut\.gguf"):
+        engine.load(half_model, context_length=512)
     info = engine.load(installed_starter.path, context_length=512)  # still works afterwards
     assert info.layers == 30
 
