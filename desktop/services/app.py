@@ -1,11 +1,12 @@
-"""Everything a running Lantern needs, built once: paths, settings, database, models, engine.
-The GUI and the CLI each make one `Lantern` and call its services."""
+"""Everything a running Lantern needs: paths, settings, database, models, engine. Each part
+is built on first use (the GUI builds them off its own thread) and only once, even when two
+threads ask at the same moment. The GUI and the CLI each make one `Lantern`."""
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
-from functools import cached_property
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from desktop.engine.client import EngineClient
 from desktop.models.installed import ModelLibrary
@@ -15,35 +16,50 @@ from desktop.services.models import ModelService
 from desktop.settings import Settings, load_settings
 from desktop.store.db import Database
 
-log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
-@dataclass
 class Lantern:
-    paths: AppPaths = field(default_factory=app_paths)
+    def __init__(self, paths: AppPaths | None = None) -> None:
+        self.paths = paths or app_paths()
+        self._parts: dict[str, Any] = {}
+        self._lock = threading.RLock()
 
-    @cached_property
+    def _part(self, name: str, build: Callable[[], T]) -> T:
+        with self._lock:
+            if name not in self._parts:
+                self._parts[name] = build()
+            return self._parts[name]
+
+    @property
     def settings(self) -> Settings:
-        return load_settings(self.paths.settings_file)
+        return self._part("settings", lambda: load_settings(self.paths.settings_file))
 
-    @cached_property
+    @property
     def database(self) -> Database:
-        return Database(self.paths.database)
+        return self._part("database", lambda: Database(self.paths.database))
 
-    @cached_property
+    @property
     def engine(self) -> EngineClient:
-        return EngineClient(self.paths.logs / "engine.log")
+        return self._part("engine", lambda: EngineClient(self.paths.logs / "engine.log"))
 
-    @cached_property
+    @property
     def models(self) -> ModelService:
-        return ModelService(ModelLibrary(self.paths.models, self.paths.cache), self.settings)
+        return self._part(
+            "models",
+            lambda: ModelService(ModelLibrary(self.paths.models, self.paths.cache), self.settings),
+        )
 
-    @cached_property
+    @property
     def chat(self) -> ChatService:
-        return ChatService(self.database, self.models, self.engine, self.settings)
+        return self._part(
+            "chat", lambda: ChatService(self.database, self.models, self.engine, self.settings)
+        )
 
     def close(self) -> None:
-        if "engine" in self.__dict__:
-            self.engine.close()
-        if "database" in self.__dict__:
-            self.database.close()
+        with self._lock:
+            engine, database = self._parts.get("engine"), self._parts.get("database")
+        if engine is not None:
+            engine.close()
+        if database is not None:
+            database.close()
