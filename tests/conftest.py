@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop.models import starter
 from desktop.models.installed import InstalledModel, ModelLibrary
 from desktop.models.starter import fetch_starter_model
 
@@ -28,9 +29,12 @@ def lantern_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(scope="session")
-def starter_model_path() -> Path:
-    """The real SmolLM2-135M-Instruct GGUF, checked against its sha256."""
-    return fetch_starter_model(STARTER_CACHE)
+def starter_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real SmolLM2-135M-Instruct GGUF, checked against its sha256: a copy of the cached
+    one, since installs hard-link it and a test that damaged it must not damage the cache."""
+    copy = tmp_path_factory.mktemp("starter") / starter.FILE_NAME
+    shutil.copyfile(fetch_starter_model(STARTER_CACHE), copy)
+    return copy
 
 
 @pytest.fixture(scope="session")

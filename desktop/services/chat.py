@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 from desktop.engine.client import EngineClient, GenerationStream
@@ -141,6 +142,7 @@ class ChatTurn:
         self._sampling = sampling
         self._cancelled = threading.Event()
         self._stream: GenerationStream | None = None
+        self._loaded: ModelLoaded | None = None
         self.outcome: TurnOutcome | None = None
 
     def cancel(self) -> None:
@@ -149,16 +151,23 @@ class ChatTurn:
         if stream is not None:
             stream.cancel()
 
+    def load_model(self) -> ModelLoaded:
+        """Load the turn's model into the engine unless it is there (seconds for a large one).
+        Iterating calls it too; a caller may call it first to tell the user what is happening."""
+        if self._loaded is None:
+            with self._keeping_the_answer([]):
+                self._loaded = self._service.ensure_loaded(self.model)
+        return self._loaded
+
     def __iter__(self) -> Iterator[str]:
-        messages = self._service.messages
+        loaded = self.load_model()
         parts: list[str] = []
-        loaded: ModelLoaded | None = None
-        try:
-            loaded = self._service.ensure_loaded(self.model)
-            if self._cancelled.is_set():
-                self._finish("stopped", parts, None, loaded)
-                return
-            prompt = chat_messages(self.conversation.system_prompt, self._history)
+        if self._cancelled.is_set():
+            self._finish("stopped", parts, None, loaded)
+            return
+        messages = self._service.messages
+        prompt = chat_messages(self.conversation.system_prompt, self._history)
+        with self._keeping_the_answer(parts):
             with self._service.engine.generate(messages=prompt, sampling=self._sampling) as stream:
                 self._stream = stream
                 if self._cancelled.is_set():
@@ -175,16 +184,20 @@ class ChatTurn:
             assert finished is not None
             status = "stopped" if finished.finish_reason == "cancelled" else "complete"
             self._finish(status, parts, finished.stats, loaded)
+
+    @contextmanager
+    def _keeping_the_answer(self, parts: list[str]) -> Iterator[None]:
+        """However the block fails, store what was written, marked why, then re-raise."""
+        try:
+            yield
         except EngineCrashed as exc:
-            self._finish("interrupted", parts, None, loaded, exc.message)
+            self._finish("interrupted", parts, None, error=exc.message)
             raise
         except LanternError as exc:
-            self._finish("failed", parts, None, loaded, exc.message)
+            self._finish("failed", parts, None, error=exc.message)
             raise
-        except BaseException as exc:  # keep the text even on a bug or Ctrl+C, then re-raise
-            self._finish(
-                "interrupted" if parts else "failed", parts, None, loaded, str(exc) or repr(exc)
-            )
+        except BaseException as exc:  # a bug, Ctrl+C, an abandoned iteration
+            self._finish("interrupted" if parts else "failed", parts, None, error=repr(exc))
             raise
 
     def _finish(
@@ -192,7 +205,8 @@ class ChatTurn:
         status: str,
         parts: list[str],
         stats: GenerationStats | None,
-        loaded: ModelLoaded | None,
+        loaded: ModelLoaded | None = None,
+        *,
         error: str | None = None,
     ) -> None:
         record = {"model_id": self.model.id, **asdict(stats)} if stats else None

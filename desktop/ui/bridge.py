@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, Qt, QThread, QThreadPool, Signal, Slot
 
 from desktop.errors import LanternError
 from desktop.services.chat import ChatService, ChatTurn, TurnOutcome
@@ -30,11 +30,13 @@ def user_message(exc: BaseException) -> str:
 class ChatRun(QObject):
     """One chat turn: `send()` (a database write) and the streamed answer, both in a worker thread.
 
-    Emits `started` once the user's message is stored, `token` per piece of the answer, then
+    Emits `started` once the user's message is stored, `model_ready` once the model is loaded
+    (which can take seconds), `token` per piece of the answer, then
     exactly one of `finished` (the TurnOutcome; stopped answers too) or `failed` (a message).
     """
 
     started = Signal(int)  # conversation id
+    model_ready = Signal()  # the model is loaded; the answer comes next
     token = Signal(str)
     finished = Signal(object)  # TurnOutcome
     failed = Signal(str)
@@ -92,6 +94,8 @@ class ChatRun(QObject):
             turn.cancel()
         self.started.emit(turn.conversation.id)
         try:
+            turn.load_model()  # apart from the answer, so the window can say "Loading…"
+            self.model_ready.emit()
             for piece in turn:
                 self.token.emit(piece)
         except BaseException as exc:  # the service has already saved the partial answer
@@ -105,15 +109,17 @@ class ChatRun(QObject):
         self.failed.emit(user_message(exc))
 
 
-def start_chat_run(run: ChatRun) -> QThread:
-    """Move `run` to a new thread and start it; the thread quits when the turn ends."""
+def chat_thread(run: ChatRun) -> QThread:
+    """A new thread, not yet started, that runs `run` and quits when the turn ends.
+    Connect to its `finished` before calling `start()`."""
     thread = QThread()
     thread.setObjectName("lantern-chat-turn")
     run.moveToThread(thread)
     thread.started.connect(run.run)
-    run.finished.connect(thread.quit)
-    run.failed.connect(thread.quit)
-    thread.start()
+    # Direct: quit() is thread-safe, and a queued call would wait for the GUI thread, which
+    # may itself be waiting for this thread (closing the window).
+    run.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+    run.failed.connect(thread.quit, Qt.ConnectionType.DirectConnection)
     return thread
 
 
@@ -124,9 +130,7 @@ class _Relay(QObject):
     done = Signal(object)
     error = Signal(str)
 
-    def __init__(
-        self, on_done: Callable[[Any], None], on_error: Callable[[str], None]
-    ) -> None:
+    def __init__(self, on_done: Callable[[Any], None], on_error: Callable[[str], None]) -> None:
         super().__init__()
         self._on_done = on_done
         self._on_error = on_error

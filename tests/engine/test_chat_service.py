@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from desktop.errors import ConversationNotFound, EngineCrashed, LanternError, NoModelInstalled
+from desktop.errors import (
+    ConversationNotFound,
+    EngineCrashed,
+    LanternError,
+    ModelLoadFailed,
+    NoModelInstalled,
+)
 
 pytestmark = pytest.mark.engine
 
@@ -97,3 +103,16 @@ def test_clear_errors_for_bad_requests(lantern: Any) -> None:
     lantern.models.remove("SmolLM2-135M-Instruct.Q4_1")
     with pytest.raises(NoModelInstalled, match="install-starter"):
         lantern.chat.send("hi")
+
+
+def test_a_model_that_fails_to_load_leaves_the_answer_marked_failed(lantern: Any) -> None:
+    turn = lantern.chat.send("Hello?", max_tokens=8)
+    # The file is replaced by a damaged one after it was chosen (a new file: the installed one
+    # is a hard link shared with other tests).
+    turn.model.path.unlink()
+    turn.model.path.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(ModelLoadFailed, match="Could not load"):
+        turn.load_model()
+    _, messages = lantern.chat.conversation(turn.conversation.id)
+    assert messages[0].content == "Hello?"
+    assert messages[1].status == "failed" and "Could not load" in messages[1].error

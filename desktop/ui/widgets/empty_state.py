@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QTextDocumentFragment
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+MAX_TEXT_WIDTH = 520
 
 
 class EmptyState(QWidget):
@@ -14,25 +17,33 @@ class EmptyState(QWidget):
     ) -> None:
         super().__init__(parent)
         self.title = QLabel(f"<h2>{title}</h2>")
-        self.title.setTextFormat(Qt.TextFormat.RichText)
         self.body = QLabel(body)
-        self.body.setTextFormat(Qt.TextFormat.RichText)
         self.body.setWordWrap(True)
         # The commands are meant to be copied into a terminal.
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.body.setMaximumWidth(520)
-        layout = QVBoxLayout(self)
-        layout.addStretch(1)
+        # The labels fill a column of bounded width, so wrapped text gets the height it needs.
+        column = QWidget()
+        column.setMaximumWidth(MAX_TEXT_WIDTH)
+        text = QVBoxLayout(column)
         for label in (self.title, self.body):
+            label.setTextFormat(Qt.TextFormat.RichText)
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            layout.addWidget(label, 0, Qt.AlignmentFlag.AlignHCenter)
+            text.addWidget(label)
         if action:
             self.button = QPushButton(action)
             self.button.clicked.connect(self.action_clicked)
-            layout.addSpacing(8)
-            layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignHCenter)
+            text.addSpacing(8)
+            text.addWidget(self.button, 0, Qt.AlignmentFlag.AlignHCenter)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(column, 3)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addLayout(row)
         layout.addStretch(2)
 
     def text(self) -> str:
         """What the page says, as plain text (for tests and accessibility)."""
-        return f"{self.title.text()}\n{self.body.text()}"
+        html = f"{self.title.text()}<p>{self.body.text()}</p>"
+        return QTextDocumentFragment.fromHtml(html).toPlainText()

@@ -1,0 +1,34 @@
+"""The QApplication: build the services, show the main window, close everything on the way out."""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from desktop import APP_NAME, __version__
+from desktop.services.app import Lantern
+from desktop.ui.main_window import MainWindow
+
+
+def run_gui() -> int:
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    lantern = Lantern()  # cheap: the database and engine start on first use, off this thread
+    window = MainWindow(lantern)
+    try:
+        # Ctrl+C in the terminal closes the window like the close button does. Python runs
+        # signal handlers only between bytecodes, so a timer wakes the interpreter now and then.
+        signal.signal(signal.SIGINT, lambda *_: window.close())
+        wake = QTimer()
+        wake.timeout.connect(lambda: None)
+        wake.start(250)
+        window.show()
+        code = app.exec()
+    finally:
+        window.shutdown()  # when the loop ended some other way than closing the window
+        lantern.close()
+    return code

@@ -1,0 +1,399 @@
+"""The main window: model picker, conversation list, chat view, message input, status bar.
+
+The window only arranges widgets and routes signals; every read and write goes through the
+services, off the GUI thread (bridge.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QLocale, Qt, QThread, QThreadPool
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop import APP_NAME
+from desktop.ui.bridge import ChatRun, chat_thread, run_in_background
+from desktop.ui.chat.view import ChatView
+from desktop.ui.widgets.empty_state import EmptyState
+
+if TYPE_CHECKING:
+    from desktop.models.installed import InstalledModel
+    from desktop.services.app import Lantern
+    from desktop.services.chat import TurnOutcome
+    from desktop.store.repositories import ConversationRecord, MessageRecord
+
+NO_MODEL_BODY = (
+    "Lantern needs a model to chat with. In a terminal, run<br>"
+    "<code>lantern models install-starter</code><br>for the small starter model, or<br>"
+    "<code>lantern models import PATH</code><br>to add a GGUF file you already have."
+)
+
+
+def stats_line(stats: Mapping[str, Any]) -> str:
+    """'42 tokens · 95.3 tok/s · first token 0.15 s · prompt 38 tokens' from a turn's stats."""
+    parts = [f"{stats.get('generated_tokens', 0)} tokens"]
+    if (speed := stats.get("generation_tokens_per_s")) is not None:
+        parts.append(f"{speed:.1f} tok/s")
+    if (first := stats.get("time_to_first_token_s")) is not None:
+        parts.append(f"first token {first:.2f} s")
+    if (prompt := stats.get("prompt_tokens")) is not None:
+        cached = stats.get("cached_prompt_tokens") or 0
+        parts.append(f"prompt {prompt} tokens" + (f" ({cached} cached)" if cached else ""))
+    return " · ".join(parts)
+
+
+def _local_time(moment: datetime) -> str:
+    # The store keeps naive UTC times.
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, lantern: Lantern, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._lantern = lantern
+        self._conversation_id: int | None = None
+        self._has_models = False
+        self._loading = False  # a conversation is on its way to the view
+        self._load_serial = 0  # only the latest conversation load may fill the view
+        self._run: ChatRun | None = None
+        self._thread: QThread | None = None
+        self._sent_text = ""
+        self._answer_open = False
+        self._closed = False
+        # One pool per window (Orange3's habit), so closing the window can wait for its reads.
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(2)
+
+        self.setWindowTitle(APP_NAME)
+        self.resize(1000, 680)
+        self._build()
+        self._update_actions()
+        self.statusBar().showMessage("Reading your models and conversations…")
+        self._in_background(self._read_start, self._show_start)
+
+    # ---- layout ----
+
+    def _build(self) -> None:
+        self.new_chat_button = QPushButton("New chat")
+        self.new_chat_button.clicked.connect(self.new_chat)
+        self.conversations = QListWidget()
+        self.conversations.setAccessibleName("Conversations")
+        # Long titles end in "…" rather than pushing a horizontal scroll bar in.
+        self.conversations.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.conversations.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.conversations.setUniformItemSizes(True)
+        self.conversations.currentItemChanged.connect(self._conversation_picked)
+        sidebar = QWidget()
+        side = QVBoxLayout(sidebar)
+        side.setContentsMargins(8, 8, 0, 8)
+        side.addWidget(self.new_chat_button)
+        side.addWidget(self.conversations)
+
+        self.model_picker = QComboBox()
+        self.model_picker.setAccessibleName("Model")
+        self.model_picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        model_label = QLabel("&Model:")
+        model_label.setBuddy(self.model_picker)
+        top = QHBoxLayout()
+        top.addWidget(model_label)
+        top.addWidget(self.model_picker)
+        top.addStretch(1)
+
+        self.view = ChatView()
+        self.empty_state = EmptyState("No model installed", NO_MODEL_BODY, "Check again")
+        self.empty_state.action_clicked.connect(self.reload_models)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.view)
+        self.pages.addWidget(self.empty_state)
+
+        self.input = QPlainTextEdit()
+        self.input.setAccessibleName("Message")
+        self.input.setPlaceholderText("Write a message. Ctrl+Enter sends it.")
+        self.input.setTabChangesFocus(True)
+        self.input.setFixedHeight(self.input.fontMetrics().lineSpacing() * 4 + 16)
+        self.send_button = QPushButton("Send")
+        self.send_button.setToolTip("Send (Ctrl+Enter)")
+        self.send_button.clicked.connect(self.send)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop the answer (Esc)")
+        self.stop_button.clicked.connect(self.stop)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.send_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.input, 1)
+        bottom.addLayout(buttons)
+
+        main = QWidget()
+        column = QVBoxLayout(main)
+        column.setContentsMargins(0, 8, 8, 8)
+        column.addLayout(top)
+        column.addWidget(self.pages, 1)
+        column.addLayout(bottom)
+
+        splitter = QSplitter()
+        splitter.addWidget(sidebar)
+        splitter.addWidget(main)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([240, 760])
+        splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(splitter)
+
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self, self.send)
+        QShortcut(QKeySequence("Escape"), self, self.stop)
+
+    def _update_actions(self) -> None:
+        running = self._run is not None
+        ready = self._has_models and not self._loading
+        self.send_button.setEnabled(ready and not running)
+        self.stop_button.setEnabled(running)
+        # One turn at a time, in the conversation it started in.
+        self.model_picker.setEnabled(self._has_models and not running)
+        self.conversations.setEnabled(not running)
+        self.new_chat_button.setEnabled(not running)
+
+    # ---- reads, in the background ----
+
+    def _in_background(self, read: Callable[[], Any], show: Callable[[Any], None]) -> None:
+        """Run `read` on the window's pool; `show` its result unless the window has closed."""
+        if self._closed:
+            return  # the pool has been joined; nothing may start on it now
+
+        def deliver(result: Any) -> None:
+            if not self._closed:
+                show(result)
+
+        run_in_background(read, deliver, self._show_error, pool=self._pool)
+
+    def _read_start(self) -> tuple[list[ConversationRecord], list[InstalledModel], str | None]:
+        # One task, so the service objects are built once, on one thread.
+        conversations = self._lantern.chat.list_conversations()
+        models, default = self._read_models()
+        return conversations, models, default
+
+    def _read_models(self) -> tuple[list[InstalledModel], str | None]:
+        models = self._lantern.models.list()
+        return models, (self._lantern.models.choose().id if models else None)
+
+    def _show_start(
+        self, result: tuple[list[ConversationRecord], list[InstalledModel], str | None]
+    ) -> None:
+        conversations, models, default = result
+        self._show_conversations(conversations)
+        self._show_models((models, default))
+        if self._has_models:
+            self.statusBar().showMessage("Ready.", 3000)
+
+    def reload_models(self) -> None:
+        self._in_background(self._read_models, self._show_models)
+
+    def _show_models(self, result: tuple[list[InstalledModel], str | None]) -> None:
+        models, default = result
+        locale = QLocale()
+        self.model_picker.clear()
+        for model in models:
+            size = locale.formattedDataSize(
+                model.size_bytes, 1, QLocale.DataSizeFormat.DataSizeSIFormat
+            )
+            self.model_picker.addItem(f"{model.id} · {model.info.quantization} · {size}", model.id)
+        if default is not None:
+            self.model_picker.setCurrentIndex(self.model_picker.findData(default))
+        self._has_models = bool(models)
+        self.pages.setCurrentWidget(self.view if models else self.empty_state)
+        if models:
+            self.statusBar().clearMessage()
+        else:
+            self.statusBar().showMessage("No model installed.")
+        self._update_actions()
+
+    def refresh_conversations(self) -> None:
+        self._in_background(self._lantern.chat.list_conversations, self._show_conversations)
+
+    def _show_conversations(self, records: list[ConversationRecord]) -> None:
+        # Filling the list must not read like the user picking a conversation.
+        self.conversations.blockSignals(True)
+        try:
+            self.conversations.clear()
+            for record in records:  # the service lists them newest first
+                item = QListWidgetItem(record.title or "Untitled")
+                item.setData(Qt.ItemDataRole.UserRole, record.id)
+                item.setToolTip(
+                    f"{record.title}\n{record.message_count} messages · "
+                    f"{_local_time(record.updated_at)}"
+                )
+                self.conversations.addItem(item)
+                if record.id == self._conversation_id:
+                    self.conversations.setCurrentItem(item)
+        finally:
+            self.conversations.blockSignals(False)
+
+    def _conversation_picked(self, item: QListWidgetItem | None, _previous: object) -> None:
+        if item is None or self._closed:
+            return
+        conversation_id = item.data(Qt.ItemDataRole.UserRole)
+        if conversation_id == self._conversation_id:
+            return
+        self.open_conversation(conversation_id)
+
+    def open_conversation(self, conversation_id: int) -> None:
+        self._conversation_id = conversation_id
+        self._load_serial += 1
+        serial = self._load_serial
+        self._loading = True
+        self._update_actions()
+        self._in_background(
+            lambda: self._lantern.chat.conversation(conversation_id),
+            lambda result: self._show_conversation(serial, result),
+        )
+
+    def _show_conversation(
+        self, serial: int, result: tuple[ConversationRecord, list[MessageRecord]]
+    ) -> None:
+        if serial != self._load_serial:
+            return  # the user has already picked another one
+        record, messages = result
+        self._loading = False
+        self.view.show_messages(messages)
+        index = self.model_picker.findData(record.model_id)
+        if index >= 0:
+            self.model_picker.setCurrentIndex(index)
+        answers = [m for m in messages if m.role == "assistant" and m.stats]
+        if answers and answers[-1].stats:
+            self.statusBar().showMessage(stats_line(answers[-1].stats))
+        else:
+            self.statusBar().clearMessage()
+        self._update_actions()
+
+    def _show_error(self, message: str) -> None:
+        if self._closed:
+            return
+        self._loading = False
+        self.statusBar().showMessage(message)
+        self._update_actions()
+
+    # ---- a chat turn ----
+
+    def new_chat(self) -> None:
+        if self._run is not None:
+            return
+        self._load_serial += 1  # a load still on its way no longer applies
+        self._loading = False
+        self._conversation_id = None
+        self.view.clear_messages()
+        self.conversations.blockSignals(True)
+        self.conversations.setCurrentItem(None)
+        self.conversations.clearSelection()
+        self.conversations.blockSignals(False)
+        self.statusBar().clearMessage()
+        self._update_actions()
+        self.input.setFocus()
+
+    def send(self) -> None:
+        text = self.input.toPlainText()
+        if not self.send_button.isEnabled() or not text.strip():
+            return
+        run = ChatRun(
+            self._lantern.chat,
+            text,
+            conversation_id=self._conversation_id,
+            model_id=self.model_picker.currentData(),
+        )
+        run.started.connect(self._turn_started)
+        run.model_ready.connect(self._model_ready)
+        run.token.connect(self.view.append_answer)
+        run.finished.connect(self._turn_finished)
+        run.failed.connect(self._turn_failed)
+        thread = chat_thread(run)
+        thread.finished.connect(self._thread_finished)
+        self._run, self._thread, self._sent_text = run, thread, text
+        self._update_actions()
+        self.statusBar().showMessage("Sending…")
+        thread.start()
+
+    def stop(self) -> None:
+        if self._run is not None:
+            self._run.cancel()  # thread-safe; the turn ends as 'stopped'
+            self.statusBar().showMessage("Stopping…")
+
+    def _turn_started(self, conversation_id: int) -> None:
+        if self._closed:
+            return
+        self._conversation_id = conversation_id
+        self.view.add_user_message(self._sent_text)
+        self.view.begin_answer()
+        self._answer_open = True
+        # The message is stored now; clear the box unless the user already wrote on.
+        if self.input.toPlainText() == self._sent_text:
+            self.input.clear()
+        self.statusBar().showMessage(f"Loading {self.model_picker.currentData()}…")
+
+    def _model_ready(self) -> None:
+        if self._run is not None and not self._closed:
+            self.statusBar().showMessage(f"Answering with {self.model_picker.currentData()}…")
+
+    def _turn_finished(self, outcome: TurnOutcome) -> None:
+        if self._closed:
+            return
+        self._answer_open = False
+        self.view.end_answer(outcome.status, outcome.error)
+        line = stats_line(asdict(outcome.stats)) if outcome.stats else ""
+        prefix = "Stopped" if outcome.status == "stopped" else ""
+        self.statusBar().showMessage(" · ".join(p for p in (prefix, line) if p) or "Done.")
+        self.refresh_conversations()
+
+    def _turn_failed(self, message: str) -> None:
+        if self._closed:
+            return
+        if self._answer_open:
+            outcome = self._run.outcome if self._run is not None else None
+            self.view.end_answer(outcome.status if outcome else "failed", message)
+            self._answer_open = False
+            self.refresh_conversations()
+        self.statusBar().showMessage(message)
+
+    def _thread_finished(self) -> None:
+        if self._thread is not None:
+            self._thread.wait()  # finished is emitted just before the thread really ends
+        self._run = self._thread = None
+        if not self._closed:
+            self._update_actions()
+
+    # ---- closing ----
+
+    def shutdown(self) -> None:
+        """Stop the running turn and wait for every worker: no thread outlives the window."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._run is not None:
+            self._run.cancel()
+        if self._thread is not None:
+            self._thread.wait()  # the turn ends at the next token (or once a model load ends)
+        self._run = self._thread = None
+        self.view.flush()
+        self._pool.waitForDone()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)

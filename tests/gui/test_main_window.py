@@ -1,0 +1,225 @@
+"""The main window with real parts: the starter model, the engine process, the store."""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QThread, QThreadPool
+from PySide6.QtGui import QTextDocument
+from PySide6.QtWidgets import QWidget
+
+from desktop.paths import app_paths
+from desktop.services.app import Lantern
+from desktop.settings import Settings, save_settings
+from desktop.ui.chat.view import ChatView
+from desktop.ui.main_window import MainWindow, stats_line
+
+pytestmark = pytest.mark.gui
+
+TIMEOUT_MS = 60_000
+LONG_MAX_TOKENS = 2048
+
+
+def running_qthreads() -> list[QThread]:
+    running = []
+    for obj in gc.get_objects():
+        if isinstance(obj, QThread):
+            try:
+                if obj.isRunning():
+                    running.append(obj)
+            except RuntimeError:  # a wrapper whose Qt object is already gone
+                pass
+    return running
+
+
+class TextLog:
+    """Every length the document had, to tell a streamed answer from one written at once."""
+
+    def __init__(self, document: QTextDocument) -> None:
+        self.lengths: list[int] = []
+        document.contentsChanged.connect(lambda: self.lengths.append(len(document.toPlainText())))
+
+
+@pytest.fixture
+def long_answers(lantern_home: Path) -> None:
+    """Room for a long answer, so that Stop always lands mid-answer."""
+    save_settings(app_paths().settings_file, Settings(max_tokens=LONG_MAX_TOKENS))
+
+
+def open_window(qtbot, lantern: Lantern) -> MainWindow:
+    window = MainWindow(lantern)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+@pytest.fixture
+def window(qtbot, lantern: Lantern) -> Iterator[MainWindow]:
+    window = open_window(qtbot, lantern)
+    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    yield window
+    window.close()  # before the `lantern` fixture closes the engine and the store
+
+
+def send(qtbot, window: MainWindow, text: str) -> None:
+    window.input.setPlainText(text)
+    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
+    assert window.stop_button.isEnabled()
+
+
+def answer_streaming(window: MainWindow, at_least: int = 20) -> bool:
+    # Past "Lantern" (the answer's header), some of the answer is on screen.
+    text = window.view.toPlainText()
+    head = text.rfind("Lantern\n")
+    return head >= 0 and len(text) - head - len("Lantern\n") >= at_least
+
+
+def test_sent_message_streams_an_answer_and_lists_the_conversation(qtbot, window, lantern):
+    log = TextLog(window.view.document())
+    send(qtbot, window, "Write three sentences about the sea.")
+    qtbot.waitUntil(lambda: "tok/s" in window.statusBar().currentMessage(), timeout=TIMEOUT_MS)
+
+    conversations = lantern.chat.list_conversations()
+    assert len(conversations) == 1
+    _, messages = lantern.chat.conversation(conversations[0].id)
+    user, answer = messages
+    assert user.content == "Write three sentences about the sea."
+    assert answer.status == "complete" and answer.content.strip()
+    shown = window.view.toPlainText()
+    assert shown.startswith("You\nWrite three sentences about the sea.\nLantern\n")
+    assert shown.endswith(answer.content)
+    # The answer arrived in more than one update, each appended to what was there.
+    before_answer = len(shown) - len(answer.content)
+    answer_updates = [n for n in log.lengths if n > before_answer]
+    assert len(answer_updates) >= 2, log.lengths
+    assert answer_updates == sorted(answer_updates)
+    assert stats_line(answer.stats) in window.statusBar().currentMessage()
+    assert window.input.toPlainText() == ""
+
+    # The new conversation is listed, selected, after the answer.
+    qtbot.waitUntil(lambda: window.conversations.count() == 1, timeout=TIMEOUT_MS)
+    item = window.conversations.currentItem()
+    assert item is not None and item.text() == conversations[0].title
+    assert window.send_button.isEnabled() and not window.stop_button.isEnabled()
+
+
+def test_stop_ends_the_answer_early_and_keeps_it(qtbot, long_answers, lantern):
+    window = open_window(qtbot, lantern)
+    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    send(qtbot, window, "Write a very long story about a dragon and a knight, in many chapters.")
+    assert not window.send_button.isEnabled()
+    qtbot.waitUntil(lambda: answer_streaming(window), timeout=TIMEOUT_MS)
+
+    qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+
+    assert not window.stop_button.isEnabled()
+    assert window.view.toPlainText().endswith("(stopped)")
+    assert "Stopped" in window.statusBar().currentMessage()
+    conversation = lantern.chat.list_conversations()[0]
+    _, messages = lantern.chat.conversation(conversation.id)
+    answer = messages[-1]
+    assert answer.status == "stopped"
+    assert answer.content.strip()
+    assert answer.stats["generated_tokens"] < LONG_MAX_TOKENS
+
+    # Reopened from the list, the stored answer carries the same mark.
+    qtbot.mouseClick(window.new_chat_button, Qt.MouseButton.LeftButton)
+    assert window.view.toPlainText() == ""
+    qtbot.waitUntil(lambda: window.conversations.count() == 1, timeout=TIMEOUT_MS)
+    window.conversations.setCurrentRow(0)
+    qtbot.waitUntil(lambda: window.view.toPlainText().endswith("(stopped)"), timeout=TIMEOUT_MS)
+    assert window.view.toPlainText().startswith("You\nWrite a very long story")
+    window.close()
+
+
+def test_without_a_model_the_window_says_how_to_get_one(qtbot, lantern_home, starter_model_path):
+    lantern = Lantern()
+    try:
+        window = open_window(qtbot, lantern)
+        qtbot.waitUntil(lambda: window.pages.currentWidget() is window.empty_state)
+        text = window.empty_state.text()
+        assert "No model installed" in text
+        assert "lantern models install-starter" in text
+        assert "lantern models import PATH" in text
+        assert not window.send_button.isEnabled()
+        assert not window.stop_button.isEnabled()
+        window.input.setPlainText("hello")
+        window.send()  # as Ctrl+Enter would
+        assert not window.stop_button.isEnabled()
+
+        lantern.models.import_file(starter_model_path)
+        qtbot.mouseClick(window.empty_state.button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+        assert window.pages.currentWidget() is window.view
+        assert window.model_picker.currentData() == "SmolLM2-135M-Instruct.Q4_1"
+        window.close()
+    finally:
+        lantern.close()
+
+
+def test_closing_during_an_answer_leaves_no_thread_running(qtbot, long_answers, lantern):
+    window = open_window(qtbot, lantern)
+    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    send(qtbot, window, "Tell me a long story about a lighthouse keeper.")
+    qtbot.waitUntil(lambda: answer_streaming(window), timeout=TIMEOUT_MS)
+    turn_threads = running_qthreads()
+    assert len(turn_threads) == 1  # held here, so it can still be asked after the window lets go
+
+    window.close()
+
+    assert turn_threads[0].isFinished()
+    assert running_qthreads() == []
+    # The window's reads ran on its own pool; closing waits for them too.
+    pool = window.findChild(QThreadPool)
+    assert pool is not None and pool.activeThreadCount() == 0
+    assert QThreadPool.globalInstance().activeThreadCount() == 0
+    answer = lantern.chat.conversation(lantern.chat.list_conversations()[0].id)[1][-1]
+    assert answer.status == "stopped" and answer.content.strip()
+
+
+def test_an_engine_crash_marks_the_answer_interrupted(qtbot, long_answers, lantern):
+    window = open_window(qtbot, lantern)
+    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    send(qtbot, window, "Write a very long story about a dragon and a knight, in many chapters.")
+    qtbot.waitUntil(lambda: answer_streaming(window), timeout=TIMEOUT_MS)
+
+    os.kill(lantern.engine.pid, signal.SIGKILL)
+    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+
+    assert "(interrupted) The model engine stopped unexpectedly" in window.view.toPlainText()
+    assert "engine stopped unexpectedly" in window.statusBar().currentMessage()
+    answer = lantern.chat.conversation(lantern.chat.list_conversations()[0].id)[1][-1]
+    assert answer.status == "interrupted" and answer.content.strip()
+    window.close()
+
+
+def test_chat_view_coalesces_a_burst_into_one_update(qtbot):
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    view = ChatView(parent)
+    view.begin_answer()
+    log = TextLog(view.document())
+    for _ in range(200):
+        view.append_answer("word ")
+    assert log.lengths == []  # nothing drawn yet: the pieces wait for the next frame
+    qtbot.waitUntil(lambda: view.toPlainText().endswith("word " * 200))
+    assert len(log.lengths) == 1
+
+
+def test_stats_line_reads_like_the_cli():
+    line = stats_line(
+        {
+            "generated_tokens": 42,
+            "generation_tokens_per_s": 95.31,
+            "time_to_first_token_s": 0.151,
+            "prompt_tokens": 38,
+            "cached_prompt_tokens": 0,
+        }
+    )
+    assert line == "42 tokens · 95.3 tok/s · first token 0.15 s · prompt 38 tokens"
