@@ -6,9 +6,11 @@ import signal
 import sys
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from desktop import APP_NAME, __version__
+from desktop.paths import resources_dir
 from desktop.services.app import Lantern
 from desktop.ui.main_window import MainWindow
 
@@ -17,6 +19,7 @@ def run_gui() -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "lantern.svg")))
     lantern = Lantern()  # cheap: the database and engine start on first use, off this thread
     window = MainWindow(lantern)
     try:
