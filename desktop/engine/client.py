@@ -225,10 +225,11 @@ class EngineClient:
         messages: tuple[ChatMessage, ...] = (),
         prompt: str | None = None,
         sampling: Sampling | None = None,
+        reuse_cached_prompt: bool = True,
     ) -> GenerationStream:
         """Start generating; iterate the stream for the answer's text. Raises from the stream."""
         request_id, inbox = self._submit(
-            lambda rid: Generate(rid, messages, prompt, sampling or Sampling())
+            lambda rid: Generate(rid, messages, prompt, sampling or Sampling(), reuse_cached_prompt)
         )
         return GenerationStream(self, request_id, inbox)
 

@@ -60,6 +60,10 @@ class Generate:
     messages: tuple[ChatMessage, ...] = ()
     prompt: str | None = None
     sampling: Sampling = field(default_factory=Sampling)
+    # Reuse the KV cache of a shared prompt prefix (fast follow-ups). Off, the whole prompt
+    # is evaluated afresh: the only way the same greedy request gives the same answer
+    # bit for bit, since a batch of one token rounds differently from a full batch.
+    reuse_cached_prompt: bool = True
 
 
 @dataclass(frozen=True)

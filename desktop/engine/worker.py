@@ -328,7 +328,11 @@ class EngineWorker:
                 )
             )
             return
-        cached = Llama.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
+        if not request.reuse_cached_prompt:
+            llm.reset()
+        # llama-cpp-python evaluates at least the last prompt token again, to get fresh logits.
+        prefix = Llama.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
+        cached = min(prefix, len(tokens) - 1)
         clock = _FirstSampleClock()
         criteria = StoppingCriteriaList([clock])
         if template_stopping is not None:

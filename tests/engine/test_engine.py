@@ -75,13 +75,22 @@ def test_the_models_own_chat_template_frames_the_prompt(loaded: EngineClient) ->
 
 
 def test_the_same_greedy_request_gives_the_same_answer(loaded: EngineClient) -> None:
-    sampling = Sampling(max_tokens=24, temperature=0)
+    sampling = Sampling(max_tokens=48, temperature=0)
     answers = []
     for _ in range(2):
-        with loaded.generate(messages=STORY, sampling=sampling) as stream:
-            answers.append("".join(stream))
+        with loaded.generate(messages=STORY, sampling=sampling, reuse_cached_prompt=False) as s:
+            answers.append("".join(s))
+            assert s.stats is not None and s.stats.cached_prompt_tokens == 0
     assert answers[0] == answers[1]
-    assert stream.stats is not None and stream.stats.cached_prompt_tokens > 0
+
+
+def test_a_repeated_prompt_reuses_the_cached_prefix(loaded: EngineClient) -> None:
+    sampling = Sampling(max_tokens=4, temperature=0)
+    for _ in range(2):
+        with loaded.generate(messages=STORY, sampling=sampling) as stream:
+            list(stream)
+    assert stream.stats is not None
+    assert stream.stats.cached_prompt_tokens == stream.stats.prompt_tokens - 1
 
 
 def test_cancel_stops_within_a_few_tokens(loaded: EngineClient) -> None:
