@@ -22,6 +22,7 @@ def log_to_file(log_dir: Path, name: str = "lantern.log") -> Path:
         old.close()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its start-up chatter, on every run
     return path
 
 

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QStackedWidget,
@@ -32,6 +31,7 @@ from desktop import APP_NAME
 from desktop.ui.bridge import ChatRun, chat_thread, run_in_background
 from desktop.ui.chat.view import ChatView
 from desktop.ui.widgets.empty_state import EmptyState
+from desktop.ui.widgets.message_input import MessageInput
 
 if TYPE_CHECKING:
     from desktop.models.installed import InstalledModel
@@ -125,13 +125,14 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.view)
         self.pages.addWidget(self.empty_state)
 
-        self.input = QPlainTextEdit()
+        self.input = MessageInput()
         self.input.setAccessibleName("Message")
-        self.input.setPlaceholderText("Write a message. Ctrl+Enter sends it.")
+        self.input.setPlaceholderText("Write a message. Enter sends it, Shift+Enter adds a line.")
+        self.input.submitted.connect(self.send)
         self.input.setTabChangesFocus(True)
         self.input.setFixedHeight(self.input.fontMetrics().lineSpacing() * 4 + 16)
         self.send_button = QPushButton("Send")
-        self.send_button.setToolTip("Send (Ctrl+Enter)")
+        self.send_button.setToolTip("Send (Enter)")
         self.send_button.clicked.connect(self.send)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop the answer (Esc)")
@@ -159,9 +160,8 @@ class MainWindow(QMainWindow):
         splitter.setChildrenCollapsible(False)
         self.setCentralWidget(splitter)
 
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            QShortcut(QKeySequence(keys), self, self.send)
         QShortcut(QKeySequence("Escape"), self, self.stop)
+        QShortcut(QKeySequence("Ctrl+Q"), self, self.close)  # Cmd+Q on macOS
 
     def _update_actions(self) -> None:
         running = self._run is not None

@@ -79,6 +79,20 @@ def answer_streaming(window: MainWindow, at_least: int = 20) -> bool:
     return head >= 0 and len(text) - head - len("Lantern\n") >= at_least
 
 
+def test_enter_sends_and_shift_enter_starts_a_new_line(qtbot, window, lantern):
+    qtbot.keyClicks(window.input, "First line")
+    qtbot.keyClick(window.input, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(window.input, "second line")
+    assert window.input.toPlainText() == "First line\nsecond line"
+    assert not window.stop_button.isEnabled()
+    qtbot.keyClick(window.input, Qt.Key.Key_Return)
+    assert window.stop_button.isEnabled()
+    qtbot.waitUntil(lambda: "tok/s" in window.statusBar().currentMessage(), timeout=TIMEOUT_MS)
+    (conversation,) = lantern.chat.list_conversations()
+    user = lantern.chat.conversation(conversation.id)[1][0]
+    assert user.content == "First line\nsecond line"
+
+
 def test_sent_message_streams_an_answer_and_lists_the_conversation(qtbot, window, lantern):
     log = TextLog(window.view.document())
     send(qtbot, window, "Write three sentences about the sea.")
@@ -150,7 +164,7 @@ def test_without_a_model_the_window_says_how_to_get_one(qtbot, lantern_home, sta
         assert not window.send_button.isEnabled()
         assert not window.stop_button.isEnabled()
         window.input.setPlainText("hello")
-        window.send()  # as Ctrl+Enter would
+        qtbot.keyClick(window.input, Qt.Key.Key_Return)
         assert not window.stop_button.isEnabled()
 
         lantern.models.import_file(starter_model_path)
