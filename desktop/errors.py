@@ -49,3 +49,31 @@ class ConversationNotFound(LanternError, LookupError):
 
 class StarterModelUnavailable(LanternError, RuntimeError):
     pass
+
+
+class InvalidCatalog(LanternError, ValueError):
+    """models.json is malformed; the message names the entry and the field."""
+
+
+class HubUnreachable(LanternError, ConnectionError):
+    """The Hugging Face Hub (or the mirror in HF_ENDPOINT) did not answer."""
+
+
+class HubAccessDenied(LanternError, PermissionError):
+    """A gated or private repository, without a token that grants access."""
+
+
+class RepoNotFound(LanternError, LookupError):
+    pass
+
+
+class NotEnoughMemory(LanternError, MemoryError):
+    """A model that cannot fit in this machine's memory at the asked context."""
+
+
+class NotEnoughDiskSpace(LanternError, OSError):
+    pass
+
+
+class DownloadFailed(LanternError, RuntimeError):
+    pass

@@ -66,3 +66,8 @@ def resources_dir() -> Path:
     """`resources/` (icons, themes, prompt templates), beside the `desktop` package: where a
     source checkout has it and where the installers put it."""
     return Path(__file__).resolve().parent.parent / "resources"
+
+
+def catalog_file() -> Path:
+    """`models.json`, the curated model catalog, beside `resources/`."""
+    return resources_dir().parent / "models.json"

@@ -12,34 +12,25 @@ from dataclasses import dataclass
 import psutil
 
 from desktop.engine.protocol import DeviceInfo
+from desktop.models.fit import MachineMemory, fit_estimate
 from desktop.models.gguf_info import ModelShape
 
-# Room kept free on a GPU for the driver, other programs and allocator slack.
-GPU_HEADROOM_FRACTION = 0.10
-GPU_HEADROOM_MIN_BYTES = 512 * 1024**2
-# llama.cpp's compute buffers, which grow with the batch size rather than the model.
-COMPUTE_BUFFER_BYTES = 256 * 1024**2
 
-
-def choose_gpu_layers(shape: ModelShape, gpus: list[DeviceInfo], context_length: int) -> int:
-    """How many layers to offload: all of them when model and KV cache fit, else as many as do.
-
-    Returns 0 when there is no GPU. The per-layer size is the file size spread over the
-    repeating layers plus one (the output layer, which is offloaded last).
-    """
+def choose_gpu_layers(
+    shape: ModelShape, gpus: list[DeviceInfo], context_length: int, ram_available: int | None = None
+) -> int:
+    """How many layers to offload (the memory-fit estimate's choice): all of them, the output
+    layer included, when weights, KV cache and buffers fit in free GPU memory, else as many
+    as do. 0 without a GPU, or when even the CPU cannot hold the model (the app refuses that
+    load before it reaches the engine)."""
     if not gpus:
         return 0
-    free = sum(d.free_bytes for d in gpus)
-    usable = free - max(int(free * GPU_HEADROOM_FRACTION), GPU_HEADROOM_MIN_BYTES)
-    usable -= COMPUTE_BUFFER_BYTES
-    per_layer = shape.file_bytes / (shape.layers + 1)
-    per_layer += shape.kv_cache_bytes(context_length) / max(shape.layers, 1)
-    if usable <= 0 or per_layer <= 0:
-        return 0
-    full = per_layer * (shape.layers + 1)
-    if full <= usable:
-        return shape.layers + 1
-    return max(0, min(shape.layers, int(usable // per_layer)))
+    machine = MachineMemory(
+        ram_available=psutil.virtual_memory().available if ram_available is None else ram_available,
+        gpu_free=sum(d.free_bytes for d in gpus),
+        unified=all(d.kind == "igpu" for d in gpus),
+    )
+    return fit_estimate(shape, context_length, machine).gpu_layers
 
 
 def gpu_devices(devices: tuple[DeviceInfo, ...]) -> list[DeviceInfo]:

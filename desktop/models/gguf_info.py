@@ -1,14 +1,16 @@
-"""Read and check a GGUF file's header with the `gguf` reader, without loading the weights."""
+"""What Lantern knows of a GGUF model from its header: name, quantization, context, shape.
+
+Read with `gguf_header`, from a local file or from the first megabytes of one still on the
+Hub; a local file is also checked to hold every tensor its header lists.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from desktop.errors import InvalidModelFile
-
-GGUF_MAGIC = b"GGUF"
+from desktop.models.gguf_header import GGUF_MAGIC, GgufHeader, HeaderInvalid, read_gguf_header
 
 # general.file_type -> the quantization name people know (llama.cpp's LLAMA_FTYPE_*).
 FILE_TYPES = {
@@ -59,13 +61,34 @@ class ModelShape:
     head_count_kv: int
     key_length: int | None = None
     value_length: int | None = None
+    vocab_size: int = 0
+    feed_forward_length: int = 0
+    layer_weight_bytes: int = 0  # the repeating layers' tensors, all of them
+    input_bytes: int = 0  # token embeddings: llama.cpp keeps them in RAM
+    output_bytes: int = 0  # output projection and final norm
+    tied_embeddings: bool = (
+        False  # no output projection: the embeddings serve, and a GPU gets a copy
+    )
 
-    def kv_cache_bytes(self, context_length: int, bytes_per_value: int = 2) -> int:
-        """Keys and values for every layer at the given context (f16 by default)."""
+    @property
+    def weight_bytes(self) -> int:
+        return self.input_bytes + self.layer_weight_bytes + self.output_bytes
+
+    def kv_cache_bytes(self, context_length: int, layers: int | None = None) -> int:
+        """f16 keys and values at the given context, for `layers` of the layers (all by default).
+
+        Sliding-window layers get the full context too: llama-cpp-python keeps a full-size
+        cache for them (`swa_full`), so that the prompt cache works.
+        """
+        layers = self.layers if layers is None else layers
         head_dim = self.embedding_length // max(self.head_count, 1)
         k = self.key_length or head_dim
         v = self.value_length or head_dim
-        return self.layers * context_length * self.head_count_kv * (k + v) * bytes_per_value
+        return layers * context_length * self.head_count_kv * (k + v) * 2
+
+
+# llama-cpp-python's default micro-batch: the compute buffers grow with it.
+UBATCH = 512
 
 
 @dataclass(frozen=True)
@@ -81,60 +104,85 @@ class GgufInfo:
 def read_gguf_info(path: Path) -> GgufInfo:
     """The header of a GGUF file; InvalidModelFile, with a plain reason, for anything else.
 
-    Checks the magic, that the header and the tensor table parse (the reader maps every
-    tensor, so a file cut off before its end fails), and that the architecture's keys are there.
+    Checks the signature, that the header and the tensor table parse, that the file holds
+    every tensor the table lists (a cut-off download fails here), and that the
+    architecture's keys are there. Milliseconds, where `gguf.GGUFReader`, which maps every
+    tensor and vocabulary string, takes 5 to 25 seconds on the same files.
     """
-    from gguf import GGUFReader  # heavy import (numpy); only when a file is actually read
-
     name = path.name
     try:
+        size = path.stat().st_size
         with path.open("rb") as fh:
             magic = fh.read(4)
+            header = (
+                read_gguf_header(lambda n: (fh.seek(0), fh.read(n))[1])
+                if magic == GGUF_MAGIC
+                else None
+            )
     except OSError as exc:
         raise InvalidModelFile(f"Cannot read {name}: {exc.strerror or exc}.") from exc
-    if magic != GGUF_MAGIC:
+    except HeaderInvalid as exc:
+        raise InvalidModelFile(
+            f"{name} is damaged and cannot be loaded ({exc}). If it was downloaded, "
+            "download it again."
+        ) from exc
+    if header is None:
         raise InvalidModelFile(
             f"{name} is not a GGUF model file (it does not start with the GGUF signature). "
             "Lantern runs GGUF models, such as the ones llama.cpp and LM Studio use."
         )
-    try:
-        reader = GGUFReader(path, "r")
-        fields = {key: _field_value(field) for key, field in reader.fields.items()}
-    except Exception as exc:  # the reader raises many kinds on damaged headers
-        # The reader fails this way on a damaged header and on a file cut off before the end
-        # of its tensors alike.
-        raise InvalidModelFile(
-            f"{name} is damaged or incomplete and cannot be loaded ({exc}). If it was "
-            "downloaded, the download was probably cut off: download the file again."
-        ) from exc
-    if not reader.tensors:
+    if not header.tensors:
         raise InvalidModelFile(f"{name} holds no model weights (it may be a vocabulary file only).")
+    if size < header.expected_file_bytes:
+        raise InvalidModelFile(
+            f"{name} is incomplete: it holds {size:,} of the {header.expected_file_bytes:,} bytes "
+            "its header describes. The download was probably cut off: download it again."
+        )
+    return gguf_info_from_header(header, size, path.stem)
+
+
+def gguf_info_from_header(header: GgufHeader, file_bytes: int, fallback_name: str) -> GgufInfo:
+    """The fields Lantern uses, from a parsed header; InvalidModelFile when one is missing."""
+    fields = header.metadata
     arch = str(fields.get("general.architecture", ""))
 
+    def optional(key: str) -> int | None:
+        return header.get_int(f"{arch}.{key}")
+
     def need(key: str) -> int:
-        value = fields.get(f"{arch}.{key}")
-        if not isinstance(value, int):
-            raise InvalidModelFile(f"{name} lacks '{arch}.{key}' in its header; it cannot be run.")
+        value = optional(key)
+        if value is None:
+            raise InvalidModelFile(
+                f"{fallback_name} lacks '{arch}.{key}' in its header; it cannot be run."
+            )
         return value
 
-    def optional(key: str) -> int | None:
-        value = fields.get(f"{arch}.{key}")
-        return value if isinstance(value, int) else None
-
+    layers = need("block_count")
     head_count = need("attention.head_count")
+    sizes = {"input": 0, "layers": 0, "output": 0}
+    for tensor in header.tensors:
+        part = "layers" if tensor.name.startswith("blk.") else "output"
+        part = "input" if tensor.name.startswith("token_embd") else part
+        sizes[part] += tensor.n_bytes
     shape = ModelShape(
-        file_bytes=path.stat().st_size,
-        layers=need("block_count"),
+        file_bytes=file_bytes,
+        layers=layers,
         embedding_length=need("embedding_length"),
         head_count=head_count,
         head_count_kv=optional("attention.head_count_kv") or head_count,
         key_length=optional("attention.key_length"),
         value_length=optional("attention.value_length"),
+        vocab_size=optional("vocab_size") or header.array_length("tokenizer.ggml.tokens") or 0,
+        feed_forward_length=optional("feed_forward_length") or 0,
+        layer_weight_bytes=sizes["layers"],
+        input_bytes=sizes["input"],
+        output_bytes=sizes["output"],
+        tied_embeddings=not any(t.name == "output.weight" for t in header.tensors),
     )
     file_type = fields.get("general.file_type")
     return GgufInfo(
         architecture=arch,
-        name=str(fields.get("general.name") or path.stem),
+        name=str(fields.get("general.name") or fallback_name),
         quantization=FILE_TYPES.get(file_type, "unknown")
         if isinstance(file_type, int)
         else "unknown",
@@ -142,11 +190,3 @@ def read_gguf_info(path: Path) -> GgufInfo:
         has_chat_template="tokenizer.chat_template" in fields,
         shape=shape,
     )
-
-
-def _field_value(field: Any) -> Any:
-    """Scalars and strings as Python values; arrays (the vocabulary) are skipped as None."""
-    if len(field.types) != 1:
-        return None
-    value = field.contents()
-    return value.item() if hasattr(value, "item") else value

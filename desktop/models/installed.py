@@ -13,6 +13,8 @@ from desktop.errors import InvalidModelFile, ModelNotFound
 from desktop.models.gguf_info import GgufInfo, ModelShape, read_gguf_info
 
 log = logging.getLogger(__name__)
+# Raised whenever GgufInfo or ModelShape changes, so older cached headers are read again.
+HEADER_CACHE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -27,8 +29,8 @@ class InstalledModel:
 
 
 class ModelLibrary:
-    """Model files live in `models_dir`; their parsed headers are cached in `cache_dir`,
-    since reading a GGUF header (its whole vocabulary) takes seconds."""
+    """Model files live in `models_dir`; their parsed headers are cached in `cache_dir`: a
+    header holds the whole vocabulary, up to half a second to read for a large one."""
 
     def __init__(self, models_dir: Path, cache_dir: Path) -> None:
         self.models_dir = models_dir
@@ -108,7 +110,8 @@ class ModelLibrary:
         cache = self._cache_file(path)
         try:
             cached = json.loads(cache.read_text(encoding="utf-8"))
-            if cached["size"] == stat.st_size and cached["mtime_ns"] == stat.st_mtime_ns:
+            fresh = cached["size"] == stat.st_size and cached["mtime_ns"] == stat.st_mtime_ns
+            if fresh and cached.get("format") == HEADER_CACHE_FORMAT:
                 raw = cached["info"]
                 return GgufInfo(**{**raw, "shape": ModelShape(**raw["shape"])})
         except (OSError, ValueError, KeyError, TypeError):
@@ -121,5 +124,10 @@ class ModelLibrary:
         stat = path.stat()
         cache = self._cache_file(path)
         cache.parent.mkdir(parents=True, exist_ok=True)
-        record = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "info": asdict(info)}
+        record = {
+            "format": HEADER_CACHE_FORMAT,
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            "info": asdict(info),
+        }
         cache.write_text(json.dumps(record), encoding="utf-8")

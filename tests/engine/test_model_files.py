@@ -1,4 +1,4 @@
-"""Importing model files: the gguf reader validates the header; anything else is refused."""
+"""Model files: headers read from their first bytes; whole GGUF models imported, others refused."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from desktop.errors import InvalidModelFile, ModelNotFound
+from desktop.models.gguf_header import HeaderInvalid, read_gguf_header
+from desktop.models.gguf_info import gguf_info_from_header
 from desktop.models.installed import InstalledModel, ModelLibrary
 from desktop.paths import app_paths
 
@@ -46,7 +48,7 @@ def test_a_broken_header_is_refused(
     data = bytearray(starter_model_path.read_bytes()[:4096])
     data[8:24] = b"\xff" * 16  # tensor and key counts become absurd
     broken.write_bytes(bytes(data))
-    with pytest.raises(InvalidModelFile, match="damaged or incomplete"):
+    with pytest.raises(InvalidModelFile, match="is damaged"):
         library.import_file(broken)
     assert library.list() == []
 
@@ -56,7 +58,7 @@ def test_a_file_cut_off_halfway_is_refused(
 ) -> None:
     with pytest.raises(InvalidModelFile, match="incomplete") as raised:
         library.import_file(half_model)
-    assert "download the file again" in raised.value.message
+    assert "download it again" in raised.value.message
     assert [m.id for m in library.list()] == [installed_starter.id], (
         "the installed model is untouched"
     )
@@ -70,3 +72,25 @@ def test_remove_deletes_the_file_and_unknown_ids_say_what_is_installed(
     library.remove(installed_starter.id)
     assert not installed_starter.path.exists()
     assert library.list() == []
+
+
+def test_the_header_is_read_from_the_first_bytes_alone(starter_model_path: Path) -> None:
+    data = starter_model_path.read_bytes()
+    reads: list[int] = []
+
+    def read_prefix(size: int) -> bytes:
+        reads.append(size)
+        return data[:size]
+
+    header = read_gguf_header(read_prefix, first_read=64 * 1024)
+    assert len(reads) >= 2 and reads == sorted(reads), "it asked for more until the header ended"
+    assert max(reads) < len(data) // 10, "and never for the weights"
+    assert header.metadata["general.architecture"] == "llama"
+    assert header.array_length("tokenizer.ggml.tokens") == 49152
+    assert len(header.tensors) == 272  # 30 layers x 9 tensors, the embeddings, the output norm
+    assert header.expected_file_bytes == len(data)
+    shape = gguf_info_from_header(header, len(data), "starter").shape
+    assert shape.layers == 30 and shape.head_count_kv == 3 and shape.tied_embeddings
+    assert shape.weight_bytes == sum(t.n_bytes for t in header.tensors)
+    with pytest.raises(HeaderInvalid, match="cut off"):
+        read_gguf_header(lambda size: data[: min(size, 100_000)], first_read=64 * 1024)

@@ -8,9 +8,18 @@ from desktop.engine.protocol import DeviceInfo
 from desktop.models.gguf_info import ModelShape
 
 GiB = 1024**3
+RAM = 16 * GiB
 # Roughly an 8B model at Q4_K_M: 32 layers, GQA with 8 KV heads.
 SHAPE = ModelShape(
-    file_bytes=int(4.9 * GiB), layers=32, embedding_length=4096, head_count=32, head_count_kv=8
+    file_bytes=int(4.9 * GiB),
+    layers=32,
+    embedding_length=4096,
+    head_count=32,
+    head_count_kv=8,
+    vocab_size=128_256,
+    layer_weight_bytes=int(4.2 * GiB),
+    input_bytes=int(0.3 * GiB),
+    output_bytes=int(0.4 * GiB),
 )
 
 
@@ -23,28 +32,29 @@ def test_no_gpu_keeps_every_layer_on_the_cpu() -> None:
 
 
 def test_a_large_gpu_takes_every_layer_and_the_output() -> None:
-    assert choose_gpu_layers(SHAPE, [gpu(24)], 4096) == SHAPE.layers + 1
+    assert choose_gpu_layers(SHAPE, [gpu(24)], 4096, RAM) == SHAPE.layers + 1
 
 
 def test_a_small_gpu_takes_part_of_the_model() -> None:
-    layers = choose_gpu_layers(SHAPE, [gpu(4)], 4096)
+    layers = choose_gpu_layers(SHAPE, [gpu(4)], 4096, RAM)
     assert 0 < layers < SHAPE.layers
 
 
 def test_a_longer_context_leaves_room_for_fewer_layers() -> None:
-    assert choose_gpu_layers(SHAPE, [gpu(5)], 32768) < choose_gpu_layers(SHAPE, [gpu(5)], 2048)
+    assert choose_gpu_layers(SHAPE, [gpu(5)], 32768, RAM) < choose_gpu_layers(
+        SHAPE, [gpu(5)], 2048, RAM
+    )
 
 
-def test_kv_cache_size_matches_the_formula() -> None:
-    # 32 layers x 4096 positions x 8 KV heads x (128 + 128) dims x 2 bytes = 512 MiB
-    assert SHAPE.kv_cache_bytes(4096) == 512 * 1024**2
+def test_a_model_too_big_for_ram_gets_no_layers_either() -> None:
+    assert choose_gpu_layers(SHAPE, [gpu(2)], 4096, ram_available=2 * GiB) == 0
 
 
 @given(st.floats(min_value=0, max_value=200), st.floats(min_value=0, max_value=200))
 def test_more_free_memory_never_means_fewer_layers(a: float, b: float) -> None:
     low, high = sorted((a, b))
-    chosen_low = choose_gpu_layers(SHAPE, [gpu(low)], 4096)
-    chosen_high = choose_gpu_layers(SHAPE, [gpu(high)], 4096)
+    chosen_low = choose_gpu_layers(SHAPE, [gpu(low)], 4096, RAM)
+    chosen_high = choose_gpu_layers(SHAPE, [gpu(high)], 4096, RAM)
     assert 0 <= chosen_low <= chosen_high <= SHAPE.layers + 1
 
 

@@ -1,0 +1,195 @@
+"""The Hugging Face Hub, as far as Lantern needs it: search GGUF repositories, list a
+repository's model files, and read a GGUF header over the network before downloading.
+
+Only runs when the user searches, opens a repository or downloads: nothing here is called
+at start-up. `HF_ENDPOINT` points it at a mirror (or the tests' local Hub).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from huggingface_hub import HfApi, build_hf_headers, get_session, hf_hub_url, hf_raise_for_status
+from huggingface_hub.errors import (
+    GatedRepoError,
+    HfHubHTTPError,
+    OfflineModeIsEnabled,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+
+from desktop.errors import HubAccessDenied, HubUnreachable, RepoNotFound
+from desktop.models.gguf_header import GgufHeader, read_gguf_header
+from desktop.models.repo_files import ModelFiles, RepoFile, group_model_files
+
+log = logging.getLogger(__name__)
+
+SearchOrder = Literal["downloads", "likes", "recent"]
+_SORT_FIELDS: dict[str, Any] = {
+    "downloads": "downloads",
+    "likes": "likes",
+    "recent": "last_modified",
+}
+TOKEN_HELP = (
+    "Accept the model's terms on its page ({url}) while signed in, create an access "
+    "token at https://huggingface.co/settings/tokens, and give it to Lantern "
+    "(Models page > Hub token, or `lantern models login`)."
+)
+
+
+@dataclass(frozen=True)
+class HubModel:
+    """A repository as a search result shows it; GGUF details where the Hub provides them."""
+
+    repo: str
+    downloads: int
+    likes: int
+    last_modified: datetime | None
+    gated: bool
+    architecture: str | None
+    context_length: int | None
+    parameters: int | None
+
+
+@dataclass(frozen=True)
+class HubRepository:
+    model: HubModel
+    revision: str  # the commit the file list belongs to; downloads pin it
+    files: list[ModelFiles]
+
+
+class HubClient:
+    """`token()` gives the user's Hub token or None; asked on each call, so a token added
+    while the app runs is used at once."""
+
+    def __init__(self, token: Callable[[], str | None], endpoint: str | None = None) -> None:
+        self.endpoint = (
+            endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+        ).rstrip("/")
+        self._token = token
+
+    def _api(self) -> HfApi:
+        return HfApi(endpoint=self.endpoint, token=self._token(), library_name="lantern")
+
+    def search(
+        self, text: str, order: SearchOrder = "downloads", limit: int = 40
+    ) -> list[HubModel]:
+        """GGUF repositories whose name contains `text`, most downloaded (liked, recent) first."""
+        with _hub_errors(text):
+            found = self._api().list_models(
+                search=text or None,
+                filter="gguf",
+                sort=_SORT_FIELDS[order],
+                limit=limit,
+                expand=["downloads", "likes", "lastModified", "gated", "gguf"],
+            )
+            return [_hub_model(info) for info in found]
+
+    def repository(self, repo: str) -> HubRepository:
+        """A repository's GGUF models (split files grouped), with sizes and sha256 of each part."""
+        with _hub_errors(repo):
+            info = self._api().model_info(repo, files_metadata=True)
+        files = [
+            RepoFile(
+                s.rfilename, s.lfs.size if s.lfs else s.size or 0, s.lfs.sha256 if s.lfs else None
+            )
+            for s in info.siblings or []
+        ]
+        return HubRepository(_hub_model(info), info.sha or "main", group_model_files(files))
+
+    def file_url(self, repo: str, revision: str, path: str) -> str:
+        return hf_hub_url(repo, path, revision=revision, endpoint=self.endpoint)
+
+    def request_headers(self) -> dict[str, str]:
+        return build_hf_headers(token=self._token(), library_name="lantern")
+
+    def read_header(self, repo: str, revision: str, path: str) -> GgufHeader:
+        """A GGUF file's header, from ranged reads of its first megabytes (not the weights)."""
+        url = self.file_url(repo, revision, path)
+        headers = self.request_headers()
+
+        def read_prefix(size: int) -> bytes:
+            # Streamed and cut at `size`: a server that ignores Range must not send the weights.
+            data = bytearray()
+            with (
+                _hub_errors(repo),
+                get_session().stream(
+                    "GET", url, headers={**headers, "Range": f"bytes=0-{size - 1}"}, timeout=30
+                ) as response,
+            ):
+                if response.status_code >= 400:
+                    response.read()
+                    hf_raise_for_status(response)
+                for block in response.iter_bytes():
+                    data += block
+                    if len(data) >= size:
+                        break
+            return bytes(data[:size])
+
+        return read_gguf_header(read_prefix)
+
+
+def _hub_model(info: Any) -> HubModel:
+    gguf = info.gguf if isinstance(info.gguf, dict) else {}
+    return HubModel(
+        repo=info.id,
+        downloads=info.downloads or 0,
+        likes=info.likes or 0,
+        last_modified=info.last_modified,
+        gated=bool(info.gated),
+        architecture=gguf.get("architecture"),
+        context_length=gguf.get("context_length"),
+        parameters=gguf.get("total"),
+    )
+
+
+@contextmanager
+def _hub_errors(subject: str) -> Iterator[None]:
+    """huggingface_hub's and the network's exceptions, as errors written for the user."""
+    page = f"https://huggingface.co/{subject}"
+    try:
+        yield
+    except GatedRepoError as exc:
+        raise HubAccessDenied(
+            f"{subject} is a gated model: the Hub lets only approved accounts download it. "
+            + TOKEN_HELP.format(url=page)
+        ) from exc
+    except RepositoryNotFoundError as exc:
+        raise RepoNotFound(
+            f"The Hub has no model repository called '{subject}' (or it is private). "
+            "Check the name, e.g. `bartowski/Qwen2.5-7B-Instruct-GGUF`."
+        ) from exc
+    except RevisionNotFoundError as exc:
+        raise RepoNotFound(
+            f"The version of {subject} Lantern asked for is gone from the Hub."
+        ) from exc
+    except OfflineModeIsEnabled as exc:
+        raise HubUnreachable(
+            "Hub access is switched off (HF_HUB_OFFLINE is set). Unset it to search or download."
+        ) from exc
+    except HfHubHTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else "?"
+        raise HubUnreachable(
+            f"The Hub answered with an error ({status}). Try again later."
+        ) from exc
+    except (
+        OSError
+    ) as exc:  # connection refused, DNS failure, timeouts: httpx errors are OSErrors too
+        raise HubUnreachable(_offline_message(exc)) from exc
+    except Exception as exc:
+        if type(exc).__module__.startswith("httpx"):
+            raise HubUnreachable(_offline_message(exc)) from exc
+        raise
+
+
+def _offline_message(exc: Exception) -> str:
+    return (
+        "Cannot reach the Hugging Face Hub. Check the internet connection (or HF_ENDPOINT, "
+        f"if you use a mirror). ({type(exc).__name__}: {exc})"
+    )
