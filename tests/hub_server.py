@@ -70,7 +70,7 @@ class LoggedRequest:
     bytes_sent: int = 0
 
 
-class TestHub:
+class LocalHub:
     def __init__(self, token: str = "hf_test_token") -> None:
         self.token = token
         self.repos: dict[str, HubRepo] = {}
@@ -84,7 +84,7 @@ class TestHub:
         self.cdn = f"http://localhost:{self.port}/cdn"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def start(self) -> TestHub:
+    def start(self) -> LocalHub:
         self._thread.start()
         return self
 
@@ -127,7 +127,7 @@ _INFO = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+?)(?:/revision/(?P<rev>[^/
 _SORT_KEYS = {"downloads": "downloads", "likes": "likes", "lastModified": "last_modified"}
 
 
-def _handler_for(hub: TestHub) -> type[BaseHTTPRequestHandler]:
+def _handler_for(hub: LocalHub) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 

@@ -113,18 +113,9 @@ def fit_estimate(shape: ModelShape, context_length: int, machine: MachineMemory)
     """Where the model goes on this machine at this context, with the most layers on the GPU."""
     layers = shape.layers + 1
     need = memory_need(shape, context_length)
-    gpu_budget = _gpu_budget(machine)
-    ram_budget = machine.ram_available - RAM_HEADROOM_BYTES
-    best: tuple[int, int, int] | None = None
-    for offloaded in range(layers, -1, -1) if gpu_budget > 0 else [0]:
-        on_gpu, in_ram = _placement(shape, context_length, offloaded, need)
-        if machine.unified:  # one pool: what the GPU takes comes out of RAM
-            in_ram, on_gpu = in_ram + on_gpu, on_gpu
-        if on_gpu <= gpu_budget and in_ram <= ram_budget:
-            best = (offloaded, on_gpu, in_ram)
-            break
+    best = _best_placement(shape, context_length, machine)
     if best is None:
-        on_gpu, in_ram = _placement(shape, context_length, 0, need)
+        in_ram = _placement(shape, context_length, 0, need)[1]
         return FitEstimate(
             "too_big", context_length, 0, layers, need, 0, in_ram, machine,
             _largest_context(shape, context_length, machine),
@@ -135,6 +126,22 @@ def fit_estimate(shape: ModelShape, context_length: int, machine: MachineMemory)
     return FitEstimate(
         verdict, context_length, offloaded, layers, need, on_gpu, in_ram, machine, None, None
     )
+
+
+def _best_placement(
+    shape: ModelShape, context_length: int, machine: MachineMemory
+) -> tuple[int, int, int] | None:
+    """(layers offloaded, bytes on the GPU, bytes in RAM) with the most layers that fit."""
+    need = memory_need(shape, context_length)
+    gpu_budget = _gpu_budget(machine)
+    ram_budget = machine.ram_available - RAM_HEADROOM_BYTES
+    for offloaded in range(shape.layers + 1, -1, -1) if gpu_budget > 0 else [0]:
+        on_gpu, in_ram = _placement(shape, context_length, offloaded, need)
+        if machine.unified:  # one pool: what the GPU takes comes out of RAM
+            in_ram += on_gpu
+        if on_gpu <= gpu_budget and in_ram <= ram_budget:
+            return offloaded, on_gpu, in_ram
+    return None
 
 
 def _gpu_budget(machine: MachineMemory) -> int:
@@ -164,7 +171,7 @@ def _placement(
 
 
 def _fits(shape: ModelShape, context: int, machine: MachineMemory) -> bool:
-    return fit_estimate(shape, context, machine).verdict != "too_big"
+    return _best_placement(shape, context, machine) is not None
 
 
 def _largest_context(shape: ModelShape, context: int, machine: MachineMemory) -> int | None:

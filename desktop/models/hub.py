@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from huggingface_hub import HfApi, build_hf_headers, get_session, hf_hub_url, hf_raise_for_status
+from huggingface_hub import HfApi, get_session, hf_hub_url, hf_raise_for_status
 from huggingface_hub.errors import (
     GatedRepoError,
     HfHubHTTPError,
@@ -23,6 +23,7 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
+from huggingface_hub.utils import build_hf_headers
 
 from desktop.errors import HubAccessDenied, HubUnreachable, RepoNotFound
 from desktop.models.gguf_header import GgufHeader, read_gguf_header

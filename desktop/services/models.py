@@ -1,20 +1,73 @@
-"""Installed models: list, import, remove, and which one a chat uses."""
+"""Models: the catalog, Hub search, memory fit, installed models, and which one a chat uses."""
 
 from __future__ import annotations
 
 import os
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from desktop.errors import NoModelInstalled
+from desktop.errors import ModelNotFound, NoModelInstalled
+from desktop.models.catalog import CatalogEntry, load_catalog
+from desktop.models.fit import FitEstimate, fit_estimate
+from desktop.models.gguf_info import GgufInfo, gguf_info_from_header
 from desktop.models.installed import InstalledModel, ModelLibrary
+from desktop.models.machine import machine_memory
+from desktop.models.repo_files import ModelFiles
 from desktop.models.starter import fetch_starter_model
+from desktop.paths import catalog_file
 from desktop.settings import Settings
+
+if TYPE_CHECKING:
+    from desktop.models.hub import HubClient, HubModel, HubRepository, SearchOrder
 
 
 class ModelService:
     def __init__(self, library: ModelLibrary, settings: Settings) -> None:
         self.library = library
         self._settings = settings
+
+    @cached_property
+    def hub(self) -> HubClient:
+        # Imported on first use: huggingface_hub and keyring slow every command's start.
+        from desktop.models.hub import HubClient
+        from desktop.models.hub_token import stored_token
+
+        return HubClient(token=stored_token)
+
+    def catalog(self) -> list[CatalogEntry]:
+        return load_catalog(catalog_file())
+
+    def search(
+        self, text: str, order: SearchOrder = "downloads", limit: int = 40
+    ) -> list[HubModel]:
+        return self.hub.search(text, order, limit)
+
+    def repository(self, repo_or_catalog_id: str) -> HubRepository:
+        """A Hub repository's GGUF models, by `owner/name` or by catalog id."""
+        return self.hub.repository(self.repo_name(repo_or_catalog_id))
+
+    def repo_name(self, repo_or_catalog_id: str) -> str:
+        if "/" in repo_or_catalog_id:
+            return repo_or_catalog_id
+        for entry in self.catalog():
+            if entry.id == repo_or_catalog_id:
+                return entry.repo
+        ids = ", ".join(e.id for e in self.catalog())
+        raise ModelNotFound(
+            f"'{repo_or_catalog_id}' is neither a Hub repository (owner/name) nor in the "
+            f"catalog. Catalog ids: {ids}."
+        )
+
+    def remote_info(self, repository: HubRepository, model: ModelFiles) -> GgufInfo:
+        """A model file's header, read from its first megabytes on the Hub."""
+        header = self.hub.read_header(repository.model.repo, repository.revision, model.first.path)
+        return gguf_info_from_header(header, model.size, model.name)
+
+    def fit(self, info: GgufInfo, context_length: int | None = None) -> FitEstimate:
+        """Where the model would go on this machine, at `context_length` or the app's default."""
+        context = context_length or min(self._settings.context_length, info.context_length)
+        return fit_estimate(info.shape, context, machine_memory())
 
     def list(self) -> list[InstalledModel]:
         return self.library.list()
