@@ -210,20 +210,18 @@ def _cmd_models_search(args: argparse.Namespace) -> int:
     found = _lantern().models.search(args.text, order=args.sort, limit=args.limit)
     if args.json:
         _print_json([asdict(m) for m in found])
-    elif not found:
+        return 0
+    if not found:
         print(f"No GGUF models on the Hub match '{args.text}'.")
-    for m in [] if args.json else found:
-        details = " ".join(
-            part
-            for part in (
-                m.architecture or "",
-                f"ctx {m.context_length}" if m.context_length else "",
-                f"{m.parameters / 1e9:.2f}B params" if m.parameters else "",
-                "gated" if m.gated else "",
-            )
-            if part
-        )
-        print(f"{m.repo}\t{m.downloads:,} downloads\t{m.likes:,} likes\t{details}")
+    for m in found:
+        details = [
+            m.architecture or "",
+            f"ctx {m.context_length}" if m.context_length else "",
+            f"{m.parameters / 1e9:.2f}B params" if m.parameters else "",
+            "gated" if m.gated else "",
+        ]
+        described = " ".join(d for d in details if d)
+        print(f"{m.repo}\t{m.downloads:,} downloads\t{m.likes:,} likes\t{described}")
     return 0
 
 

@@ -21,8 +21,8 @@ def choose_gpu_layers(
 ) -> int:
     """How many layers to offload (the memory-fit estimate's choice): all of them, the output
     layer included, when weights, KV cache and buffers fit in free GPU memory, else as many
-    as do. 0 without a GPU, or when even the CPU cannot hold the model (the app refuses that
-    load before it reaches the engine)."""
+    as do. 0 without a GPU, or when the model fits nowhere (llama.cpp then reports the
+    failed allocation as a load error)."""
     if not gpus:
         return 0
     machine = MachineMemory(

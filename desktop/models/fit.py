@@ -11,7 +11,7 @@ micro-batch, or the attention scores over the whole context for every head.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from desktop.models.gguf_info import UBATCH, ModelShape
@@ -196,8 +196,6 @@ def _largest_weights(shape: ModelShape, context: int, machine: MachineMemory) ->
 
 
 def _scaled(shape: ModelShape, factor: float) -> ModelShape:
-    from dataclasses import replace
-
     return replace(
         shape,
         layer_weight_bytes=int(shape.layer_weight_bytes * factor),
