@@ -270,6 +270,80 @@ def _cmd_models_fit(args: argparse.Namespace) -> int:
     return 0 if estimate.verdict != "too_big" else 2
 
 
+def _cmd_models_pull(args: argparse.Namespace) -> int:
+    app = _lantern()
+    try:
+        queue = app.downloads
+        repo, revision, chosen = queue.choose_files(args.repo, quant=args.quant, file=args.file)
+        installed = queue.installed(repo, chosen)
+        if installed is not None:
+            print(f"Already installed as {installed.id}")
+            return 0
+        record = queue.enqueue(repo, revision, chosen)
+        on_disk = queue.bytes_on_disk(record)
+        resumed = f", resuming at {_size(on_disk)}" if on_disk else ""
+        print(
+            f"Downloading {record.name} ({record.quant}, {_size(record.total_bytes)}) "
+            f"from {record.repo}{resumed}",
+            file=sys.stderr,
+        )
+        model = queue.run(record.id, on_progress=_progress_line)
+        print(file=sys.stderr)
+        if model is not None:
+            print(f"Installed {model.id} ({model.info.quantization}, {_size(model.size_bytes)})")
+        return 0
+    except KeyboardInterrupt:
+        print("\npaused: run the same command again to resume", file=sys.stderr)
+        return 130
+    finally:
+        app.close()
+
+
+def _progress_line(progress: Any) -> None:
+    """One line on stderr, redrawn: percent, bytes, speed, time left."""
+    share = progress.done_bytes / max(progress.total_bytes, 1)
+    bar = "#" * int(share * 30)
+    left = progress.seconds_left
+    eta = f"{int(left // 60)}:{int(left % 60):02d} left" if left is not None else ""
+    sys.stderr.write(
+        f"\r[{bar:<30}] {share:6.1%} {_size(progress.done_bytes)} / "
+        f"{_size(progress.total_bytes)}  {_size(int(progress.bytes_per_second))}/s  {eta}   "
+    )
+    sys.stderr.flush()
+
+
+def _cmd_models_downloads(args: argparse.Namespace) -> int:
+    downloads = _lantern().downloads.list()
+    if args.json:
+        _print_json([asdict(d) for d in downloads])
+    elif not downloads:
+        print("No downloads.")
+    for d in [] if args.json else downloads:
+        share = d.done_bytes / max(d.total_bytes, 1)
+        print(f"{d.id}\t{d.status}\t{share:.0%} of {_size(d.total_bytes)}\t{d.repo}\t{d.name}")
+    return 0
+
+
+def _cmd_models_login(args: argparse.Namespace) -> int:
+    from desktop.models.hub_token import save_token
+
+    token = args.token if args.token != "-" else sys.stdin.readline()
+    if token is None:
+        import getpass
+
+        token = getpass.getpass("Hugging Face access token (input hidden): ")
+    save_token(token)
+    print("Token saved in the system keyring; gated models you have access to can be downloaded.")
+    return 0
+
+
+def _cmd_models_logout(args: argparse.Namespace) -> int:
+    from desktop.models.hub_token import forget_token
+
+    print("Token removed." if forget_token() else "No token was saved.")
+    return 0
+
+
 # ---- history ----
 
 
@@ -431,6 +505,25 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--ctx", type=_positive_int, help="context length (default: the app's)")
     fit.add_argument("--json", action="store_true")
     fit.set_defaults(handler=_cmd_models_fit)
+
+    pull = models_commands.add_parser(
+        "pull", help="download a model from the Hub (resumes a download cut short)"
+    )
+    pull.add_argument("repo", help="owner/name on the Hub, or a catalog id")
+    which = pull.add_mutually_exclusive_group()
+    which.add_argument("--quant", help="quantization, e.g. Q4_K_M (default: the recommended one)")
+    which.add_argument("--file", help="the file's name in the repository")
+    pull.set_defaults(handler=_cmd_models_pull)
+    downloads = models_commands.add_parser("downloads", help="the download queue")
+    downloads.add_argument("--json", action="store_true")
+    downloads.set_defaults(handler=_cmd_models_downloads)
+    login = models_commands.add_parser(
+        "login", help="save a Hugging Face access token (for gated models) in the keyring"
+    )
+    login.add_argument("--token", help="the token, or - to read it from standard input")
+    login.set_defaults(handler=_cmd_models_login)
+    logout = models_commands.add_parser("logout", help="remove the saved Hugging Face token")
+    logout.set_defaults(handler=_cmd_models_logout)
 
     history = commands.add_parser("history", help="stored conversations")
     history.set_defaults(group_parser=history)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from gguf_split import split_gguf
 from hub_server import LocalHub
 
 from desktop.models import starter
@@ -91,20 +92,15 @@ def half_model(installed_starter: InstalledModel, tmp_path: Path) -> Path:
 STARTER_REPO = "lantern-test/SmolLM2-135M-Instruct-GGUF"
 SPLIT_REPO = "lantern-test/Split-GGUF"
 GATED_REPO = "lantern-gated/SmolLM2-135M-Instruct-GGUF"
+CATALOG_STARTER_REPO = "bartowski/SmolLM2-135M-Instruct-GGUF"  # models.json's starter entry
 
 
 @pytest.fixture(scope="session")
 def _test_hub(
     starter_model_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalHub]:
-    parts = tmp_path_factory.mktemp("split")
-    data = starter_model_path.read_bytes()
-    halves = {
-        "SmolLM2-Q4_1-00001-of-00002.gguf": data[: len(data) // 2],
-        "SmolLM2-Q4_1-00002-of-00002.gguf": data[len(data) // 2 :],
-    }
-    for name, content in halves.items():
-        (parts / name).write_bytes(content)
+    split_dir = tmp_path_factory.mktemp("split")
+    halves = split_gguf(starter_model_path, split_dir / "SmolLM2-Q4_1.gguf", parts=2)
     hub = LocalHub().start()
     gguf = {"total": 134_515_008, "architecture": "llama", "context_length": 8192}
     hub.add_repo(
@@ -115,7 +111,18 @@ def _test_hub(
         gguf=gguf,
     )
     hub.add_repo(
-        SPLIT_REPO, {name: parts / name for name in halves}, downloads=10, likes=90, gguf=gguf
+        SPLIT_REPO, {part.name: part for part in halves}, downloads=10, likes=90, gguf=gguf
+    )
+    # A catalog entry's repository (the starter's bytes under its quantizations' names), so
+    # that a catalog id resolves and the recommended quantization is the one downloaded.
+    hub.add_repo(
+        CATALOG_STARTER_REPO,
+        {
+            "SmolLM2-135M-Instruct-Q8_0.gguf": starter_model_path,
+            "SmolLM2-135M-Instruct-Q4_K_M.gguf": starter_model_path,
+        },
+        downloads=1,
+        gguf=gguf,
     )
     hub.add_repo(
         GATED_REPO,

@@ -11,9 +11,11 @@ stall at an offset, throttle.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -269,16 +271,16 @@ def _handler_for(hub: LocalHub) -> type[BaseHTTPRequestHandler]:
                     limit = stop
                     if faults.drop_after is not None:
                         limit = min(limit, start + faults.drop_after)
-                    if faults.stall_at is not None and position < faults.stall_at:
+                    if faults.stall_at is not None and position <= faults.stall_at:
                         limit = min(limit, faults.stall_at)
                     if position >= limit:  # at a fault's offset
                         if faults.stall_at is not None and position == faults.stall_at:
                             faults.stall_at = None
                             faults.release.wait()
-                            self.connection.close()
+                            self._hang_up()
                             return
                         faults.drop_after = None
-                        self.connection.close()  # mid-body: the client sees a broken transfer
+                        self._hang_up()  # mid-body: the client sees a broken transfer
                         return
                     block = fh.read(min(CHUNK, limit - position))
                     if faults.corrupt and position == 0:
@@ -293,6 +295,12 @@ def _handler_for(hub: LocalHub) -> type[BaseHTTPRequestHandler]:
                         time.sleep(len(block) / faults.bytes_per_second)
 
         # ---- helpers ----
+
+        def _hang_up(self) -> None:
+            """Close the connection now, mid-body: the client sees the transfer break."""
+            self.close_connection = True
+            with contextlib.suppress(OSError):  # the client may have gone already
+                self.connection.shutdown(socket.SHUT_RDWR)
 
         def _json(self, entry: LoggedRequest, payload: Any) -> None:
             body = json.dumps(payload).encode()

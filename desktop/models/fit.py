@@ -76,10 +76,11 @@ class FitEstimate:
         return f"Does not fit: {need}; {self.available_text()}. {self.advice()}"
 
     def available_text(self) -> str:
+        reserve = f"{_gb(RAM_HEADROOM_BYTES)} of it kept for the system"
         if self.machine.gpu_free and not self.machine.unified:
             ram, gpu = _gb(self.machine.ram_available), _gb(self.machine.gpu_free)
-            return f"{ram} RAM and {gpu} GPU memory free"
-        return f"{_gb(self.machine.ram_available)} memory available"
+            return f"{ram} RAM ({reserve}) and {gpu} GPU memory free"
+        return f"{_gb(self.machine.ram_available)} memory available ({reserve})"
 
     def advice(self) -> str:
         """What would fit instead: a smaller file at this context, or a shorter context."""

@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.errors import InvalidModelFile
-from desktop.models.gguf_header import GGUF_MAGIC, GgufHeader, HeaderInvalid, read_gguf_header
+from desktop.models.gguf_header import (
+    GGUF_MAGIC,
+    GgufHeader,
+    HeaderInvalid,
+    TensorEntry,
+    read_gguf_header,
+)
+from desktop.models.repo_files import split_name
 
 # general.file_type -> the quantization name people know (llama.cpp's LLAMA_FTYPE_*).
 FILE_TYPES = {
@@ -107,9 +114,33 @@ def read_gguf_info(path: Path) -> GgufInfo:
     Checks the signature, that the header and the tensor table parse, that the file holds
     every tensor the table lists (a cut-off download fails here), and that the
     architecture's keys are there. Milliseconds, where `gguf.GGUFReader`, which maps every
-    tensor and vocabulary string, takes 5 to 25 seconds on the same files.
+    tensor and vocabulary string, takes 5 to 25 seconds on the same files. The first part of
+    a split model (`x-00001-of-00003.gguf`) stands for the whole: every part is checked.
     """
+    split = split_name(path.name)
+    if split is None:
+        parts, name = [path], path.stem
+    else:
+        stem, _, count = split
+        parts = [path.with_name(f"{stem}-{i:05d}-of-{count:05d}.gguf") for i in range(1, count + 1)]
+        name = stem
+    headers = [_complete_header(part, parts) for part in parts]
+    tensors = tuple(t for header in headers for t in header.tensors)
+    if not tensors:
+        raise InvalidModelFile(
+            f"{path.name} holds no model weights (it may be a vocabulary file only)."
+        )
+    size = sum(part.stat().st_size for part in parts)
+    return gguf_info_from_header(headers[0], size, name, tensors)
+
+
+def _complete_header(path: Path, parts: list[Path]) -> GgufHeader:
     name = path.name
+    if not path.exists() and len(parts) > 1:
+        raise InvalidModelFile(
+            f"{name} is missing: the model is split into {len(parts)} files and needs all of "
+            "them in one folder."
+        )
     try:
         size = path.stat().st_size
         with path.open("rb") as fh:
@@ -131,18 +162,23 @@ def read_gguf_info(path: Path) -> GgufInfo:
             f"{name} is not a GGUF model file (it does not start with the GGUF signature). "
             "Lantern runs GGUF models, such as the ones llama.cpp and LM Studio use."
         )
-    if not header.tensors:
-        raise InvalidModelFile(f"{name} holds no model weights (it may be a vocabulary file only).")
     if size < header.expected_file_bytes:
         raise InvalidModelFile(
             f"{name} is incomplete: it holds {size:,} of the {header.expected_file_bytes:,} bytes "
             "its header describes. The download was probably cut off: download it again."
         )
-    return gguf_info_from_header(header, size, path.stem)
+    return header
 
 
-def gguf_info_from_header(header: GgufHeader, file_bytes: int, fallback_name: str) -> GgufInfo:
-    """The fields Lantern uses, from a parsed header; InvalidModelFile when one is missing."""
+def gguf_info_from_header(
+    header: GgufHeader,
+    file_bytes: int,
+    fallback_name: str,
+    tensors: tuple[TensorEntry, ...] | None = None,
+) -> GgufInfo:
+    """The fields Lantern uses, from a parsed header; InvalidModelFile when one is missing.
+    `tensors`: those of every part of a split model, when there are several."""
+    tensors = header.tensors if tensors is None else tensors
     fields = header.metadata
     arch = str(fields.get("general.architecture", ""))
 
@@ -160,7 +196,7 @@ def gguf_info_from_header(header: GgufHeader, file_bytes: int, fallback_name: st
     layers = need("block_count")
     head_count = need("attention.head_count")
     sizes = {"input": 0, "layers": 0, "output": 0}
-    for tensor in header.tensors:
+    for tensor in tensors:
         part = "layers" if tensor.name.startswith("blk.") else "output"
         part = "input" if tensor.name.startswith("token_embd") else part
         sizes[part] += tensor.n_bytes
@@ -177,7 +213,7 @@ def gguf_info_from_header(header: GgufHeader, file_bytes: int, fallback_name: st
         layer_weight_bytes=sizes["layers"],
         input_bytes=sizes["input"],
         output_bytes=sizes["output"],
-        tied_embeddings=not any(t.name == "output.weight" for t in header.tensors),
+        tied_embeddings=not any(t.name == "output.weight" for t in tensors),
     )
     file_type = fields.get("general.file_type")
     return GgufInfo(

@@ -82,7 +82,7 @@ class HubClient:
         self, text: str, order: SearchOrder = "downloads", limit: int = 40
     ) -> list[HubModel]:
         """GGUF repositories whose name contains `text`, most downloaded (liked, recent) first."""
-        with _hub_errors(text):
+        with hub_errors(text):
             found = self._api().list_models(
                 search=text or None,
                 filter="gguf",
@@ -94,7 +94,7 @@ class HubClient:
 
     def repository(self, repo: str) -> HubRepository:
         """A repository's GGUF models (split files grouped), with sizes and sha256 of each part."""
-        with _hub_errors(repo):
+        with hub_errors(repo):
             info = self._api().model_info(repo, files_metadata=True)
         files = [
             RepoFile(
@@ -119,7 +119,7 @@ class HubClient:
             # Streamed and cut at `size`: a server that ignores Range must not send the weights.
             data = bytearray()
             with (
-                _hub_errors(repo),
+                hub_errors(repo),
                 get_session().stream(
                     "GET", url, headers={**headers, "Range": f"bytes=0-{size - 1}"}, timeout=30
                 ) as response,
@@ -151,7 +151,7 @@ def _hub_model(info: Any) -> HubModel:
 
 
 @contextmanager
-def _hub_errors(subject: str) -> Iterator[None]:
+def hub_errors(subject: str) -> Iterator[None]:
     """huggingface_hub's and the network's exceptions, as errors written for the user."""
     page = f"https://huggingface.co/{subject}"
     try:
@@ -179,14 +179,18 @@ def _hub_errors(subject: str) -> Iterator[None]:
         raise HubUnreachable(
             f"The Hub answered with an error ({status}). Try again later."
         ) from exc
-    except (
-        OSError
-    ) as exc:  # connection refused, DNS failure, timeouts: httpx errors are OSErrors too
-        raise HubUnreachable(_offline_message(exc)) from exc
     except Exception as exc:
-        if type(exc).__module__.startswith("httpx"):
+        if is_network_error(exc):
             raise HubUnreachable(_offline_message(exc)) from exc
         raise
+
+
+def is_network_error(exc: BaseException) -> bool:
+    """Connection refused, DNS failure, a dropped connection, a timeout: worth a retry."""
+    # httpx's exceptions (huggingface_hub's transport) are not OSErrors; name them by module.
+    return isinstance(exc, ConnectionError | TimeoutError) or type(exc).__module__.startswith(
+        "httpx"
+    )
 
 
 def _offline_message(exc: Exception) -> str:

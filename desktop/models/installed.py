@@ -6,11 +6,13 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from desktop.errors import InvalidModelFile, ModelNotFound
 from desktop.models.gguf_info import GgufInfo, ModelShape, read_gguf_info
+from desktop.models.repo_files import split_name
 
 log = logging.getLogger(__name__)
 # Raised whenever GgufInfo or ModelShape changes, so older cached headers are read again.
@@ -20,12 +22,25 @@ HEADER_CACHE_FORMAT = 2
 @dataclass(frozen=True)
 class InstalledModel:
     id: str
-    path: Path
+    path: Path  # the file to load: the model's only file, or the first part of a split one
     info: GgufInfo
 
     @property
     def size_bytes(self) -> int:
         return self.info.shape.file_bytes
+
+    @property
+    def files(self) -> list[Path]:
+        """Every file of the model on disk (the parts of a split model, in order)."""
+        return model_parts(self.path)
+
+
+def model_parts(path: Path) -> list[Path]:
+    split = split_name(path.name)
+    if split is None:
+        return [path]
+    stem, _, count = split
+    return [path.with_name(f"{stem}-{i:05d}-of-{count:05d}.gguf") for i in range(1, count + 1)]
 
 
 class ModelLibrary:
@@ -39,6 +54,9 @@ class ModelLibrary:
     def list(self) -> list[InstalledModel]:
         models = []
         for path in sorted(self.models_dir.rglob("*.gguf")):
+            split = split_name(path.name)
+            if split is not None and split[1] != 1:
+                continue  # a later part of a split model: its first part stands for it
             try:
                 models.append(InstalledModel(self._model_id(path), path, self._info(path)))
             except InvalidModelFile as exc:
@@ -56,14 +74,17 @@ class ModelLibrary:
         )
 
     def import_file(self, source: Path) -> InstalledModel:
-        """Check the file is a complete GGUF model, then place it in the models folder.
-
-        A hard link when the file is on the same disk (no second copy), else a copy written
-        under a temporary name and renamed, so a half-copied file is never taken for a model.
-        """
+        """Check the file is a complete GGUF model (every part, if split), then place it in
+        the models folder."""
         source = source.expanduser()
         if not source.is_file():
             raise InvalidModelFile(f"{source} does not exist or is not a file.")
+        split = split_name(source.name)
+        if split is not None and split[1] != 1:
+            first = model_parts(source)[0].name
+            raise InvalidModelFile(
+                f"{source.name} is one part of a split model: import its first part, {first}."
+            )
         info = read_gguf_info(source)
         target = self.models_dir / source.name
         if target.suffix != ".gguf":
@@ -77,22 +98,37 @@ class ModelLibrary:
                 "Rename the file you are importing, or remove the installed one first."
             )
         self.models_dir.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".part")
-        try:
-            try:
-                os.link(source, partial)
-            except OSError:
-                shutil.copyfile(source, partial)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
+        parts = model_parts(source)
+        targets = [target] if len(parts) == 1 else [self.models_dir / p.name for p in parts]
+        for part, part_target in zip(parts, targets, strict=True):
+            _place(part, part_target)
         self._store_info(target, info)
         log.info("Imported %s as %s", source, target)
         return InstalledModel(self._model_id(target), target, info)
 
+    def install_download(
+        self, parts: Sequence[Path], folder: str, names: Sequence[str]
+    ) -> InstalledModel:
+        """Move a finished download's verified files (`parts`, in order) into `folder` of the
+        models folder under their `names`, each by an atomic rename, and check the model."""
+        target_dir = self.models_dir / folder
+        target_dir.mkdir(parents=True, exist_ok=True)
+        targets = [target_dir / name for name in names]
+        for part, target in zip(parts, targets, strict=True):
+            os.replace(part, target)
+        try:
+            info = self._info(targets[0])
+        except InvalidModelFile:
+            for target in targets:
+                target.unlink(missing_ok=True)
+            raise
+        log.info("Installed download %s", targets[0])
+        return InstalledModel(self._model_id(targets[0]), targets[0], info)
+
     def remove(self, model_id: str) -> InstalledModel:
         model = self.get(model_id)
-        model.path.unlink()
+        for part in model.files:
+            part.unlink(missing_ok=True)
         self._cache_file(model.path).unlink(missing_ok=True)
         log.info("Removed model %s", model.path)
         return model
@@ -100,6 +136,9 @@ class ModelLibrary:
     # ---- header cache ----
 
     def _model_id(self, path: Path) -> str:
+        split = split_name(path.name)
+        if split is not None:
+            path = path.with_name(split[0])
         return path.relative_to(self.models_dir).with_suffix("").as_posix()
 
     def _cache_file(self, path: Path) -> Path:
@@ -131,3 +170,17 @@ class ModelLibrary:
             "info": asdict(info),
         }
         cache.write_text(json.dumps(record), encoding="utf-8")
+
+
+def _place(source: Path, target: Path) -> None:
+    """A hard link when the file is on the same disk (no second copy), else a copy written
+    under a temporary name and renamed, so a half-copied file is never taken for a model."""
+    partial = target.with_name(target.name + ".part")
+    try:
+        try:
+            os.link(source, partial)
+        except OSError:
+            shutil.copyfile(source, partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)

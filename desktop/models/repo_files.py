@@ -45,6 +45,12 @@ class ModelFiles:
         return len(self.parts) > 1
 
 
+def split_name(file_name: str) -> tuple[str, int, int] | None:
+    """(stem, part, count) of a split GGUF part's name (`x-00002-of-00003.gguf`), else None."""
+    match = _SPLIT.match(PurePosixPath(file_name).name)
+    return (match["stem"], int(match["part"]), int(match["count"])) if match else None
+
+
 def quant_from_name(file_name: str) -> str:
     """The quantization a GGUF file name states, upper-cased; 'unknown' when none."""
     stem = PurePosixPath(file_name).name

@@ -12,9 +12,11 @@ from desktop.engine.client import EngineClient
 from desktop.models.installed import ModelLibrary
 from desktop.paths import AppPaths, app_paths
 from desktop.services.chat import ChatService
+from desktop.services.downloads import DownloadQueue
 from desktop.services.models import ModelService
 from desktop.settings import Settings, load_settings
 from desktop.store.db import Database
+from desktop.store.downloads import DownloadRepository
 
 T = TypeVar("T")
 
@@ -47,7 +49,18 @@ class Lantern:
     def models(self) -> ModelService:
         return self._part(
             "models",
-            lambda: ModelService(ModelLibrary(self.paths.models, self.paths.cache), self.settings),
+            lambda: ModelService(self.library, self.settings),
+        )
+
+    @property
+    def library(self) -> ModelLibrary:
+        return self._part("library", lambda: ModelLibrary(self.paths.models, self.paths.cache))
+
+    @property
+    def downloads(self) -> DownloadQueue:
+        return self._part(
+            "downloads",
+            lambda: DownloadQueue(DownloadRepository(self.database), self.models, self.library),
         )
 
     @property
@@ -59,6 +72,9 @@ class Lantern:
     def close(self) -> None:
         with self._lock:
             engine, database = self._parts.get("engine"), self._parts.get("database")
+            downloads = self._parts.get("downloads")
+        if downloads is not None:
+            downloads.close()
         if engine is not None:
             engine.close()
         if database is not None:

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 from desktop.engine.client import EngineClient, GenerationStream
 from desktop.engine.protocol import GenerationStats, ModelLoaded, Sampling
-from desktop.errors import EngineCrashed, LanternError
+from desktop.errors import EngineCrashed, LanternError, NotEnoughMemory
 from desktop.models.installed import InstalledModel
 from desktop.services.models import ModelService
 from desktop.settings import Settings
@@ -107,6 +107,7 @@ class ChatService:
             loaded = self._engine.loaded
             if loaded and loaded.model_path == str(model.path) and loaded.context_length == context:
                 return loaded
+            self._refuse_if_too_big(model, context)
             return self._engine.load(
                 model.path,
                 context_length=context,
@@ -114,6 +115,16 @@ class ChatService:
                 gpu_layers=self._settings.gpu_layers,
                 shape=model.info.shape,
             )
+
+    def _refuse_if_too_big(self, model: InstalledModel, context: int) -> None:
+        """NotEnoughMemory, saying what would fit, for a model this machine cannot hold: a
+        load that runs out of memory can take the whole computer down with it."""
+        estimate = self._models.fit(model.info, context)
+        if estimate.verdict == "too_big" and self._engine.loaded is not None:
+            self._engine.unload()  # the model loaded now holds memory the new one may use
+            estimate = self._models.fit(model.info, context)
+        if estimate.verdict == "too_big":
+            raise NotEnoughMemory(f"{model.id} cannot be loaded. {estimate.summary()}")
 
     @property
     def engine(self) -> EngineClient:

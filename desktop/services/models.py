@@ -47,12 +47,15 @@ class ModelService:
         """A Hub repository's GGUF models, by `owner/name` or by catalog id."""
         return self.hub.repository(self.repo_name(repo_or_catalog_id))
 
+    def catalog_entry(self, catalog_id: str) -> CatalogEntry | None:
+        return next((e for e in self.catalog() if e.id == catalog_id), None)
+
     def repo_name(self, repo_or_catalog_id: str) -> str:
         if "/" in repo_or_catalog_id:
             return repo_or_catalog_id
-        for entry in self.catalog():
-            if entry.id == repo_or_catalog_id:
-                return entry.repo
+        entry = self.catalog_entry(repo_or_catalog_id)
+        if entry is not None:
+            return entry.repo
         ids = ", ".join(e.id for e in self.catalog())
         raise ModelNotFound(
             f"'{repo_or_catalog_id}' is neither a Hub repository (owner/name) nor in the "
@@ -60,9 +63,12 @@ class ModelService:
         )
 
     def remote_info(self, repository: HubRepository, model: ModelFiles) -> GgufInfo:
-        """A model file's header, read from its first megabytes on the Hub."""
-        header = self.hub.read_header(repository.model.repo, repository.revision, model.first.path)
-        return gguf_info_from_header(header, model.size, model.name)
+        """A model's header, read from its first megabytes on the Hub (each part's, if split:
+        each part lists the tensors it holds)."""
+        repo, revision = repository.model.repo, repository.revision
+        headers = [self.hub.read_header(repo, revision, part.path) for part in model.parts]
+        tensors = tuple(t for header in headers for t in header.tensors)
+        return gguf_info_from_header(headers[0], model.size, model.name, tensors)
 
     def fit(self, info: GgufInfo, context_length: int | None = None) -> FitEstimate:
         """Where the model would go on this machine, at `context_length` or the app's default."""

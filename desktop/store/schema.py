@@ -50,3 +50,27 @@ class Message(Base):
     writer_pid: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class Download(Base):
+    """A model download in the queue. The bytes themselves are in `.part` files on disk;
+    this row says what to fetch, in what state, so the queue survives restarts and crashes."""
+
+    __tablename__ = "downloads"
+    __table_args__ = (Index("ix_downloads_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    repo: Mapped[str] = mapped_column(String(300))
+    revision: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(500))  # the model file (or split stem) name
+    quant: Mapped[str] = mapped_column(String(50))
+    # [{"path": ..., "size": ..., "sha256": ...}] in order; one entry unless split
+    parts: Mapped[list] = mapped_column(JSON)
+    total_bytes: Mapped[int]
+    done_bytes: Mapped[int] = mapped_column(default=0)
+    # queued | downloading | paused | failed | done | cancelled
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    error: Mapped[str | None] = mapped_column(Text)
+    model_id: Mapped[str | None] = mapped_column(String(500))  # once installed
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 from typing import Any
 
+import psutil
 import pytest
 
 from desktop.errors import (
@@ -14,7 +16,10 @@ from desktop.errors import (
     LanternError,
     ModelLoadFailed,
     NoModelInstalled,
+    NotEnoughMemory,
 )
+from desktop.models import machine
+from desktop.models.fit import RAM_HEADROOM_BYTES
 
 pytestmark = pytest.mark.engine
 
@@ -116,3 +121,25 @@ def test_a_model_that_fails_to_load_leaves_the_answer_marked_failed(lantern: Any
     _, messages = lantern.chat.conversation(turn.conversation.id)
     assert messages[0].content == "Hello?"
     assert messages[1].status == "failed" and "Could not load" in messages[1].error
+
+
+def test_a_model_too_big_for_memory_is_refused_with_what_would_fit(
+    lantern: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The machine is the boundary: report no GPU and 260 MB of RAM beyond the 512 MiB Lantern
+    # leaves to the system. The starter needs about 280 MB at the default 4,096-token context
+    # and about 240 MB at 2,048.
+    available = RAM_HEADROOM_BYTES + 260_000_000
+    real = psutil.virtual_memory
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: real()._replace(available=available))
+    monkeypatch.setattr(machine, "nvidia_free_bytes", lambda: 0)
+    turn = lantern.chat.send("Hello?", max_tokens=8)
+    with pytest.raises(NotEnoughMemory) as refused:
+        turn.load_model()
+    message = str(refused.value)
+    assert message.startswith("SmolLM2-135M-Instruct.Q4_1 cannot be loaded. Does not fit: needs")
+    assert re.search(r"or a context of [\d,]+ tokens or less\.$", message), message
+    assert lantern.engine.loaded is None, "nothing was loaded"
+    _, messages = lantern.chat.conversation(turn.conversation.id)
+    assert messages[0].content == "Hello?"
+    assert messages[1].status == "failed" and "cannot be loaded" in messages[1].error

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from conftest import GATED_REPO, SPLIT_REPO, STARTER_REPO
+from conftest import CATALOG_STARTER_REPO, GATED_REPO, SPLIT_REPO, STARTER_REPO
 from hub_server import LocalHub
 from test_cli import lantern, lantern_json
 
 
 def test_search_finds_gguf_repos_most_downloaded_first(test_hub: LocalHub) -> None:
     found = lantern_json("models", "search", "smollm2")
-    assert [m["repo"] for m in found] == [STARTER_REPO, GATED_REPO]
+    assert [m["repo"] for m in found] == [STARTER_REPO, GATED_REPO, CATALOG_STARTER_REPO]
     assert found[0]["architecture"] == "llama" and found[0]["context_length"] == 8192
     assert found[1]["gated"] is True
     by_likes = lantern_json("models", "search", "gguf", "--sort", "likes")

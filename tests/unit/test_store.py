@@ -5,7 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from desktop.store.db import Database
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine
+
+from desktop.store.db import MIGRATIONS, Database
+from desktop.store.downloads import DownloadRepository
 from desktop.store.repositories import ConversationRepository, MessageRepository
 
 
@@ -15,8 +20,28 @@ def test_migrations_build_the_schema_from_an_empty_file(tmp_path: Path) -> None:
     with sqlite3.connect(path) as raw:
         tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         version = raw.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-    assert {"conversations", "messages", "alembic_version"} <= tables
-    assert version == "0001_baseline"
+    assert {"conversations", "messages", "downloads", "alembic_version"} <= tables
+    assert version == "0002_downloads"
+
+
+def test_a_database_from_the_first_release_gains_the_download_queue(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001_baseline")  # the schema the foundation release made
+    engine.dispose()
+    with sqlite3.connect(path) as raw:
+        raw.execute(
+            "INSERT INTO conversations (title, created_at, updated_at) "
+            "VALUES ('kept', '2026-11-01', '2026-11-01')"
+        )
+    db = Database(path)
+    assert [c.title for c in ConversationRepository(db).list()] == ["kept"]
+    assert DownloadRepository(db).list() == []
+    db.close()
 
 
 def test_reopening_a_migrated_database_keeps_its_rows(tmp_path: Path) -> None:

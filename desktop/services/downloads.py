@@ -1,0 +1,410 @@
+"""The download queue: models fetched from the Hub one after another on a worker thread,
+with progress, pause, resume and cancel; the queue is in SQLite and the bytes in `.part`
+files, so both survive a restart or a crash. The CLI runs one download in the foreground
+through `run()`, the same code the worker runs."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from filelock import FileLock, Timeout
+
+from desktop.errors import DownloadFailed, LanternError, ModelNotFound, NotEnoughDiskSpace
+from desktop.models.installed import InstalledModel, ModelLibrary
+from desktop.models.repo_files import ModelFiles, pick_quant
+from desktop.services.models import ModelService
+from desktop.store.downloads import DownloadPart, DownloadRecord, DownloadRepository
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUANT = "Q4_K_M"  # what most people run: small, and close to the full model's quality
+DISK_MARGIN_BYTES = 200 * 1000**2  # left free after a download, for the OS and the database
+PROGRESS_INTERVAL_S = 0.2
+SPEED_WINDOW_S = 5.0
+WAITING = ("queued", "downloading")  # what the worker picks up (downloading: cut by a crash)
+
+
+@dataclass(frozen=True)
+class DownloadProgress:
+    download_id: int
+    done_bytes: int
+    total_bytes: int
+    bytes_per_second: float
+    seconds_left: float | None
+
+
+DownloadListener = Callable[[DownloadRecord, DownloadProgress | None], None]
+
+
+class DownloadQueue:
+    def __init__(
+        self,
+        downloads: DownloadRepository,
+        models: ModelService,
+        library: ModelLibrary,
+        *,
+        retry_delays: tuple[float, ...] | None = None,
+    ) -> None:
+        self._downloads = downloads
+        self._models = models
+        self._library = library
+        self._retry_delays = retry_delays
+        self._listeners: list[DownloadListener] = []
+        self._wake = threading.Condition()
+        self._stops: dict[int, threading.Event] = {}
+        self._closing = False
+        self._worker: threading.Thread | None = None
+
+    # ---- what the GUI and the CLI ask for ----
+
+    def choose_files(
+        self, repo_or_catalog_id: str, *, quant: str | None = None, file: str | None = None
+    ) -> tuple[str, str, ModelFiles]:
+        """(repo, revision, model files) for a download: the file named, else the quant asked
+        for, else the catalog's recommended one, else Q4_K_M, else the smallest."""
+        repository = self._models.repository(repo_or_catalog_id)
+        repo = repository.model.repo
+        files = repository.files
+        if not files:
+            raise ModelNotFound(f"{repo} holds no GGUF model files.")
+        chosen: ModelFiles | None
+        if file:
+            chosen = next((m for m in files if file in _names_of(m)), None)
+            if chosen is None:
+                names = ", ".join(m.name for m in files)
+                raise ModelNotFound(f"{repo} has no file called '{file}'. Its models: {names}.")
+        elif quant:
+            chosen = pick_quant(files, quant)
+            if chosen is None:
+                offered = ", ".join(sorted({m.quant for m in files}))
+                raise ModelNotFound(f"{repo} has no {quant.upper()} file. It offers: {offered}.")
+        else:
+            entry = self._models.catalog_entry(repo_or_catalog_id)
+            preferred = [entry.quant] if entry else []
+            chosen = next(
+                (m for q in [*preferred, DEFAULT_QUANT] if (m := pick_quant(files, q))), files[0]
+            )
+        return repo, repository.revision, chosen
+
+    def add(
+        self, repo_or_catalog_id: str, *, quant: str | None = None, file: str | None = None
+    ) -> DownloadRecord:
+        """Queue a model's download (or give back the unfinished one of the same model)."""
+        return self.enqueue(*self.choose_files(repo_or_catalog_id, quant=quant, file=file))
+
+    def enqueue(self, repo: str, revision: str, chosen: ModelFiles) -> DownloadRecord:
+        record = self._downloads.unfinished(repo, chosen.name)
+        if record is None:
+            parts = [DownloadPart(p.path, p.size, p.sha256) for p in chosen.parts]
+            self._check_disk_space(parts)
+            record = self._downloads.add(repo, revision, chosen.name, chosen.quant, parts)
+            log.info("Queued %s from %s (%d bytes)", chosen.name, repo, record.total_bytes)
+        elif record.status in ("paused", "failed"):
+            record = self._downloads.update(record.id, status="queued", error=None)
+        self._announce(record)
+        self._wake_worker()
+        return record
+
+    def installed(self, repo: str, chosen: ModelFiles) -> InstalledModel | None:
+        """The installed model these files already are, if any."""
+        names = [PurePosixPath(part.path).name for part in chosen.parts]
+        target = self._library.models_dir / _folder(repo) / names[0]
+        if not target.exists():
+            return None
+        return next((m for m in self._library.list() if m.path == target), None)
+
+    def list(self) -> list[DownloadRecord]:
+        return self._downloads.list()
+
+    def get(self, download_id: int) -> DownloadRecord:
+        record = self._downloads.get(download_id)
+        if record is None:
+            raise ModelNotFound(f"There is no download {download_id}.")
+        return record
+
+    def pause(self, download_id: int) -> DownloadRecord:
+        record = self._set_status(download_id, "paused", only_from=("queued", "downloading"))
+        self._stop(download_id)
+        return record
+
+    def resume(self, download_id: int) -> DownloadRecord:
+        record = self._set_status(download_id, "queued", only_from=("paused", "failed"))
+        self._wake_worker()
+        return record
+
+    def cancel(self, download_id: int) -> DownloadRecord:
+        """Stop the download and delete its bytes; it stays in the list as cancelled."""
+        record = self._set_status(
+            download_id, "cancelled", only_from=(*WAITING, "paused", "failed")
+        )
+        if download_id in self._stops:
+            self._stop(download_id)  # the transfer deletes its bytes as it stops
+        else:
+            self._delete_partials(record)
+        return record
+
+    def forget(self, download_id: int) -> None:
+        """Take a finished, cancelled or failed download off the list."""
+        record = self.get(download_id)
+        if record.status in WAITING:
+            raise DownloadFailed("Pause or cancel the download before removing it from the list.")
+        if record.status in ("paused", "failed"):
+            self.cancel(download_id)
+        self._downloads.delete(download_id)
+
+    def running(self) -> set[int]:
+        """The downloads whose bytes are moving now (in this process)."""
+        return set(self._stops)
+
+    def bytes_on_disk(self, record: DownloadRecord) -> int:
+        return sum(_bytes_on_disk(_partial(self._library, part)) for part in record.parts)
+
+    def subscribe(self, listener: DownloadListener) -> None:
+        """`listener(record, progress)` on every change; called on the worker's thread."""
+        self._listeners.append(listener)
+
+    # ---- the transfer ----
+
+    def run(
+        self,
+        download_id: int,
+        on_progress: Callable[[DownloadProgress], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> InstalledModel | None:
+        """Download every part, verify it, install the model. None when stopped (paused or
+        cancelled); a LanternError, also recorded on the download, when it fails."""
+        stop = stop or threading.Event()
+        self._stops[download_id] = stop
+        record = self.get(download_id)
+        try:
+            with self._transfer_lock(record):
+                record = self._downloads.update(download_id, status="downloading", error=None)
+                self._announce(record)
+                self._check_disk_space(record.parts)
+                self._fetch_parts(record, stop, on_progress)
+                model = None if stop.is_set() else self._install(record)
+        except LanternError as exc:
+            self._record_failure(download_id, str(exc))
+            raise
+        except KeyboardInterrupt:
+            self._set_status(download_id, "paused", only_from=WAITING)
+            raise
+        finally:
+            self._stops.pop(download_id, None)
+        if model is not None or self.get(download_id).status == "cancelled":
+            self._delete_partials(record)
+        return model
+
+    def _fetch_parts(
+        self,
+        record: DownloadRecord,
+        stop: threading.Event,
+        on_progress: Callable[[DownloadProgress], None] | None,
+    ) -> None:
+        from desktop.models.transfer import RemoteFile, TransferStopped, transfer_file
+
+        meter = _Meter(record.id, record.total_bytes)
+        saved_at = 0.0
+        finished_parts = 0
+        for part in record.parts:
+
+            def on_bytes(done: int, offset: int = finished_parts) -> None:
+                nonlocal saved_at
+                progress = meter.update(offset + done)
+                if progress is None:
+                    return
+                if on_progress:
+                    on_progress(progress)
+                if time.monotonic() - saved_at > 1.0:
+                    saved_at = time.monotonic()
+                    self._announce(
+                        self._downloads.update(record.id, done_bytes=progress.done_bytes), progress
+                    )
+                else:
+                    self._announce(record, progress)
+
+            hub = self._models.hub
+            source = RemoteFile(
+                hub.file_url(record.repo, record.revision, part.path),
+                hub.request_headers(),
+                part.size,
+                part.sha256,
+                record.repo,
+            )
+            delays = {"retry_delays": self._retry_delays} if self._retry_delays else {}
+            try:
+                transfer_file(
+                    source, _partial(self._library, part), on_bytes=on_bytes, stop=stop, **delays
+                )
+            except TransferStopped:
+                return
+            finished_parts += part.size
+
+    def _install(self, record: DownloadRecord) -> InstalledModel:
+        partials = [_partial(self._library, part) for part in record.parts]
+        model = self._library.install_download(partials, _folder(record.repo), _file_names(record))
+        done = self._downloads.update(
+            record.id, status="done", done_bytes=record.total_bytes, model_id=model.id
+        )
+        self._announce(done)
+        log.info("Downloaded and installed %s", model.id)
+        return model
+
+    # ---- the worker thread (the GUI's queue) ----
+
+    def start(self) -> None:
+        """Start working through the queue, beginning with what a restart or crash cut short."""
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._work, name="downloads", daemon=True)
+            self._worker.start()
+
+    def close(self) -> None:
+        """Stop the worker; a running download stays queued and resumes at the next start."""
+        with self._wake:
+            self._closing = True
+            self._wake.notify_all()
+        for stop in list(self._stops.values()):
+            stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout=10)
+
+    def _work(self) -> None:
+        while True:
+            with self._wake:
+                record = self._next_waiting()
+                while record is None and not self._closing:
+                    self._wake.wait()
+                    record = self._next_waiting()
+                if self._closing:
+                    return
+            assert record is not None
+            try:
+                self.run(record.id)
+            except LanternError as exc:
+                log.info("Download %d failed: %s", record.id, exc)
+            except Exception:
+                log.exception("Download %d failed unexpectedly", record.id)
+                self._record_failure(record.id, "The download failed unexpectedly; see the log.")
+
+    def _next_waiting(self) -> DownloadRecord | None:
+        waiting = [r for r in self._downloads.list() if r.status in WAITING]
+        return min(waiting, key=lambda r: r.id) if waiting else None
+
+    def _wake_worker(self) -> None:
+        with self._wake:
+            self._wake.notify_all()
+
+    # ---- helpers ----
+
+    def _check_disk_space(self, parts: Sequence[DownloadPart]) -> None:
+        needed = sum(p.size - _bytes_on_disk(_partial(self._library, p)) for p in parts)
+        folder = self._library.models_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(folder).free
+        if needed + DISK_MARGIN_BYTES > free:
+            raise NotEnoughDiskSpace(
+                f"Not enough disk space: this download needs {_gb(needed)} more and the disk "
+                f"holding {folder} has {_gb(free)} free (Lantern keeps {_gb(DISK_MARGIN_BYTES)} "
+                "spare). Free some space or choose a smaller quantization."
+            )
+
+    def _delete_partials(self, record: DownloadRecord) -> None:
+        for part in record.parts:
+            folder = _partial(self._library, part).parent
+            shutil.rmtree(folder, ignore_errors=True)
+            Path(str(folder) + ".lock").unlink(missing_ok=True)
+
+    def _transfer_lock(self, record: DownloadRecord) -> FileLock:
+        lock = FileLock(str(_partial(self._library, record.parts[0]).parent) + ".lock")
+        try:
+            return lock.acquire(timeout=0)  # type: ignore[return-value]
+        except Timeout as exc:
+            raise DownloadFailed(
+                f"{record.name} is being downloaded by another Lantern window or command."
+            ) from exc
+
+    def _set_status(
+        self, download_id: int, status: str, *, only_from: tuple[str, ...]
+    ) -> DownloadRecord:
+        record = self.get(download_id)
+        if record.status not in only_from:
+            raise DownloadFailed(f"The download of {record.name} is {record.status}.")
+        record = self._downloads.update(download_id, status=status)
+        self._announce(record)
+        return record
+
+    def _record_failure(self, download_id: int, message: str) -> None:
+        self._announce(self._downloads.update(download_id, status="failed", error=message))
+
+    def _stop(self, download_id: int) -> None:
+        stop = self._stops.get(download_id)
+        if stop is not None:
+            stop.set()
+
+    def _announce(self, record: DownloadRecord, progress: DownloadProgress | None = None) -> None:
+        for listener in list(self._listeners):
+            listener(record, progress)
+
+
+class _Meter:
+    """Speed over the last few seconds and the time left; None between reports."""
+
+    def __init__(self, download_id: int, total: int) -> None:
+        self._id = download_id
+        self._total = total
+        self._samples: deque[tuple[float, int]] = deque()
+        self._reported_at = 0.0
+
+    def update(self, done: int) -> DownloadProgress | None:
+        now = time.monotonic()
+        self._samples.append((now, done))
+        while now - self._samples[0][0] > SPEED_WINDOW_S:
+            self._samples.popleft()
+        if now - self._reported_at < PROGRESS_INTERVAL_S and done < self._total:
+            return None
+        self._reported_at = now
+        start_time, start_done = self._samples[0]
+        elapsed = now - start_time
+        speed = (done - start_done) / elapsed if elapsed > 0 else 0.0
+        left = (self._total - done) / speed if speed > 0 else None
+        return DownloadProgress(self._id, done, self._total, speed, left)
+
+
+def _partial(library: ModelLibrary, part: DownloadPart) -> Path:
+    """Where a part's bytes gather while downloading: named by content, so a new download of
+    the same file (after a restart, or from the CLI) continues from them."""
+    key = part.sha256 or hashlib.sha256(part.path.encode()).hexdigest()
+    return library.models_dir / ".downloads" / key[:16] / (PurePosixPath(part.path).name + ".part")
+
+
+def _bytes_on_disk(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def _folder(repo: str) -> str:
+    """Downloads go under the repository owner's name, so two repos' same-named files differ."""
+    return repo.split("/")[0]
+
+
+def _file_names(record: DownloadRecord) -> list[str]:
+    return [PurePosixPath(part.path).name for part in record.parts]
+
+
+def _names_of(model: ModelFiles) -> set[str]:
+    return (
+        {model.name}
+        | {p.path for p in model.parts}
+        | {PurePosixPath(p.path).name for p in model.parts}
+    )
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1000**3:.1f} GB" if n >= 1000**3 else f"{n / 1000**2:.0f} MB"
