@@ -38,11 +38,14 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# Lantern's whole path against llama-cpp-python used directly; on the starter model.
+# Lantern's whole path against llama-cpp-python used directly, and downloads against
+# huggingface_hub's; on the starter model.
 bench: $(VENV)/.installed
 	@home=$$(mktemp -d) && trap 'rm -rf "$$home"' EXIT && \
 	LANTERN_HOME=$$home $(BIN)/lantern models install-starter >/dev/null && \
-	LANTERN_HOME=$$home $(BIN)/lantern bench --threads 2 $(BENCH_ARGS)
+	LANTERN_HOME=$$home $(BIN)/lantern bench --threads 2 $(BENCH_ARGS) && \
+	$(BIN)/python benchmarks/download_throughput.py \
+	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" --runs 7
 
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

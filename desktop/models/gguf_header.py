@@ -108,11 +108,16 @@ class _Cursor:
         self.pos = end
         return text
 
-    def skip_string(self) -> None:
-        length = self.u64()
-        self.pos += length
-        if self.pos > len(self.data):
-            raise HeaderIncomplete(self.pos)
+    def skip_strings(self, count: int) -> None:
+        """Step over `count` strings: a vocabulary holds up to 260,000, so one tight loop."""
+        data, pos, size, unpack = self.data, self.pos, len(self.data), _U64.unpack_from
+        for _ in range(count):
+            if pos + 8 > size:
+                raise HeaderIncomplete(pos + 8)
+            pos += 8 + unpack(data, pos)[0]
+        if pos > size:
+            raise HeaderIncomplete(pos)
+        self.pos = pos
 
 
 def _value_type(code: int) -> GGUFValueType:
@@ -132,8 +137,7 @@ def _read_value(cursor: _Cursor, kind: GGUFValueType) -> object:
     if length <= _KEPT_ARRAY_LENGTH and item_kind != GGUFValueType.ARRAY:
         return [_read_value(cursor, item_kind) for _ in range(length)]
     if item_kind == GGUFValueType.STRING:
-        for _ in range(length):
-            cursor.skip_string()
+        cursor.skip_strings(length)
     elif item_kind == GGUFValueType.ARRAY:
         raise HeaderInvalid("nested metadata arrays are not supported")
     else:

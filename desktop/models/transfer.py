@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,7 +58,19 @@ def transfer_file(
     and its sha256 checked; a damaged file is deleted and DownloadFailed says so.
     """
     partial.parent.mkdir(parents=True, exist_ok=True)
-    digest = _digest_of(partial, source.size)
+    with _Sha256Behind() as digest:
+        _prefix_into(digest, partial, source.size)
+        _transfer(source, partial, digest, on_bytes, stop, retry_delays)
+
+
+def _transfer(
+    source: RemoteFile,
+    partial: Path,
+    digest: _Sha256Behind,
+    on_bytes: Callable[[int], None],
+    stop: threading.Event,
+    retry_delays: tuple[float, ...],
+) -> None:
     expected_sha = source.sha256
     failures = 0
     while (done := partial.stat().st_size) < source.size:
@@ -65,7 +78,7 @@ def transfer_file(
         try:
             expected_sha = _fetch_rest(source, partial, digest, on_bytes, stop) or expected_sha
         except _RestartFromZero:
-            digest = hashlib.sha256()
+            digest.restart()
             partial.write_bytes(b"")
             continue
         except TransferStopped:
@@ -95,7 +108,7 @@ class _RestartFromZero(Exception):
 def _fetch_rest(
     source: RemoteFile,
     partial: Path,
-    digest: Any,
+    digest: _Sha256Behind,
     on_bytes: Callable[[int], None],
     stop: threading.Event,
 ) -> str | None:
@@ -144,24 +157,55 @@ def _linked_etag(reply: Any) -> str | None:
     return None
 
 
-def _digest_of(partial: Path, size: int) -> Any:
-    """A sha256 already fed with the bytes on disk (a longer file than expected is cut)."""
-    digest = hashlib.sha256()
-    if not partial.exists():
-        partial.parent.mkdir(parents=True, exist_ok=True)
-        partial.touch()
-        return digest
-    if partial.stat().st_size > size:
-        with partial.open("r+b") as fh:
-            fh.truncate(0)
-        return digest
+class _Sha256Behind:
+    """sha256 computed on its own thread, a few blocks behind the network, so hashing does
+    not slow the transfer (hashlib lets go of the GIL while it works on a block)."""
+
+    def __init__(self) -> None:
+        self._blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=256)
+        self._digest = hashlib.sha256()
+        self._thread = threading.Thread(target=self._run, name="sha256", daemon=True)
+
+    def __enter__(self) -> _Sha256Behind:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._blocks.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            block = self._blocks.get()
+            if block is not None:
+                self._digest.update(block)
+            self._blocks.task_done()
+            if block is None:
+                return
+
+    def update(self, block: bytes) -> None:
+        self._blocks.put(block)
+
+    def restart(self) -> None:
+        self._blocks.join()
+        self._digest = hashlib.sha256()
+
+    def hexdigest(self) -> str:
+        self._blocks.join()
+        return self._digest.hexdigest()
+
+
+def _prefix_into(digest: _Sha256Behind, partial: Path, size: int) -> None:
+    """Feed the bytes already on disk to the digest (a file longer than expected is emptied)."""
+    if not partial.exists() or partial.stat().st_size > size:
+        partial.write_bytes(b"")
+        return
     with partial.open("rb") as fh:
         while block := fh.read(BLOCK):
             digest.update(block)
-    return digest
 
 
-def _verify(partial: Path, digest: Any, expected_sha: str | None, size: int) -> None:
+def _verify(partial: Path, digest: _Sha256Behind, expected_sha: str | None, size: int) -> None:
     name = partial.name.removesuffix(".part")
     actual_size = partial.stat().st_size
     if actual_size != size or (expected_sha and digest.hexdigest() != expected_sha.lower()):
