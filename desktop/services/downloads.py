@@ -351,7 +351,10 @@ class DownloadQueue:
 
     def _announce(self, record: DownloadRecord, progress: DownloadProgress | None = None) -> None:
         for listener in list(self._listeners):
-            listener(record, progress)
+            try:
+                listener(record, progress)
+            except Exception:  # a broken view must not break the download
+                log.exception("Download listener failed")
 
 
 class _Meter:

@@ -54,6 +54,19 @@ def app(test_hub: LocalHub) -> Iterator[Lantern]:
     lantern.close()
 
 
+def start_slow_download(
+    app: Lantern, test_hub: LocalHub, *, until_bytes: int
+) -> tuple[DownloadRecord, Watched]:
+    """The starter model queued and on its way at 25 MB/s, `until_bytes` of it arrived."""
+    test_hub.faults[STARTER_FILE] = Faults(bytes_per_second=25_000_000)
+    watched = Watched(app)
+    record = app.downloads.add(STARTER_REPO)
+    assert record.status == "queued"
+    app.downloads.start()
+    wait_until(lambda: watched.done_bytes() > until_bytes)
+    return record, watched
+
+
 def _partial_size(home: Path) -> int:
     return sum(p.stat().st_size for p in (home / "models" / ".downloads").rglob("*.part"))
 
@@ -61,12 +74,8 @@ def _partial_size(home: Path) -> int:
 def test_progress_pause_resume_and_install(
     app: Lantern, test_hub: LocalHub, lantern_home: Path
 ) -> None:
-    test_hub.faults[STARTER_FILE] = Faults(bytes_per_second=25_000_000)
-    watched = Watched(app)
-    record = app.downloads.add(STARTER_REPO)
-    assert record.status == "queued" and record.total_bytes > 90_000_000
-    app.downloads.start()
-    wait_until(lambda: watched.done_bytes() > 20_000_000)
+    record, watched = start_slow_download(app, test_hub, until_bytes=20_000_000)
+    assert record.total_bytes > 90_000_000
 
     app.downloads.pause(record.id)
     wait_until(lambda: record.id not in app.downloads.running())
@@ -91,11 +100,7 @@ def test_progress_pause_resume_and_install(
 def test_the_queue_resumes_after_a_restart(
     app: Lantern, test_hub: LocalHub, lantern_home: Path
 ) -> None:
-    test_hub.faults[STARTER_FILE] = Faults(bytes_per_second=25_000_000)
-    watched = Watched(app)
-    record = app.downloads.add(STARTER_REPO)
-    app.downloads.start()
-    wait_until(lambda: watched.done_bytes() > 20_000_000)
+    record, watched = start_slow_download(app, test_hub, until_bytes=20_000_000)
     app.close()  # the user quits mid-download
     assert app.downloads.get(record.id).status == "downloading"
     left_at = _partial_size(lantern_home)
@@ -115,11 +120,7 @@ def test_the_queue_resumes_after_a_restart(
 def test_cancel_deletes_the_bytes_and_keeps_the_entry(
     app: Lantern, test_hub: LocalHub, lantern_home: Path
 ) -> None:
-    test_hub.faults[STARTER_FILE] = Faults(bytes_per_second=25_000_000)
-    watched = Watched(app)
-    record = app.downloads.add(STARTER_REPO)
-    app.downloads.start()
-    wait_until(lambda: watched.done_bytes() > 10_000_000)
+    record, _ = start_slow_download(app, test_hub, until_bytes=10_000_000)
     app.downloads.cancel(record.id)
     wait_until(lambda: record.id not in app.downloads.running())
     assert _partial_size(lantern_home) == 0
