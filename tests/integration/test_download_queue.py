@@ -100,7 +100,7 @@ def test_progress_pause_resume_and_install(
 def test_the_queue_resumes_after_a_restart(
     app: Lantern, test_hub: LocalHub, lantern_home: Path
 ) -> None:
-    record, watched = start_slow_download(app, test_hub, until_bytes=20_000_000)
+    record, _ = start_slow_download(app, test_hub, until_bytes=20_000_000)
     app.close()  # the user quits mid-download
     assert app.downloads.get(record.id).status == "downloading"
     left_at = _partial_size(lantern_home)
