@@ -183,3 +183,35 @@ def run_in_background(
     relay = _Relay(on_done, on_error)
     _pending.add(relay)
     (pool or QThreadPool.globalInstance()).start(_Task(fn, relay))
+
+
+class BackgroundTasks:
+    """The reads and writes of one window, on the window's pool. After `close()` nothing new
+    starts and results still on their way are dropped: the widgets they were for are closing.
+    The window waits for the pool itself (`QThreadPool.waitForDone`)."""
+
+    def __init__(self, pool: QThreadPool) -> None:
+        self._pool = pool
+        self.closed = False
+
+    def run(
+        self,
+        fn: Callable[[], Any],
+        on_done: Callable[[Any], None],
+        on_error: Callable[[str], None],
+    ) -> None:
+        if self.closed:
+            return  # the pool is being joined; nothing may start on it now
+
+        def deliver(result: Any) -> None:
+            if not self.closed:
+                on_done(result)
+
+        def fail(message: str) -> None:
+            if not self.closed:
+                on_error(message)
+
+        run_in_background(fn, deliver, fail, pool=self._pool)
+
+    def close(self) -> None:
+        self.closed = True

@@ -1,4 +1,5 @@
-"""The main window: model picker, conversation list, chat view, message input, status bar.
+"""The main window: a rail of pages (Chat, Models) beside the current page, and a status bar.
+The chat page is the window's own: model picker, conversation list, chat view, message input.
 
 The window only arranges widgets and routes signals; every read and write goes through the
 services, off the GUI thread (bridge.py).
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QLocale, Qt, QThread, QThreadPool
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -28,10 +29,13 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import APP_NAME
-from desktop.ui.bridge import ChatRun, chat_thread, run_in_background
+from desktop.paths import resources_dir
+from desktop.ui.bridge import BackgroundTasks, ChatRun, chat_thread
 from desktop.ui.chat.view import ChatView
+from desktop.ui.models.page import ModelsPage
 from desktop.ui.widgets.empty_state import EmptyState
 from desktop.ui.widgets.message_input import MessageInput
+from desktop.ui.widgets.navigation_rail import NavigationRail
 
 if TYPE_CHECKING:
     from desktop.models.installed import InstalledModel
@@ -40,10 +44,10 @@ if TYPE_CHECKING:
     from desktop.store.repositories import ConversationRecord, MessageRecord
 
 NO_MODEL_BODY = (
-    "Lantern needs a model to chat with. In a terminal, run<br>"
-    "<code>lantern models install-starter</code><br>for the small starter model, or<br>"
-    "<code>lantern models import PATH</code><br>to add a GGUF file you already have."
+    "Lantern needs a language model to chat with. Download one from the catalog (the small "
+    "starter model takes a minute), or import a GGUF file you already have."
 )
+CHAT_PAGE, MODELS_PAGE = 0, 1
 
 
 def stats_line(stats: Mapping[str, Any]) -> str:
@@ -79,9 +83,12 @@ class MainWindow(QMainWindow):
         self._sent_text = ""
         self._answer_open = False
         self._closed = False
+        self._wanted_model: str | None = None  # to select in the picker once it lists it
         # One pool per window (Orange3's habit), so closing the window can wait for its reads.
+        # Four threads: a slow Hub read on the Models page must not hold up the chat's reads.
         self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(2)
+        self._pool.setMaxThreadCount(4)
+        self._tasks = BackgroundTasks(self._pool)
 
         self.setWindowTitle(APP_NAME)
         self.resize(1000, 680)
@@ -89,6 +96,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self.statusBar().showMessage("Reading your models and conversations…")
         self._in_background(self._read_start, self._show_start)
+        self.models_page.start()
 
     # ---- layout ----
 
@@ -119,8 +127,8 @@ class MainWindow(QMainWindow):
         top.addStretch(1)
 
         self.view = ChatView()
-        self.empty_state = EmptyState("No model installed", NO_MODEL_BODY, "Check again")
-        self.empty_state.action_clicked.connect(self.reload_models)
+        self.empty_state = EmptyState("No model installed", NO_MODEL_BODY, "Get a model")
+        self.empty_state.action_clicked.connect(self.show_model_catalog)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.view)
         self.pages.addWidget(self.empty_state)
@@ -158,10 +166,63 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([240, 760])
         splitter.setChildrenCollapsible(False)
-        self.setCentralWidget(splitter)
+        self.chat_page = splitter
+
+        self.models_page = ModelsPage(self._lantern, self._tasks)
+        self.models_page.use_for_chat.connect(self.use_model)
+        self.models_page.models_changed.connect(self.reload_models)
+
+        icons = resources_dir() / "icons"
+        self.rail = NavigationRail()
+        self.chat_button = self.rail.add_page("Chat", QIcon(str(icons / "chat.svg")), "Ctrl+1")
+        self.models_button = self.rail.add_page(
+            "Models", QIcon(str(icons / "models.svg")), "Ctrl+2"
+        )
+        self.rail.page_chosen.connect(self.show_page)
+        self.sections = QStackedWidget()
+        self.sections.addWidget(self.chat_page)  # CHAT_PAGE
+        self.sections.addWidget(self.models_page)  # MODELS_PAGE
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self.rail)
+        row.addWidget(self.sections, 1)
+        self.setCentralWidget(central)
+        self.rail.set_current(CHAT_PAGE)
 
         QShortcut(QKeySequence("Escape"), self, self.stop)
         QShortcut(QKeySequence("Ctrl+Q"), self, self.close)  # Cmd+Q on macOS
+        QShortcut(QKeySequence("Ctrl+1"), self, lambda: self.show_page(CHAT_PAGE))
+        QShortcut(QKeySequence("Ctrl+2"), self, lambda: self.show_page(MODELS_PAGE))
+
+    # ---- pages ----
+
+    def show_page(self, index: int) -> None:
+        if self.sections.currentIndex() == index:
+            return
+        self.sections.setCurrentIndex(index)
+        self.rail.set_current(index)
+        if index == CHAT_PAGE:
+            if not self._has_models:
+                self.reload_models()  # one may have been added from the command line
+            self.input.setFocus()
+
+    def show_model_catalog(self) -> None:
+        self.models_page.show_catalog()
+        self.show_page(MODELS_PAGE)
+
+    def use_model(self, model_id: str) -> None:
+        """Chat with `model_id`: the Chat page, with the model selected in the picker (once the
+        picker lists it: a model that has just been installed is read again first)."""
+        self._wanted_model = model_id
+        self.show_page(CHAT_PAGE)
+        index = self.model_picker.findData(model_id)
+        if index >= 0:
+            self._wanted_model = None
+            self.model_picker.setCurrentIndex(index)
+        else:
+            self.reload_models()
 
     def _update_actions(self) -> None:
         running = self._run is not None
@@ -177,14 +238,7 @@ class MainWindow(QMainWindow):
 
     def _in_background(self, read: Callable[[], Any], show: Callable[[Any], None]) -> None:
         """Run `read` on the window's pool; `show` its result unless the window has closed."""
-        if self._closed:
-            return  # the pool has been joined; nothing may start on it now
-
-        def deliver(result: Any) -> None:
-            if not self._closed:
-                show(result)
-
-        run_in_background(read, deliver, self._show_error, pool=self._pool)
+        self._tasks.run(read, show, self._show_error)
 
     def _read_start(self) -> tuple[list[ConversationRecord], list[InstalledModel], str | None]:
         # One task, so the service objects are built once, on one thread.
@@ -211,14 +265,21 @@ class MainWindow(QMainWindow):
     def _show_models(self, result: tuple[list[InstalledModel], str | None]) -> None:
         models, default = result
         locale = QLocale()
+        # Keep the user's choice across a refresh; a model asked for by "Use for chat" wins.
+        ids = [model.id for model in models]
+        keep = next(
+            (m for m in (self._wanted_model, self.model_picker.currentData()) if m in ids),
+            default,
+        )
+        self._wanted_model = None
         self.model_picker.clear()
         for model in models:
             size = locale.formattedDataSize(
                 model.size_bytes, 1, QLocale.DataSizeFormat.DataSizeSIFormat
             )
             self.model_picker.addItem(f"{model.id} · {model.info.quantization} · {size}", model.id)
-        if default is not None:
-            self.model_picker.setCurrentIndex(self.model_picker.findData(default))
+        if keep is not None:
+            self.model_picker.setCurrentIndex(self.model_picker.findData(keep))
         self._has_models = bool(models)
         self.pages.setCurrentWidget(self.view if models else self.empty_state)
         if models:
@@ -386,6 +447,8 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self._tasks.close()
+        self.models_page.shutdown()
         if self._run is not None:
             self._run.cancel()
         if self._thread is not None:

@@ -159,16 +159,19 @@ def test_without_a_model_the_window_says_how_to_get_one(qtbot, lantern_home, sta
         qtbot.waitUntil(lambda: window.pages.currentWidget() is window.empty_state)
         text = window.empty_state.text()
         assert "No model installed" in text
-        assert "lantern models install-starter" in text
-        assert "lantern models import PATH" in text
+        assert "Download one from the catalog" in text
         assert not window.send_button.isEnabled()
         assert not window.stop_button.isEnabled()
         window.input.setPlainText("hello")
         qtbot.keyClick(window.input, Qt.Key.Key_Return)
         assert not window.stop_button.isEnabled()
 
-        lantern.models.import_file(starter_model_path)
+        # "Get a model" opens the Models page; a model added meanwhile (here as the CLI would
+        # add it) is found when the user comes back to Chat.
         qtbot.mouseClick(window.empty_state.button, Qt.MouseButton.LeftButton)
+        assert window.sections.currentWidget() is window.models_page
+        lantern.models.import_file(starter_model_path)
+        qtbot.mouseClick(window.chat_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
         assert window.pages.currentWidget() is window.view
         assert window.model_picker.currentData() == "SmolLM2-135M-Instruct.Q4_1"

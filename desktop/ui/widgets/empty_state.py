@@ -19,7 +19,7 @@ class EmptyState(QWidget):
         self.title = QLabel(f"<h2>{title}</h2>")
         self.body = QLabel(body)
         self.body.setWordWrap(True)
-        # The commands are meant to be copied into a terminal.
+        # The text can be copied (a file name, a command, a message to search for).
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         # The labels fill a column of bounded width, so wrapped text gets the height it needs.
         column = QWidget()

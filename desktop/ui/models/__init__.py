@@ -1,0 +1,1 @@
+"""The Models page: the curated catalog, Hub search, installed models, downloads."""
