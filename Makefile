@@ -45,7 +45,9 @@ bench: $(VENV)/.installed
 	LANTERN_HOME=$$home $(BIN)/lantern models install-starter >/dev/null && \
 	LANTERN_HOME=$$home $(BIN)/lantern bench --threads 2 $(BENCH_ARGS) && \
 	$(BIN)/python benchmarks/download_throughput.py \
-	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" --runs 7
+	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" --runs 7 && \
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/models_page_stall.py \
+	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

