@@ -77,3 +77,7 @@ class NotEnoughDiskSpace(LanternError, OSError):
 
 class DownloadFailed(LanternError, RuntimeError):
     pass
+
+
+class DownloadBusy(DownloadFailed):
+    """Another Lantern process (a window or a `lantern models pull`) is fetching the same file."""

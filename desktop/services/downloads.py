@@ -17,7 +17,13 @@ from pathlib import Path, PurePosixPath
 
 from filelock import FileLock, Timeout
 
-from desktop.errors import DownloadFailed, LanternError, ModelNotFound, NotEnoughDiskSpace
+from desktop.errors import (
+    DownloadBusy,
+    DownloadFailed,
+    LanternError,
+    ModelNotFound,
+    NotEnoughDiskSpace,
+)
 from desktop.models.installed import InstalledModel, ModelLibrary
 from desktop.models.repo_files import ModelFiles, pick_quant
 from desktop.services.models import ModelService
@@ -29,6 +35,7 @@ DEFAULT_QUANT = "Q4_K_M"  # what most people run: small, and close to the full m
 DISK_MARGIN_BYTES = 200 * 1000**2  # left free after a download, for the OS and the database
 PROGRESS_INTERVAL_S = 0.2
 SPEED_WINDOW_S = 5.0
+BUSY_RETRY_S = 10.0
 WAITING = ("queued", "downloading")  # what the worker picks up (downloading: cut by a crash)
 
 
@@ -195,6 +202,8 @@ class DownloadQueue:
                 model = None if stop.is_set() else self._install(record)
             if model is not None or self.get(download_id).status == "cancelled":
                 self._delete_partials(record)
+        except DownloadBusy:
+            raise  # the other process is doing it: nothing failed
         except LanternError as exc:
             self._record_failure(download_id, str(exc))
             raise
@@ -290,6 +299,9 @@ class DownloadQueue:
             assert record is not None
             try:
                 self.run(record.id)
+            except DownloadBusy:
+                with self._wake:  # look again once the other process may be done
+                    self._wake.wait(BUSY_RETRY_S)
             except LanternError as exc:
                 log.info("Download %d failed: %s", record.id, exc)
             except Exception:
@@ -329,7 +341,7 @@ class DownloadQueue:
         try:
             return lock.acquire(timeout=0)  # type: ignore[return-value]
         except Timeout as exc:
-            raise DownloadFailed(
+            raise DownloadBusy(
                 f"{record.name} is being downloaded by another Lantern window or command."
             ) from exc
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 from conftest import STARTER_REPO
+from filelock import FileLock
 from hub_server import Faults, LocalHub
 
-from desktop.errors import NotEnoughDiskSpace
+from desktop.errors import DownloadBusy, NotEnoughDiskSpace
 from desktop.services.app import Lantern
 from desktop.services.downloads import DownloadProgress
 from desktop.store.downloads import DownloadRecord
@@ -143,4 +144,18 @@ def test_not_enough_disk_space_is_refused_before_any_byte_moves(
     )
     assert "has 150 MB free" in str(refused.value)
     assert app.downloads.list() == []
+    assert test_hub.file_requests(STARTER_FILE) == []
+
+
+def test_a_download_another_lantern_is_running_is_left_to_it(
+    app: Lantern, test_hub: LocalHub, lantern_home: Path
+) -> None:
+    record = app.downloads.add(STARTER_REPO)
+    (sha,) = [p.sha256 for p in record.parts]
+    lock_path = lantern_home / "models" / ".downloads" / f"{sha[:16]}.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    # Held as another process (a `lantern models pull`) holds it.
+    with FileLock(str(lock_path)), pytest.raises(DownloadBusy, match="another Lantern"):
+        app.downloads.run(record.id)
+    assert app.downloads.get(record.id).status == "queued", "not marked failed"
     assert test_hub.file_requests(STARTER_FILE) == []
