@@ -289,8 +289,11 @@ def _cmd_models_pull(args: argparse.Namespace) -> int:
         )
         model = queue.run(record.id, on_progress=_progress_line)
         print(file=sys.stderr)
-        if model is not None:
-            print(f"Installed {model.id} ({model.info.quantization}, {_size(model.size_bytes)})")
+        if model is None:  # paused or cancelled from a Lantern window
+            status = queue.get(record.id).status
+            print(f"The download was {status} in another Lantern window.", file=sys.stderr)
+            return 1
+        print(f"Installed {model.id} ({model.info.quantization}, {_size(model.size_bytes)})")
         return 0
     except KeyboardInterrupt:
         print("\npaused: run the same command again to resume", file=sys.stderr)

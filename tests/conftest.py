@@ -96,11 +96,14 @@ CATALOG_STARTER_REPO = "bartowski/SmolLM2-135M-Instruct-GGUF"  # models.json's s
 
 
 @pytest.fixture(scope="session")
-def _test_hub(
-    starter_model_path: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LocalHub]:
-    split_dir = tmp_path_factory.mktemp("split")
-    halves = split_gguf(starter_model_path, split_dir / "SmolLM2-Q4_1.gguf", parts=2)
+def starter_split(starter_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The starter model as a real two-part split GGUF (`SmolLM2-Q4_1-0000N-of-00002.gguf`)."""
+    folder = tmp_path_factory.mktemp("split")
+    return split_gguf(starter_model_path, folder / "SmolLM2-Q4_1.gguf", parts=2)
+
+
+@pytest.fixture(scope="session")
+def _test_hub(starter_model_path: Path, starter_split: list[Path]) -> Iterator[LocalHub]:
     hub = LocalHub().start()
     gguf = {"total": 134_515_008, "architecture": "llama", "context_length": 8192}
     hub.add_repo(
@@ -111,7 +114,7 @@ def _test_hub(
         gguf=gguf,
     )
     hub.add_repo(
-        SPLIT_REPO, {part.name: part for part in halves}, downloads=10, likes=90, gguf=gguf
+        SPLIT_REPO, {part.name: part for part in starter_split}, downloads=10, likes=90, gguf=gguf
     )
     # A catalog entry's repository (the starter's bytes under its quantizations' names), so
     # that a catalog id resolves and the recommended quantization is the one downloaded.

@@ -6,7 +6,7 @@ resolution (`/{repo}/resolve/{revision}/{path}`) answering with `X-Repo-Commit`,
 (`localhost` instead of `127.0.0.1`), which serves ranged GETs. Gated repositories answer
 401 / 403 as the Hub does. Every request is logged with the bytes actually sent, and
 faults can be switched on per file: drop the connection after N bytes, corrupt a byte,
-stall at an offset, throttle.
+stall at an offset, throttle, answer with an error status.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ class Faults:
     stall_at: int | None = None  # stop sending at this file offset until `release` is set, once
     release: threading.Event = field(default_factory=threading.Event)
     bytes_per_second: int | None = None
+    fail_with: list[int] = field(default_factory=list)  # answer these statuses first, in order
 
 
 @dataclass
@@ -237,6 +238,11 @@ def _handler_for(hub: LocalHub) -> type[BaseHTTPRequestHandler]:
             )
             if file is None:
                 return self._error(entry, 404, "EntryNotFound", "No such object")
+            failures = hub.faults.get(file.path, Faults()).fail_with
+            if failures:
+                status = failures.pop(0)
+                code = "EntryNotFound" if status == 404 else "ServerError"
+                return self._error(entry, status, code, f"Failing with {status} on purpose")
             start, end = 0, file.size - 1
             requested = self.headers.get("Range")
             if requested:

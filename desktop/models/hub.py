@@ -20,6 +20,7 @@ from huggingface_hub.errors import (
     GatedRepoError,
     HfHubHTTPError,
     OfflineModeIsEnabled,
+    RemoteEntryNotFoundError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
@@ -169,6 +170,11 @@ def hub_errors(subject: str) -> Iterator[None]:
     except RevisionNotFoundError as exc:
         raise RepoNotFound(
             f"The version of {subject} Lantern asked for is gone from the Hub."
+        ) from exc
+    except RemoteEntryNotFoundError as exc:
+        raise RepoNotFound(
+            f"{subject} no longer has this file (renamed or removed upstream). Open the "
+            "repository again to see the files it has now."
         ) from exc
     except OfflineModeIsEnabled as exc:
         raise HubUnreachable(

@@ -136,10 +136,12 @@ class ModelLibrary:
     # ---- header cache ----
 
     def _model_id(self, path: Path) -> str:
+        """The path in the models folder without `.gguf` (without the part number, if split)."""
+        relative = path.relative_to(self.models_dir)
         split = split_name(path.name)
         if split is not None:
-            path = path.with_name(split[0])
-        return path.relative_to(self.models_dir).with_suffix("").as_posix()
+            return relative.with_name(split[0]).as_posix()
+        return relative.with_suffix("").as_posix()
 
     def _cache_file(self, path: Path) -> Path:
         return self._header_cache / (self._model_id(path).replace("/", "__") + ".json")

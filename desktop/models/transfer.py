@@ -19,7 +19,7 @@ from typing import Any
 
 from huggingface_hub import get_session, hf_raise_for_status
 
-from desktop.errors import DownloadFailed
+from desktop.errors import DownloadFailed, LanternError
 from desktop.models.hub import hub_errors, is_network_error
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def transfer_file(
     """
     partial.parent.mkdir(parents=True, exist_ok=True)
     with _Sha256Behind() as digest:
-        _prefix_into(digest, partial, source.size)
+        _prefix_into(digest, partial, source.size, stop)
         _transfer(source, partial, digest, on_bytes, stop, retry_delays)
 
 
@@ -71,38 +71,48 @@ def _transfer(
     stop: threading.Event,
     retry_delays: tuple[float, ...],
 ) -> None:
-    expected_sha = source.sha256
+    linked_sha = None
     failures = 0
     while (done := partial.stat().st_size) < source.size:
-        moved_before = done
         try:
-            expected_sha = _fetch_rest(source, partial, digest, on_bytes, stop) or expected_sha
+            linked_sha = _fetch_rest(source, partial, digest, on_bytes, stop) or linked_sha
+            if partial.stat().st_size == done:
+                raise _Retry("the server sent no bytes")
+            failures = 0
         except _RestartFromZero:
             digest.restart()
             partial.write_bytes(b"")
-            continue
-        except TransferStopped:
-            raise
         except Exception as exc:
-            if not is_network_error(exc):
+            if not _worth_retrying(exc):
                 raise
-            failures = 0 if partial.stat().st_size > moved_before else failures + 1
+            failures = 0 if partial.stat().st_size > done else failures + 1
             if failures >= len(retry_delays):
                 raise DownloadFailed(
                     f"The download of {partial.name.removesuffix('.part')} keeps failing "
-                    f"({type(exc).__name__}: {exc}). The {partial.stat().st_size:,} bytes "
-                    "already here are kept: resume it when the connection is back."
+                    f"({exc}). The {partial.stat().st_size:,} bytes already here are kept: "
+                    "resume it when the connection is back."
                 ) from exc
             delay = retry_delays[failures]
             log.info("Transfer interrupted (%s); retrying in %.1f s", exc, delay)
             if stop.wait(delay):
                 raise TransferStopped from exc
     on_bytes(source.size)
-    _verify(partial, digest, expected_sha, source.size)
+    _verify(partial, digest, source.sha256 or linked_sha, source.size)
 
 
 class _RestartFromZero(Exception):
-    """The server ignored the Range and is sending the whole file again."""
+    """The server ignored the Range (or answered another one): fetch the whole file again."""
+
+
+class _Retry(Exception):
+    """The server is busy or failing for now (429, 5xx) or sent nothing: worth another try."""
+
+
+def _worth_retrying(exc: Exception) -> bool:
+    """A dropped connection, a timeout, a busy server: not an answer such as 403 or 404."""
+    if isinstance(exc, _Retry):
+        return True
+    return not isinstance(exc, LanternError) and is_network_error(exc)
 
 
 def _fetch_rest(
@@ -118,24 +128,36 @@ def _fetch_rest(
     if done:
         headers["Range"] = f"bytes={done}-"
     with get_session().stream("GET", source.url, headers=headers, timeout=READ_TIMEOUT_S) as reply:
-        if reply.status_code >= 400:
+        status = reply.status_code
+        if status == 429 or status >= 500:
+            raise _Retry(f"the server answered {status}")
+        if status == 416:  # the Range starts past the file's end: what is here is not it
+            raise _RestartFromZero
+        if status >= 400:
             reply.read()
             with hub_errors(source.repo):
                 hf_raise_for_status(reply)
-        if done and reply.status_code != 206:
+        if done and (status != 206 or not _starts_at(reply, done)):
             raise _RestartFromZero
         linked_etag = _linked_etag(reply)
         with partial.open("ab") as out:
             for block in reply.iter_bytes():  # as it arrives: a drop loses nothing read
                 if stop.is_set():
                     raise TransferStopped
+                block = block[: source.size - done]  # never more than the file holds
                 _write(out, block, partial)
                 digest.update(block)
                 done += len(block)
                 on_bytes(done)
-                if done > source.size:
+                if done >= source.size:
                     break
     return linked_etag
+
+
+def _starts_at(reply: Any, offset: int) -> bool:
+    """The 206's Content-Range begins where the bytes on disk end."""
+    content_range = str(reply.headers.get("Content-Range", ""))
+    return content_range.startswith(f"bytes {offset}-")
 
 
 def _write(out: Any, block: bytes, partial: Path) -> None:
@@ -195,7 +217,7 @@ class _Sha256Behind:
         return self._digest.hexdigest()
 
 
-def _prefix_into(digest: _Sha256Behind, partial: Path, size: int) -> None:
+def _prefix_into(digest: _Sha256Behind, partial: Path, size: int, stop: threading.Event) -> None:
     """Feed the bytes already on disk to the digest (a file longer than expected is emptied)."""
     if not partial.exists() or partial.stat().st_size > size:
         partial.write_bytes(b"")
@@ -203,6 +225,8 @@ def _prefix_into(digest: _Sha256Behind, partial: Path, size: int) -> None:
     with partial.open("rb") as fh:
         while block := fh.read(BLOCK):
             digest.update(block)
+            if stop.is_set():
+                raise TransferStopped
 
 
 def _verify(partial: Path, digest: _Sha256Behind, expected_sha: str | None, size: int) -> None:

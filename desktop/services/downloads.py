@@ -68,6 +68,7 @@ class DownloadQueue:
         self._wake = threading.Condition()
         self._stops: dict[int, threading.Event] = {}
         self._closing = False
+        self._busy_until: dict[int, float] = {}  # download id -> when to look at it again
         self._worker: threading.Thread | None = None
 
     # ---- what the GUI and the CLI ask for ----
@@ -154,15 +155,21 @@ class DownloadQueue:
         )
         if download_id in self._stops:
             self._stop(download_id)  # the transfer deletes its bytes as it stops
-        else:
-            self._delete_partials(record)
+            return record
+        try:
+            with self._transfer_lock(record):
+                self._delete_partials(record)
+        except DownloadBusy:
+            pass  # another process runs it: it sees the cancel within a second and cleans up
         return record
 
     def forget(self, download_id: int) -> None:
         """Take a finished, cancelled or failed download off the list."""
         record = self.get(download_id)
-        if record.status in WAITING:
-            raise DownloadFailed("Pause or cancel the download before removing it from the list.")
+        if record.status in WAITING or download_id in self._stops:
+            raise DownloadFailed(
+                "The download is still stopping or running: pause or cancel it, then remove it."
+            )
         if record.status in ("paused", "failed"):
             self.cancel(download_id)
         self._downloads.delete(download_id)
@@ -195,7 +202,10 @@ class DownloadQueue:
         record = self.get(download_id)
         try:
             with self._transfer_lock(record):
-                record = self._downloads.update(download_id, status="downloading", error=None)
+                claimed = None if self._closing else self._downloads.claim(download_id)
+                if claimed is None:
+                    return None  # paused, cancelled or removed before it began
+                record = claimed
                 self._announce(record)
                 self._check_disk_space(record.parts)
                 self._fetch_parts(record, stop, on_progress)
@@ -207,6 +217,10 @@ class DownloadQueue:
         except LanternError as exc:
             self._record_failure(download_id, str(exc))
             raise
+        except OSError as exc:  # the models folder vanished, a file went missing...
+            message = f"The download of {record.name} failed: {exc.strerror or exc}."
+            self._record_failure(download_id, message)
+            raise DownloadFailed(message) from exc
         except KeyboardInterrupt:
             self._set_status(download_id, "paused", only_from=WAITING)
             raise
@@ -236,9 +250,10 @@ class DownloadQueue:
                     on_progress(progress)
                 if time.monotonic() - saved_at > 1.0:
                     saved_at = time.monotonic()
-                    self._announce(
-                        self._downloads.update(record.id, done_bytes=progress.done_bytes), progress
-                    )
+                    now = self._downloads.update(record.id, done_bytes=progress.done_bytes)
+                    if now.status not in WAITING:
+                        stop.set()  # paused or cancelled by another Lantern (window or CLI)
+                    self._announce(now, progress)
                 else:
                     self._announce(record, progress)
 
@@ -292,7 +307,8 @@ class DownloadQueue:
             with self._wake:
                 record = self._next_waiting()
                 while record is None and not self._closing:
-                    self._wake.wait()
+                    # Downloads another process runs are looked at again after a while.
+                    self._wake.wait(BUSY_RETRY_S if self._busy_until else None)
                     record = self._next_waiting()
                 if self._closing:
                     return
@@ -300,8 +316,7 @@ class DownloadQueue:
             try:
                 self.run(record.id)
             except DownloadBusy:
-                with self._wake:  # look again once the other process may be done
-                    self._wake.wait(BUSY_RETRY_S)
+                self._busy_until[record.id] = time.monotonic() + BUSY_RETRY_S
             except LanternError as exc:
                 log.info("Download %d failed: %s", record.id, exc)
             except Exception:
@@ -309,7 +324,14 @@ class DownloadQueue:
                 self._record_failure(record.id, "The download failed unexpectedly; see the log.")
 
     def _next_waiting(self) -> DownloadRecord | None:
-        waiting = [r for r in self._downloads.list() if r.status in WAITING]
+        """The oldest download waiting its turn, leaving out those another process runs."""
+        now = time.monotonic()
+        self._busy_until = {i: t for i, t in self._busy_until.items() if t > now}
+        waiting = [
+            r
+            for r in self._downloads.list()
+            if r.status in WAITING and r.id not in self._busy_until
+        ]
         return min(waiting, key=lambda r: r.id) if waiting else None
 
     def _wake_worker(self) -> None:
@@ -356,7 +378,10 @@ class DownloadQueue:
         return record
 
     def _record_failure(self, download_id: int, message: str) -> None:
-        self._announce(self._downloads.update(download_id, status="failed", error=message))
+        try:
+            self._announce(self._downloads.update(download_id, status="failed", error=message))
+        except LookupError:
+            log.info("Download %d was removed from the list as it failed", download_id)
 
     def _stop(self, download_id: int) -> None:
         stop = self._stops.get(download_id)
@@ -407,8 +432,8 @@ def _bytes_on_disk(path: Path) -> int:
 
 
 def _folder(repo: str) -> str:
-    """Downloads go under the repository owner's name, so two repos' same-named files differ."""
-    return repo.split("/")[0]
+    """Downloads go under `owner/repository`, so two repositories' same-named files differ."""
+    return repo
 
 
 def _file_names(record: DownloadRecord) -> list[str]:

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from desktop.store.db import Database
-from desktop.store.schema import Download
+from desktop.store.schema import Download, utc_now
 
 # A download in one of these states is still to be finished.
 UNFINISHED = ("queued", "downloading", "paused", "failed")
@@ -99,6 +99,19 @@ class DownloadRepository:
                 )
             ).first()
             return _record(row) if row else None
+
+    def claim(self, download_id: int) -> DownloadRecord | None:
+        """Mark the download as running, only if it is still waiting for its turn (queued, or
+        running when a crash cut it); None when it was paused, cancelled or removed meanwhile.
+        One statement: a pause arriving at the same moment either wins or finds it running."""
+        with self._db.session() as session:
+            claimed = session.execute(
+                update(Download)
+                .where(Download.id == download_id, Download.status.in_(("queued", "downloading")))
+                .values(status="downloading", error=None, updated_at=utc_now())
+                .returning(Download.id)
+            ).first()
+        return self.get(download_id) if claimed else None
 
     def update(self, download_id: int, **values: Any) -> DownloadRecord:
         with self._db.session() as session:

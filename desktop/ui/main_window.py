@@ -455,6 +455,7 @@ class MainWindow(QMainWindow):
             self._thread.wait()  # the turn ends at the next token (or once a model load ends)
         self._run = self._thread = None
         self.view.flush()
+        self._pool.clear()  # reads not started yet (a Hub lookup can take seconds) are dropped
         self._pool.waitForDone()
 
     def closeEvent(self, event: QCloseEvent) -> None:

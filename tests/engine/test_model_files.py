@@ -94,3 +94,22 @@ def test_the_header_is_read_from_the_first_bytes_alone(starter_model_path: Path)
     assert shape.weight_bytes == sum(t.n_bytes for t in header.tensors)
     with pytest.raises(HeaderInvalid, match="cut off"):
         read_gguf_header(lambda size: data[: min(size, 100_000)], first_read=64 * 1024)
+
+
+def test_split_models_are_one_model_each_even_with_dots_in_their_names(
+    library: ModelLibrary, starter_split: list[Path]
+) -> None:
+    # Two quantizations of one model, both split: names like Qwen2.5-7B-...-00001-of-00002.
+    for quant in ("Q4_K_M", "Q8_0"):
+        for number, part in enumerate(starter_split, start=1):
+            library.models_dir.mkdir(parents=True, exist_ok=True)
+            target = library.models_dir / f"Qwen2.5-7B-Instruct-{quant}-{number:05d}-of-00002.gguf"
+            target.hardlink_to(part)
+    models = library.list()
+    assert [m.id for m in models] == ["Qwen2.5-7B-Instruct-Q4_K_M", "Qwen2.5-7B-Instruct-Q8_0"]
+    assert models[0].size_bytes == sum(p.stat().st_size for p in starter_split)
+    library.remove("Qwen2.5-7B-Instruct-Q8_0")
+    assert sorted(p.name for p in library.models_dir.glob("*.gguf")) == [
+        "Qwen2.5-7B-Instruct-Q4_K_M-00001-of-00002.gguf",
+        "Qwen2.5-7B-Instruct-Q4_K_M-00002-of-00002.gguf",
+    ]

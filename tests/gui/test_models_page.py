@@ -32,8 +32,8 @@ TIMEOUT_MS = 60_000
 # The test Hub serves the starter's bytes under this name (and others: faults and request
 # logs go by this one).
 STARTER_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-DOWNLOADED_ID = "lantern-test/SmolLM2-135M-Instruct.Q4_1"  # models/<repo owner>/<file>
-CATALOG_DOWNLOADED_ID = "bartowski/SmolLM2-135M-Instruct-Q4_K_M"
+DOWNLOADED_ID = f"{STARTER_REPO}/SmolLM2-135M-Instruct.Q4_1"  # models/<owner/repo>/<file>
+CATALOG_DOWNLOADED_ID = f"{CATALOG_STARTER_REPO}/SmolLM2-135M-Instruct-Q4_K_M"
 
 
 def running_qthreads() -> list[QThread]:

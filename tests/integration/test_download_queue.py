@@ -88,7 +88,7 @@ def test_progress_pause_resume_and_install(
     app.downloads.resume(record.id)
     wait_until(lambda: watched.status(record.id) == "done")
     done = app.downloads.get(record.id)
-    assert done.model_id == "lantern-test/SmolLM2-135M-Instruct.Q4_1"
+    assert done.model_id == f"{STARTER_REPO}/SmolLM2-135M-Instruct.Q4_1"
     assert [m.id for m in app.models.list()] == [done.model_id]
     resumed = test_hub.file_requests(STARTER_FILE)[requests_while_paused:]
     assert resumed[0].range == f"bytes={paused_at}-"
@@ -158,4 +158,12 @@ def test_a_download_another_lantern_is_running_is_left_to_it(
     with FileLock(str(lock_path)), pytest.raises(DownloadBusy, match="another Lantern"):
         app.downloads.run(record.id)
     assert app.downloads.get(record.id).status == "queued", "not marked failed"
+    assert test_hub.file_requests(STARTER_FILE) == []
+
+
+def test_a_download_paused_before_its_turn_does_not_start(app: Lantern, test_hub: LocalHub) -> None:
+    record = app.downloads.add(STARTER_REPO)
+    app.downloads.pause(record.id)
+    assert app.downloads.run(record.id) is None
+    assert app.downloads.get(record.id).status == "paused"
     assert test_hub.file_requests(STARTER_FILE) == []

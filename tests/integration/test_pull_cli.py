@@ -31,18 +31,18 @@ def test_pull_installs_a_verified_model_under_its_owner(
     test_hub: LocalHub, lantern_home: Path, starter_model_path: Path
 ) -> None:
     result = lantern("models", "pull", STARTER_REPO)
-    assert "Installed lantern-test/SmolLM2-135M-Instruct.Q4_1 (Q4_1, 98.4 MB)" in result.stdout
+    assert f"Installed {STARTER_REPO}/SmolLM2-135M-Instruct.Q4_1 (Q4_1, 98.4 MB)" in result.stdout
     assert "Downloading SmolLM2-135M-Instruct.Q4_1.gguf (Q4_1, 98.4 MB)" in result.stderr
     assert "100.0%" in result.stderr  # the progress line reached the end
     (model,) = lantern_json("models", "list")
-    assert model["id"] == "lantern-test/SmolLM2-135M-Instruct.Q4_1"
+    assert model["id"] == f"{STARTER_REPO}/SmolLM2-135M-Instruct.Q4_1"
     assert _sha256(Path(model["path"])) == _sha256(starter_model_path)
     assert not _partials(lantern_home), "no .part file left behind"
     (download,) = lantern_json("models", "downloads")
     assert download["status"] == "done" and download["model_id"] == model["id"]
 
     again = lantern("models", "pull", STARTER_REPO)
-    assert "Already installed as lantern-test/SmolLM2-135M-Instruct.Q4_1" in again.stdout
+    assert f"Already installed as {STARTER_REPO}/SmolLM2-135M-Instruct.Q4_1" in again.stdout
     assert len(test_hub.file_requests(STARTER_FILE)) == 1, "nothing downloaded twice"
 
 
@@ -135,9 +135,9 @@ def test_a_gated_repo_needs_a_token_and_says_how_to_get_one(
 
 def test_a_split_model_downloads_as_one_and_runs(test_hub: LocalHub, lantern_home: Path) -> None:
     result = lantern("models", "pull", SPLIT_REPO)
-    assert "Installed lantern-test/SmolLM2-Q4_1 (Q4_1, 98.4 MB)" in result.stdout
+    assert f"Installed {SPLIT_REPO}/SmolLM2-Q4_1 (Q4_1, 98.4 MB)" in result.stdout
     (model,) = lantern_json("models", "list")
-    folder = lantern_home / "models" / "lantern-test"
+    folder = lantern_home / "models" / SPLIT_REPO
     assert sorted(p.name for p in folder.iterdir()) == [
         "SmolLM2-Q4_1-00001-of-00002.gguf",
         "SmolLM2-Q4_1-00002-of-00002.gguf",
@@ -152,9 +152,7 @@ def test_a_split_model_downloads_as_one_and_runs(test_hub: LocalHub, lantern_hom
 
 def test_pull_by_catalog_id_takes_the_recommended_quant(test_hub: LocalHub) -> None:
     result = lantern("models", "pull", "smollm2-135m-instruct")
-    assert f"Installed {CATALOG_STARTER_REPO.split('/')[0]}/SmolLM2-135M-Instruct-Q4_K_M" in (
-        result.stdout
-    )
+    assert f"Installed {CATALOG_STARTER_REPO}/SmolLM2-135M-Instruct-Q4_K_M" in (result.stdout)
 
 
 def test_quant_and_file_errors_name_what_exists(test_hub: LocalHub) -> None:
@@ -163,3 +161,18 @@ def test_quant_and_file_errors_name_what_exists(test_hub: LocalHub) -> None:
     assert missing.stderr.strip() == (f"error: {STARTER_REPO} has no Q8_0 file. It offers: Q4_1.")
     no_file = lantern("models", "pull", STARTER_REPO, "--file", "x.gguf", check=False)
     assert "has no file called 'x.gguf'" in no_file.stderr
+
+
+def test_a_busy_server_is_retried_and_a_vanished_file_is_not(
+    test_hub: LocalHub, lantern_home: Path
+) -> None:
+    test_hub.faults[STARTER_FILE] = Faults(fail_with=[503, 429])
+    assert "Installed" in lantern("models", "pull", STARTER_REPO).stdout
+    assert [r.status for r in test_hub.file_requests(STARTER_FILE)] == [503, 429, 200]
+
+    lantern("models", "rm", f"{STARTER_REPO}/SmolLM2-135M-Instruct.Q4_1")
+    test_hub.faults[STARTER_FILE] = Faults(fail_with=[404])
+    started = time.monotonic()
+    gone = lantern("models", "pull", STARTER_REPO, check=False)
+    assert gone.returncode == 1 and time.monotonic() - started < 20, "not retried for minutes"
+    assert "no longer has this file (renamed or removed upstream)" in gone.stderr

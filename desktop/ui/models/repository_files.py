@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from desktop.ui.bridge import BackgroundTasks
 
 COLUMNS = ("Quantization", "Size", "Files", "File name")
+ASSESS_DELAY_MS = 250  # a selection held this long gets its header read
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,10 @@ class RepositoryFilesView(QWidget):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._file_picked)
+        self._assess_timer = QTimer(self)
+        self._assess_timer.setSingleShot(True)
+        self._assess_timer.setInterval(ASSESS_DELAY_MS)
+        self._assess_timer.timeout.connect(self._assess_selected)
 
         self.fit_line = Notice()
         self.fit_line.setAccessibleName("Memory fit")
@@ -187,6 +192,14 @@ class RepositoryFilesView(QWidget):
             self.fit_line.clear_message()
             return
         self.fit_line.show_info(f"Checking whether {files.quant} fits this computer…")
+        # Arrowing through the files reads only the header of the one the user stops at.
+        self._assess_timer.start()
+
+    def _assess_selected(self) -> None:
+        files = self.selected_files()
+        repository = self.repository
+        if files is None or repository is None:
+            return
         serial = self._assess_serial
         key = (repository.model.repo, repository.revision, files.name)
         known = self._fits.get(key)
