@@ -389,15 +389,15 @@ def test_download_from_search_shows_progress_installs_and_can_be_used_for_chat(
     )
     qtbot.waitUntil(lambda: "/s" in row.detail.text(), timeout=TIMEOUT_MS)
     assert " of 98.4 MB" in row.detail.text()
-    assert row.buttons["pause"].isVisible() and row.buttons["cancel"].isVisible()
-    assert not row.buttons["use"].isVisible()
+    assert row.buttons["pause"].isVisibleTo(row) and row.buttons["cancel"].isVisibleTo(row)
+    assert not row.buttons["use"].isVisibleTo(row)
 
     qtbot.waitUntil(lambda: row.status == "done", timeout=TIMEOUT_MS)
     assert row.progress.value() == PROGRESS_STEPS
     assert row.status_label.text() == "Installed"
     assert f"installed as {DOWNLOADED_ID}" in row.detail.text()
-    assert row.buttons["use"].isVisible() and row.buttons["forget"].isVisible()
-    assert not row.buttons["pause"].isVisible()
+    assert row.buttons["use"].isVisibleTo(row) and row.buttons["forget"].isVisibleTo(row)
+    assert not row.buttons["pause"].isVisibleTo(row)
 
     # Installed and the chat's picker list it without being asked.
     installed = page.installed
@@ -458,8 +458,8 @@ def test_catalog_details_check_fit_then_pause_and_resume_the_download(
     qtbot.waitUntil(lambda: row.status == "paused", timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: not lantern.downloads.running(), timeout=TIMEOUT_MS)
     assert row.status_label.text() == "Paused"
-    assert row.buttons["resume"].isVisible() and row.buttons["resume"].isEnabled()
-    assert not row.buttons["pause"].isVisible()
+    assert row.buttons["resume"].isVisibleTo(row) and row.buttons["resume"].isEnabled()
+    assert not row.buttons["pause"].isVisibleTo(row)
     assert "/s" not in row.detail.text()  # no speed while paused
     kept = lantern.downloads.bytes_on_disk(lantern.downloads.list()[0])
     assert 0 < kept < lantern.downloads.list()[0].total_bytes
@@ -513,7 +513,7 @@ def test_a_failed_download_shows_its_error_and_can_be_removed(qtbot, window, lan
     qtbot.waitUntil(lambda: row.status == "failed", timeout=TIMEOUT_MS)
     assert row.status_label.text() == "Failed"
     assert row.error.is_error and "gated" in row.error.message
-    assert row.buttons["resume"].isVisible() and row.buttons["forget"].isVisible()
+    assert row.buttons["resume"].isVisibleTo(row) and row.buttons["forget"].isVisibleTo(row)
 
     qtbot.mouseClick(row.buttons["forget"], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not page.downloads.rows, timeout=TIMEOUT_MS)
