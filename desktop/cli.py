@@ -351,12 +351,65 @@ def _cmd_models_logout(args: argparse.Namespace) -> int:
 
 
 def _cmd_history_list(args: argparse.Namespace) -> int:
-    conversations = _lantern().chat.list_conversations()
+    conversations = _lantern().history.list_conversations()
     if args.json:
         _print_json([asdict(c) for c in conversations])
     else:
         for c in conversations:
-            print(f"{c.id}\t{c.updated_at:%Y-%m-%d %H:%M}\t{c.message_count} messages\t{c.title}")
+            pin = " (pinned)" if c.pinned else ""
+            print(
+                f"{c.id}\t{c.updated_at:%Y-%m-%d %H:%M}\t{c.message_count} messages\t{c.title}{pin}"
+            )
+    return 0
+
+
+def _cmd_history_search(args: argparse.Namespace) -> int:
+    from desktop.store.search import MATCH_END, MATCH_START
+
+    hits = _lantern().history.search(args.text, limit=args.limit)
+    if args.json:
+        _print_json(
+            [
+                {**asdict(h), "snippet": h.snippet.replace(MATCH_START, "").replace(MATCH_END, "")}
+                for h in hits
+            ]
+        )
+        return 0
+    if not hits:
+        print(f"No message holds '{args.text}'.")
+    for h in hits:
+        snippet = " ".join(h.snippet.replace(MATCH_START, "[").replace(MATCH_END, "]").split())
+        print(f"{h.conversation_id}\t{h.conversation_title}\t{h.role}: {snippet}")
+    return 0
+
+
+def _cmd_history_export(args: argparse.Namespace) -> int:
+    text = _lantern().history.export(args.id, args.format)
+    if args.output:
+        Path(args.output).expanduser().write_text(text, encoding="utf-8")
+        print(f"Wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _cmd_history_import(args: argparse.Namespace) -> int:
+    path = Path(args.file).expanduser()
+    try:
+        text = sys.stdin.read() if args.file == "-" else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LanternError(f"Cannot read {args.file}: {exc}") from exc
+    conversation = _lantern().history.import_text(text, path.name)
+    print(f"Imported conversation {conversation.id}: {conversation.title}")
+    return 0
+
+
+def _cmd_history_rm(args: argparse.Namespace) -> int:
+    history = _lantern().history
+    title = history.conversations.get(args.id).title
+    history.delete(args.id)
+    history.conversations.purge_deleted()  # the command line has no Undo
+    print(f"Deleted conversation {args.id}: {title}")
     return 0
 
 
@@ -534,6 +587,24 @@ def _parser() -> argparse.ArgumentParser:
     hlist = history_commands.add_parser("list", help="conversations, newest first")
     hlist.add_argument("--json", action="store_true")
     hlist.set_defaults(handler=_cmd_history_list)
+    hsearch = history_commands.add_parser("search", help="find a word in every conversation")
+    hsearch.add_argument("text")
+    hsearch.add_argument("--limit", type=_positive_int, default=50)
+    hsearch.add_argument("--json", action="store_true")
+    hsearch.set_defaults(handler=_cmd_history_search)
+    export = history_commands.add_parser("export", help="a conversation as Markdown, JSON or HTML")
+    export.add_argument("id", type=int)
+    export.add_argument("--format", choices=["md", "json", "html"], default="md")
+    export.add_argument("-o", "--output", help="write to this file (default: standard output)")
+    export.set_defaults(handler=_cmd_history_export)
+    himport = history_commands.add_parser(
+        "import", help="a conversation from Lantern's JSON or an OpenAI-style message list"
+    )
+    himport.add_argument("file", help="the file, or - for standard input")
+    himport.set_defaults(handler=_cmd_history_import)
+    hrm = history_commands.add_parser("rm", help="delete a conversation")
+    hrm.add_argument("id", type=int)
+    hrm.set_defaults(handler=_cmd_history_rm)
     show = history_commands.add_parser("show", help="one conversation's messages")
     show.add_argument("id", type=int)
     show.add_argument("--json", action="store_true")

@@ -47,6 +47,14 @@ class ConversationNotFound(LanternError, LookupError):
     pass
 
 
+class PresetNotFound(LanternError, LookupError):
+    pass
+
+
+class InvalidConversationFile(LanternError, ValueError):
+    """An import that is neither Lantern's JSON nor a list of role/content messages."""
+
+
 class StarterModelUnavailable(LanternError, RuntimeError):
     pass
 

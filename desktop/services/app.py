@@ -13,6 +13,7 @@ from desktop.models.installed import ModelLibrary
 from desktop.paths import AppPaths, app_paths
 from desktop.services.chat import ChatService
 from desktop.services.downloads import DownloadQueue
+from desktop.services.history import HistoryService
 from desktop.services.models import ModelService
 from desktop.settings import Settings, load_settings
 from desktop.store.db import Database
@@ -62,6 +63,10 @@ class Lantern:
             "downloads",
             lambda: DownloadQueue(DownloadRepository(self.database), self.models, self.library),
         )
+
+    @property
+    def history(self) -> HistoryService:
+        return self._part("history", lambda: HistoryService(self.database))
 
     @property
     def chat(self) -> ChatService:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from desktop.errors import ConversationNotFound
 from desktop.store.db import Database
@@ -23,6 +24,10 @@ class ConversationRecord:
     created_at: datetime
     updated_at: datetime
     message_count: int = 0
+    pinned: bool = False
+    sampling: dict[str, Any] | None = None
+    context_policy: str = "drop_middle"
+    current_leaf_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,36 @@ class MessageRecord:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class NewMessage:
+    """A message of an imported conversation; `key` and `parent` are the file's own ids."""
+
+    key: int
+    parent: int | None
+    role: str
+    content: str
+    status: str = "complete"
+    model_id: str | None = None
+    stats: dict[str, Any] | None = None
+    error: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NewConversation:
+    title: str
+    messages: tuple[NewMessage, ...]
+    system_prompt: str | None = None
+    model_id: str | None = None
+    pinned: bool = False
+    sampling: dict[str, Any] | None = None
+    context_policy: str = "drop_middle"
+    current_leaf: int | None = None  # a message key
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
 def _conversation(row: Conversation, message_count: int = 0) -> ConversationRecord:
     return ConversationRecord(
         id=row.id,
@@ -49,6 +84,10 @@ def _conversation(row: Conversation, message_count: int = 0) -> ConversationReco
         created_at=row.created_at,
         updated_at=row.updated_at,
         message_count=message_count,
+        pinned=row.pinned,
+        sampling=row.sampling,
+        context_policy=row.context_policy,
+        current_leaf_id=row.current_leaf_id,
     )
 
 
@@ -84,7 +123,7 @@ class ConversationRepository:
     def get(self, conversation_id: int) -> ConversationRecord:
         with self._db.session() as session:
             row = session.get(Conversation, conversation_id)
-            if row is None:
+            if row is None or row.deleted_at is not None:
                 raise ConversationNotFound(
                     f"There is no conversation {conversation_id}. See `lantern history list`."
                 )
@@ -102,7 +141,10 @@ class ConversationRepository:
         query = (
             select(Conversation, func.coalesce(counts.c.n, 0))
             .outerjoin(counts, counts.c.conversation_id == Conversation.id)
-            .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+            .where(Conversation.deleted_at.is_(None))
+            .order_by(
+                Conversation.pinned.desc(), Conversation.updated_at.desc(), Conversation.id.desc()
+            )
             .limit(limit)
         )
         with self._db.session() as session:
@@ -115,6 +157,84 @@ class ConversationRepository:
                 .where(Conversation.id == conversation_id)
                 .values(model_id=model_id, updated_at=utc_now())
             )
+
+    def insert(self, new: NewConversation) -> ConversationRecord:
+        """An imported conversation with all its branches, in one transaction."""
+        with self._db.session() as session:
+            row = Conversation(
+                title=new.title,
+                system_prompt=new.system_prompt,
+                model_id=new.model_id,
+                pinned=new.pinned,
+                sampling=new.sampling,
+                context_policy=new.context_policy,
+                created_at=new.created_at or utc_now(),
+                updated_at=new.updated_at or utc_now(),
+            )
+            session.add(row)
+            session.flush()
+            ids: dict[int, int] = {}
+            for message in new.messages:  # parents come first in a well-formed file
+                added = Message(
+                    conversation_id=row.id,
+                    parent_id=ids[message.parent] if message.parent is not None else None,
+                    role=message.role,
+                    content=message.content,
+                    status=message.status,
+                    model_id=message.model_id,
+                    stats=message.stats,
+                    error=message.error,
+                    created_at=message.created_at or utc_now(),
+                    updated_at=message.updated_at or utc_now(),
+                )
+                session.add(added)
+                session.flush()
+                ids[message.key] = added.id
+            if new.current_leaf is not None:
+                row.current_leaf_id = ids[new.current_leaf]
+            conversation_id = row.id
+        return self.get(conversation_id)
+
+    def change(self, conversation_id: int, **values: Any) -> ConversationRecord:
+        """Set title, pinned, system_prompt, sampling, context_policy or current_leaf_id."""
+        with self._db.session() as session:
+            row = session.get(Conversation, conversation_id)
+            if row is None or row.deleted_at is not None:
+                raise ConversationNotFound(f"There is no conversation {conversation_id}.")
+            for key, value in values.items():
+                setattr(row, key, value)
+            session.flush()
+        return self.get(conversation_id)
+
+    def delete(self, conversation_id: int) -> None:
+        """Hide the conversation; `restore` brings it back until `purge_deleted` runs."""
+        self.get(conversation_id)
+        with self._db.session() as session:
+            session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id)
+                .values(deleted_at=utc_now())
+            )
+
+    def restore(self, conversation_id: int) -> ConversationRecord:
+        with self._db.session() as session:
+            session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id)
+                .values(deleted_at=None)
+            )
+        return self.get(conversation_id)
+
+    def purge_deleted(self, older_than: timedelta | None = None) -> int:
+        """Remove deleted conversations for good (all, or those deleted longer ago)."""
+        with self._db.session() as session:
+            query = select(Conversation).where(Conversation.deleted_at.is_not(None))
+            if older_than is not None:
+                query = query.where(Conversation.deleted_at < utc_now() - older_than)
+            rows = list(session.scalars(query))
+            for row in rows:
+                session.delete(row)  # its messages go by the foreign key's cascade
+            return len(rows)
 
     def touch(self, conversation_id: int) -> None:
         with self._db.session() as session:
@@ -151,12 +271,13 @@ class MessageRepository:
                 writer_pid=os.getpid() if status == "streaming" else None,
             )
             session.add(row)
+            session.flush()
+            # A new message ends the branch the conversation shows.
             session.execute(
                 update(Conversation)
                 .where(Conversation.id == conversation_id)
-                .values(updated_at=utc_now())
+                .values(updated_at=utc_now(), current_leaf_id=row.id)
             )
-            session.flush()
             return _message(row)
 
     def save_partial(self, message_id: int, content: str) -> None:
@@ -185,20 +306,65 @@ class MessageRepository:
             return _message(session.get_one(Message, message_id))
 
     def thread(self, conversation_id: int) -> list[MessageRecord]:
-        """The conversation as it reads now: from the newest message back to the first."""
+        """The conversation as it reads now: the branch shown, from its first message."""
         with self._db.session() as session:
-            rows = {
-                row.id: row
-                for row in session.scalars(
-                    select(Message).where(Message.conversation_id == conversation_id)
-                )
-            }
+            rows = self._rows(session, conversation_id)
             if not rows:
                 return []
-            leaf = max(rows.values(), key=lambda m: (m.created_at, m.id))
+            leaf_id = session.scalar(
+                select(Conversation.current_leaf_id).where(Conversation.id == conversation_id)
+            )
+            leaf = rows.get(leaf_id) if leaf_id else None
+            leaf = leaf or max(rows.values(), key=lambda m: (m.created_at, m.id))
             path: list[MessageRecord] = []
             current: Message | None = leaf
             while current is not None:
                 path.append(_message(current))
                 current = rows.get(current.parent_id) if current.parent_id else None
             return path[::-1]
+
+    def all(self, conversation_id: int) -> list[MessageRecord]:
+        """Every message of every branch, oldest first."""
+        with self._db.session() as session:
+            rows = self._rows(session, conversation_id)
+            return [_message(row) for row in sorted(rows.values(), key=lambda m: m.id)]
+
+    def siblings(self, message_id: int) -> list[MessageRecord]:
+        """The message and the others that answer (or follow) the same message, oldest first:
+        the branches at this point of the conversation."""
+        with self._db.session() as session:
+            message = session.get_one(Message, message_id)
+            parent = (
+                Message.parent_id.is_(None)
+                if message.parent_id is None
+                else Message.parent_id == message.parent_id
+            )
+            rows = session.scalars(
+                select(Message)
+                .where(Message.conversation_id == message.conversation_id, parent)
+                .order_by(Message.id)
+            )
+            return [_message(row) for row in rows]
+
+    def newest_leaf_under(self, message_id: int) -> int:
+        """The end of the newest branch that goes through this message."""
+        with self._db.session() as session:
+            message = session.get_one(Message, message_id)
+            rows = self._rows(session, message.conversation_id)
+            children: dict[int, list[Message]] = {}
+            for row in rows.values():
+                if row.parent_id is not None:
+                    children.setdefault(row.parent_id, []).append(row)
+            current = message
+            while current.id in children:
+                current = max(children[current.id], key=lambda m: (m.created_at, m.id))
+            return current.id
+
+    @staticmethod
+    def _rows(session: Session, conversation_id: int) -> dict[int, Message]:
+        return {
+            row.id: row
+            for row in session.scalars(
+                select(Message).where(Message.conversation_id == conversation_id)
+            )
+        }

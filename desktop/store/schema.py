@@ -25,6 +25,14 @@ class Conversation(Base):
     system_prompt: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+    pinned: Mapped[bool] = mapped_column(default=False)
+    # Deleted conversations are kept until the undo window has passed, then purged.
+    deleted_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The message the shown branch ends at; None: the newest message.
+    current_leaf_id: Mapped[int | None]
+    sampling: Mapped[dict | None] = mapped_column(JSON)  # Sampling fields the user changed
+    # drop_middle: keep the system prompt and latest turns | stop: refuse and say so
+    context_policy: Mapped[str] = mapped_column(String(20), default="drop_middle")
 
 
 class Message(Base):
@@ -72,5 +80,18 @@ class Download(Base):
     status: Mapped[str] = mapped_column(String(20), default="queued")
     error: Mapped[str | None] = mapped_column(Text)
     model_id: Mapped[str | None] = mapped_column(String(500))  # once installed
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class Preset(Base):
+    """A named system prompt with sampling settings, applied to conversations."""
+
+    __tablename__ = "presets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    system_prompt: Mapped[str | None] = mapped_column(Text)
+    sampling: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)

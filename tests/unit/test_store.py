@@ -5,13 +5,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine
 
+from desktop.errors import PresetNotFound
 from desktop.store.db import MIGRATIONS, Database
 from desktop.store.downloads import DownloadRepository
+from desktop.store.presets import PresetRepository
 from desktop.store.repositories import ConversationRepository, MessageRepository
+from desktop.store.search import MATCH_END, MATCH_START, MessageSearch, fts_query
 
 
 def test_migrations_build_the_schema_from_an_empty_file(tmp_path: Path) -> None:
@@ -21,10 +25,10 @@ def test_migrations_build_the_schema_from_an_empty_file(tmp_path: Path) -> None:
         tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         version = raw.execute("SELECT version_num FROM alembic_version").fetchone()[0]
     assert {"conversations", "messages", "downloads", "alembic_version"} <= tables
-    assert version == "0002_downloads"
+    assert version == "0003_chat"
 
 
-def test_a_database_from_the_first_release_gains_the_download_queue(tmp_path: Path) -> None:
+def test_a_database_from_the_first_release_gains_the_queue_and_search(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -38,9 +42,16 @@ def test_a_database_from_the_first_release_gains_the_download_queue(tmp_path: Pa
             "INSERT INTO conversations (title, created_at, updated_at) "
             "VALUES ('kept', '2026-11-01', '2026-11-01')"
         )
+        raw.execute(
+            "INSERT INTO messages (conversation_id, role, content, status, created_at, "
+            "updated_at) VALUES (1, 'user', 'about lighthouses', 'complete', '2026-11-01', "
+            "'2026-11-01')"
+        )
     db = Database(path)
     assert [c.title for c in ConversationRepository(db).list()] == ["kept"]
+    assert [m.content for m in MessageRepository(db).thread(1)] == ["about lighthouses"]
     assert DownloadRepository(db).list() == []
+    assert [h.message_id for h in MessageSearch(db).search("lighthouse")] == [1], "indexed"
     db.close()
 
 
@@ -126,6 +137,88 @@ def test_the_migrations_and_the_models_in_schema_py_agree(tmp_path: Path) -> Non
 
     db = Database(tmp_path / "db.sqlite3")
     with db.engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        context = MigrationContext.configure(
+            connection,
+            # The full-text index is a virtual table (and its shadow tables): not an ORM model.
+            opts={"include_name": lambda name, kind, _: not str(name).startswith("messages_fts")},
+        )
+        diff = compare_metadata(context, Base.metadata)
     db.close()
     assert diff == [], "schema.py changed without a migration (or the other way round)"
+
+
+def test_search_finds_words_of_any_message_newest_first_with_marked_snippets(
+    tmp_path: Path,
+) -> None:
+    db = Database(tmp_path / "db.sqlite3")
+    conversations, messages, search = (
+        ConversationRepository(db),
+        MessageRepository(db),
+        (MessageSearch(db)),
+    )
+    old = conversations.create("old")
+    question = messages.add(old.id, "user", "Tell me about lighthouses.", parent_id=None)
+    answer = messages.add(
+        old.id, "assistant", "A lighthouse keeper kept thirty logbooks.", parent_id=question.id
+    )
+    new = conversations.create("new")
+    messages.add(new.id, "user", "Another lighthouse question", parent_id=None)
+
+    hits = search.search("lighthouse")
+    assert [h.conversation_title for h in hits] == ["new", "old", "old"], "prefix, newest first"
+    (keeper,) = search.search("keeper logbooks")
+    assert keeper.message_id == answer.id and keeper.role == "assistant"
+    assert f"{MATCH_START}keeper{MATCH_END}" in keeper.snippet
+    assert search.search('logbooks" OR "x') == [], "FTS syntax in the text is just words"
+
+    messages.save_partial(answer.id, "Rewritten while streaming.")
+    assert search.search("keeper") == [] and search.search("rewritten")
+
+    conversations.delete(old.id)
+    assert [h.conversation_title for h in search.search("lighthouse")] == ["new"]
+    assert [c.title for c in conversations.list()] == ["new"]
+    conversations.restore(old.id)
+    assert {c.title for c in conversations.list()} == {"new", "old"}
+    conversations.delete(old.id)
+    assert conversations.purge_deleted() == 1
+    with db.engine.connect() as c:
+        indexed = c.exec_driver_sql("SELECT count(*) FROM messages_fts").scalar()
+    assert indexed == 1, "the purged messages left the index too"
+    db.close()
+
+
+def test_fts_query_quotes_words_and_prefixes_the_last() -> None:
+    assert fts_query("keeper log") == '"keeper" "log"*'
+    assert fts_query('AND OR "NEAR(') == '"AND" "OR" "NEAR"*'
+    assert fts_query("  ...  ") is None
+
+
+def test_branches_siblings_and_the_branch_shown(tmp_path: Path) -> None:
+    db = Database(tmp_path / "db.sqlite3")
+    conversations, messages = ConversationRepository(db), MessageRepository(db)
+    c = conversations.create("t")
+    q = messages.add(c.id, "user", "q", parent_id=None)
+    a1 = messages.add(c.id, "assistant", "a1", parent_id=q.id)
+    f1 = messages.add(c.id, "user", "follow-up", parent_id=a1.id)
+    a2 = messages.add(c.id, "assistant", "a2", parent_id=q.id)  # regenerated
+    assert [m.id for m in messages.siblings(a1.id)] == [a1.id, a2.id]
+    assert [m.content for m in messages.thread(c.id)] == ["q", "a2"]
+    # Back to the first answer: its branch continues to its follow-up.
+    conversations.change(c.id, current_leaf_id=messages.newest_leaf_under(a1.id))
+    assert [m.id for m in messages.thread(c.id)] == [q.id, a1.id, f1.id]
+    assert [m.id for m in messages.all(c.id)] == [q.id, a1.id, f1.id, a2.id]
+    db.close()
+
+
+def test_presets_are_saved_replaced_listed_and_deleted(tmp_path: Path) -> None:
+    db = Database(tmp_path / "db.sqlite3")
+    presets = PresetRepository(db)
+    presets.save("Editor", "You edit prose.", {"temperature": 0.3})
+    presets.save("Editor", "You edit prose tightly.", {"temperature": 0.2})
+    presets.save("Coder", None, {"temperature": 0.0, "top_p": 0.9})
+    assert [p.name for p in presets.list()] == ["Coder", "Editor"]
+    assert presets.get("Editor").sampling == {"temperature": 0.2}
+    presets.delete("Coder")
+    with pytest.raises(PresetNotFound, match="Presets: Editor"):
+        presets.get("Coder")
+    db.close()

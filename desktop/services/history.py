@@ -1,0 +1,75 @@
+"""Stored conversations: list, search, rename, pin, delete with undo, export and import, and
+the presets applied to them. The same calls serve the sidebar and `lantern history`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from desktop.errors import LanternError
+from desktop.store.db import Database
+from desktop.store.presets import PresetRecord, PresetRepository
+from desktop.store.repositories import (
+    ConversationRecord,
+    ConversationRepository,
+    MessageRepository,
+)
+from desktop.store.search import MessageSearch, SearchHit
+from desktop.tasks.conversation_files import (
+    parse_conversation_file,
+    to_html,
+    to_json,
+    to_markdown,
+)
+
+ExportFormat = Literal["md", "json", "html"]
+# A deleted conversation can be brought back this long (the window's Undo), then it goes.
+UNDO_WINDOW = timedelta(minutes=10)
+
+
+class HistoryService:
+    def __init__(self, db: Database) -> None:
+        self.conversations = ConversationRepository(db)
+        self.messages = MessageRepository(db)
+        self._search = MessageSearch(db)
+        self.presets = PresetRepository(db)
+        self.conversations.purge_deleted(older_than=UNDO_WINDOW)
+
+    def list_conversations(self) -> list[ConversationRecord]:
+        """Pinned first, then the most recently active."""
+        return self.conversations.list()
+
+    def search(self, text: str, limit: int = 50) -> list[SearchHit]:
+        return self._search.search(text, limit)
+
+    def rename(self, conversation_id: int, title: str) -> ConversationRecord:
+        title = " ".join(title.split())
+        if not title:
+            raise LanternError("A conversation needs a title.")
+        return self.conversations.change(conversation_id, title=title[:200])
+
+    def pin(self, conversation_id: int, pinned: bool = True) -> ConversationRecord:
+        return self.conversations.change(conversation_id, pinned=pinned)
+
+    def delete(self, conversation_id: int) -> None:
+        """Hidden at once; `undo_delete` within UNDO_WINDOW brings it back."""
+        self.conversations.delete(conversation_id)
+
+    def undo_delete(self, conversation_id: int) -> ConversationRecord:
+        return self.conversations.restore(conversation_id)
+
+    def export(self, conversation_id: int, fmt: ExportFormat) -> str:
+        conversation = self.conversations.get(conversation_id)
+        if fmt == "json":
+            return to_json(conversation, self.messages.all(conversation_id))
+        thread = self.messages.thread(conversation_id)
+        return to_markdown(conversation, thread) if fmt == "md" else to_html(conversation, thread)
+
+    def import_text(self, text: str, source_name: str) -> ConversationRecord:
+        return self.conversations.insert(parse_conversation_file(text, source_name))
+
+    def apply_preset(self, conversation_id: int, name: str) -> ConversationRecord:
+        preset: PresetRecord = self.presets.get(name)
+        return self.conversations.change(
+            conversation_id, system_prompt=preset.system_prompt, sampling=dict(preset.sampling)
+        )
