@@ -47,7 +47,8 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/download_throughput.py \
 	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" --runs 7 && \
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/models_page_stall.py \
-	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf"
+	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" && \
+	$(BIN)/python benchmarks/history_search.py --messages 1000000
 
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

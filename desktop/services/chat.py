@@ -71,13 +71,10 @@ class ChatService:
         temperature: float | None = None,
     ) -> ChatTurn:
         """Commit the user's message and an empty answer; iterate the turn to generate it."""
-        if not text.strip():
-            raise LanternError("The message is empty; type something to send.")
+        _check_not_empty(text)
         if conversation_id is not None:
             conversation = self.conversations.get(conversation_id)
-            model = self._models.choose(model_id or conversation.model_id)
-            if model.id != conversation.model_id:
-                self.conversations.set_model(conversation.id, model.id)
+            model = self._chosen_model(conversation, model_id)
         else:
             model = self._models.choose(model_id)
             conversation = self.conversations.create(conversation_title(text), model_id=model.id)
@@ -85,11 +82,81 @@ class ChatService:
         user = self.messages.add(
             conversation.id, "user", text, parent_id=thread[-1].id if thread else None
         )
+        return self._answer(conversation, [*thread, user], model, max_tokens, temperature)
+
+    def regenerate(
+        self,
+        answer_id: int,
+        *,
+        model_id: str | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> ChatTurn:
+        """A new answer to the same message, as a branch beside the old one (which is kept)."""
+        answer = self.messages.get(answer_id)
+        if answer.role != "assistant" or answer.parent_id is None:
+            raise LanternError("Only an answer can be regenerated.")
+        conversation = self.conversations.get(answer.conversation_id)
+        model = self._chosen_model(conversation, model_id)
+        history = self.messages.path_to(answer.parent_id)
+        return self._answer(conversation, history, model, max_tokens, temperature)
+
+    def edit(
+        self,
+        message_id: int,
+        text: str,
+        *,
+        model_id: str | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> ChatTurn:
+        """The user's message rewritten, as a new branch from the same point: the original
+        message and everything after it stay, one branch away."""
+        _check_not_empty(text)
+        original = self.messages.get(message_id)
+        if original.role != "user":
+            raise LanternError("Only your own messages can be edited.")
+        conversation = self.conversations.get(original.conversation_id)
+        model = self._chosen_model(conversation, model_id)
+        before = self.messages.path_to(original.parent_id) if original.parent_id else []
+        user = self.messages.add(conversation.id, "user", text, parent_id=original.parent_id)
+        return self._answer(conversation, [*before, user], model, max_tokens, temperature)
+
+    def show_branch(self, message_id: int) -> list[MessageRecord]:
+        """Show the branch through this message (one of its siblings' alternatives), as far as
+        it was taken; the conversation's thread as it now reads."""
+        message = self.messages.get(message_id)
+        leaf = self.messages.newest_leaf_under(message_id)
+        self.conversations.change(message.conversation_id, current_leaf_id=leaf)
+        return self.messages.thread(message.conversation_id)
+
+    def branches(self, message_id: int) -> tuple[int, int]:
+        """(position, count) of this message among its alternatives: (2, 3) reads `< 2/3 >`."""
+        siblings = [m.id for m in self.messages.siblings(message_id)]
+        return siblings.index(message_id) + 1, len(siblings)
+
+    def _chosen_model(
+        self, conversation: ConversationRecord, model_id: str | None
+    ) -> InstalledModel:
+        model = self._models.choose(model_id or conversation.model_id)
+        if model.id != conversation.model_id:
+            self.conversations.set_model(conversation.id, model.id)
+        return model
+
+    def _answer(
+        self,
+        conversation: ConversationRecord,
+        history: list[MessageRecord],
+        model: InstalledModel,
+        max_tokens: int | None,
+        temperature: float | None,
+    ) -> ChatTurn:
+        """An empty answer to the last message of `history`, committed; the turn that fills it."""
         answer = self.messages.add(
             conversation.id,
             "assistant",
             "",
-            parent_id=user.id,
+            parent_id=history[-1].id,
             status="streaming",
             model_id=model.id,
         )
@@ -98,7 +165,7 @@ class ChatService:
             temperature=self._settings.temperature if temperature is None else temperature,
             top_p=self._settings.top_p,
         )
-        return ChatTurn(self, conversation, [*thread, user], answer, model, sampling)
+        return ChatTurn(self, conversation, history, answer, model, sampling)
 
     def ensure_loaded(self, model: InstalledModel) -> ModelLoaded:
         """Load `model` into the engine unless it is already there (a crash unloads it)."""
@@ -226,3 +293,8 @@ class ChatTurn:
         )
         self.outcome = TurnOutcome(status, answer, stats, loaded, error)
         log.info("Turn %s in conversation %s: %s", self.answer_id, self.conversation.id, status)
+
+
+def _check_not_empty(text: str) -> None:
+    if not text.strip():
+        raise LanternError("The message is empty; type something to send.")

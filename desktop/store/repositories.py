@@ -323,6 +323,16 @@ class MessageRepository:
                 current = rows.get(current.parent_id) if current.parent_id else None
             return path[::-1]
 
+    def path_to(self, message_id: int) -> list[MessageRecord]:
+        """The messages from the first one down to this one, through its parents."""
+        with self._db.session() as session:
+            path: list[MessageRecord] = []
+            current: Message | None = session.get_one(Message, message_id)
+            while current is not None:
+                path.append(_message(current))
+                current = session.get(Message, current.parent_id) if current.parent_id else None
+            return path[::-1]
+
     def all(self, conversation_id: int) -> list[MessageRecord]:
         """Every message of every branch, oldest first."""
         with self._db.session() as session:

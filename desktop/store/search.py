@@ -29,6 +29,10 @@ _SEARCH = text(
 )
 
 
+# Any message holding the word as a whole word: the first one found is enough.
+_KNOWN_WORD = text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :word LIMIT 1")
+
+
 @dataclass(frozen=True)
 class SearchHit:
     message_id: int
@@ -39,14 +43,16 @@ class SearchHit:
     snippet: str  # the matched words between MATCH_START and MATCH_END
 
 
-def fts_query(user_text: str) -> str | None:
-    """The user's words as an FTS5 query: every word must appear, the last one as a prefix
-    (so results come while typing); quoted, so FTS5 syntax in the text means nothing."""
+def fts_query(user_text: str, last_is_a_word: bool = False) -> str | None:
+    """The user's words as an FTS5 query: every word must appear; the last one also as the
+    start of a longer word unless it is a whole word already (results come while typing).
+    Quoted, so FTS5 syntax in the text means nothing."""
     words = _WORD.findall(user_text)
     if not words:
         return None
     quoted = [f'"{word}"' for word in words]
-    quoted[-1] += "*"
+    if not last_is_a_word:
+        quoted[-1] += "*"
     return " ".join(quoted)
 
 
@@ -56,10 +62,15 @@ class MessageSearch:
 
     def search(self, user_text: str, limit: int = 50) -> list[SearchHit]:
         """Messages holding every word of `user_text`, newest first."""
-        query = fts_query(user_text)
-        if query is None:
+        words = _WORD.findall(user_text)
+        if not words:
             return []
         with self._db.engine.connect() as connection:
+            # A prefix query merges the whole lists of every word it could be (10 ms for a
+            # common word in 100,000 messages); a whole word streams, newest first, and stops
+            # at the limit. So a last word the index knows is looked up as a word.
+            known = connection.execute(_KNOWN_WORD, {"word": f'"{words[-1]}"'}).first()
+            query = fts_query(user_text, last_is_a_word=known is not None)
             rows = connection.execute(
                 _SEARCH,
                 {"query": query, "start": MATCH_START, "end": MATCH_END, "limit": limit},

@@ -143,3 +143,46 @@ def test_a_model_too_big_for_memory_is_refused_with_what_would_fit(
     _, messages = lantern.chat.conversation(turn.conversation.id)
     assert messages[0].content == "Hello?"
     assert messages[1].status == "failed" and "cannot be loaded" in messages[1].error
+
+
+def test_regenerate_and_edit_make_branches_and_keep_the_old_ones(lantern: Any) -> None:
+    chat = lantern.chat
+    first = chat.send("Say hello.", max_tokens=6, temperature=0)
+    "".join(first)
+    conversation_id = first.conversation.id
+    question_id = first.user_message.id
+
+    again = chat.regenerate(first.answer_id, max_tokens=6, temperature=1.0)
+    "".join(again)
+    assert again.outcome.status == "complete"
+    assert chat.branches(again.answer_id) == (2, 2)
+    _, thread = chat.conversation(conversation_id)
+    assert [m.id for m in thread] == [question_id, again.answer_id]
+
+    shown = chat.show_branch(first.answer_id)  # `< 1/2`
+    assert [m.id for m in shown] == [question_id, first.answer_id]
+
+    edited = chat.edit(question_id, "Say goodbye.", max_tokens=6, temperature=0)
+    "".join(edited)
+    _, thread = chat.conversation(conversation_id)
+    assert thread[0].content == "Say goodbye."
+    assert chat.branches(thread[0].id) == (2, 2)
+    # The original question and both its answers are still there, one branch away.
+    original = chat.show_branch(question_id)
+    assert original[0].content == "Say hello."
+    assert original[-1].id == again.answer_id, "the newest answer on that branch"
+    # A follow-up goes on from the branch shown.
+    follow = chat.send("And again?", conversation_id=conversation_id, max_tokens=4)
+    "".join(follow)
+    _, thread = chat.conversation(conversation_id)
+    assert [m.id for m in thread[:2]] == [question_id, again.answer_id]
+    assert [m.id for m in thread[2:]] == [follow.user_message.id, follow.answer_id]
+
+
+def test_only_answers_regenerate_and_only_user_messages_are_edited(lantern: Any) -> None:
+    turn = lantern.chat.send("Hi", max_tokens=4)
+    "".join(turn)
+    with pytest.raises(LanternError, match="Only an answer"):
+        lantern.chat.regenerate(turn.user_message.id)
+    with pytest.raises(LanternError, match="Only your own messages"):
+        lantern.chat.edit(turn.answer_id, "changed")

@@ -164,8 +164,9 @@ def test_search_finds_words_of_any_message_newest_first_with_marked_snippets(
     new = conversations.create("new")
     messages.add(new.id, "user", "Another lighthouse question", parent_id=None)
 
-    hits = search.search("lighthouse")
+    hits = search.search("lighthous")
     assert [h.conversation_title for h in hits] == ["new", "old", "old"], "prefix, newest first"
+    assert len(search.search("lighthouse")) == 2, "a whole word is looked up as a word"
     (keeper,) = search.search("keeper logbooks")
     assert keeper.message_id == answer.id and keeper.role == "assistant"
     assert f"{MATCH_START}keeper{MATCH_END}" in keeper.snippet
@@ -189,6 +190,7 @@ def test_search_finds_words_of_any_message_newest_first_with_marked_snippets(
 
 def test_fts_query_quotes_words_and_prefixes_the_last() -> None:
     assert fts_query("keeper log") == '"keeper" "log"*'
+    assert fts_query("keeper log", last_is_a_word=True) == '"keeper" "log"'
     assert fts_query('AND OR "NEAR(') == '"AND" "OR" "NEAR"*'
     assert fts_query("  ...  ") is None
 
