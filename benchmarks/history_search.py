@@ -59,7 +59,9 @@ def build_history(path: Path, messages: int, seed: int = 7) -> list[str]:
 
         def rows():
             for i in range(1, messages + 1):
-                text = " ".join(rng.choices(vocabulary, cum_weights=cumulative, k=rng.randint(10, 60)))
+                text = " ".join(
+                    rng.choices(vocabulary, cum_weights=cumulative, k=rng.randint(10, 60))
+                )
                 conversation = (i - 1) // PER_CONVERSATION + 1
                 parent = None if (i - 1) % PER_CONVERSATION == 0 else i - 1
                 role = "user" if i % 2 else "assistant"
