@@ -25,6 +25,7 @@ from typing import Any
 from desktop.engine.protocol import (
     Cancel,
     ChatMessage,
+    ContextPolicy,
     Event,
     Failed,
     Finished,
@@ -226,10 +227,20 @@ class EngineClient:
         prompt: str | None = None,
         sampling: Sampling | None = None,
         reuse_cached_prompt: bool = True,
+        context_policy: ContextPolicy = "stop",
+        continue_text: str = "",
     ) -> GenerationStream:
         """Start generating; iterate the stream for the answer's text. Raises from the stream."""
         request_id, inbox = self._submit(
-            lambda rid: Generate(rid, messages, prompt, sampling or Sampling(), reuse_cached_prompt)
+            lambda rid: Generate(
+                rid,
+                messages,
+                prompt,
+                sampling or Sampling(),
+                reuse_cached_prompt,
+                context_policy,
+                continue_text,
+            )
         )
         return GenerationStream(self, request_id, inbox)
 

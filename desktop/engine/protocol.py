@@ -13,6 +13,7 @@ from desktop.models.gguf_info import ModelShape
 
 Role = Literal["system", "user", "assistant"]
 FinishReason = Literal["stop", "length", "cancelled"]
+ContextPolicy = Literal["drop_middle", "stop"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,11 @@ class Generate:
     # is evaluated afresh: the only way the same greedy request gives the same answer
     # bit for bit, since a batch of one token rounds differently from a full batch.
     reuse_cached_prompt: bool = True
+    # When the chat does not fit the context: "drop_middle" leaves out the oldest messages
+    # after the system prompt until it does (Finished.stats says how many); "stop" fails.
+    context_policy: ContextPolicy = "stop"
+    # An answer cut short, to go on from: the chat is rendered and this text follows it.
+    continue_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,8 @@ class GenerationStats:
     prompt_tokens_per_s: float
     generation_tokens_per_s: float
     total_s: float
+    # Messages after the system prompt left out, oldest first, to fit the context window.
+    dropped_messages: int = 0
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ generation loop checks between tokens, so a stop never waits behind the generati
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import logging
 import os
 import queue
@@ -286,21 +287,49 @@ class EngineWorker:
         )
         self._send(Tokens(request.request_id, tuple(tokens)))
 
-    def _prompt_tokens(self, request: Generate) -> tuple[list[int], list[str], Any]:
-        """The prompt as tokens, the stop strings, and the template's stopping criteria."""
+    def _prompt_tokens(
+        self, request: Generate, n_ctx: int
+    ) -> tuple[list[int], list[str], Any, int]:
+        """The prompt as tokens, the stop strings, the template's stopping criteria, and how
+        many messages were left out to fit `n_ctx` (ContextOverflow when it cannot fit)."""
         assert self._model is not None
         llm = self._model.llm
         if request.prompt is not None:
             tokens = llm.tokenize(request.prompt.encode(), add_bos=True, special=False)
-            return tokens, list(request.sampling.stop), None
-        rendered = self._model.formatter(messages=[_as_dict(m) for m in request.messages])
-        tokens = llm.tokenize(
-            rendered.prompt.encode(), add_bos=not rendered.added_special, special=True
-        )
+            _check_fits(len(tokens), n_ctx, "The prompt")
+            return tokens, list(request.sampling.stop), None, 0
+        messages = [_as_dict(m) for m in request.messages]
+        # Room kept for the answer: what was asked, up to a quarter of the window.
+        room = len(self._render(messages, request.continue_text)[0])
+        reserve = min(request.sampling.max_tokens, n_ctx // 4)
+        first = 1 if messages and messages[0]["role"] == "system" else 0
+        if request.context_policy == "stop":
+            _check_fits(room + reserve, n_ctx, "The conversation", "stop")
+        dropped = 0
+        while room + reserve > n_ctx and len(messages) - first > 1:  # the latest one stays
+            del messages[first]
+            dropped += 1
+            # Whole turns: many templates insist the chat starts with the user.
+            while messages[first]["role"] == "assistant" and len(messages) - first > 1:
+                del messages[first]
+                dropped += 1
+            room = len(self._render(messages, request.continue_text)[0])
+        tokens, rendered = self._render(messages, request.continue_text)
+        _check_fits(len(tokens) + 1, n_ctx, "The latest message")  # and one answer token
         stop = list(request.sampling.stop)
         if rendered.stop:
             stop += [rendered.stop] if isinstance(rendered.stop, str) else list(rendered.stop)
-        return tokens, [s for s in stop if s], rendered.stopping_criteria
+        return tokens, [s for s in stop if s], rendered.stopping_criteria, dropped
+
+    def _render(self, messages: list[dict[str, str]], continue_text: str) -> tuple[list[int], Any]:
+        """The chat through the model's template, as tokens; `continue_text` after it."""
+        assert self._model is not None
+        rendered = self._model.formatter(messages=messages)
+        text = rendered.prompt + continue_text
+        tokens = self._model.llm.tokenize(
+            text.encode(), add_bos=not rendered.added_special, special=True
+        )
+        return tokens, rendered
 
     def _generate(self, request: Generate) -> None:
         from llama_cpp import Llama, StoppingCriteriaList
@@ -315,18 +344,12 @@ class EngineWorker:
             self._send(Failed(rid, "no_model", "No model is loaded; choose a model first."))
             return
         llm = self._model.llm
-        tokens, stop, template_stopping = self._prompt_tokens(request)
         # llama.cpp may pad the context it allocates; llama-cpp-python's buffers hold what we asked.
         n_ctx = min(llm.n_ctx(), self._model.request.context_length)
-        if len(tokens) >= n_ctx:
-            self._send(
-                Failed(
-                    rid,
-                    "context_overflow",
-                    f"The prompt is {len(tokens):,} tokens but the model's context window holds "
-                    f"{n_ctx:,}. Start a new conversation or shorten the text.",
-                )
-            )
+        try:
+            tokens, stop, template_stopping, dropped = self._prompt_tokens(request, n_ctx)
+        except _Overflow as exc:
+            self._send(Failed(rid, "context_overflow", str(exc)))
             return
         if not request.reuse_cached_prompt:
             llm.reset()
@@ -378,6 +401,7 @@ class EngineWorker:
         # model's position counts the answer; only a last token that hit max_tokens is not.
         generated = max(llm.n_tokens - len(tokens), 0) + (finish_reason == "length")
         stats = _stats(len(tokens), cached, generated, started, clock.first_at, ended)
+        stats = dataclasses.replace(stats, dropped_messages=dropped)
         self._send(Finished(rid, finish_reason, stats))  # type: ignore[arg-type]
 
 
@@ -422,6 +446,25 @@ def _stats(
         prompt_tokens_per_s=(prompt_tokens - cached) / prefill_s if first_at is not None else 0.0,
         generation_tokens_per_s=generated / decode_s if generated and decode_s > 0 else 0.0,
         total_s=ended - started,
+    )
+
+
+class _Overflow(Exception):
+    """The request cannot fit the context window; the message says what to do."""
+
+
+def _check_fits(tokens: int, n_ctx: int, what: str, policy: str = "drop_middle") -> None:
+    if tokens <= n_ctx:
+        return
+    advice = (
+        "Let Lantern leave out the oldest messages (the conversation's context setting), "
+        "start a new conversation, or load the model with a longer context."
+        if policy == "stop"
+        else "Shorten it, or load the model with a longer context."
+    )
+    raise _Overflow(
+        f"{what} needs {tokens:,} tokens with room for an answer, but the model's context "
+        f"window holds {n_ctx:,}. {advice}"
     )
 
 

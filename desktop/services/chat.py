@@ -122,6 +122,21 @@ class ChatService:
         user = self.messages.add(conversation.id, "user", text, parent_id=original.parent_id)
         return self._answer(conversation, [*before, user], model, max_tokens, temperature)
 
+    def continue_answer(self, answer_id: int, *, max_tokens: int | None = None) -> ChatTurn:
+        """Go on with an answer a crash, a kill or Stop cut short, from where it ended."""
+        answer = self.messages.get(answer_id)
+        if answer.role != "assistant" or answer.status not in ("interrupted", "stopped"):
+            raise LanternError("Only an answer that was cut short can be continued.")
+        conversation = self.conversations.get(answer.conversation_id)
+        model = self._chosen_model(conversation, answer.model_id)
+        assert answer.parent_id is not None
+        history = self.messages.path_to(answer.parent_id)
+        answer = self.messages.resume(answer_id)
+        return ChatTurn(
+            self, conversation, history, answer, model, self._sampling(max_tokens, None),
+            continuing=True,
+        )  # fmt: skip
+
     def show_branch(self, message_id: int) -> list[MessageRecord]:
         """Show the branch through this message (one of its siblings' alternatives), as far as
         it was taken; the conversation's thread as it now reads."""
@@ -160,12 +175,15 @@ class ChatService:
             status="streaming",
             model_id=model.id,
         )
-        sampling = Sampling(
+        sampling = self._sampling(max_tokens, temperature)
+        return ChatTurn(self, conversation, history, answer, model, sampling)
+
+    def _sampling(self, max_tokens: int | None, temperature: float | None) -> Sampling:
+        return Sampling(
             max_tokens=max_tokens or self._settings.max_tokens,
             temperature=self._settings.temperature if temperature is None else temperature,
             top_p=self._settings.top_p,
         )
-        return ChatTurn(self, conversation, history, answer, model, sampling)
 
     def ensure_loaded(self, model: InstalledModel) -> ModelLoaded:
         """Load `model` into the engine unless it is already there (a crash unloads it)."""
@@ -210,8 +228,12 @@ class ChatTurn:
         answer: MessageRecord,
         model: InstalledModel,
         sampling: Sampling,
+        *,
+        continuing: bool = False,
     ) -> None:
         self._service = service
+        # Going on from an answer cut short: its text so far is the start of this one.
+        self._start = answer.content if continuing else ""
         self.conversation = conversation
         self.user_message = history[-1]
         self.answer_id = answer.id
@@ -233,20 +255,25 @@ class ChatTurn:
         """Load the turn's model into the engine unless it is there (seconds for a large one).
         Iterating calls it too; a caller may call it first to tell the user what is happening."""
         if self._loaded is None:
-            with self._keeping_the_answer([]):
+            with self._keeping_the_answer([self._start] if self._start else []):
                 self._loaded = self._service.ensure_loaded(self.model)
         return self._loaded
 
     def __iter__(self) -> Iterator[str]:
         loaded = self.load_model()
-        parts: list[str] = []
+        parts: list[str] = [self._start] if self._start else []
         if self._cancelled.is_set():
             self._finish("stopped", parts, None, loaded)
             return
         messages = self._service.messages
         prompt = chat_messages(self.conversation.system_prompt, self._history)
         with self._keeping_the_answer(parts):
-            with self._service.engine.generate(messages=prompt, sampling=self._sampling) as stream:
+            with self._service.engine.generate(
+                messages=prompt,
+                sampling=self._sampling,
+                context_policy=self.conversation.context_policy,  # type: ignore[arg-type]
+                continue_text=self._start,
+            ) as stream:
                 self._stream = stream
                 if self._cancelled.is_set():
                     stream.cancel()

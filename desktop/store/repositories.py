@@ -301,6 +301,14 @@ class MessageRepository:
             session.flush()
             return _message(row)
 
+    def resume(self, message_id: int) -> MessageRecord:
+        """An answer cut short is being written again: streaming, by this process."""
+        with self._db.session() as session:
+            row = session.get_one(Message, message_id)
+            row.status, row.error, row.writer_pid = "streaming", None, os.getpid()
+            session.flush()
+            return _message(row)
+
     def get(self, message_id: int) -> MessageRecord:
         with self._db.session() as session:
             return _message(session.get_one(Message, message_id))

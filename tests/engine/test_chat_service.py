@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import re
 import signal
+from collections.abc import Iterator
 from typing import Any
 
 import psutil
 import pytest
 
 from desktop.errors import (
+    ContextOverflow,
     ConversationNotFound,
     EngineCrashed,
     LanternError,
@@ -186,3 +188,69 @@ def test_only_answers_regenerate_and_only_user_messages_are_edited(lantern: Any)
         lantern.chat.regenerate(turn.user_message.id)
     with pytest.raises(LanternError, match="Only your own messages"):
         lantern.chat.edit(turn.answer_id, "changed")
+
+
+@pytest.fixture
+def small_context(installed_starter: Any) -> Iterator[Any]:
+    """A Lantern whose chats load the model with a 384-token context window."""
+    from desktop.paths import app_paths
+    from desktop.services.app import Lantern
+    from desktop.settings import Settings, save_settings
+
+    save_settings(app_paths().settings_file, Settings(context_length=384))
+    app = Lantern()
+    yield app
+    app.close()
+
+
+PARAGRAPH = (
+    "The lighthouse keeper wrote in her logbook every night: the weather, the ships that "
+    "passed, the oil she burned, and the names of the gulls she had come to know. "
+)
+
+
+def test_a_long_conversation_drops_its_oldest_turns_and_says_so(small_context: Any) -> None:
+    chat = small_context.chat
+    conversation_id = None
+    for turn_number in range(4):
+        turn = chat.send(
+            f"Turn {turn_number}. {PARAGRAPH}",
+            conversation_id=conversation_id,
+            max_tokens=40,
+            temperature=0,
+        )
+        "".join(turn)
+        conversation_id = turn.conversation.id
+        assert turn.outcome.status == "complete", turn.outcome.error
+    dropped = turn.outcome.stats.dropped_messages
+    assert dropped >= 2 and dropped % 2 == 0, "whole old turns left out to fit 384 tokens"
+    assert turn.outcome.answer.stats["dropped_messages"] == dropped, "stored with the answer"
+    _, thread = chat.conversation(conversation_id)
+    assert len(thread) == 8, "nothing is deleted: only left out of the prompt"
+
+    small_context.history.conversations.change(conversation_id, context_policy="stop")
+    refused = chat.send(PARAGRAPH, conversation_id=conversation_id, max_tokens=40)
+    with pytest.raises(ContextOverflow, match="leave out the oldest messages"):
+        "".join(refused)
+    _, thread = chat.conversation(conversation_id)
+    assert thread[-2].content == PARAGRAPH, "the user's message is kept"
+    assert thread[-1].status == "failed"
+
+
+def test_an_answer_cut_short_can_be_continued(lantern: Any) -> None:
+    turn = lantern.chat.send(LONG, max_tokens=200, temperature=0)
+    pieces = []
+    for piece in turn:
+        pieces.append(piece)
+        if len(pieces) == 4:
+            turn.cancel()
+    cut = "".join(pieces)
+    assert turn.outcome.status == "stopped"
+
+    more = lantern.chat.continue_answer(turn.answer_id, max_tokens=12)
+    added = "".join(more)
+    assert more.outcome.status == "complete" and added
+    assert more.outcome.answer.id == turn.answer_id, "the same answer, not a new one"
+    assert more.outcome.answer.content == cut + added
+    with pytest.raises(LanternError, match="cut short"):
+        lantern.chat.continue_answer(turn.answer_id)
