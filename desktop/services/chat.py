@@ -13,7 +13,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from desktop.engine.client import EngineClient, GenerationStream
 from desktop.engine.protocol import GenerationStats, ModelLoaded, Sampling
@@ -42,6 +43,9 @@ class TurnOutcome:
     stats: GenerationStats | None
     model: ModelLoaded | None
     error: str | None = None
+
+
+SAMPLING_FIELDS = {f.name for f in fields(Sampling)} - {"stop"}
 
 
 class ChatService:
@@ -133,7 +137,8 @@ class ChatService:
         history = self.messages.path_to(answer.parent_id)
         answer = self.messages.resume(answer_id)
         return ChatTurn(
-            self, conversation, history, answer, model, self._sampling(max_tokens, None),
+            self, conversation, history, answer, model,
+            self._sampling(conversation, max_tokens, None),
             continuing=True,
         )  # fmt: skip
 
@@ -175,15 +180,58 @@ class ChatService:
             status="streaming",
             model_id=model.id,
         )
-        sampling = self._sampling(max_tokens, temperature)
+        sampling = self._sampling(conversation, max_tokens, temperature)
         return ChatTurn(self, conversation, history, answer, model, sampling)
 
-    def _sampling(self, max_tokens: int | None, temperature: float | None) -> Sampling:
-        return Sampling(
-            max_tokens=max_tokens or self._settings.max_tokens,
-            temperature=self._settings.temperature if temperature is None else temperature,
-            top_p=self._settings.top_p,
+    def _sampling(
+        self, conversation: ConversationRecord, max_tokens: int | None, temperature: float | None
+    ) -> Sampling:
+        """The app's settings, then what the conversation changed, then this request's."""
+        chosen: dict[str, Any] = {
+            "max_tokens": self._settings.max_tokens,
+            "temperature": self._settings.temperature,
+            "top_p": self._settings.top_p,
+        }
+        chosen.update(
+            (k, v) for k, v in (conversation.sampling or {}).items() if k in SAMPLING_FIELDS
         )
+        if max_tokens:
+            chosen["max_tokens"] = max_tokens
+        if temperature is not None:
+            chosen["temperature"] = temperature
+        return Sampling(**chosen)
+
+    def set_parameters(
+        self,
+        conversation_id: int,
+        *,
+        system_prompt: str | None = None,
+        sampling: dict[str, Any] | None = None,
+        context_policy: str | None = None,
+    ) -> ConversationRecord:
+        """Remember a conversation's own system prompt, sampling and context policy."""
+        changes: dict[str, Any] = {}
+        if system_prompt is not None:
+            changes["system_prompt"] = system_prompt.strip() or None
+        if sampling is not None:
+            unknown = set(sampling) - SAMPLING_FIELDS
+            if unknown:
+                raise LanternError(f"Unknown sampling settings: {', '.join(sorted(unknown))}.")
+            changes["sampling"] = sampling
+        if context_policy is not None:
+            if context_policy not in ("drop_middle", "stop"):
+                raise LanternError("The context policy is 'drop_middle' or 'stop'.")
+            changes["context_policy"] = context_policy
+        return self.conversations.change(conversation_id, **changes)
+
+    def context_usage(self, conversation_id: int) -> tuple[int, int] | None:
+        """(tokens the conversation filled, the context window) as of its latest answer."""
+        thread = self.messages.thread(conversation_id)
+        stats = next((m.stats for m in reversed(thread) if m.stats), None)
+        if not stats:
+            return None
+        used = int(stats.get("prompt_tokens", 0)) + int(stats.get("generated_tokens", 0))
+        return used, int(stats.get("context_length") or self._settings.context_length)
 
     def ensure_loaded(self, model: InstalledModel) -> ModelLoaded:
         """Load `model` into the engine unless it is already there (a crash unloads it)."""
@@ -314,7 +362,10 @@ class ChatTurn:
         *,
         error: str | None = None,
     ) -> None:
-        record = {"model_id": self.model.id, **asdict(stats)} if stats else None
+        record = None
+        if stats:
+            window = loaded.context_length if loaded else None
+            record = {"model_id": self.model.id, "context_length": window, **asdict(stats)}
         answer = self._service.messages.finish(
             self.answer_id, content="".join(parts), status=status, stats=record, error=error
         )

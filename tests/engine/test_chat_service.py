@@ -254,3 +254,23 @@ def test_an_answer_cut_short_can_be_continued(lantern: Any) -> None:
     assert more.outcome.answer.content == cut + added
     with pytest.raises(LanternError, match="cut short"):
         lantern.chat.continue_answer(turn.answer_id)
+
+
+def test_a_conversation_remembers_its_own_parameters_and_context_use(lantern: Any) -> None:
+    chat = lantern.chat
+    first = chat.send("Count to twenty.", max_tokens=30, temperature=0)
+    "".join(first)
+    conversation_id = first.conversation.id
+    chat.set_parameters(
+        conversation_id, system_prompt="Answer in French.", sampling={"max_tokens": 3}
+    )
+    short = chat.send("Count to twenty again.", conversation_id=conversation_id)
+    "".join(short)
+    assert short.outcome.stats.generated_tokens <= 3, "the conversation's max_tokens applies"
+    assert lantern.chat.conversation(conversation_id)[0].system_prompt == "Answer in French."
+    used, window = chat.context_usage(conversation_id)
+    assert window == 4096 and used == (
+        short.outcome.stats.prompt_tokens + short.outcome.stats.generated_tokens
+    )
+    with pytest.raises(LanternError, match="Unknown sampling settings: warmth"):
+        chat.set_parameters(conversation_id, sampling={"warmth": 1})
