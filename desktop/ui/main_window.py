@@ -27,9 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop import APP_NAME
 from desktop.paths import resources_dir
-from desktop.settings import Settings
 from desktop.ui.bridge import BackgroundTasks, ChatRun, TurnStart, chat_thread
-from desktop.ui.chat.context_meter import ContextMeter
 from desktop.ui.chat.sidebar import ConversationSidebar
 from desktop.ui.chat.view import ChatView
 from desktop.ui.models.page import ModelsPage
@@ -48,8 +46,6 @@ NO_MODEL_BODY = (
     "starter model takes a minute), or import a GGUF file you already have."
 )
 CHAT_PAGE, MODELS_PAGE = 0, 1
-# The window shown before any answer says the real one (answers store the window they had).
-DEFAULT_CONTEXT_WINDOW = Settings().context_length
 
 
 def stats_line(stats: Mapping[str, Any]) -> str:
@@ -112,8 +108,6 @@ class MainWindow(QMainWindow):
         top.addWidget(model_label)
         top.addWidget(self.model_picker)
         top.addStretch(1)
-        self.context_meter = ContextMeter(DEFAULT_CONTEXT_WINDOW)
-        top.addWidget(self.context_meter)
 
         self.view = ChatView()
         self.view.regenerate_requested.connect(self.regenerate)
@@ -366,10 +360,8 @@ class MainWindow(QMainWindow):
         if index >= 0:
             self.model_picker.setCurrentIndex(index)
         answers = [m for m in messages if m.role == "assistant" and m.stats]
-        latest = answers[-1].stats if answers else None
-        self.context_meter.show_usage(latest)
-        if latest:
-            self.statusBar().showMessage(stats_line(latest))
+        if answers and answers[-1].stats:
+            self.statusBar().showMessage(stats_line(answers[-1].stats))
         else:
             self.statusBar().clearMessage()
         self._update_actions()
@@ -396,7 +388,6 @@ class MainWindow(QMainWindow):
         self._loading = False
         self._conversation_id = None
         self.view.clear_messages()
-        self.context_meter.show_usage(None)
         self._select_open_conversation()
         self.statusBar().clearMessage()
         self._update_actions()
@@ -489,8 +480,6 @@ class MainWindow(QMainWindow):
             return
         self._answer_open = False
         self.view.end_answer(outcome.answer)
-        if outcome.answer.stats:
-            self.context_meter.show_usage(outcome.answer.stats)
         line = stats_line(asdict(outcome.stats)) if outcome.stats else ""
         prefix = "Stopped" if outcome.status == "stopped" else ""
         self.statusBar().showMessage(" · ".join(p for p in (prefix, line) if p) or "Done.")
