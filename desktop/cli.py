@@ -318,7 +318,7 @@ def _progress_line(progress: Any) -> None:
 def _cmd_models_downloads(args: argparse.Namespace) -> int:
     downloads = _lantern().downloads.list()
     if args.json:
-        _print_json([asdict(d) for d in downloads])
+        _print_json([{**asdict(d), "total_bytes": d.total_bytes} for d in downloads])
     elif not downloads:
         print("No downloads.")
     for d in [] if args.json else downloads:

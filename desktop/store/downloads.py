@@ -30,13 +30,16 @@ class DownloadRecord:
     name: str
     quant: str
     parts: tuple[DownloadPart, ...]
-    total_bytes: int
     done_bytes: int
     status: str
     error: str | None
     model_id: str | None
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(part.size for part in self.parts)
 
 
 def _record(row: Download) -> DownloadRecord:
@@ -47,7 +50,6 @@ def _record(row: Download) -> DownloadRecord:
         name=row.name,
         quant=row.quant,
         parts=tuple(DownloadPart(**part) for part in row.parts),
-        total_bytes=row.total_bytes,
         done_bytes=row.done_bytes,
         status=row.status,
         error=row.error,
@@ -71,7 +73,6 @@ class DownloadRepository:
                 name=name,
                 quant=quant,
                 parts=[part.__dict__ for part in parts],
-                total_bytes=sum(part.size for part in parts),
                 done_bytes=0,
                 status="queued",
             )

@@ -74,7 +74,6 @@ class Download(Base):
     quant: Mapped[str] = mapped_column(String(50))
     # [{"path": ..., "size": ..., "sha256": ...}] in order; one entry unless split
     parts: Mapped[list] = mapped_column(JSON)
-    total_bytes: Mapped[int]
     done_bytes: Mapped[int] = mapped_column(default=0)
     # queued | downloading | paused | failed | done | cancelled
     status: Mapped[str] = mapped_column(String(20), default="queued")

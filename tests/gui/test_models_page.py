@@ -4,7 +4,6 @@ local test Hub on 127.0.0.1 (search, repository files, header reads, ranged down
 from __future__ import annotations
 
 import dataclasses
-import gc
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -14,8 +13,9 @@ import pytest
 from conftest import CATALOG_STARTER_REPO, GATED_REPO, SPLIT_REPO, STARTER_REPO
 from hub_server import Faults, LocalHub
 from keyring.backend import KeyringBackend
-from PySide6.QtCore import Qt, QThread, QThreadPool
+from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
+from test_main_window import open_window, running_qthreads
 
 from desktop.models.installed import InstalledModel
 from desktop.services.app import Lantern
@@ -36,31 +36,12 @@ DOWNLOADED_ID = f"{STARTER_REPO}/SmolLM2-135M-Instruct.Q4_1"  # models/<owner/re
 CATALOG_DOWNLOADED_ID = f"{CATALOG_STARTER_REPO}/SmolLM2-135M-Instruct-Q4_K_M"
 
 
-def running_qthreads() -> list[QThread]:
-    running = []
-    for obj in gc.get_objects():
-        if isinstance(obj, QThread):
-            try:
-                if obj.isRunning():
-                    running.append(obj)
-            except RuntimeError:  # a wrapper whose Qt object is already gone
-                pass
-    return running
-
-
 def close_window(window: MainWindow) -> None:
     """Close as the user does; then nothing of the window's may still run."""
     window.close()
     assert running_qthreads() == []
     pool = window.findChild(QThreadPool)
     assert pool is not None and pool.activeThreadCount() == 0
-
-
-def open_window(qtbot, lantern: Lantern) -> MainWindow:
-    window = MainWindow(lantern)
-    qtbot.addWidget(window)
-    window.show()
-    return window
 
 
 @pytest.fixture
@@ -529,7 +510,6 @@ def _record(status: str = "downloading", done: int = 0) -> DownloadRecord:
         name=STARTER_FILE,
         quant="Q4_1",
         parts=(DownloadPart(STARTER_FILE, 1000, None),),
-        total_bytes=1000,
         done_bytes=done,
         status=status,
         error=None,

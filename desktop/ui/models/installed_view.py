@@ -9,13 +9,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QMessageBox,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -23,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from desktop.ui.models.formatting import size_text, tokens_text
 from desktop.ui.widgets.notice import Notice
+from desktop.ui.widgets.row_table import row_table
 
 if TYPE_CHECKING:
     from desktop.models.installed import InstalledModel
@@ -48,18 +46,7 @@ class InstalledView(QWidget):
         self._busy = False
         self._wanted: str | None = None  # select this model once the list shows it
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setAccessibleName("Installed models")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        for column in range(len(COLUMNS) - 1):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        self.table = row_table(COLUMNS, "Installed models")
         self.table.itemSelectionChanged.connect(self._update_actions)
         self.table.itemDoubleClicked.connect(lambda _item: self.use_selected())
 

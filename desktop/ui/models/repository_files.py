@@ -10,12 +10,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -23,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from desktop.ui.models.formatting import size_text
 from desktop.ui.widgets.notice import Notice
+from desktop.ui.widgets.row_table import row_table
 
 if TYPE_CHECKING:
     from desktop.models.fit import FitEstimate
@@ -65,18 +63,7 @@ class RepositoryFilesView(QWidget):
         self.title.setTextFormat(Qt.TextFormat.PlainText)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notice = Notice()
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setAccessibleName("Model files")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        for column in range(len(COLUMNS) - 1):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        self.table = row_table(COLUMNS, "Model files")
         self.table.itemSelectionChanged.connect(self._file_picked)
         self._assess_timer = QTimer(self)
         self._assess_timer.setSingleShot(True)

@@ -6,14 +6,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLineEdit,
     QPushButton,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -22,6 +19,7 @@ from PySide6.QtWidgets import (
 from desktop.ui.models.formatting import UNKNOWN, count_text, parameters_text, tokens_text
 from desktop.ui.models.repository_files import RepositoryFilesView
 from desktop.ui.widgets.notice import Notice
+from desktop.ui.widgets.row_table import row_table
 
 if TYPE_CHECKING:
     from desktop.models.hub import HubModel
@@ -62,18 +60,7 @@ class SearchView(QWidget):
         top.addWidget(self.search_button)
 
         self.notice = Notice()
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setAccessibleName("Search results")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, len(COLUMNS)):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.table = row_table(COLUMNS, "Search results", stretch_column=0)
         self.table.itemSelectionChanged.connect(self._result_picked)
 
         self.files = RepositoryFilesView(lantern, tasks)

@@ -25,7 +25,6 @@ def upgrade() -> None:
         sa.Column("name", sa.String(500), nullable=False),
         sa.Column("quant", sa.String(50), nullable=False),
         sa.Column("parts", sa.JSON(), nullable=False),
-        sa.Column("total_bytes", sa.Integer(), nullable=False),
         sa.Column("done_bytes", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
