@@ -289,7 +289,9 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def refresh_conversations(self) -> None:
-        self._in_background(self._lantern.chat.list_conversations, self._show_conversations)
+        self._in_background(
+            lambda: self._lantern.chat.list_conversations(), self._show_conversations
+        )
 
     def _show_conversations(self, records: list[ConversationRecord]) -> None:
         # Filling the list must not read like the user picking a conversation.

@@ -82,7 +82,7 @@ class InstalledView(QWidget):
         self._serial += 1
         serial = self._serial
         self._tasks.run(
-            self._lantern.models.list,
+            lambda: self._lantern.models.list(),  # parts are built on first use: in the task
             lambda models: self._show_models(serial, models),
             self.notice.show_error,
         )
@@ -161,9 +161,9 @@ class InstalledView(QWidget):
         if answer != QMessageBox.StandardButton.Yes:
             return
         self._start(f"Deleting {model.id}…")
-        models = self._lantern.models
+        lantern = self._lantern  # its parts are built on first use: in the task
         self._tasks.run(
-            lambda: models.remove(model.id),
+            lambda: lantern.models.remove(model.id),
             lambda removed: self._finished(f"Deleted {removed.id}."),
             self._failed,
         )
@@ -175,9 +175,9 @@ class InstalledView(QWidget):
         if not path:
             return
         self._start(f"Importing {Path(path).name}… (checking the file, then copying it)")
-        models = self._lantern.models
+        lantern = self._lantern  # its parts are built on first use: in the task
         self._tasks.run(
-            lambda: models.import_file(Path(path)),
+            lambda: lantern.models.import_file(Path(path)),
             self._imported,
             self._failed,
         )

@@ -110,9 +110,9 @@ class RepositoryFilesView(QWidget):
         self.clear(f"Reading the files of {repo_or_catalog_id} on the Hub…")
         self._preferred_quant = quant
         serial = self._load_serial
-        models = self._lantern.models
+        lantern = self._lantern  # its parts are built on first use: in the task
         self._tasks.run(
-            lambda: models.repository(repo_or_catalog_id),
+            lambda: lantern.models.repository(repo_or_catalog_id),
             lambda repository: self._show_repository(serial, repository),
             lambda message: self._show_load_error(serial, message),
         )

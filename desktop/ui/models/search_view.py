@@ -86,9 +86,9 @@ class SearchView(QWidget):
         self._searched = True
         serial = self._serial
         self.notice.show_info(f"Searching the Hub for “{text}”…" if text else "Searching the Hub…")
-        models = self._lantern.models
+        lantern = self._lantern  # its parts are built on first use: in the task
         self._tasks.run(
-            lambda: models.search(text, order),
+            lambda: lantern.models.search(text, order),
             lambda found: self._show_results(serial, text, found),
             lambda message: self._show_error(serial, message),
         )
