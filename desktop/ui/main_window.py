@@ -1,5 +1,5 @@
 """The main window: a rail of pages (Chat, Models) beside the current page, and a status bar.
-The chat page is the window's own: model picker, conversation list, chat view, message input.
+The chat page is the window's own: model picker, conversation sidebar, chat view, message input.
 
 The window only arranges widgets and routes signals; every read and write goes through the
 services, off the GUI thread (bridge.py).
@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QLocale, Qt, QThread, QThreadPool
+from PySide6.QtCore import QLocale, QThread, QThreadPool
 from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QPushButton,
     QSplitter,
@@ -31,6 +28,7 @@ from PySide6.QtWidgets import (
 from desktop import APP_NAME
 from desktop.paths import resources_dir
 from desktop.ui.bridge import BackgroundTasks, ChatRun, chat_thread
+from desktop.ui.chat.sidebar import ConversationSidebar
 from desktop.ui.chat.view import ChatView
 from desktop.ui.models.page import ModelsPage
 from desktop.ui.widgets.empty_state import EmptyState
@@ -63,13 +61,6 @@ def stats_line(stats: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def _local_time(moment: datetime) -> str:
-    # The store keeps naive UTC times.
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
 class MainWindow(QMainWindow):
     def __init__(self, lantern: Lantern, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -95,26 +86,18 @@ class MainWindow(QMainWindow):
         self._build()
         self._update_actions()
         self.statusBar().showMessage("Reading your models and conversations…")
-        self._in_background(self._read_start, self._show_start)
+        self._in_background(self._read_models, self._show_start)
         self.models_page.start()
 
     # ---- layout ----
 
     def _build(self) -> None:
-        self.new_chat_button = QPushButton("New chat")
-        self.new_chat_button.clicked.connect(self.new_chat)
-        self.conversations = QListWidget()
-        self.conversations.setAccessibleName("Conversations")
-        # Long titles end in "…" rather than pushing a horizontal scroll bar in.
-        self.conversations.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.conversations.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.conversations.setUniformItemSizes(True)
-        self.conversations.currentItemChanged.connect(self._conversation_picked)
-        sidebar = QWidget()
-        side = QVBoxLayout(sidebar)
-        side.setContentsMargins(8, 8, 0, 8)
-        side.addWidget(self.new_chat_button)
-        side.addWidget(self.conversations)
+        self.sidebar = ConversationSidebar(self._lantern, self._tasks)  # reads the list itself
+        self.sidebar.new_chat_requested.connect(self.new_chat)
+        self.sidebar.conversation_selected.connect(self.open_conversation)
+        self.sidebar.message_selected.connect(self._message_picked)
+        self.sidebar.conversation_deleted.connect(self._conversation_deleted)
+        self.sidebar.refreshed.connect(self._select_open_conversation)
 
         self.model_picker = QComboBox()
         self.model_picker.setAccessibleName("Model")
@@ -161,7 +144,7 @@ class MainWindow(QMainWindow):
         column.addLayout(bottom)
 
         splitter = QSplitter()
-        splitter.addWidget(sidebar)
+        splitter.addWidget(self.sidebar)
         splitter.addWidget(main)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([240, 760])
@@ -195,6 +178,10 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+Q"), self, self.close)  # Cmd+Q on macOS
         QShortcut(QKeySequence("Ctrl+1"), self, lambda: self.show_page(CHAT_PAGE))
         QShortcut(QKeySequence("Ctrl+2"), self, lambda: self.show_page(MODELS_PAGE))
+        QShortcut(QKeySequence("Ctrl+N"), self, self.new_chat)
+        QShortcut(QKeySequence("Ctrl+K"), self, self.search_conversations)
+        self.sidebar.new_chat_button.setToolTip("New chat (Ctrl+N)")
+        self.sidebar.search_field.setToolTip("Search all conversations (Ctrl+K)")
 
     # ---- pages ----
 
@@ -211,6 +198,12 @@ class MainWindow(QMainWindow):
     def show_model_catalog(self) -> None:
         self.models_page.show_catalog()
         self.show_page(MODELS_PAGE)
+
+    def search_conversations(self) -> None:
+        """Ctrl+K: the cursor in the sidebar's search field, on the Chat page."""
+        self.show_page(CHAT_PAGE)
+        self.sidebar.search_field.setFocus()
+        self.sidebar.search_field.selectAll()
 
     def use_model(self, model_id: str) -> None:
         """Chat with `model_id`: the Chat page, with the model selected in the picker (once the
@@ -231,8 +224,10 @@ class MainWindow(QMainWindow):
         self.stop_button.setEnabled(running)
         # One turn at a time, in the conversation it started in.
         self.model_picker.setEnabled(self._has_models and not running)
-        self.conversations.setEnabled(not running)
-        self.new_chat_button.setEnabled(not running)
+        # Nor may the user switch conversations, or delete the one that is answering.
+        self.sidebar.new_chat_button.setEnabled(not running)
+        self.sidebar.conversation_list.setEnabled(not running)
+        self.sidebar.results_list.setEnabled(not running)
 
     # ---- reads, in the background ----
 
@@ -240,22 +235,12 @@ class MainWindow(QMainWindow):
         """Run `read` on the window's pool; `show` its result unless the window has closed."""
         self._tasks.run(read, show, self._show_error)
 
-    def _read_start(self) -> tuple[list[ConversationRecord], list[InstalledModel], str | None]:
-        # One task, so the service objects are built once, on one thread.
-        conversations = self._lantern.chat.list_conversations()
-        models, default = self._read_models()
-        return conversations, models, default
-
     def _read_models(self) -> tuple[list[InstalledModel], str | None]:
         models = self._lantern.models.list()
         return models, (self._lantern.models.choose().id if models else None)
 
-    def _show_start(
-        self, result: tuple[list[ConversationRecord], list[InstalledModel], str | None]
-    ) -> None:
-        conversations, models, default = result
-        self._show_conversations(conversations)
-        self._show_models((models, default))
+    def _show_start(self, result: tuple[list[InstalledModel], str | None]) -> None:
+        self._show_models(result)
         if self._has_models:
             self.statusBar().showMessage("Ready.", 3000)
 
@@ -288,36 +273,40 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("No model installed.")
         self._update_actions()
 
-    def refresh_conversations(self) -> None:
-        self._in_background(
-            lambda: self._lantern.chat.list_conversations(), self._show_conversations
+    def _message_picked(self, conversation_id: int, _message_id: int) -> None:
+        # A search result: the conversation opens at its start (scrolling to the message
+        # comes later), and is the one selected in the list once the search is cleared.
+        if conversation_id != self._conversation_id:
+            self.open_conversation(conversation_id)
+            self._select_open_conversation()
+
+    def _conversation_deleted(self, conversation_id: int) -> None:
+        # Not the one answering: the list is disabled while an answer streams. The focus stays
+        # in the list (Del again deletes the next one); Undo brings it back there, not here.
+        if conversation_id == self._conversation_id and self._run is None:
+            self._close_conversation()
+
+    def _select_open_conversation(self) -> None:
+        """The sidebar selects the open conversation (or none), without that reading like the
+        user picking it. After a refresh too: one asked for before the user moved on (a turn
+        ends, then New chat) selects the conversation that was open when it was asked for."""
+        view = self.sidebar.conversation_list
+        item = (
+            self.sidebar.conversation_item(self._conversation_id)
+            if self._conversation_id is not None
+            else None
         )
-
-    def _show_conversations(self, records: list[ConversationRecord]) -> None:
-        # Filling the list must not read like the user picking a conversation.
-        self.conversations.blockSignals(True)
+        if item is view.currentItem() and (item is not None or not view.selectedItems()):
+            return
+        view.blockSignals(True)
         try:
-            self.conversations.clear()
-            for record in records:  # the service lists them newest first
-                item = QListWidgetItem(record.title or "Untitled")
-                item.setData(Qt.ItemDataRole.UserRole, record.id)
-                item.setToolTip(
-                    f"{record.title}\n{record.message_count} messages · "
-                    f"{_local_time(record.updated_at)}"
-                )
-                self.conversations.addItem(item)
-                if record.id == self._conversation_id:
-                    self.conversations.setCurrentItem(item)
+            view.setCurrentItem(item)
+            if item is None:
+                view.clearSelection()
+            else:
+                view.scrollToItem(item)
         finally:
-            self.conversations.blockSignals(False)
-
-    def _conversation_picked(self, item: QListWidgetItem | None, _previous: object) -> None:
-        if item is None or self._closed:
-            return
-        conversation_id = item.data(Qt.ItemDataRole.UserRole)
-        if conversation_id == self._conversation_id:
-            return
-        self.open_conversation(conversation_id)
+            view.blockSignals(False)
 
     def open_conversation(self, conversation_id: int) -> None:
         self._conversation_id = conversation_id
@@ -358,19 +347,21 @@ class MainWindow(QMainWindow):
     # ---- a chat turn ----
 
     def new_chat(self) -> None:
+        self.show_page(CHAT_PAGE)
         if self._run is not None:
             return
+        self._close_conversation()
+        self.input.setFocus()
+
+    def _close_conversation(self) -> None:
+        """An empty view, no conversation selected: the next message starts a new one."""
         self._load_serial += 1  # a load still on its way no longer applies
         self._loading = False
         self._conversation_id = None
         self.view.clear_messages()
-        self.conversations.blockSignals(True)
-        self.conversations.setCurrentItem(None)
-        self.conversations.clearSelection()
-        self.conversations.blockSignals(False)
+        self._select_open_conversation()
         self.statusBar().clearMessage()
         self._update_actions()
-        self.input.setFocus()
 
     def send(self) -> None:
         text = self.input.toPlainText()
@@ -423,7 +414,7 @@ class MainWindow(QMainWindow):
         line = stats_line(asdict(outcome.stats)) if outcome.stats else ""
         prefix = "Stopped" if outcome.status == "stopped" else ""
         self.statusBar().showMessage(" · ".join(p for p in (prefix, line) if p) or "Done.")
-        self.refresh_conversations()
+        self.sidebar.refresh(select=self._conversation_id)
 
     def _turn_failed(self, message: str) -> None:
         if self._closed:
@@ -432,7 +423,7 @@ class MainWindow(QMainWindow):
             outcome = self._run.outcome if self._run is not None else None
             self.view.end_answer(outcome.status if outcome else "failed", message)
             self._answer_open = False
-            self.refresh_conversations()
+            self.sidebar.refresh(select=self._conversation_id)
         self.statusBar().showMessage(message)
 
     def _thread_finished(self) -> None:

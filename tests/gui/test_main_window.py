@@ -116,9 +116,8 @@ def test_sent_message_streams_an_answer_and_lists_the_conversation(qtbot, window
     assert window.input.toPlainText() == ""
 
     # The new conversation is listed, selected, after the answer.
-    qtbot.waitUntil(lambda: window.conversations.count() == 1, timeout=TIMEOUT_MS)
-    item = window.conversations.currentItem()
-    assert item is not None and item.text() == conversations[0].title
+    qtbot.waitUntil(lambda: window.sidebar.titles() == [conversations[0].title], timeout=TIMEOUT_MS)
+    assert window.sidebar.selected_conversation_id() == conversations[0].id
     assert window.send_button.isEnabled() and not window.stop_button.isEnabled()
 
 
@@ -143,10 +142,11 @@ def test_stop_ends_the_answer_early_and_keeps_it(qtbot, long_answers, lantern):
     assert answer.stats["generated_tokens"] < LONG_MAX_TOKENS
 
     # Reopened from the list, the stored answer carries the same mark.
-    qtbot.mouseClick(window.new_chat_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.sidebar.new_chat_button, Qt.MouseButton.LeftButton)
     assert window.view.toPlainText() == ""
-    qtbot.waitUntil(lambda: window.conversations.count() == 1, timeout=TIMEOUT_MS)
-    window.conversations.setCurrentRow(0)
+    qtbot.waitUntil(lambda: window.sidebar.titles() == [conversation.title], timeout=TIMEOUT_MS)
+    sidebar = window.sidebar
+    sidebar.conversation_list.setCurrentItem(sidebar.conversation_item(conversation.id))
     qtbot.waitUntil(lambda: window.view.toPlainText().endswith("(stopped)"), timeout=TIMEOUT_MS)
     assert window.view.toPlainText().startswith("You\nWrite a very long story")
     window.close()
