@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThread, QThreadPool, Signal, Slot
 
 from desktop.errors import LanternError
 from desktop.services.chat import ChatService, ChatTurn, TurnOutcome
+from desktop.store.repositories import MessageRecord
 
 log = logging.getLogger(__name__)
 
@@ -27,39 +29,59 @@ def user_message(exc: BaseException) -> str:
     return f"Something went wrong ({type(exc).__name__}: {exc}). Details are in the log file."
 
 
-class ChatRun(QObject):
-    """One chat turn: `send()` (a database write) and the streamed answer, both in a worker thread.
+@dataclass(frozen=True)
+class TurnStart:
+    """What a turn began with, read in the worker: the user's message the answer follows, the
+    answer as stored (empty, or the text so far when continuing), and their branch positions."""
 
-    Emits `started` once the user's message is stored, `model_ready` once the model is loaded
-    (which can take seconds), `token` per piece of the answer, then
+    conversation_id: int
+    user: MessageRecord
+    answer: MessageRecord
+    user_branch: tuple[int, int]
+    answer_branch: tuple[int, int]
+
+
+class ChatRun(QObject):
+    """One chat turn: starting it (a database write) and the streamed answer, both in a worker
+    thread. `start` is any call that returns a ChatTurn (`chat.send`, `chat.regenerate`,
+    `chat.edit`, `chat.continue_answer`); `ChatRun.sending(...)` builds the one for `send`.
+
+    Emits `started` (a TurnStart) once the user's message is stored, `model_ready` once the
+    model is loaded (which can take seconds), `token` per piece of the answer, then
     exactly one of `finished` (the TurnOutcome; stopped answers too) or `failed` (a message).
     """
 
-    started = Signal(int)  # conversation id
+    started = Signal(object)  # TurnStart
     model_ready = Signal()  # the model is loaded; the answer comes next
     token = Signal(str)
     finished = Signal(object)  # TurnOutcome
     failed = Signal(str)
 
-    def __init__(
-        self,
+    def __init__(self, chat: ChatService, start: Callable[[], ChatTurn]) -> None:
+        super().__init__()
+        self._chat = chat
+        self._start = start
+        # Stop may come before start() has returned a turn; remember it and apply it then.
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._turn: ChatTurn | None = None
+
+    @classmethod
+    def sending(
+        cls,
         chat: ChatService,
         text: str,
         *,
         conversation_id: int | None,
         model_id: str | None,
         max_tokens: int | None = None,
-    ) -> None:
-        super().__init__()
-        self._chat = chat
-        self._text = text
-        self._conversation_id = conversation_id
-        self._model_id = model_id
-        self._max_tokens = max_tokens
-        # Stop may come before send() has returned a turn; remember it and apply it then.
-        self._lock = threading.Lock()
-        self._cancelled = False
-        self._turn: ChatTurn | None = None
+    ) -> ChatRun:
+        return cls(
+            chat,
+            lambda: chat.send(
+                text, conversation_id=conversation_id, model_id=model_id, max_tokens=max_tokens
+            ),
+        )
 
     @property
     def outcome(self) -> TurnOutcome | None:
@@ -78,11 +100,13 @@ class ChatRun(QObject):
     @Slot()
     def run(self) -> None:
         try:
-            turn = self._chat.send(
-                self._text,
-                conversation_id=self._conversation_id,
-                model_id=self._model_id,
-                max_tokens=self._max_tokens,
+            turn = self._start()
+            begun = TurnStart(
+                turn.conversation.id,
+                turn.user_message,
+                self._chat.messages.get(turn.answer_id),
+                self._chat.branches(turn.user_message.id),
+                self._chat.branches(turn.answer_id),
             )
         except BaseException as exc:
             self._fail(exc)
@@ -92,7 +116,7 @@ class ChatRun(QObject):
             cancelled = self._cancelled
         if cancelled:
             turn.cancel()
-        self.started.emit(turn.conversation.id)
+        self.started.emit(begun)
         try:
             turn.load_model()  # apart from the answer, so the window can say "Loading…"
             self.model_ready.emit()

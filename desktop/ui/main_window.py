@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QLocale, QThread, QThreadPool
-from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
+from PySide6.QtCore import QLocale, QThread, QThreadPool, QUrl
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop import APP_NAME
 from desktop.paths import resources_dir
-from desktop.ui.bridge import BackgroundTasks, ChatRun, chat_thread
+from desktop.ui.bridge import BackgroundTasks, ChatRun, TurnStart, chat_thread
 from desktop.ui.chat.sidebar import ConversationSidebar
 from desktop.ui.chat.view import ChatView
 from desktop.ui.models.page import ModelsPage
@@ -38,7 +38,7 @@ from desktop.ui.widgets.navigation_rail import NavigationRail
 if TYPE_CHECKING:
     from desktop.models.installed import InstalledModel
     from desktop.services.app import Lantern
-    from desktop.services.chat import TurnOutcome
+    from desktop.services.chat import ChatTurn, TurnOutcome
     from desktop.store.repositories import ConversationRecord, MessageRecord
 
 NO_MODEL_BODY = (
@@ -110,6 +110,11 @@ class MainWindow(QMainWindow):
         top.addStretch(1)
 
         self.view = ChatView()
+        self.view.regenerate_requested.connect(self.regenerate)
+        self.view.edit_submitted.connect(self.edit_message)
+        self.view.continue_requested.connect(self.continue_answer)
+        self.view.branch_requested.connect(self.switch_branch)
+        self.view.link_activated.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))
         self.empty_state = EmptyState("No model installed", NO_MODEL_BODY, "Get a model")
         self.empty_state.action_clicked.connect(self.show_model_catalog)
         self.pages = QStackedWidget()
@@ -228,6 +233,7 @@ class MainWindow(QMainWindow):
         self.sidebar.new_chat_button.setEnabled(not running)
         self.sidebar.conversation_list.setEnabled(not running)
         self.sidebar.results_list.setEnabled(not running)
+        self.view.set_busy(running or self._loading)
 
     # ---- reads, in the background ----
 
@@ -315,18 +321,41 @@ class MainWindow(QMainWindow):
         self._loading = True
         self._update_actions()
         self._in_background(
-            lambda: self._lantern.chat.conversation(conversation_id),
+            lambda: self._read_conversation(conversation_id),
             lambda result: self._show_conversation(serial, result),
         )
 
+    def _read_conversation(self, conversation_id: int) -> tuple[
+        ConversationRecord, list[MessageRecord], dict[int, tuple[int, int]]
+    ]:  # fmt: skip
+        """In the background: the conversation, its thread, and where the thread branches."""
+        record, messages = self._lantern.chat.conversation(conversation_id)
+        return record, messages, self._branches_of(conversation_id, messages)
+
+    def _branches_of(
+        self, conversation_id: int, messages: list[MessageRecord]
+    ) -> dict[int, tuple[int, int]]:
+        """(position, count) for the messages of the thread that have alternatives. One read
+        of the whole tree says which those are; only they are asked about."""
+        children: dict[int | None, int] = {}
+        for message in self._lantern.chat.messages.all(conversation_id):
+            children[message.parent_id] = children.get(message.parent_id, 0) + 1
+        return {
+            m.id: self._lantern.chat.branches(m.id)
+            for m in messages
+            if children.get(m.parent_id, 0) > 1
+        }
+
     def _show_conversation(
-        self, serial: int, result: tuple[ConversationRecord, list[MessageRecord]]
+        self,
+        serial: int,
+        result: tuple[ConversationRecord, list[MessageRecord], dict[int, tuple[int, int]]],
     ) -> None:
         if serial != self._load_serial:
             return  # the user has already picked another one
-        record, messages = result
+        record, messages, branches = result
         self._loading = False
-        self.view.show_messages(messages)
+        self.view.show_messages(messages, branches)
         index = self.model_picker.findData(record.model_id)
         if index >= 0:
             self.model_picker.setCurrentIndex(index)
@@ -367,12 +396,52 @@ class MainWindow(QMainWindow):
         text = self.input.toPlainText()
         if not self.send_button.isEnabled() or not text.strip():
             return
-        run = ChatRun(
+        run = ChatRun.sending(
             self._lantern.chat,
             text,
             conversation_id=self._conversation_id,
             model_id=self.model_picker.currentData(),
         )
+        self._start_run(run, text)
+
+    def regenerate(self, answer_id: int) -> None:
+        model_id = self.model_picker.currentData()
+        self._start_turn(lambda: self._lantern.chat.regenerate(answer_id, model_id=model_id))
+
+    def edit_message(self, message_id: int, text: str) -> None:
+        model_id = self.model_picker.currentData()
+        self._start_turn(lambda: self._lantern.chat.edit(message_id, text, model_id=model_id))
+
+    def continue_answer(self, answer_id: int) -> None:
+        self._start_turn(lambda: self._lantern.chat.continue_answer(answer_id))
+
+    def _start_turn(self, start: Callable[[], ChatTurn]) -> None:
+        """An action on a message of the open conversation: one turn at a time."""
+        if self._run is not None or self._loading or not self._has_models:
+            return
+        self._start_run(ChatRun(self._lantern.chat, start), "")
+
+    def switch_branch(self, message_id: int, step: int) -> None:
+        """The arrows: the neighbouring version of the message, and the thread through it."""
+        conversation_id = self._conversation_id
+        if self._run is not None or self._loading or conversation_id is None:
+            return
+        self._load_serial += 1
+        serial = self._load_serial
+        self._loading = True
+        self._update_actions()
+
+        def read() -> tuple[ConversationRecord, list[MessageRecord], dict[int, tuple[int, int]]]:
+            chat = self._lantern.chat
+            ids = [m.id for m in chat.messages.siblings(message_id)]
+            index = max(0, min(len(ids) - 1, ids.index(message_id) + step))
+            messages = chat.show_branch(ids[index])
+            record = chat.conversations.get(conversation_id)
+            return record, messages, self._branches_of(conversation_id, messages)
+
+        self._in_background(read, lambda result: self._show_conversation(serial, result))
+
+    def _start_run(self, run: ChatRun, text: str) -> None:
         run.started.connect(self._turn_started)
         run.model_ready.connect(self._model_ready)
         run.token.connect(self.view.append_answer)
@@ -390,15 +459,15 @@ class MainWindow(QMainWindow):
             self._run.cancel()  # thread-safe; the turn ends as 'stopped'
             self.statusBar().showMessage("Stopping…")
 
-    def _turn_started(self, conversation_id: int) -> None:
+    def _turn_started(self, begun: TurnStart) -> None:
         if self._closed:
             return
-        self._conversation_id = conversation_id
-        self.view.add_user_message(self._sent_text)
-        self.view.begin_answer()
+        self._conversation_id = begun.conversation_id
+        self.view.add_user_message(begun.user, begun.user_branch)
+        self.view.begin_answer(begun.answer, begun.answer_branch)
         self._answer_open = True
         # The message is stored now; clear the box unless the user already wrote on.
-        if self.input.toPlainText() == self._sent_text:
+        if self._sent_text and self.input.toPlainText() == self._sent_text:
             self.input.clear()
         self.statusBar().showMessage(f"Loading {self.model_picker.currentData()}…")
 
@@ -410,7 +479,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._answer_open = False
-        self.view.end_answer(outcome.status, outcome.error)
+        self.view.end_answer(outcome.answer)
         line = stats_line(asdict(outcome.stats)) if outcome.stats else ""
         prefix = "Stopped" if outcome.status == "stopped" else ""
         self.statusBar().showMessage(" · ".join(p for p in (prefix, line) if p) or "Done.")
@@ -421,7 +490,10 @@ class MainWindow(QMainWindow):
             return
         if self._answer_open:
             outcome = self._run.outcome if self._run is not None else None
-            self.view.end_answer(outcome.status if outcome else "failed", message)
+            if outcome is not None:
+                self.view.end_answer(outcome.answer)
+            else:
+                self.view.end_answer(status="failed", error=message)
             self._answer_open = False
             self.sidebar.refresh(select=self._conversation_id)
         self.statusBar().showMessage(message)

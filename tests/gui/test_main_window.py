@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QThread, QThreadPool
-from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QWidget
 
 from desktop.paths import app_paths
 from desktop.services.app import Lantern
 from desktop.settings import Settings, save_settings
+from desktop.ui.chat.message_widget import MessageWidget
 from desktop.ui.chat.view import ChatView
 from desktop.ui.main_window import MainWindow, stats_line
 
@@ -38,11 +38,18 @@ def running_qthreads() -> list[QThread]:
 
 
 class TextLog:
-    """Every length the document had, to tell a streamed answer from one written at once."""
+    """Every length a message had after an append, to tell a streamed answer from one written
+    at once."""
 
-    def __init__(self, document: QTextDocument) -> None:
+    def __init__(self, monkeypatch) -> None:
         self.lengths: list[int] = []
-        document.contentsChanged.connect(lambda: self.lengths.append(len(document.toPlainText())))
+        append = MessageWidget.append_text
+
+        def logged(widget: MessageWidget, piece: str) -> None:
+            append(widget, piece)
+            self.lengths.append(len(widget.text()))
+
+        monkeypatch.setattr(MessageWidget, "append_text", logged)
 
 
 @pytest.fixture
@@ -73,10 +80,13 @@ def send(qtbot, window: MainWindow, text: str) -> None:
 
 
 def answer_streaming(window: MainWindow, at_least: int = 20) -> bool:
-    # Past "Lantern" (the answer's header), some of the answer is on screen.
-    text = window.view.toPlainText()
-    head = text.rfind("Lantern\n")
-    return head >= 0 and len(text) - head - len("Lantern\n") >= at_least
+    # The last message is the answer, and some of it is on screen.
+    widgets = window.view.widgets()
+    return (
+        len(widgets) >= 2
+        and widgets[-1].record().role == "assistant"
+        and len(widgets[-1].text()) >= at_least
+    )
 
 
 def test_enter_sends_and_shift_enter_starts_a_new_line(qtbot, window, lantern):
@@ -93,8 +103,10 @@ def test_enter_sends_and_shift_enter_starts_a_new_line(qtbot, window, lantern):
     assert user.content == "First line\nsecond line"
 
 
-def test_sent_message_streams_an_answer_and_lists_the_conversation(qtbot, window, lantern):
-    log = TextLog(window.view.document())
+def test_sent_message_streams_an_answer_and_lists_the_conversation(
+    qtbot, window, lantern, monkeypatch
+):
+    log = TextLog(monkeypatch)
     send(qtbot, window, "Write three sentences about the sea.")
     qtbot.waitUntil(lambda: "tok/s" in window.statusBar().currentMessage(), timeout=TIMEOUT_MS)
 
@@ -105,11 +117,11 @@ def test_sent_message_streams_an_answer_and_lists_the_conversation(qtbot, window
     assert user.content == "Write three sentences about the sea."
     assert answer.status == "complete" and answer.content.strip()
     shown = window.view.toPlainText()
-    assert shown.startswith("You\nWrite three sentences about the sea.\nLantern\n")
+    assert shown.startswith(f"You\nWrite three sentences about the sea.\n{answer.model_id}\n")
     assert shown.endswith(answer.content)
+    assert [w.record().id for w in window.view.widgets()] == [user.id, answer.id]
     # The answer arrived in more than one update, each appended to what was there.
-    before_answer = len(shown) - len(answer.content)
-    answer_updates = [n for n in log.lengths if n > before_answer]
+    answer_updates = log.lengths
     assert len(answer_updates) >= 2, log.lengths
     assert answer_updates == sorted(answer_updates)
     assert stats_line(answer.stats) in window.statusBar().currentMessage()
@@ -118,7 +130,8 @@ def test_sent_message_streams_an_answer_and_lists_the_conversation(qtbot, window
     # The new conversation is listed, selected, after the answer.
     qtbot.waitUntil(lambda: window.sidebar.titles() == [conversations[0].title], timeout=TIMEOUT_MS)
     assert window.sidebar.selected_conversation_id() == conversations[0].id
-    assert window.send_button.isEnabled() and not window.stop_button.isEnabled()
+    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)  # the thread has ended
+    assert not window.stop_button.isEnabled()
 
 
 def test_stop_ends_the_answer_early_and_keeps_it(qtbot, long_answers, lantern):
@@ -132,7 +145,7 @@ def test_stop_ends_the_answer_early_and_keeps_it(qtbot, long_answers, lantern):
     qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
 
     assert not window.stop_button.isEnabled()
-    assert window.view.toPlainText().endswith("(stopped)")
+    assert window.view.toPlainText().endswith("Stopped")
     assert "Stopped" in window.statusBar().currentMessage()
     conversation = lantern.chat.list_conversations()[0]
     _, messages = lantern.chat.conversation(conversation.id)
@@ -147,7 +160,7 @@ def test_stop_ends_the_answer_early_and_keeps_it(qtbot, long_answers, lantern):
     qtbot.waitUntil(lambda: window.sidebar.titles() == [conversation.title], timeout=TIMEOUT_MS)
     sidebar = window.sidebar
     sidebar.conversation_list.setCurrentItem(sidebar.conversation_item(conversation.id))
-    qtbot.waitUntil(lambda: window.view.toPlainText().endswith("(stopped)"), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.view.toPlainText().endswith("Stopped"), timeout=TIMEOUT_MS)
     assert window.view.toPlainText().startswith("You\nWrite a very long story")
     window.close()
 
@@ -209,23 +222,23 @@ def test_an_engine_crash_marks_the_answer_interrupted(qtbot, long_answers, lante
     os.kill(lantern.engine.pid, signal.SIGKILL)
     qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
 
-    assert "(interrupted) The model engine stopped unexpectedly" in window.view.toPlainText()
+    assert window.view.toPlainText().endswith("Interrupted by a crash")
     assert "engine stopped unexpectedly" in window.statusBar().currentMessage()
     answer = lantern.chat.conversation(lantern.chat.list_conversations()[0].id)[1][-1]
     assert answer.status == "interrupted" and answer.content.strip()
     window.close()
 
 
-def test_chat_view_coalesces_a_burst_into_one_update(qtbot):
+def test_chat_view_coalesces_a_burst_into_one_update(qtbot, monkeypatch):
     parent = QWidget()
     qtbot.addWidget(parent)
     view = ChatView(parent)
     view.begin_answer()
-    log = TextLog(view.document())
+    log = TextLog(monkeypatch)
     for _ in range(200):
         view.append_answer("word ")
     assert log.lengths == []  # nothing drawn yet: the pieces wait for the next frame
-    qtbot.waitUntil(lambda: view.toPlainText().endswith("word " * 200))
+    qtbot.waitUntil(lambda: view.widgets()[-1].text() == "word " * 200)
     assert len(log.lengths) == 1
 
 
