@@ -29,7 +29,7 @@ from desktop.store.repositories import (
     MessageRecord,
     MessageRepository,
 )
-from desktop.tasks.chat import chat_messages, conversation_title
+from desktop.tasks.chat import chat_messages, context_use, conversation_title
 
 log = logging.getLogger(__name__)
 
@@ -228,10 +228,7 @@ class ChatService:
         """(tokens the conversation filled, the context window) as of its latest answer."""
         thread = self.messages.thread(conversation_id)
         stats = next((m.stats for m in reversed(thread) if m.stats), None)
-        if not stats:
-            return None
-        used = int(stats.get("prompt_tokens", 0)) + int(stats.get("generated_tokens", 0))
-        return used, int(stats.get("context_length") or self._settings.context_length)
+        return context_use(stats, self._settings.context_length)
 
     def ensure_loaded(self, model: InstalledModel) -> ModelLoaded:
         """Load `model` into the engine unless it is already there (a crash unloads it)."""

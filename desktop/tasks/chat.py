@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 
 from desktop.engine.protocol import ChatMessage
 
@@ -41,3 +41,11 @@ def conversation_title(first_message: str) -> str:
         return line or "New conversation"
     cut = line[:TITLE_LENGTH].rsplit(" ", 1)[0]
     return (cut or line[:TITLE_LENGTH]) + "…"
+
+
+def context_use(stats: Mapping[str, Any] | None, default_window: int) -> tuple[int, int] | None:
+    """(tokens the conversation filled, the context window) from an answer's stored stats."""
+    if not stats:
+        return None
+    used = int(stats.get("prompt_tokens") or 0) + int(stats.get("generated_tokens") or 0)
+    return used, int(stats.get("context_length") or default_window)

@@ -27,7 +27,9 @@ from PySide6.QtWidgets import (
 
 from desktop import APP_NAME
 from desktop.paths import resources_dir
+from desktop.settings import Settings
 from desktop.ui.bridge import BackgroundTasks, ChatRun, TurnStart, chat_thread
+from desktop.ui.chat.context_meter import ContextMeter
 from desktop.ui.chat.sidebar import ConversationSidebar
 from desktop.ui.chat.view import ChatView
 from desktop.ui.models.page import ModelsPage
@@ -46,6 +48,8 @@ NO_MODEL_BODY = (
     "starter model takes a minute), or import a GGUF file you already have."
 )
 CHAT_PAGE, MODELS_PAGE = 0, 1
+# The window shown before any answer says the real one (answers store the window they had).
+DEFAULT_CONTEXT_WINDOW = Settings().context_length
 
 
 def stats_line(stats: Mapping[str, Any]) -> str:
@@ -108,6 +112,8 @@ class MainWindow(QMainWindow):
         top.addWidget(model_label)
         top.addWidget(self.model_picker)
         top.addStretch(1)
+        self.context_meter = ContextMeter(DEFAULT_CONTEXT_WINDOW)
+        top.addWidget(self.context_meter)
 
         self.view = ChatView()
         self.view.regenerate_requested.connect(self.regenerate)
@@ -360,8 +366,10 @@ class MainWindow(QMainWindow):
         if index >= 0:
             self.model_picker.setCurrentIndex(index)
         answers = [m for m in messages if m.role == "assistant" and m.stats]
-        if answers and answers[-1].stats:
-            self.statusBar().showMessage(stats_line(answers[-1].stats))
+        latest = answers[-1].stats if answers else None
+        self.context_meter.show_usage(latest)
+        if latest:
+            self.statusBar().showMessage(stats_line(latest))
         else:
             self.statusBar().clearMessage()
         self._update_actions()
@@ -388,6 +396,7 @@ class MainWindow(QMainWindow):
         self._loading = False
         self._conversation_id = None
         self.view.clear_messages()
+        self.context_meter.show_usage(None)
         self._select_open_conversation()
         self.statusBar().clearMessage()
         self._update_actions()
@@ -480,6 +489,8 @@ class MainWindow(QMainWindow):
             return
         self._answer_open = False
         self.view.end_answer(outcome.answer)
+        if outcome.answer.stats:
+            self.context_meter.show_usage(outcome.answer.stats)
         line = stats_line(asdict(outcome.stats)) if outcome.stats else ""
         prefix = "Stopped" if outcome.status == "stopped" else ""
         self.statusBar().showMessage(" · ".join(p for p in (prefix, line) if p) or "Done.")

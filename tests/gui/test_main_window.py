@@ -126,12 +126,17 @@ def test_sent_message_streams_an_answer_and_lists_the_conversation(
     assert answer_updates == sorted(answer_updates)
     assert stats_line(answer.stats) in window.statusBar().currentMessage()
     assert window.input.toPlainText() == ""
+    used = answer.stats["prompt_tokens"] + answer.stats["generated_tokens"]
+    assert window.context_meter.text() == f"Context: {used:,} / 4,096 tokens"
+    assert window.context_meter.value() == used
 
     # The new conversation is listed, selected, after the answer.
     qtbot.waitUntil(lambda: window.sidebar.titles() == [conversations[0].title], timeout=TIMEOUT_MS)
     assert window.sidebar.selected_conversation_id() == conversations[0].id
     qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)  # the thread has ended
     assert not window.stop_button.isEnabled()
+    window.new_chat()
+    assert window.context_meter.text() == "Context: empty"
 
 
 def test_stop_ends_the_answer_early_and_keeps_it(qtbot, long_answers, lantern):

@@ -1,0 +1,45 @@
+"""How much of the model's context window the conversation fills, after its latest answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from PySide6.QtWidgets import QProgressBar, QWidget
+
+from desktop.tasks.chat import context_use
+
+
+class ContextMeter(QProgressBar):
+    def __init__(self, default_window: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._default_window = default_window
+        self.setAccessibleName("Context used")
+        self.setTextVisible(True)
+        self.setMaximumWidth(260)
+        self.show_usage(None)
+
+    def show_usage(self, stats: Mapping[str, Any] | None) -> None:
+        """From the latest answer's stored stats; empty for a new conversation."""
+        use = context_use(stats, self._default_window)
+        if use is None:
+            self.setRange(0, 1)
+            self.setValue(0)
+            self.setFormat("Context: empty")
+            self.setToolTip("How much of the model's context window this conversation fills.")
+            return
+        used, window = use
+        self.setRange(0, window)
+        self.setValue(min(used, window))
+        self.setFormat(f"Context: {used:,} / {window:,} tokens")
+        dropped = int((stats or {}).get("dropped_messages") or 0)
+        note = (
+            f"\n{dropped} earlier messages were left out of the last answer's prompt to fit."
+            if dropped
+            else ""
+        )
+        self.setToolTip(
+            f"The conversation fills {used / window:.0%} of the model's context window.{note}\n"
+            "When it is full, the oldest turns after the system prompt are left out "
+            "(or Lantern stops, if the conversation is set to)."
+        )
