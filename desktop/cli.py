@@ -384,22 +384,21 @@ def _cmd_history_search(args: argparse.Namespace) -> int:
 
 
 def _cmd_history_export(args: argparse.Namespace) -> int:
-    text = _lantern().history.export(args.id, args.format)
+    history = _lantern().history
     if args.output:
-        Path(args.output).expanduser().write_text(text, encoding="utf-8")
+        history.export_file(args.id, Path(args.output).expanduser(), args.format)
         print(f"Wrote {args.output}", file=sys.stderr)
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(history.export(args.id, args.format))
     return 0
 
 
 def _cmd_history_import(args: argparse.Namespace) -> int:
-    path = Path(args.file).expanduser()
-    try:
-        text = sys.stdin.read() if args.file == "-" else path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LanternError(f"Cannot read {args.file}: {exc}") from exc
-    conversation = _lantern().history.import_text(text, path.name)
+    history = _lantern().history
+    if args.file == "-":
+        conversation = history.import_text(sys.stdin.read(), "standard input")
+    else:
+        conversation = history.import_file(Path(args.file).expanduser())
     print(f"Imported conversation {conversation.id}: {conversation.title}")
     return 0
 

@@ -23,6 +23,14 @@ class Settings:
     max_tokens: int = 1024
     temperature: float = 0.7
     top_p: float = 0.95
+    # The window's look: "system" follows the desktop's light or dark mode.
+    theme: str = "system"
+    # Text size in points; None: the desktop's own.
+    font_size: int | None = None
+
+
+THEMES = ("system", "light", "dark")
+FONT_SIZES = range(8, 29)  # points
 
 
 # The JSON types each setting accepts; None is accepted where the default is None.
@@ -34,7 +42,11 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "max_tokens": (int,),
     "temperature": (int, float),
     "top_p": (int, float),
+    "theme": (str,),
+    "font_size": (int,),
 }
+# Settings that take only some values of their type.
+_CHOICES: dict[str, Any] = {"theme": THEMES, "font_size": FONT_SIZES}
 
 
 def _checked(name: str, value: Any) -> Any:
@@ -43,7 +55,14 @@ def _checked(name: str, value: Any) -> Any:
         return None
     if isinstance(value, bool) or not isinstance(value, _TYPES[name]):
         raise ValueError(f"{name} has the wrong type: {value!r}")
+    if name in _CHOICES and value not in _CHOICES[name]:
+        raise ValueError(f"{name} cannot be {value!r}")
     return float(value) if float in _TYPES[name] else value  # type: ignore[arg-type]
+
+
+def with_changes(settings: Settings, **changes: Any) -> Settings:
+    """`settings` with `changes`, each checked as a value read from the file is (ValueError)."""
+    return replace(settings, **{name: _checked(name, value) for name, value in changes.items()})
 
 
 def load_settings(path: Path) -> Settings:

@@ -15,7 +15,7 @@ from desktop.services.chat import ChatService
 from desktop.services.downloads import DownloadQueue
 from desktop.services.history import HistoryService
 from desktop.services.models import ModelService
-from desktop.settings import Settings, load_settings
+from desktop.settings import Settings, load_settings, save_settings, with_changes
 from desktop.store.db import Database
 from desktop.store.downloads import DownloadRepository
 
@@ -37,6 +37,15 @@ class Lantern:
     @property
     def settings(self) -> Settings:
         return self._part("settings", lambda: load_settings(self.paths.settings_file))
+
+    def change_settings(self, **changes: Any) -> Settings:
+        """Save `changes` over the settings file as it is now (another Lantern may have written
+        it). Parts already built keep the settings they were built with."""
+        with self._lock:
+            settings = with_changes(load_settings(self.paths.settings_file), **changes)
+            save_settings(self.paths.settings_file, settings)
+            self._parts["settings"] = settings
+        return settings
 
     @property
     def database(self) -> Database:

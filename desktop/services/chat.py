@@ -48,6 +48,16 @@ class TurnOutcome:
 SAMPLING_FIELDS = {f.name for f in fields(Sampling)} - {"stop"}
 
 
+def default_sampling(settings: Settings) -> dict[str, Any]:
+    """What a conversation gets for each sampling field it does not set itself: the engine's
+    defaults, under the app's settings."""
+    defaults = {k: v for k, v in asdict(Sampling()).items() if k in SAMPLING_FIELDS}
+    defaults.update(
+        max_tokens=settings.max_tokens, temperature=settings.temperature, top_p=settings.top_p
+    )
+    return defaults
+
+
 class ChatService:
     def __init__(
         self, db: Database, models: ModelService, engine: EngineClient, settings: Settings
@@ -187,11 +197,7 @@ class ChatService:
         self, conversation: ConversationRecord, max_tokens: int | None, temperature: float | None
     ) -> Sampling:
         """The app's settings, then what the conversation changed, then this request's."""
-        chosen: dict[str, Any] = {
-            "max_tokens": self._settings.max_tokens,
-            "temperature": self._settings.temperature,
-            "top_p": self._settings.top_p,
-        }
+        chosen = default_sampling(self._settings)
         chosen.update(
             (k, v) for k, v in (conversation.sampling or {}).items() if k in SAMPLING_FIELDS
         )

@@ -3,7 +3,9 @@ the presets applied to them. The same calls serve the sidebar and `lantern histo
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from pathlib import Path
 from typing import Literal
 
 from desktop.errors import LanternError
@@ -65,8 +67,27 @@ class HistoryService:
         thread = self.messages.thread(conversation_id)
         return to_markdown(conversation, thread) if fmt == "md" else to_html(conversation, thread)
 
+    def export_file(self, conversation_id: int, path: Path, fmt: ExportFormat) -> None:
+        """Write the export through a temporary file, so that a failed write never leaves half
+        a file where the user's was."""
+        text = self.export(conversation_id, fmt)
+        partial = path.with_name(f".{path.name}.partial")
+        try:
+            partial.write_text(text, encoding="utf-8")
+            os.replace(partial, path)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise LanternError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
+
     def import_text(self, text: str, source_name: str) -> ConversationRecord:
         return self.conversations.insert(parse_conversation_file(text, source_name))
+
+    def import_file(self, path: Path) -> ConversationRecord:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise LanternError(f"Cannot read {path}: {exc}") from exc
+        return self.import_text(text, path.name)
 
     def apply_preset(self, conversation_id: int, name: str) -> ConversationRecord:
         preset: PresetRecord = self.presets.get(name)

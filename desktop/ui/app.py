@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from desktop import APP_NAME, __version__
 from desktop.paths import resources_dir
 from desktop.services.app import Lantern
+from desktop.ui.appearance import appearance
 from desktop.ui.main_window import MainWindow
 
 # How long a worker thread may hold Python's interpreter lock before the GUI thread gets it
@@ -33,6 +34,10 @@ def gui_application() -> QApplication:
 def run_gui() -> int:
     app = gui_application()
     lantern = Lantern()  # cheap: the database and engine start on first use, off this thread
+    # The look before the first window, so that it opens in it. No worker runs yet: reading
+    # the small settings file here cannot wait on one.
+    settings = lantern.settings
+    appearance().apply(settings.theme, settings.font_size)
     window = MainWindow(lantern)
     try:
         # Ctrl+C in the terminal closes the window like the close button does. Python runs

@@ -133,10 +133,11 @@ class ChatRun(QObject):
         self.failed.emit(user_message(exc))
 
 
-def chat_thread(run: ChatRun) -> QThread:
+def chat_thread(run: ChatRun, owner: QObject) -> QThread:
     """A new thread, not yet started, that runs `run` and quits when the turn ends.
-    Connect to its `finished` before calling `start()`."""
-    thread = QThread()
+    Connect to its `finished` before calling `start()`. A child of `owner`, so that it can
+    be found (`owner.findChildren(QThread)`) until the owner deletes it."""
+    thread = QThread(owner)
     thread.setObjectName("lantern-chat-turn")
     run.moveToThread(thread)
     thread.started.connect(run.run)

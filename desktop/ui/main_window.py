@@ -9,12 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, get_args
 
-from PySide6.QtCore import QLocale, QThread, QThreadPool, QUrl
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QIcon, QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QLocale, QThread, QThreadPool, QUrl
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDesktopServices,
+    QIcon,
+    QKeySequence,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -27,7 +37,9 @@ from PySide6.QtWidgets import (
 
 from desktop import APP_NAME
 from desktop.paths import resources_dir
-from desktop.settings import Settings
+from desktop.services.history import ExportFormat
+from desktop.settings import FONT_SIZES, THEMES, Settings
+from desktop.ui.appearance import appearance
 from desktop.ui.bridge import BackgroundTasks, ChatRun, TurnStart, chat_thread
 from desktop.ui.chat.context_meter import ContextMeter
 from desktop.ui.chat.sidebar import ConversationSidebar
@@ -48,6 +60,14 @@ NO_MODEL_BODY = (
     "starter model takes a minute), or import a GGUF file you already have."
 )
 CHAT_PAGE, MODELS_PAGE = 0, 1
+# The export formats, as the save dialog offers them (the first is the default).
+EXPORT_FILTERS: dict[str, ExportFormat] = {
+    "Markdown (*.md)": "md",
+    "Lantern JSON, every branch (*.json)": "json",
+    "Web page (*.html)": "html",
+}
+IMPORT_FILTER = "Conversations (*.json);;All files (*)"
+THEME_NAMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 # The window shown before any answer says the real one (answers store the window they had).
 DEFAULT_CONTEXT_WINDOW = Settings().context_length
 
@@ -65,6 +85,10 @@ def stats_line(stats: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def _ignore(_: object) -> None:
+    pass
+
+
 class MainWindow(QMainWindow):
     def __init__(self, lantern: Lantern, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -79,6 +103,9 @@ class MainWindow(QMainWindow):
         self._answer_open = False
         self._closed = False
         self._wanted_model: str | None = None  # to select in the picker once it lists it
+        self._theme = "system"
+        self._font_size: int | None = None  # points; None: the desktop's
+        self._look_chosen = False  # the user picked a theme or size in this window
         # One pool per window (Orange3's habit), so closing the window can wait for its reads.
         # Four threads: a slow Hub read on the Models page must not hold up the chat's reads.
         self._pool = QThreadPool(self)
@@ -91,6 +118,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self.statusBar().showMessage("Reading your models and conversations…")
         self._in_background(self._read_models, self._show_start)
+        self._in_background(lambda: self._lantern.settings, self._show_appearance)
         self.models_page.start()
 
     # ---- layout ----
@@ -132,7 +160,7 @@ class MainWindow(QMainWindow):
         self.input.setPlaceholderText("Write a message. Enter sends it, Shift+Enter adds a line.")
         self.input.submitted.connect(self.send)
         self.input.setTabChangesFocus(True)
-        self.input.setFixedHeight(self.input.fontMetrics().lineSpacing() * 4 + 16)
+        self._fit_input_height()
         self.send_button = QPushButton("Send")
         self.send_button.setToolTip("Send (Enter)")
         self.send_button.clicked.connect(self.send)
@@ -186,13 +214,45 @@ class MainWindow(QMainWindow):
         self.rail.set_current(CHAT_PAGE)
 
         QShortcut(QKeySequence("Escape"), self, self.stop)
-        QShortcut(QKeySequence("Ctrl+Q"), self, self.close)  # Cmd+Q on macOS
         QShortcut(QKeySequence("Ctrl+1"), self, lambda: self.show_page(CHAT_PAGE))
         QShortcut(QKeySequence("Ctrl+2"), self, lambda: self.show_page(MODELS_PAGE))
-        QShortcut(QKeySequence("Ctrl+N"), self, self.new_chat)
-        QShortcut(QKeySequence("Ctrl+K"), self, self.search_conversations)
         self.sidebar.new_chat_button.setToolTip("New chat (Ctrl+N)")
         self.sidebar.search_field.setToolTip("Search all conversations (Ctrl+K)")
+        self.sidebar.export_requested.connect(self.export_conversation)
+        self._build_menus()
+
+    def _build_menus(self) -> None:
+        def action(menu: Any, text: str, slot: Callable[[], Any], *keys: Any) -> QAction:
+            item = menu.addAction(text)
+            item.triggered.connect(lambda _checked=False: slot())  # never `checked` as an id
+            item.setShortcuts([QKeySequence(key) for key in keys])
+            return item
+
+        file_menu = self.menuBar().addMenu("&File")
+        action(file_menu, "&Import conversation…", self.import_conversation, "Ctrl+O")
+        self.export_action = action(
+            file_menu, "&Export conversation…", self.export_conversation, "Ctrl+E"
+        )
+        file_menu.addSeparator()
+        action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit, "Ctrl+Q")
+
+        chat_menu = self.menuBar().addMenu("&Chat")
+        action(chat_menu, "&New chat", self.new_chat, "Ctrl+N")
+        action(chat_menu, "&Search conversations", self.search_conversations, "Ctrl+K")
+        action(chat_menu, "S&top the answer", self.stop)  # Esc, from the shortcut above
+
+        view_menu = self.menuBar().addMenu("&View")
+        theme_menu = view_menu.addMenu("&Theme")
+        self.theme_actions = QActionGroup(self)
+        for theme in THEMES:
+            item = action(theme_menu, THEME_NAMES[theme], lambda t=theme: self.set_theme(t))
+            item.setCheckable(True)
+            item.setData(theme)
+            self.theme_actions.addAction(item)
+        view_menu.addSeparator()
+        action(view_menu, "&Larger text", lambda: self.step_font_size(1), "Ctrl++", "Ctrl+=")
+        action(view_menu, "&Smaller text", lambda: self.step_font_size(-1), "Ctrl+-")
+        action(view_menu, "&Default text size", lambda: self.set_font_size(None), "Ctrl+0")
 
     # ---- pages ----
 
@@ -240,6 +300,7 @@ class MainWindow(QMainWindow):
         self.sidebar.conversation_list.setEnabled(not running)
         self.sidebar.results_list.setEnabled(not running)
         self.view.set_busy(running or self._loading)
+        self.export_action.setEnabled(self._conversation_id is not None)
 
     # ---- reads, in the background ----
 
@@ -381,6 +442,90 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message)
         self._update_actions()
 
+    # ---- appearance ----
+
+    def _show_appearance(self, settings: Settings) -> None:
+        if self._look_chosen:
+            return  # the user chose before the settings were read; theirs is newer
+        self._theme, self._font_size = settings.theme, settings.font_size
+        self._apply_appearance()
+
+    def set_theme(self, theme: str) -> None:
+        self._look_chosen = True
+        self._theme = theme
+        self._apply_appearance()
+        self._save_settings(theme=theme)
+
+    def step_font_size(self, step: int) -> None:
+        current = self._font_size or appearance().system_point_size
+        size = min(max(current + step, FONT_SIZES[0]), FONT_SIZES[-1])
+        self.set_font_size(size)
+
+    def set_font_size(self, size: int | None) -> None:
+        self._look_chosen = True
+        self._font_size = size
+        self._apply_appearance()
+        self._save_settings(font_size=size)
+
+    def _apply_appearance(self) -> None:
+        appearance().apply(self._theme, self._font_size)
+        for item in self.theme_actions.actions():
+            item.setChecked(item.data() == self._theme)
+
+    def _save_settings(self, **changes: Any) -> None:
+        self._tasks.run(lambda: self._lantern.change_settings(**changes), _ignore, self._show_error)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_input_height()
+        super().changeEvent(event)
+
+    def _fit_input_height(self) -> None:
+        self.input.setFixedHeight(self.input.fontMetrics().lineSpacing() * 4 + 16)
+
+    # ---- files ----
+
+    def export_conversation(self, conversation_id: int | None = None) -> None:
+        """Save a conversation (the open one unless told) as Markdown, JSON or HTML."""
+        target = self._conversation_id if conversation_id is None else conversation_id
+        if target is None:
+            self.statusBar().showMessage("Open a conversation to export it.")
+            return
+        item = self.sidebar.conversation_item(target)
+        title = item.text() if item is not None else "Conversation"
+        name = "".join(c for c in title if c not in '\\/:*?"<>|').strip() or "Conversation"
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export conversation", f"{name}.md", ";;".join(EXPORT_FILTERS)
+        )
+        if not path:
+            return
+        file = Path(path)
+        by_suffix = {f".{fmt}": fmt for fmt in get_args(ExportFormat)}
+        fmt = by_suffix.get(file.suffix.lower()) or EXPORT_FILTERS.get(chosen, "md")
+        if file.suffix.lower() != f".{fmt}":
+            file = file.with_name(f"{file.name}.{fmt}")
+        self._tasks.run(
+            lambda: self._lantern.history.export_file(target, file, fmt),
+            lambda _: self.statusBar().showMessage(f"Exported to {file}"),
+            self._show_error,
+        )
+
+    def import_conversation(self) -> None:
+        """Lantern's JSON export or an OpenAI-style message list, opened once stored."""
+        path, _ = QFileDialog.getOpenFileName(self, "Import conversation", "", IMPORT_FILTER)
+        if not path:
+            return
+
+        def imported(record: ConversationRecord) -> None:
+            self.statusBar().showMessage(f"Imported “{record.title}”.")
+            if self._run is None:
+                self.open_conversation(record.id)
+            self.sidebar.refresh(select=self._conversation_id)
+
+        self._tasks.run(
+            lambda: self._lantern.history.import_file(Path(path)), imported, self._show_error
+        )
+
     # ---- a chat turn ----
 
     def new_chat(self) -> None:
@@ -456,7 +601,7 @@ class MainWindow(QMainWindow):
         run.token.connect(self.view.append_answer)
         run.finished.connect(self._turn_finished)
         run.failed.connect(self._turn_failed)
-        thread = chat_thread(run)
+        thread = chat_thread(run, self)
         thread.finished.connect(self._thread_finished)
         self._run, self._thread, self._sent_text = run, thread, text
         self._update_actions()
@@ -472,6 +617,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._conversation_id = begun.conversation_id
+        self._update_actions()
         self.view.add_user_message(begun.user, begun.user_branch)
         self.view.begin_answer(begun.answer, begun.answer_branch)
         self._answer_open = True
@@ -512,6 +658,7 @@ class MainWindow(QMainWindow):
     def _thread_finished(self) -> None:
         if self._thread is not None:
             self._thread.wait()  # finished is emitted just before the thread really ends
+            self._thread.deleteLater()
         self._run = self._thread = None
         if not self._closed:
             self._update_actions()

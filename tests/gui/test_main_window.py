@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import signal
 from collections.abc import Iterator
@@ -25,16 +24,9 @@ TIMEOUT_MS = 60_000
 LONG_MAX_TOKENS = 2048
 
 
-def running_qthreads() -> list[QThread]:
-    running = []
-    for obj in gc.get_objects():
-        if isinstance(obj, QThread):
-            try:
-                if obj.isRunning():
-                    running.append(obj)
-            except RuntimeError:  # a wrapper whose Qt object is already gone
-                pass
-    return running
+def running_qthreads(window: MainWindow) -> list[QThread]:
+    """The window's threads still running (its chat turns are its children)."""
+    return [thread for thread in window.findChildren(QThread) if thread.isRunning()]
 
 
 class TextLog:
@@ -203,13 +195,13 @@ def test_closing_during_an_answer_leaves_no_thread_running(qtbot, long_answers, 
     qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
     send(qtbot, window, "Tell me a long story about a lighthouse keeper.")
     qtbot.waitUntil(lambda: answer_streaming(window), timeout=TIMEOUT_MS)
-    turn_threads = running_qthreads()
+    turn_threads = running_qthreads(window)
     assert len(turn_threads) == 1  # held here, so it can still be asked after the window lets go
 
     window.close()
 
     assert turn_threads[0].isFinished()
-    assert running_qthreads() == []
+    assert running_qthreads(window) == []
     # The window's reads ran on its own pool; closing waits for them too.
     pool = window.findChild(QThreadPool)
     assert pool is not None and pool.activeThreadCount() == 0

@@ -39,7 +39,7 @@ CATALOG_DOWNLOADED_ID = f"{CATALOG_STARTER_REPO}/SmolLM2-135M-Instruct-Q4_K_M"
 def close_window(window: MainWindow) -> None:
     """Close as the user does; then nothing of the window's may still run."""
     window.close()
-    assert running_qthreads() == []
+    assert running_qthreads(window) == []
     pool = window.findChild(QThreadPool)
     assert pool is not None and pool.activeThreadCount() == 0
 

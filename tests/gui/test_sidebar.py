@@ -3,13 +3,12 @@ undo, search with bold matches; and the Qt-free date grouping with a fixed "now"
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
-from PySide6.QtCore import Qt, QThread, QThreadPool, QTimer
+from PySide6.QtCore import Qt, QThreadPool, QTimer
 from PySide6.QtWidgets import QApplication, QLineEdit, QMenu
 
 from desktop.services.app import Lantern
@@ -28,18 +27,6 @@ from desktop.ui.chat.sidebar import HTML_ROLE, ConversationSidebar, snippet_html
 pytestmark = pytest.mark.gui
 
 TIMEOUT_MS = 10_000
-
-
-def running_qthreads() -> list[QThread]:
-    running = []
-    for obj in gc.get_objects():
-        if isinstance(obj, QThread):
-            try:
-                if obj.isRunning():
-                    running.append(obj)
-            except RuntimeError:  # a wrapper whose Qt object is already gone
-                pass
-    return running
 
 
 # ---- the date headings, Qt-free ----
@@ -172,7 +159,6 @@ def open_sidebar(qtbot, lantern: Lantern) -> Iterator[OpenSidebar]:
     tasks.close()
     pool.waitForDone()
     assert pool.activeThreadCount() == 0
-    assert running_qthreads() == []
 
 
 def stored_titles(lantern: Lantern) -> list[str]:

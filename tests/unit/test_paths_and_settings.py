@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from desktop.paths import app_paths
+from desktop.services.app import Lantern
 from desktop.settings import Settings, load_settings, save_settings
 
 
@@ -57,3 +58,23 @@ def test_wrongly_typed_settings_fall_back_to_defaults_one_by_one(tmp_path: Path)
     assert settings.context_length == Settings().context_length
     assert settings.temperature == 0.1
     assert settings.threads is None
+
+
+def test_a_theme_or_font_size_out_of_range_falls_back_to_the_default(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"theme": "purple", "font_size": 400}), encoding="utf-8")
+    assert load_settings(path) == Settings()
+    path.write_text(json.dumps({"theme": "dark", "font_size": 14}), encoding="utf-8")
+    assert load_settings(path) == Settings(theme="dark", font_size=14)
+
+
+def test_changed_settings_keep_what_another_process_wrote(lantern_home: Path) -> None:
+    lantern = Lantern()
+    assert lantern.settings.theme == "system"
+    save_settings(app_paths().settings_file, Settings(context_length=2048))  # e.g. the CLI
+    changed = lantern.change_settings(theme="dark", font_size=16)
+    assert changed == Settings(context_length=2048, theme="dark", font_size=16)
+    assert lantern.settings == changed == load_settings(app_paths().settings_file)
+    with pytest.raises(ValueError, match="theme cannot be 'sepia'"):
+        lantern.change_settings(theme="sepia")
+    assert load_settings(app_paths().settings_file) == changed

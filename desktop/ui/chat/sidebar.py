@@ -157,6 +157,7 @@ class ConversationSidebar(QWidget):
     message_selected = Signal(int, int)  # conversation id, message id: a search result
     conversation_deleted = Signal(int)  # stored as deleted (Undo can still bring it back)
     conversation_restored = Signal(int)  # Undo brought it back
+    export_requested = Signal(int)  # conversation id: the user asked to save it as a file
     refreshed = Signal()  # the list shows what the store holds now
     results_shown = Signal(int)  # a search finished: how many results it shows
 
@@ -278,7 +279,6 @@ class ConversationSidebar(QWidget):
         to `select` (without `conversation_selected`: the caller knows what it opened)."""
         self._refresh_generation += 1
         generation = self._refresh_generation
-        history = self._lantern.history
 
         def show(records: list[ConversationRecord]) -> None:
             if generation != self._refresh_generation:
@@ -287,7 +287,7 @@ class ConversationSidebar(QWidget):
             self._show_conversations(select)
             self.refreshed.emit()
 
-        self._tasks.run(history.list_conversations, show, self._show_error)
+        self._tasks.run(lambda: self._lantern.history.list_conversations(), show, self._show_error)
 
     def selected_conversation_id(self) -> int | None:
         item = self.conversation_list.currentItem()
@@ -388,6 +388,8 @@ class ConversationSidebar(QWidget):
         rename.triggered.connect(lambda: self.rename_conversation(conversation_id))
         pin = menu.addAction("Unpin" if pinned else "Pin")
         pin.triggered.connect(lambda: self.set_pinned(conversation_id, not pinned))
+        export = menu.addAction("Export…")
+        export.triggered.connect(lambda: self.export_requested.emit(conversation_id))
         menu.addSeparator()
         delete = menu.addAction("Delete")
         delete.setShortcut("Del")
@@ -427,15 +429,13 @@ class ConversationSidebar(QWidget):
             self.conversation_list.editItem(item)
 
     def _rename_edited(self, conversation_id: int, title: str) -> None:
-        history = self._lantern.history
-        self._write(lambda: history.rename(conversation_id, title))
+        self._write(lambda: self._lantern.history.rename(conversation_id, title))
 
     def set_pinned(self, conversation_id: int | None = None, pinned: bool = True) -> None:
         target = self._target(conversation_id)
         if target is None:
             return
-        history = self._lantern.history
-        self._write(lambda: history.pin(target, pinned))
+        self._write(lambda: self._lantern.history.pin(target, pinned))
 
     def delete_conversation(self, conversation_id: int | None = None) -> None:
         """Hide it at once and offer Undo for a while; the store marks it deleted meanwhile."""
@@ -452,7 +452,6 @@ class ConversationSidebar(QWidget):
         self._undo_id = target
         self.undo_bar.show()  # the focus stays in the list: Del again deletes the next one
         self.undo_timer.start()
-        history = self._lantern.history
 
         def deleted(_: object) -> None:
             self._deleting.discard(target)
@@ -470,7 +469,7 @@ class ConversationSidebar(QWidget):
             self._show_error(message)
             self.refresh()
 
-        self._tasks.run(lambda: history.delete(target), deleted, failed)
+        self._tasks.run(lambda: self._lantern.history.delete(target), deleted, failed)
 
     def undo_delete(self) -> None:
         """Bring back the conversation deleted last (while the bar offers it)."""
@@ -484,14 +483,15 @@ class ConversationSidebar(QWidget):
             self._restore(target)
 
     def _restore(self, conversation_id: int) -> None:
-        history = self._lantern.history
 
         def restored(_: object) -> None:
             self._hidden.discard(conversation_id)
             self.conversation_restored.emit(conversation_id)
             self.refresh()
 
-        self._tasks.run(lambda: history.undo_delete(conversation_id), restored, self._show_error)
+        self._tasks.run(
+            lambda: self._lantern.history.undo_delete(conversation_id), restored, self._show_error
+        )
 
     def _undo_expired(self) -> None:
         self._close_undo_bar()
@@ -535,7 +535,6 @@ class ConversationSidebar(QWidget):
             return
         self._search_generation += 1
         generation = self._search_generation
-        history = self._lantern.history
 
         def show(hits: list[SearchHit]) -> None:
             if generation == self._search_generation:
@@ -545,7 +544,7 @@ class ConversationSidebar(QWidget):
             if generation == self._search_generation:
                 self._show_error(message)
 
-        self._tasks.run(lambda: history.search(query, SEARCH_LIMIT), show, failed)
+        self._tasks.run(lambda: self._lantern.history.search(query, SEARCH_LIMIT), show, failed)
 
     def _show_results(self, query: str, hits: list[SearchHit]) -> None:
         view = self.results_list

@@ -98,7 +98,7 @@ class ChatView(QScrollArea):
         self._column.setUpdatesEnabled(False)  # one layout and paint for the page, not 60
         self._widgets = [self._make(m) for m in self._messages[self._first :]]
         for index, widget in enumerate(self._widgets):
-            self._layout.insertWidget(1 + index, widget)
+            self._insert(index, widget)
         self._column.setUpdatesEnabled(True)
         self.show_earlier_button.setVisible(self._first > 0)
         self._follow = True
@@ -112,7 +112,7 @@ class ChatView(QScrollArea):
         self._column.setUpdatesEnabled(False)
         new = [self._make(m) for m in self._messages[start : self._first]]
         for index, widget in enumerate(new):
-            self._layout.insertWidget(1 + index, widget)
+            self._insert(index, widget)
         self._column.setUpdatesEnabled(True)
         self._widgets[:0] = new
         self._first = start
@@ -228,9 +228,15 @@ class ChatView(QScrollArea):
     def _append(self, record: MessageRecord) -> MessageWidget:
         self._messages.append(record)
         widget = self._make(record)
-        self._layout.insertWidget(1 + len(self._widgets), widget)
+        self._insert(len(self._widgets), widget)
         self._widgets.append(widget)
         return widget
+
+    def _insert(self, index: int, widget: MessageWidget) -> None:
+        """Into the column below the 'Show earlier' button, shown at once: the layout alone
+        would show it from a queued call, after whatever the caller does next."""
+        self._layout.insertWidget(1 + index, widget)
+        widget.show()
 
     def _truncate(self, keep: int) -> None:
         """Keeps the first `keep` messages of the thread."""
