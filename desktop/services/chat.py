@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from desktop.engine.client import EngineClient, GenerationStream
@@ -46,6 +46,20 @@ class TurnOutcome:
 
 
 SAMPLING_FIELDS = {f.name for f in fields(Sampling)} - {"stop"}
+
+
+@dataclass(frozen=True)
+class ConversationParameters:
+    """What a conversation sets for itself (ChatService.set_parameters)."""
+
+    system_prompt: str = ""  # "" for none
+    sampling: dict[str, Any] = field(default_factory=dict)  # only the overridden fields
+    context_policy: str = "drop_middle"  # or "stop"
+
+    @classmethod
+    def of(cls, record: ConversationRecord) -> ConversationParameters:
+        sampling = {k: v for k, v in (record.sampling or {}).items() if k in SAMPLING_FIELDS}
+        return cls(record.system_prompt or "", sampling, record.context_policy or "drop_middle")
 
 
 def default_sampling(settings: Settings) -> dict[str, Any]:
@@ -83,8 +97,10 @@ class ChatService:
         model_id: str | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        parameters: ConversationParameters | None = None,
     ) -> ChatTurn:
-        """Commit the user's message and an empty answer; iterate the turn to generate it."""
+        """Commit the user's message and an empty answer; iterate the turn to generate it.
+        A new conversation starts with `parameters`, if given."""
         _check_not_empty(text)
         if conversation_id is not None:
             conversation = self.conversations.get(conversation_id)
@@ -92,6 +108,13 @@ class ChatService:
         else:
             model = self._models.choose(model_id)
             conversation = self.conversations.create(conversation_title(text), model_id=model.id)
+            if parameters is not None:
+                conversation = self.set_parameters(
+                    conversation.id,
+                    system_prompt=parameters.system_prompt,
+                    sampling=parameters.sampling,
+                    context_policy=parameters.context_policy,
+                )
         thread = self.messages.thread(conversation.id)
         user = self.messages.add(
             conversation.id, "user", text, parent_id=thread[-1].id if thread else None

@@ -16,7 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, Qt, QThread, QThreadPool, Signal, Slot
 
 from desktop.errors import LanternError
-from desktop.services.chat import ChatService, ChatTurn, TurnOutcome
+from desktop.services.chat import ChatService, ChatTurn, ConversationParameters, TurnOutcome
 from desktop.store.repositories import MessageRecord
 
 log = logging.getLogger(__name__)
@@ -75,11 +75,16 @@ class ChatRun(QObject):
         conversation_id: int | None,
         model_id: str | None,
         max_tokens: int | None = None,
+        parameters: ConversationParameters | None = None,
     ) -> ChatRun:
         return cls(
             chat,
             lambda: chat.send(
-                text, conversation_id=conversation_id, model_id=model_id, max_tokens=max_tokens
+                text,
+                conversation_id=conversation_id,
+                model_id=model_id,
+                max_tokens=max_tokens,
+                parameters=parameters,
             ),
         )
 

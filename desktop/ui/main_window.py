@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
-from PySide6.QtCore import QEvent, QLocale, QThread, QThreadPool, QUrl
+from PySide6.QtCore import QEvent, QLocale, Qt, QThread, QThreadPool, QUrl
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -37,11 +37,13 @@ from PySide6.QtWidgets import (
 
 from desktop import APP_NAME
 from desktop.paths import resources_dir
+from desktop.services.chat import ConversationParameters
 from desktop.services.history import ExportFormat
 from desktop.settings import FONT_SIZES, THEMES, Settings
 from desktop.ui.appearance import appearance
 from desktop.ui.bridge import BackgroundTasks, ChatRun, TurnStart, chat_thread
 from desktop.ui.chat.context_meter import ContextMeter
+from desktop.ui.chat.conversation_settings import ConversationSettingsDialog
 from desktop.ui.chat.sidebar import ConversationSidebar
 from desktop.ui.chat.view import ChatView
 from desktop.ui.models.page import ModelsPage
@@ -106,6 +108,8 @@ class MainWindow(QMainWindow):
         self._theme = "system"
         self._font_size: int | None = None  # points; None: the desktop's
         self._look_chosen = False  # the user picked a theme or size in this window
+        # What the next new conversation starts with (chosen before its first message).
+        self._new_chat_parameters = ConversationParameters()
         # One pool per window (Orange3's habit), so closing the window can wait for its reads.
         # Four threads: a slow Hub read on the Models page must not hold up the chat's reads.
         self._pool = QThreadPool(self)
@@ -139,6 +143,13 @@ class MainWindow(QMainWindow):
         top = QHBoxLayout()
         top.addWidget(model_label)
         top.addWidget(self.model_picker)
+        self.parameters_button = QPushButton("System prompt && parameters…")
+        self.parameters_button.setAccessibleName("System prompt and parameters")
+        self.parameters_button.setToolTip(
+            "This conversation's system prompt, sampling and presets (Ctrl+P)"
+        )
+        self.parameters_button.clicked.connect(self.edit_parameters)
+        top.addWidget(self.parameters_button)
         top.addStretch(1)
         self.context_meter = ContextMeter(DEFAULT_CONTEXT_WINDOW)
         top.addWidget(self.context_meter)
@@ -239,6 +250,9 @@ class MainWindow(QMainWindow):
         chat_menu = self.menuBar().addMenu("&Chat")
         action(chat_menu, "&New chat", self.new_chat, "Ctrl+N")
         action(chat_menu, "&Search conversations", self.search_conversations, "Ctrl+K")
+        self.parameters_action = action(
+            chat_menu, "System &prompt and parameters…", self.edit_parameters, "Ctrl+P"
+        )
         action(chat_menu, "S&top the answer", self.stop)  # Esc, from the shortcut above
 
         view_menu = self.menuBar().addMenu("&View")
@@ -301,6 +315,9 @@ class MainWindow(QMainWindow):
         self.sidebar.results_list.setEnabled(not running)
         self.view.set_busy(running or self._loading)
         self.export_action.setEnabled(self._conversation_id is not None)
+        # Changed between turns: a turn reads them when it starts.
+        self.parameters_button.setEnabled(not running and not self._loading)
+        self.parameters_action.setEnabled(not running and not self._loading)
 
     # ---- reads, in the background ----
 
@@ -483,6 +500,57 @@ class MainWindow(QMainWindow):
     def _fit_input_height(self) -> None:
         self.input.setFixedHeight(self.input.fontMetrics().lineSpacing() * 4 + 16)
 
+    # ---- system prompt and parameters ----
+
+    def edit_parameters(self) -> None:
+        """The dialog, on the open conversation's parameters, or the next new one's."""
+        if self._run is not None or self._loading:
+            return
+        conversation_id = self._conversation_id
+        if conversation_id is None:
+            self._open_parameters(None, self._new_chat_parameters)
+            return
+        self._in_background(
+            lambda: ConversationParameters.of(
+                self._lantern.chat.conversations.get(conversation_id)
+            ),
+            lambda parameters: self._open_parameters(conversation_id, parameters),
+        )
+
+    def _open_parameters(
+        self, conversation_id: int | None, parameters: ConversationParameters
+    ) -> None:
+        if conversation_id != self._conversation_id or self._run is not None:
+            return  # the user moved on while it was read
+        dialog = ConversationSettingsDialog(self._lantern, self._tasks, parameters, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(
+            lambda: self._parameters_chosen(conversation_id, dialog.parameters())
+        )
+        dialog.open()
+
+    def _parameters_chosen(
+        self, conversation_id: int | None, chosen: ConversationParameters
+    ) -> None:
+        if conversation_id is None:
+            self._new_chat_parameters = chosen
+            self.statusBar().showMessage("The next new conversation starts with these settings.")
+            return
+
+        def save() -> object:
+            return self._lantern.chat.set_parameters(
+                conversation_id,
+                system_prompt=chosen.system_prompt,
+                sampling=chosen.sampling,
+                context_policy=chosen.context_policy,
+            )
+
+        self._tasks.run(
+            save,
+            lambda _: self.statusBar().showMessage("Saved for this conversation."),
+            self._show_error,
+        )
+
     # ---- files ----
 
     def export_conversation(self, conversation_id: int | None = None) -> None:
@@ -555,6 +623,7 @@ class MainWindow(QMainWindow):
             text,
             conversation_id=self._conversation_id,
             model_id=self.model_picker.currentData(),
+            parameters=self._new_chat_parameters if self._conversation_id is None else None,
         )
         self._start_run(run, text)
 
@@ -616,6 +685,8 @@ class MainWindow(QMainWindow):
     def _turn_started(self, begun: TurnStart) -> None:
         if self._closed:
             return
+        if self._conversation_id is None:
+            self._new_chat_parameters = ConversationParameters()  # they went to this one
         self._conversation_id = begun.conversation_id
         self._update_actions()
         self.view.add_user_message(begun.user, begun.user_branch)

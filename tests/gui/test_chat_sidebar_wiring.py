@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QListWidget, QListWidgetItem
 
+from desktop.paths import app_paths
 from desktop.services.app import Lantern
+from desktop.settings import Settings, save_settings
 from desktop.store.repositories import (
     ConversationRecord,
     ConversationRepository,
@@ -37,7 +40,13 @@ def add(lantern: Lantern, title: str, question: str, days_ago: int = 0) -> Conve
 
 
 @pytest.fixture
-def window(qtbot, lantern: Lantern) -> Iterator[MainWindow]:
+def short_answers(lantern_home: Path) -> None:
+    """A few tokens are enough here, and keep a loaded machine inside the timeouts."""
+    save_settings(app_paths().settings_file, Settings(max_tokens=24))
+
+
+@pytest.fixture
+def window(qtbot, short_answers, lantern: Lantern) -> Iterator[MainWindow]:
     add(lantern, "Sea shanties", "Which sea shanties are the oldest?", days_ago=1)
     add(lantern, "Bread baking", "How long should sourdough rise?")
     window = MainWindow(lantern)

@@ -25,13 +25,13 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.services.app import Lantern
+from desktop.services.chat import ConversationParameters
 from desktop.settings import Settings, save_settings
 from desktop.store.presets import PresetRepository
 from desktop.ui.bridge import BackgroundTasks
 from desktop.ui.chat.conversation_settings import (
     DROP_OLDEST,
     STOP_AND_ASK,
-    ConversationParameters,
     ConversationSettingsDialog,
 )
 

@@ -9,7 +9,6 @@ are read and written through the window's BackgroundTasks; the dialog shows what
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -37,31 +36,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.services.chat import SAMPLING_FIELDS, default_sampling
+from desktop.services.chat import SAMPLING_FIELDS, ConversationParameters, default_sampling
 from desktop.settings import Settings
 from desktop.ui.widgets.notice import Notice
 
 if TYPE_CHECKING:
     from desktop.services.app import Lantern
     from desktop.store.presets import PresetRecord
-    from desktop.store.repositories import ConversationRecord
     from desktop.ui.bridge import BackgroundTasks
 
 DROP_OLDEST = "Drop the oldest messages (keep the system prompt and the latest)"
 STOP_AND_ASK = "Stop and ask me"
 RANDOM_SEED = -1  # what the seed box holds for "Random", the seed every conversation gets
-
-
-@dataclass(frozen=True)
-class ConversationParameters:
-    system_prompt: str = ""  # "" for none
-    sampling: dict[str, Any] = field(default_factory=dict)  # only the overridden fields
-    context_policy: str = "drop_middle"  # or "stop"
-
-    @classmethod
-    def of(cls, record: ConversationRecord) -> ConversationParameters:
-        sampling = {k: v for k, v in (record.sampling or {}).items() if k in SAMPLING_FIELDS}
-        return cls(record.system_prompt or "", sampling, record.context_policy or "drop_middle")
 
 
 class Field(NamedTuple):
