@@ -59,12 +59,21 @@ def saved_settings():
     return load_settings(app_paths().settings_file)
 
 
+def heading_is_light(window: MainWindow) -> bool:
+    heading = window.sidebar.conversation_list.item(0)  # "Today"
+    return heading.foreground().color().lightness() > 128
+
+
 def test_the_dark_theme_applies_at_once_and_at_the_next_start(qtbot, lantern, window) -> None:
-    assert not window_is_dark()
+    branched(lantern)
+    window.sidebar.refresh()
+    qtbot.waitUntil(lambda: window.sidebar.titles() == ["Lighthouse"])
+    assert not window_is_dark() and not heading_is_light(window)
     menu_action(window, "Dark").trigger()
     assert window_is_dark()
-    # The widgets follow (the answers' colours with them).
+    # The widgets follow: the list's headings are redrawn light on dark.
     qtbot.waitUntil(lambda: window.palette().color(QPalette.ColorRole.Base).lightness() < 128)
+    qtbot.waitUntil(lambda: heading_is_light(window))
     qtbot.waitUntil(lambda: saved_settings().theme == "dark", timeout=TIMEOUT_MS)
     window.close()
 

@@ -322,8 +322,8 @@ class ConversationSidebar(QWidget):
         view = self.conversation_list
         keep = select if select is not None else self.selected_conversation_id()
         records = [record for record in self._records if record.id not in self._hidden]
-        header_color = view.palette().color(QPalette.ColorRole.PlaceholderText)
-        header_font = view.font()
+        header_color = self.palette().color(QPalette.ColorRole.PlaceholderText)
+        header_font = self.font()
         header_font.setBold(True)
         header_font.setPointSizeF(header_font.pointSizeF() * 0.9)
         self._populating = True
@@ -396,6 +396,13 @@ class ConversationSidebar(QWidget):
         delete.triggered.connect(lambda: self.delete_conversation(conversation_id))
         menu.exec(view.viewport().mapToGlobal(position))
         menu.deleteLater()
+
+    def changeEvent(self, event: QEvent) -> None:
+        # The headings' colour and size come from the palette and font: a theme or text size
+        # chosen later redraws them.
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange):
+            self._show_conversations()
+        super().changeEvent(event)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
