@@ -91,6 +91,8 @@ def test_group_label_boundaries() -> None:
 def test_snippet_markers_become_bold_and_the_rest_is_escaped() -> None:
     snippet = f"a <i>tag</i> & {MATCH_START}word{MATCH_END}\nnext"
     assert snippet_html(snippet) == "a &lt;i&gt;tag&lt;/i&gt; &amp; <b>word</b> next"
+    markdown = f"# Title\nUse **{MATCH_START}bold{MATCH_END}** and `code`:\n```python\nx = 2 * 3"
+    assert snippet_html(markdown) == "Title Use <b>bold</b> and code: python x = 2 * 3"
 
 
 # ---- the widget on a real store ----

@@ -9,6 +9,7 @@ comes back. The window wires it up: `conversation_selected` opens a conversation
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -68,9 +69,16 @@ _LIST_PAGE, _RESULTS_PAGE, _MESSAGE_PAGE = range(3)
 _ITEM_PADDING = 8  # pixels added to an item's height
 
 
+# Markdown's marks in a snippet of an answer ("**", "`", "#" at a line's start): noise in a
+# one-line preview.
+MARKDOWN_MARKS = re.compile(r"\*\*|__|`+|^#+\s+", re.MULTILINE)
+
+
 def snippet_html(snippet: str) -> str:
-    """A search snippet as rich text: the matched words in bold, everything else escaped."""
-    text = html.escape(" ".join(snippet.split()))  # the markers are not touched by escaping
+    """A search snippet as rich text: the matched words in bold, Markdown's marks left out,
+    everything else escaped."""
+    plain = MARKDOWN_MARKS.sub("", snippet)
+    text = html.escape(" ".join(plain.split()))  # the markers are not touched by escaping
     return text.replace(MATCH_START, "<b>").replace(MATCH_END, "</b>")
 
 
