@@ -445,7 +445,7 @@ class MainWindow(QMainWindow):
             self.model_picker.setCurrentIndex(index)
         answers = [m for m in messages if m.role == "assistant" and m.stats]
         latest = answers[-1].stats if answers else None
-        self.context_meter.show_usage(latest)
+        self.context_meter.show_usage(latest, has_messages=bool(messages))
         if latest:
             self.statusBar().showMessage(stats_line(latest))
         else:

@@ -19,14 +19,18 @@ class ContextMeter(QProgressBar):
         self.setMaximumWidth(260)
         self.show_usage(None)
 
-    def show_usage(self, stats: Mapping[str, Any] | None) -> None:
-        """From the latest answer's stored stats; empty for a new conversation."""
+    def show_usage(self, stats: Mapping[str, Any] | None, *, has_messages: bool = False) -> None:
+        """From the latest answer's stored stats; empty for a new conversation. A conversation
+        with no measured answer (imported, or every answer failed) is measured at its next."""
         use = context_use(stats, self._default_window)
         if use is None:
             self.setRange(0, 1)
             self.setValue(0)
-            self.setFormat("Context: empty")
-            self.setToolTip("How much of the model's context window this conversation fills.")
+            self.setFormat("Context: not measured yet" if has_messages else "Context: empty")
+            self.setToolTip(
+                "How much of the model's context window this conversation fills"
+                + (", known once the next answer is written." if has_messages else ".")
+            )
             return
         used, window = use
         self.setRange(0, window)
