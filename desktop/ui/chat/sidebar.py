@@ -11,14 +11,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import (
     QAbstractItemModel,
     QElapsedTimer,
     QEvent,
     QModelIndex,
-    QObject,
     QPersistentModelIndex,
     QPoint,
     QSize,
@@ -85,6 +84,9 @@ def snippet_html(snippet: str) -> str:
 def result_html(hit: SearchHit) -> str:
     title = html.escape(hit.conversation_title)
     return f"<div><b>{title}</b></div><div>{snippet_html(hit.snippet)}</div>"
+
+
+ListT = TypeVar("ListT", bound=QListWidget)
 
 
 class SidebarDelegate(QStyledItemDelegate):
@@ -157,6 +159,42 @@ class SidebarDelegate(QStyledItemDelegate):
         self.renamed.emit(int(conversation_id), title)
 
 
+# Keys are handled by the widgets themselves, not by an event filter on the sidebar: a filter
+# is still called while the sidebar is being destroyed (its children send events as they go),
+# and PySide then calls into a half-destroyed Python object, which can crash the app.
+
+
+class SearchField(QLineEdit):
+    """Escape clears the search (then, empty, lets Escape through); Down moves to the results."""
+
+    down_pressed = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.text():
+            self.clear()
+        elif event.key() == Qt.Key.Key_Down:
+            self.down_pressed.emit()
+        else:
+            super().keyPressEvent(event)
+
+
+class ConversationList(QListWidget):
+    """F2 renames and Del deletes the current conversation (not while a title is edited)."""
+
+    rename_pressed = Signal()
+    delete_pressed = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self.state() != QAbstractItemView.State.EditingState:
+            if event.key() == Qt.Key.Key_F2:
+                self.rename_pressed.emit()
+                return
+            if event.key() == Qt.Key.Key_Delete:
+                self.delete_pressed.emit()
+                return
+        super().keyPressEvent(event)
+
+
 class ConversationSidebar(QWidget):
     """New chat, the search field and the conversation list (or search results)."""
 
@@ -201,19 +239,19 @@ class ConversationSidebar(QWidget):
         self.new_chat_button.setAccessibleName("New chat")
         self.new_chat_button.clicked.connect(self.new_chat_requested)
 
-        self.search_field = QLineEdit()
+        self.search_field = SearchField()
         self.search_field.setPlaceholderText("Search all conversations")
         self.search_field.setAccessibleName("Search all conversations")
         self.search_field.setClearButtonEnabled(True)
         self.search_field.textChanged.connect(self._search_text_changed)
         self.search_field.returnPressed.connect(self._focus_results)
-        self.search_field.installEventFilter(self)
+        self.search_field.down_pressed.connect(self._focus_results)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(search_delay_ms)
         self._search_timer.timeout.connect(self._start_search)
 
-        self.conversation_list = self._new_list("Conversations")
+        self.conversation_list = self._new_list("Conversations", ConversationList())
         self.delegate = SidebarDelegate(self.conversation_list)
         self.delegate.renamed.connect(self._rename_edited)
         self.conversation_list.setItemDelegate(self.delegate)
@@ -222,9 +260,10 @@ class ConversationSidebar(QWidget):
         self.conversation_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.conversation_list.customContextMenuRequested.connect(self._context_menu)
         self.conversation_list.currentItemChanged.connect(self._current_changed)
-        self.conversation_list.installEventFilter(self)
+        self.conversation_list.rename_pressed.connect(lambda: self.rename_conversation())
+        self.conversation_list.delete_pressed.connect(lambda: self.delete_conversation())
 
-        self.results_list = self._new_list("Search results")
+        self.results_list = self._new_list("Search results", QListWidget())
         # One delegate per view: a view reports its editors to every view of its delegate.
         self.results_list.setItemDelegate(SidebarDelegate(self.results_list))
         self.results_list.setWordWrap(True)
@@ -271,8 +310,7 @@ class ConversationSidebar(QWidget):
         layout.addWidget(self.undo_bar)
         layout.addWidget(self.notice)
 
-    def _new_list(self, name: str) -> QListWidget:
-        view = QListWidget()
+    def _new_list(self, name: str, view: ListT) -> ListT:
         view.setAccessibleName(name)
         # Long titles end in "…" rather than pushing a horizontal scroll bar in.
         view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -411,27 +449,6 @@ class ConversationSidebar(QWidget):
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange):
             self._show_conversations()
         super().changeEvent(event)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
-            key = event.key()
-            if watched is self.conversation_list and self.conversation_list.state() != (
-                QAbstractItemView.State.EditingState
-            ):
-                if key == Qt.Key.Key_F2:
-                    self.rename_conversation()
-                    return True
-                if key == Qt.Key.Key_Delete:
-                    self.delete_conversation()
-                    return True
-            elif watched is self.search_field:
-                if key == Qt.Key.Key_Escape and self.search_field.text():
-                    self.search_field.clear()
-                    return True
-                if key == Qt.Key.Key_Down:
-                    self._focus_results()
-                    return True
-        return super().eventFilter(watched, event)
 
     # ---- rename, pin, delete ----
 
