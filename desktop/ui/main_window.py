@@ -87,10 +87,6 @@ def stats_line(stats: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def _ignore(_: object) -> None:
-    pass
-
-
 class MainWindow(QMainWindow):
     def __init__(self, lantern: Lantern, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -108,6 +104,8 @@ class MainWindow(QMainWindow):
         self._theme = "system"
         self._font_size: int | None = None  # points; None: the desktop's
         self._look_chosen = False  # the user picked a theme or size in this window
+        self._unsaved: dict[str, Any] = {}  # settings changed here, not yet written
+        self._saving = False
         # What the next new conversation starts with (chosen before its first message).
         self._new_chat_parameters = ConversationParameters()
         # One pool per window (Orange3's habit), so closing the window can wait for its reads.
@@ -490,7 +488,25 @@ class MainWindow(QMainWindow):
             item.setChecked(item.data() == self._theme)
 
     def _save_settings(self, **changes: Any) -> None:
-        self._tasks.run(lambda: self._lantern.change_settings(**changes), _ignore, self._show_error)
+        """One write at a time, the latest value of each setting last: the pool could finish
+        two quick writes (Ctrl+- pressed twice) in either order."""
+        self._unsaved.update(changes)
+        if not self._saving:
+            self._write_settings()
+
+    def _write_settings(self) -> None:
+        changes, self._unsaved = self._unsaved, {}
+        self._saving = bool(changes)
+        if changes:
+            self._tasks.run(
+                lambda: self._lantern.change_settings(**changes),
+                lambda _: self._write_settings(),
+                self._settings_not_saved,
+            )
+
+    def _settings_not_saved(self, message: str) -> None:
+        self._saving = False
+        self._show_error(message)
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.FontChange:
