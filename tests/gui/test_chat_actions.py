@@ -1,21 +1,23 @@
 """The actions on a message, end to end with the real starter model: Regenerate, the branch
-arrows, Edit, Continue; and a long conversation opening with only its last messages built."""
+arrows, Edit, Continue; and a long conversation opening with only its last messages built,
+more of them built as the reader scrolls up."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt, QThreadPool
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QPoint, Qt, QThreadPool
+from PySide6.QtWidgets import QApplication, QWidget
 
 from desktop.paths import app_paths
 from desktop.services.app import Lantern
 from desktop.settings import Settings, save_settings
-from desktop.store.repositories import ConversationRepository, MessageRepository
+from desktop.store.repositories import ConversationRepository, MessageRecord, MessageRepository
 from desktop.ui.chat.message_widget import MessageWidget
-from desktop.ui.chat.view import PAGE_SIZE, ChatView
+from desktop.ui.chat.view import OPEN_SCREENS, PAGE_SIZE, ChatView
 from desktop.ui.main_window import MainWindow
 
 pytestmark = pytest.mark.gui
@@ -144,21 +146,94 @@ def test_a_long_conversation_builds_only_its_last_messages(qtbot, window, lanter
         parent = messages.add(conversation.id, role, f"Message number {n}.", parent_id=parent).id
 
     window.open_conversation(conversation.id)
-    qtbot.waitUntil(lambda: len(window.view.widgets()) == PAGE_SIZE, timeout=TIMEOUT_MS)
-    widgets = window.view.widgets()
-    assert widgets[-1].text() == "Message number 199."
-    assert widgets[0].text() == f"Message number {200 - PAGE_SIZE}."
-    button = window.view.show_earlier_button
+    view = window.view
+    qtbot.waitUntil(lambda: bool(view.widgets()), timeout=TIMEOUT_MS)
+    built = len(view.widgets())
+    assert texts(view) == [f"Message number {n}." for n in range(200 - built, 200)]
+    bar = view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() >= view.viewport().height())  # a screen above
+    assert fill_the_view_and_no_more(view)
+    assert bar.value() == bar.maximum()  # the last message in view, at the bottom
+    button = view.show_earlier_button
     assert button.isVisible()
 
+    # Reading up to within a screen of the first message built builds those before it,
+    # and what the reader sees stays where it was.
+    top = view.widgets()[0]
+    bar.setValue(top.y() - 20)
+    place = top.mapTo(view.viewport(), QPoint(0, 0)).y()
+    qtbot.waitUntil(lambda: len(view.widgets()) > built)
+    qtbot.waitUntil(lambda: top.mapTo(view.viewport(), QPoint(0, 0)).y() == place)
+    more = len(view.widgets())
+    assert texts(view) == [f"Message number {n}." for n in range(200 - more, 200)]
+
     click(qtbot, button)
-    assert len(window.view.widgets()) == 2 * PAGE_SIZE
-    assert window.view.widgets()[0].text() == f"Message number {200 - 2 * PAGE_SIZE}."
-    click(qtbot, button)
-    click(qtbot, button)
-    assert len(window.view.widgets()) == 200
-    assert window.view.widgets()[0].text() == "Message number 0."
-    assert not button.isVisible()
+    assert len(view.widgets()) == more + PAGE_SIZE
+    assert view.widgets()[0].text() == f"Message number {200 - more - PAGE_SIZE}."
+    while button.isVisible():
+        click(qtbot, button)
+    assert len(view.widgets()) == 200
+    assert view.widgets()[0].text() == "Message number 0."
+
+
+def texts(view: ChatView) -> list[str]:
+    return [widget.text() for widget in view.widgets()]
+
+
+def fill_the_view_and_no_more(view: ChatView) -> bool:
+    """The widgets built on opening are two screens tall, and would not be without the first."""
+    spacing = view.widget().layout().spacing()
+    heights = [widget.height() + spacing for widget in view.widgets()]
+    screens = OPEN_SCREENS * view.viewport().height()
+    return sum(heights) >= screens > sum(heights[1:])
+
+
+def test_opening_builds_what_fills_the_view_and_scrolling_up_builds_more(qtbot):
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    view = ChatView(parent)
+    view.resize(500, 400)
+    parent.show()
+    qtbot.waitExposed(view)
+    thread = [
+        record(n, "user" if n % 2 == 0 else "assistant", f"Message **{n}**.\n\n" * (n % 4 + 1))
+        for n in range(5000)
+    ]
+    view.show_messages(thread)
+    built = len(view.widgets())
+    assert [w.record().id for w in view.widgets()] == [m.id for m in thread[-built:]]
+    assert all(w.isVisible() for w in view.widgets())
+    bar = view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() >= view.viewport().height())  # laid out
+    assert fill_the_view_and_no_more(view)
+    assert bar.value() == bar.maximum()
+    for _ in range(3):  # what is queued runs: nothing more is built at the bottom
+        QApplication.processEvents()
+    assert len(view.widgets()) == built
+
+    for _ in range(5):  # the reader scrolls up, a screen at a time
+        count = len(view.widgets())
+        bar.setValue(max(0, bar.value() - view.viewport().height()))
+        anchor = view.widgets()[0]
+        place = anchor.mapTo(view.viewport(), QPoint(0, 0)).y()
+        if bar.value() < view.viewport().height():
+            qtbot.waitUntil(lambda count=count: len(view.widgets()) > count)
+            qtbot.waitUntil(
+                lambda anchor=anchor, place=place: (
+                    anchor.mapTo(view.viewport(), QPoint(0, 0)).y() == place
+                )
+            )
+    built = len(view.widgets())
+    assert built < 5000
+    assert [w.record().id for w in view.widgets()] == [m.id for m in thread[-built:]]
+    assert view.show_earlier_button.isVisible()
+
+
+def record(n: int, role: str, content: str) -> MessageRecord:
+    moment = datetime(2024, 5, 1, 12, 0)
+    return MessageRecord(
+        n + 1, 1, n or None, role, content, "complete", None, None, None, moment, moment
+    )
 
 
 def test_the_view_follows_the_answer_only_from_the_bottom(qtbot):

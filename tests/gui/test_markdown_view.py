@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QTextCursor
 from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
 from desktop.ui.chat.markdown_html import MarkdownRenderer, render_markdown
@@ -295,6 +295,86 @@ def test_height_fits_the_contents_and_stacks(qtbot):
     qtbot.waitUntil(fitted, timeout=2000)
     assert views[1].height() > 5 * views[0].height()
     assert column.height() > area.viewport().height()  # the area scrolls, not the views
+
+
+JOINS = """Para before a list
+- a
+- b
+
+1. a list after a list
+2. two
+
+***
+# after a rule
+#
+- after an empty heading
+-
+
+    indented after an empty item
+
+- item with code:
+
+  ```python
+  x = 1
+  ```
+- and a table:
+
+  | a | b |
+  |---|---|
+  | 1 | 2 |
+
+> quote
+> ```
+> code in a quote
+> ```
+
+```
+a code block after a quote
+```
+> ```
+> code first in a quote
+> ```
+
+- ```
+  code first in an item
+  ```
+```js
+then another
+```
+| table | after code |
+|---|---|
+| x | y |
+---
+Setext after a table
+---
+"""
+
+
+@pytest.mark.parametrize("text", [ANSWER, TRICKY, JOINS])
+def test_every_streamed_prefix_shows_as_if_set_whole(qtbot, text):
+    """The streamed document is built by replacing its last block; Qt's HTML import joins
+    blocks in its own ways (lists, tables, empty blocks), which it must match exactly."""
+    view = MarkdownView(dark=False)
+    reference = MarkdownView(dark=False)
+    qtbot.addWidget(view)
+    qtbot.addWidget(reference)
+    for piece in pieces(text, 3):
+        view.append_markdown(piece)
+        reference.set_markdown(view.markdown())
+        assert view.toHtml() == reference.toHtml(), view.markdown()
+
+
+def test_streaming_keeps_the_finished_blocks_and_what_is_selected(qtbot):
+    view = view_of(qtbot, "")
+    view.append_markdown("# Title\n\nFirst paragraph.\n\nSecond")
+    cursor = view.textCursor()
+    cursor.setPosition(0)
+    cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
+    view.setTextCursor(cursor)  # the reader selects the title while the answer streams
+    view.append_markdown(" paragraph grows,\n\n```python\nx = 1\n")
+    view.append_markdown("```\n\nand ends.")
+    assert view.textCursor().selectedText() == "Title"  # setting it whole would lose that
+    assert view.toPlainText().rstrip().endswith("and ends.")
 
 
 def test_streaming_stays_pinned_to_the_bottom(qtbot):

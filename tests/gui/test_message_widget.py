@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QWidget
 
 from desktop.store.repositories import MessageRecord
+from desktop.ui.chat.markdown_view import MarkdownView
 from desktop.ui.chat.message_notes import dropped_note, stats_tooltip, status_line
 from desktop.ui.chat.message_widget import MessageWidget
 
@@ -140,6 +141,29 @@ def test_continue_and_regenerate_emit_the_message_id(qtbot):
     with qtbot.waitSignal(widget.regenerate_requested) as blocker:
         click(qtbot, widget.regenerate_button)
     assert blocker.args == [31]
+
+
+def test_a_message_makes_only_what_it_shows(qtbot):
+    """Many of these stack in a conversation: no editor, notes or unused actions until they
+    are needed, and no style sheet to parse and match."""
+    user = shown(qtbot, record("user", "Hi"))
+    answer = shown(qtbot, record(content="Hello"))
+    for widget in (user, answer):
+        assert widget.findChild(QPlainTextEdit) is None
+        assert all(not w.styleSheet() for w in [widget, *widget.findChildren(QWidget)])
+    assert answer.findChild(QLabel, "messageStatus") is None
+    assert user.findChild(MarkdownView) is None
+    user.start_edit()
+    assert user.findChild(QPlainTextEdit) is user.editor
+
+
+def test_the_users_message_sits_on_a_panel(qtbot):
+    user = shown(qtbot, record("user", "Hi"))
+    answer = shown(qtbot, record(content="Hello"))
+    panel = user.palette().color(QPalette.ColorRole.AlternateBase)
+    point = QPoint(user.width() - 4, user.height() // 2)  # inside the rounded corners
+    assert user.grab().toImage().pixelColor(point) == panel
+    assert answer.grab().toImage().pixelColor(point) != panel
 
 
 # ---- stats and notes ----

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QPalette
 from PySide6.QtWidgets import QApplication, QFileDialog
 
@@ -16,6 +17,7 @@ from desktop.services.app import Lantern
 from desktop.settings import load_settings
 from desktop.store.repositories import ConversationRepository, NewConversation, NewMessage
 from desktop.ui.appearance import appearance
+from desktop.ui.chat.message_widget import MessageEditor
 from desktop.ui.main_window import MainWindow
 
 pytestmark = pytest.mark.gui
@@ -178,3 +180,27 @@ def test_markdown_export_of_the_shown_branch(qtbot, lantern, window, tmp_path, m
     qtbot.waitUntil(target.exists, timeout=TIMEOUT_MS)
     text = target.read_text(encoding="utf-8")
     assert "Two miles north, captain." in text and "port" not in text
+
+
+def test_escape_cancels_an_edit_and_clears_a_search_rather_than_stopping(
+    qtbot, lantern, window
+) -> None:
+    conversation_id = branched(lantern)
+    window.open_conversation(conversation_id)
+    qtbot.waitUntil(lambda: len(window.view.widgets()) == 2, timeout=TIMEOUT_MS)
+    question = window.view.widgets()[0]
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.mouseClick(question.edit_button, Qt.MouseButton.LeftButton)
+    editor = question.findChild(MessageEditor)
+    qtbot.waitUntil(editor.hasFocus)
+    qtbot.keyClicks(editor, " And the fog?")
+    qtbot.keyClick(editor, Qt.Key.Key_Escape)
+    assert not editor.isVisible()
+    assert question.text() == "Where is the lighthouse?"
+
+    field = window.sidebar.search_field
+    field.setFocus()
+    qtbot.keyClicks(field, "lighthouse")
+    qtbot.keyClick(field, Qt.Key.Key_Escape)
+    assert field.text() == ""

@@ -110,9 +110,15 @@ class MarkdownRenderer:
     def dark(self) -> bool:
         return self._dark
 
+    @property
+    def stable_length(self) -> int:
+        """How much of the last render's HTML is finished blocks: the rest (its last block)
+        may still change as the text grows."""
+        return len(self._stable_html)
+
     def reset(self) -> None:
         self._stable_text = ""
-        self._stable_html: list[str] = []
+        self._stable_html = ""
         self._stable_code: list[str] = []
 
     def render(self, text: str) -> RenderedMarkdown:
@@ -131,7 +137,7 @@ class MarkdownRenderer:
         split = _last_finished_boundary(tokens, complete_lines=tail.count("\n"))
         if split is not None:
             index, line = split
-            self._stable_html.append(md.renderer.render(tokens[:index], md.options, env))
+            self._stable_html += md.renderer.render(tokens[:index], md.options, env)
             self._stable_code.extend(env["code_blocks"])
             self._stable_text += tail[: _line_offset(tail, line)]
             env["code_blocks"] = []
@@ -139,7 +145,7 @@ class MarkdownRenderer:
             tokens = tokens[index:]
         tail_html = md.renderer.render(tokens, md.options, env)
         return RenderedMarkdown(
-            "".join(self._stable_html) + tail_html, self._stable_code + env["code_blocks"]
+            self._stable_html + tail_html, self._stable_code + env["code_blocks"]
         )
 
 

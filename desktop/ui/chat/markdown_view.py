@@ -1,15 +1,29 @@
 """One chat answer shown as rendered Markdown: headings, lists, tables, links and highlighted
 code with a "Copy" link per block. Its height fits its contents, so that several stack in a
 scroll area; a streamed answer grows with `append_markdown`, which re-renders only the
-answer's last block (see `markdown_html.MarkdownRenderer`)."""
+answer's last block (see `markdown_html.MarkdownRenderer`) and replaces only that block in
+the document (see `AnswerDocument`): the finished blocks are neither parsed nor laid out
+again."""
 
 from __future__ import annotations
 
 import math
 
 from PySide6.QtCore import QEvent, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QGuiApplication, QPalette
-from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
+from PySide6.QtGui import (
+    QGuiApplication,
+    QPalette,
+    QResizeEvent,
+    QTextBlock,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextDocumentFragment,
+    QTextList,
+    QTextListFormat,
+)
+from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QTextEdit, QWidget
 
 from desktop.ui.chat.markdown_html import (
     COPY_SCHEME,
@@ -20,6 +34,141 @@ from desktop.ui.chat.markdown_html import (
 )
 
 BOTTOM_SLACK_PX = 4  # this close to the end counts as "at the bottom"
+UNPLACED_TEXT_WIDTH = 600  # the width the text is laid out at before the view is placed
+FRAME_START = "\ufdd0"  # QTextBeginningOfFrame: a table begins
+FRAME_END = "\ufdd1"  # QTextEndOfFrame
+
+
+class AnswerDocument:
+    """Keeps a QTextDocument equal to `setHtml(stable + tail)` while an answer streams, by
+    replacing only the tail: `stable` is the renderer's finished blocks (it only grows, by
+    whole blocks), `tail` its last block. What is already in the document is neither parsed
+    nor laid out again, so an update costs the size of the last block, not of the answer.
+
+    Qt's HTML importer joins two runs of blocks in ways a fragment insert does not always
+    repeat (empty blocks, lists, tables): where the join is one this class cannot follow
+    exactly, it sets the whole HTML instead, as it does when the text starts over."""
+
+    def __init__(self, document: QTextDocument) -> None:
+        self._document = document
+        self._stable = ""  # the finished blocks' HTML in the document, up to _mark
+        self._mark: int | None = None  # where the tail starts; None: not known (set whole)
+        self._last_empty: tuple[QTextBlockFormat, QTextCharFormat, QTextListFormat | None] | None
+        self._last_empty = None  # the formats of the stable part's last block, if empty
+
+    def forget(self) -> None:
+        """The document was set another way: the next update starts over."""
+        self._stable = ""
+        self._mark = None
+
+    def update(self, stable: str, tail: str) -> None:
+        if not stable:
+            self._document.setHtml(tail)
+            self._stable, self._mark = "", None
+            return
+        if self._mark is not None and stable.startswith(self._stable):
+            self._truncate()
+            added = stable[len(self._stable) :].strip()
+            if not added or self._append(added):
+                self._remember(stable)
+                if self._append(tail):
+                    return
+        # Start over: the stable part whole, then the tail (or all of it whole).
+        self._document.setHtml(stable.rstrip())
+        self._remember(stable)
+        if not self._append(tail):
+            self._document.setHtml(stable + tail)
+            self._stable, self._mark = "", None
+
+    def _remember(self, stable: str) -> None:
+        self._stable = stable
+        self._mark = self._document.characterCount() - 1
+        last = self._document.lastBlock()
+        self._last_empty = None
+        if last.length() == 1:
+            lst = last.textList()
+            self._last_empty = (
+                last.blockFormat(),
+                last.charFormat(),
+                lst.format() if lst is not None else None,
+            )
+
+    def _truncate(self) -> None:
+        """Takes the tail out: the document is as `setHtml(stable)` left it."""
+        assert self._mark is not None
+        cursor = QTextCursor(self._document)
+        cursor.setPosition(self._mark)
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        if self._last_empty is not None:
+            # Removing from an empty block's end drops that block's formats: put them back.
+            block_format, char_format, list_format = self._last_empty
+            last = self._document.lastBlock()
+            cursor = QTextCursor(last)
+            if list_format is not None and not isinstance(
+                self._document.object(block_format.objectIndex()), QTextList
+            ):
+                block_format = QTextBlockFormat(block_format)
+                block_format.setObjectIndex(-1)
+            if last.blockFormat() != block_format:
+                cursor.setBlockFormat(block_format)
+            if last.charFormat() != char_format:
+                cursor.setBlockCharFormat(char_format)
+            if list_format is not None and cursor.block().textList() is None:
+                cursor.createList(list_format)
+
+    def _append(self, html: str) -> bool:
+        """Appends whole blocks after the document's last one, as `setHtml` would have
+        joined them; False, leaving the document as it was, where it cannot."""
+        if not html:
+            return True
+        document = self._document
+        part = QTextDocument()
+        part.setHtml(html)
+        first = part.begin()
+        last = document.lastBlock()
+        if last.length() == 1 and not _follows_table(document, last):
+            return False  # an empty block (a rule, an empty heading or item) ends the text
+        # A table first (a code block) comes after an empty block of no format of its own;
+        # any other empty first block (a table in a quote or an item, an empty heading...)
+        # is one that Qt keeps or drops depending on what comes before it.
+        table_first = (
+            first.length() == 1
+            and part.characterAt(0) == FRAME_START
+            and first.textList() is None
+            and first.blockFormat() == QTextBlockFormat()
+            and first.charFormat() == QTextCharFormat()
+        )
+        if first.length() == 1 and not table_first:
+            return False
+        fragment = QTextDocumentFragment(part)
+        cursor = QTextCursor(document)
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        if table_first:
+            cursor.insertFragment(fragment)  # the table's frame follows the last block
+        elif first.textList() is not None:
+            # A list's first item comes as a block of its own, unless the block before is
+            # an item too (then it would join it): a plain block between, taken out after.
+            spacer = last.textList() is not None
+            if spacer:
+                cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+            start = cursor.position()
+            cursor.insertFragment(fragment)
+            if spacer:
+                cursor.setPosition(start - 1)
+                cursor.deleteChar()
+        else:
+            # The fragment's first block would join the last one: a new block, formatted as
+            # the fragment's first, for it to fill.
+            block_format = first.blockFormat()
+            block_format.setObjectIndex(-1)
+            cursor.insertBlock(block_format, first.charFormat())
+            cursor.insertFragment(fragment)
+        return True
+
+
+def _follows_table(document: QTextDocument, block: QTextBlock) -> bool:
+    return block.position() > 0 and document.characterAt(block.position() - 1) == FRAME_END
 
 
 class MarkdownView(QTextBrowser):
@@ -42,11 +191,20 @@ class MarkdownView(QTextBrowser):
         # The height follows the contents, so this view never scrolls itself vertically; a
         # scrollbar appearing while the layout catches up would only make the text jump.
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+        # The text is wrapped at a width this view sets (its viewport's, or the one its owner
+        # says it will have), never at whatever width Qt happens to find: laying out a long
+        # answer is the costly part, so it is done once, at the width it gets.
+        self.setLineWrapMode(QTextEdit.LineWrapMode.FixedPixelWidth)
+        self.setLineWrapColumnOrWidth(UNPLACED_TEXT_WIDTH)
+        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
         self._follow_palette = dark is None
         self._renderer = MarkdownRenderer(dark=self._palette_is_dark() if dark is None else dark)
         self._text = ""
         self._rendered = RenderedMarkdown("", [])
+        self.document().setUndoRedoEnabled(False)  # read-only: no history to keep
+        self._answer = AnswerDocument(self.document())
         self.anchorClicked.connect(self._on_anchor_clicked)
         self.document().documentLayout().documentSizeChanged.connect(self.updateGeometry)
 
@@ -61,17 +219,18 @@ class MarkdownView(QTextBrowser):
 
     def set_markdown(self, text: str) -> None:
         self._text = text
-        self._show()
+        self._show(streaming=False)
 
     def append_markdown(self, piece: str) -> None:
-        """Streaming: `piece` is added to the text, and only the last block is re-rendered.
-        Callers coalesce the tokens (the bridge emits at most ~60 pieces a second)."""
+        """Streaming: `piece` is added to the text, and only the last block is re-rendered
+        and replaced in the document. Callers coalesce the tokens (the view flushes at most
+        ~60 times a second)."""
         if not piece:
             return
         self._text += piece
-        self._show()
+        self._show(streaming=True)
 
-    def _show(self) -> None:
+    def _show(self, *, streaming: bool) -> None:
         rendered = self._renderer.render(self._text)
         if rendered.html == self._rendered.html:
             self._rendered = rendered
@@ -81,9 +240,28 @@ class MarkdownView(QTextBrowser):
         position = bar.value()
         across = self.horizontalScrollBar().value()
         self._rendered = rendered
-        self.setHtml(rendered.html)
+        if streaming:
+            split = self._renderer.stable_length
+            selection = self.textCursor()
+            anchor, position = selection.anchor(), selection.position()
+            self._answer.update(rendered.html[:split], rendered.html[split:])
+            self._keep_selection(anchor, position)
+        else:
+            self._answer.forget()
+            self.setHtml(rendered.html)
         bar.setValue(bar.maximum() if at_bottom else position)
         self.horizontalScrollBar().setValue(across)
+
+    def _keep_selection(self, anchor: int, position: int) -> None:
+        """What the reader selected stays selected while the answer grows (a selection that
+        ends where the new text goes in would otherwise take it in)."""
+        selection = self.textCursor()
+        if (selection.anchor(), selection.position()) == (anchor, position):
+            return
+        end = self.document().characterCount() - 1
+        selection.setPosition(min(anchor, end))
+        selection.setPosition(min(position, end), QTextCursor.MoveMode.KeepAnchor)
+        self.setTextCursor(selection)
 
     # ---- links ----
 
@@ -109,7 +287,31 @@ class MarkdownView(QTextBrowser):
 
     # ---- size: as tall as the document ----
 
+    def set_text_width(self, width: int) -> None:
+        """Wraps the text at `width` pixels (a no-op if it already is): the owner says so
+        before the view is placed, so that the text is laid out once, at the width it gets."""
+        if width > 0 and width != self.lineWrapColumnOrWidth():
+            self.setLineWrapColumnOrWidth(width)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self.set_text_width(self.viewport().width())
+        super().resizeEvent(event)
+
     def sizeHint(self) -> QSize:
+        # As wide as the text is wrapped: a layout that asks for the height at the hinted
+        # width then finds it without laying the text out again.
+        return QSize(self._frame_width() + self.lineWrapColumnOrWidth(), self._height())
+
+    def heightForWidth(self, width: int) -> int:
+        self.set_text_width(width - self._frame_width())
+        return self._height()
+
+    def _frame_width(self) -> int:
+        margins = self.contentsMargins()
+        viewport = self.viewportMargins()
+        return margins.left() + margins.right() + viewport.left() + viewport.right()
+
+    def _height(self) -> int:
         margins = self.contentsMargins()
         viewport = self.viewportMargins()
         height = (
@@ -119,10 +321,12 @@ class MarkdownView(QTextBrowser):
             + viewport.top()
             + viewport.bottom()
         )
-        scrollbar = self.horizontalScrollBar()
-        if scrollbar.isVisible():
-            height += scrollbar.sizeHint().height()
-        return QSize(super().sizeHint().width(), height)
+        if self.document().size().width() > self.lineWrapColumnOrWidth():
+            # Wider than the view (a code line does not wrap): a scroll bar under it, there
+            # or to come (not whether it shows now, while the view may be narrower for a
+            # moment before it is placed).
+            height += self.horizontalScrollBar().sizeHint().height()
+        return height
 
     def minimumSizeHint(self) -> QSize:
         return QSize(super().minimumSizeHint().width(), self.sizeHint().height())
@@ -138,4 +342,4 @@ class MarkdownView(QTextBrowser):
             dark = self._palette_is_dark()
             if dark != self._renderer.dark:
                 self._renderer = MarkdownRenderer(dark=dark)
-                self._show()
+                self._show(streaming=False)

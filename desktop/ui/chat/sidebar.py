@@ -169,6 +169,18 @@ class SearchField(QLineEdit):
 
     down_pressed = Signal()
 
+    def event(self, event: QEvent) -> bool:
+        # Escape with text clears it, rather than being the window's shortcut (Stop).
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Escape
+            and self.text()
+        ):
+            event.accept()
+            return True
+        return super().event(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape and self.text():
             self.clear()

@@ -1,7 +1,12 @@
 """The conversation: a scrolling column of MessageWidgets. A streamed answer is appended to its
 widget (never re-rendered), and bursts of pieces are coalesced into at most one update per
-frame. A long conversation builds only its last messages' widgets; "Show earlier messages"
-adds more, a page at a time."""
+frame.
+
+A conversation builds widgets only for what the reader can see and a screen more: opening
+one builds its last messages, as many as fill two screens; scrolling up to within a screen
+of the first one built builds the messages before it (the reader's place held), and "Show
+earlier messages" adds a page of them at once. Measured by benchmarks/chat_open_large.py and
+benchmarks/chat_stream_stall.py."""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from desktop.ui.chat.message_widget import MessageWidget
@@ -18,7 +24,10 @@ if TYPE_CHECKING:
     from desktop.store.repositories import MessageRecord
 
 FLUSH_INTERVAL_MS = 16  # ~60 updates per second, whatever rate the tokens arrive at
-PAGE_SIZE = 60  # widgets built at once: the last ones on opening, then per "Show earlier"
+PAGE_SIZE = 20  # widgets "Show earlier messages" builds; at most this many per scroll step
+PRELOAD_SCREENS = 1.0  # built messages kept above what the reader sees, in screen heights
+OPEN_SCREENS = 1 + PRELOAD_SCREENS  # what opening a conversation builds, in screen heights
+UNSHOWN_SCREEN = QSize(800, 600)  # the screen assumed while the view has none yet
 BOTTOM_SLACK = 4  # pixels from the bottom that still count as "at the bottom"
 
 
@@ -53,13 +62,19 @@ class ChatView(QScrollArea):
         self._answer: MessageWidget | None = None  # the answer being streamed
         self._busy = False
         self._follow = True  # keep to the bottom as the content grows
-        self._keep_from_bottom: int | None = None  # after "Show earlier": hold the reader's place
+        # After building above the reader: the widget to hold in place, and its offset.
+        self._anchor: tuple[MessageWidget, int] | None = None
 
         self._pending: list[str] = []
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(FLUSH_INTERVAL_MS)
         self._flush_timer.timeout.connect(self.flush)
+        # Building earlier messages as the reader nears them: once per burst of scrolling.
+        self._preload_timer = QTimer(self)
+        self._preload_timer.setSingleShot(True)
+        self._preload_timer.setInterval(0)
+        self._preload_timer.timeout.connect(self._preload)
 
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._scrolled)
@@ -80,8 +95,8 @@ class ChatView(QScrollArea):
             parts.append(widget.author.text())
             if widget.text():
                 parts.append(widget.text())
-            if widget.status_label.isVisibleTo(widget):
-                parts.append(widget.status_label.text())
+            if (status := widget.status_text()) is not None:
+                parts.append(status)
         return "\n".join(parts)
 
     # ---- whole conversations (once per load, not per token) ----
@@ -94,35 +109,26 @@ class ChatView(QScrollArea):
         self.clear_messages()
         self._messages = list(messages)
         self._branches = dict(branches or {})
-        self._first = max(0, len(self._messages) - PAGE_SIZE)
-        self._column.setUpdatesEnabled(False)  # one layout and paint for the page, not 60
-        self._widgets = [self._make(m) for m in self._messages[self._first :]]
-        for index, widget in enumerate(self._widgets):
-            self._insert(index, widget)
-        self._column.setUpdatesEnabled(True)
-        self.show_earlier_button.setVisible(self._first > 0)
+        self._first = len(self._messages)
+        # The scroll bar, there from the start if the messages may need it: they are not laid
+        # out again when it appears and takes its width (a short conversation gives it back).
+        self._set_scroll_bar(bool(self._messages))
+        screen = self._screen()
+        self._build_earlier(height=int(OPEN_SCREENS * screen.height()), count=len(self._messages))
         self._follow = True
+        self._anchor = None
         self._to_bottom()
 
     def show_earlier(self) -> None:
         """Builds up to PAGE_SIZE more widgets above those shown, keeping the reader's place."""
         if self._first == 0:
             return
-        start = max(0, self._first - PAGE_SIZE)
-        self._column.setUpdatesEnabled(False)
-        new = [self._make(m) for m in self._messages[start : self._first]]
-        for index, widget in enumerate(new):
-            self._insert(index, widget)
-        self._column.setUpdatesEnabled(True)
-        self._widgets[:0] = new
-        self._first = start
-        self.show_earlier_button.setVisible(start > 0)
-        bar = self.verticalScrollBar()
-        self._follow = False
-        self._keep_from_bottom = bar.maximum() - bar.value()
+        self._hold_place()
+        self._build_earlier(height=None, count=PAGE_SIZE)
 
     def clear_messages(self) -> None:
         self._flush_timer.stop()
+        self._preload_timer.stop()
         self._pending.clear()
         self._answer = None
         self._remove_from(0)
@@ -135,7 +141,7 @@ class ChatView(QScrollArea):
         """While a turn runs, the messages' actions are off: one turn at a time."""
         self._busy = busy
         for widget in self._widgets:
-            self._apply_busy(widget)
+            widget.set_actions_enabled(not busy)
 
     # ---- one turn ----
 
@@ -171,7 +177,7 @@ class ChatView(QScrollArea):
             self._messages[index] = record
             self._answer = self._widgets[index - self._first]
             self._answer.set_record(record, self._branches.get(record.id))
-            self._apply_busy(self._answer)
+            self._answer.set_actions_enabled(not self._busy)
             return
         if record.id > 0:  # a new answer: after its question, instead of what followed it
             self._truncate(ids.index(record.parent_id) + 1 if record.parent_id in ids else 0)
@@ -211,19 +217,40 @@ class ChatView(QScrollArea):
             )
         self._replace_record(record)
         widget.finish(record)
-        self._apply_busy(widget)
+        widget.set_actions_enabled(not self._busy)
 
     # ---- widgets ----
 
     def _make(self, record: MessageRecord) -> MessageWidget:
-        widget = MessageWidget(record, self._branches.get(record.id), self._column)
+        widget = MessageWidget(
+            record, self._branches.get(record.id), self._column, width=self._message_width()
+        )
         widget.regenerate_requested.connect(self.regenerate_requested)
         widget.edit_submitted.connect(self.edit_submitted)
         widget.branch_requested.connect(self.branch_requested)
         widget.continue_requested.connect(self.continue_requested)
         widget.link_activated.connect(self.link_activated)
-        self._apply_busy(widget)
+        widget.set_actions_enabled(not self._busy)
         return widget
+
+    def _build_earlier(self, *, height: int | None, count: int) -> None:
+        """Builds the widgets of the messages before the first built, last first, until they
+        are `height` pixels tall (as laid out at the view's width) or `count` of them."""
+        spacing = self._layout.spacing()
+        built: list[MessageWidget] = []
+        total = 0
+        self._column.setUpdatesEnabled(False)  # one layout and paint for them all
+        while self._first > 0 and len(built) < count and (height is None or total < height):
+            self._first -= 1
+            widget = self._make(self._messages[self._first])
+            total += self._insert(0, widget) + spacing
+            built.append(widget)
+        built.reverse()
+        self._widgets[:0] = built
+        self.show_earlier_button.setVisible(self._first > 0)
+        if height is not None and self._first == 0 and total < self._screen().height():
+            self._set_scroll_bar(False)  # all of it fits
+        self._column.setUpdatesEnabled(True)
 
     def _append(self, record: MessageRecord) -> MessageWidget:
         self._messages.append(record)
@@ -232,11 +259,37 @@ class ChatView(QScrollArea):
         self._widgets.append(widget)
         return widget
 
-    def _insert(self, index: int, widget: MessageWidget) -> None:
+    def _insert(self, index: int, widget: MessageWidget) -> int:
         """Into the column below the 'Show earlier' button, shown at once: the layout alone
-        would show it from a queued call, after whatever the caller does next."""
+        would show it from a queued call, after whatever the caller does next. Sized first
+        to the column's width, so that its answer is laid out once, at the width it gets.
+        Returns its height."""
+        width = self._message_width()
+        height = widget.heightForWidth(width)
+        if height < 0:
+            height = widget.sizeHint().height()
+        widget.resize(width, height)
         self._layout.insertWidget(1 + index, widget)
         widget.show()
+        return height
+
+    def _set_scroll_bar(self, always: bool) -> None:
+        policy = (
+            Qt.ScrollBarPolicy.ScrollBarAlwaysOn if always else Qt.ScrollBarPolicy.ScrollBarAsNeeded
+        )
+        if self.verticalScrollBarPolicy() != policy:
+            self.setVerticalScrollBarPolicy(policy)
+
+    def _message_width(self) -> int:
+        """The width of the column's messages: the viewport's, less the column's margins (and
+        less the scroll bar's width while the view is not shown: a long conversation has one)."""
+        width = self._screen().width()
+        bar = self.verticalScrollBar()
+        always = self.verticalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOn
+        if always and not bar.isVisible():
+            width -= bar.sizeHint().width()
+        margins = self._layout.contentsMargins()
+        return max(1, width - margins.left() - margins.right())
 
     def _truncate(self, keep: int) -> None:
         """Keeps the first `keep` messages of the thread."""
@@ -260,31 +313,59 @@ class ChatView(QScrollArea):
             if message.id == record.id:
                 self._messages[index] = record
 
-    def _apply_busy(self, widget: MessageWidget) -> None:
-        idle = not self._busy
-        for button in (widget.edit_button, widget.regenerate_button, widget.continue_button):
-            button.setEnabled(idle)
-        branch = self._branches.get(widget.record().id)
-        position, count = branch if branch else (1, 1)
-        widget.previous_button.setEnabled(idle and position > 1)
-        widget.next_button.setEnabled(idle and position < count)
-
     # ---- scrolling: follow the bottom only if the reader is there ----
 
     def _scrolled(self, value: int) -> None:
         self._follow = value >= self.verticalScrollBar().maximum() - BOTTOM_SLACK
+        self._want_preload()
 
     def _range_changed(self, _minimum: int, maximum: int) -> None:
         bar = self.verticalScrollBar()
-        if self._keep_from_bottom is not None:
-            bar.setValue(maximum - self._keep_from_bottom)
-            self._keep_from_bottom = None
+        if self._anchor is not None:
+            widget, offset = self._anchor
+            self._anchor = None
+            if widget in self._widgets:
+                bar.setValue(widget.y() - offset)
         elif self._follow:
             bar.setValue(maximum)
+        self._want_preload()
 
     def _to_bottom(self) -> None:
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._want_preload()
+
+    def _want_preload(self) -> None:
+        """Soon, if the reader is within a screen of the first message built, build more."""
+        if self._first > 0 and self._anchor is None and self._near_the_top():
+            self._preload_timer.start()
+
+    def _near_the_top(self) -> bool:
+        margin = PRELOAD_SCREENS * self.viewport().height()
+        return self.isVisible() and self.verticalScrollBar().value() < margin
+
+    def _preload(self) -> None:
+        if self._first == 0 or self._anchor is not None or not self._near_the_top():
+            return
+        self._hold_place()
+        screen = self._screen()
+        self._build_earlier(height=int(PRELOAD_SCREENS * screen.height()), count=PAGE_SIZE)
+
+    def _hold_place(self) -> None:
+        """What is built next goes above the reader: keep what they see where it is (the
+        first message built stays where it is in the viewport)."""
+        if not self._follow and self._widgets:
+            first = self._widgets[0]
+            self._anchor = (first, first.y() - self.verticalScrollBar().value())
+
+    def _screen(self) -> QSize:
+        """The size the messages are laid out in (a guess until the view is shown)."""
+        if not self.isVisible():
+            return UNSHOWN_SCREEN
+        return self.viewport().size()
 
 
 def _stand_in() -> MessageRecord:
