@@ -361,12 +361,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("No model installed.")
         self._update_actions()
 
-    def _message_picked(self, conversation_id: int, _message_id: int) -> None:
-        # A search result: the conversation opens at its start (scrolling to the message
-        # comes later), and is the one selected in the list once the search is cleared.
-        if conversation_id != self._conversation_id:
-            self.open_conversation(conversation_id)
-            self._select_open_conversation()
+    def _message_picked(self, conversation_id: int, message_id: int) -> None:
+        # A search result: its conversation opens at the message (on its branch), and is the
+        # one selected in the list once the search is cleared.
+        self.open_conversation(conversation_id, at=message_id)
+        self._select_open_conversation()
 
     def _conversation_deleted(self, conversation_id: int) -> None:
         # Not the one answering: the list is disabled while an answer streams. The focus stays
@@ -396,22 +395,30 @@ class MainWindow(QMainWindow):
         finally:
             view.blockSignals(False)
 
-    def open_conversation(self, conversation_id: int) -> None:
+    def open_conversation(self, conversation_id: int, *, at: int | None = None) -> None:
+        """Show a conversation: at its end, or at the message `at` (a search result)."""
+        if self._run is not None:
+            return  # one turn at a time, in the conversation it started in
         self._conversation_id = conversation_id
         self._load_serial += 1
         serial = self._load_serial
         self._loading = True
         self._update_actions()
         self._in_background(
-            lambda: self._read_conversation(conversation_id),
-            lambda result: self._show_conversation(serial, result),
+            lambda: self._read_conversation(conversation_id, at),
+            lambda result: self._show_conversation(serial, result, at=at),
         )
 
-    def _read_conversation(self, conversation_id: int) -> tuple[
+    def _read_conversation(self, conversation_id: int, at: int | None) -> tuple[
         ConversationRecord, list[MessageRecord], dict[int, tuple[int, int]]
     ]:  # fmt: skip
-        """In the background: the conversation, its thread, and where the thread branches."""
-        record, messages = self._lantern.chat.conversation(conversation_id)
+        """In the background: the conversation, its thread, and where the thread branches.
+        A message `at` on another branch than the one shown turns the thread to that branch."""
+        chat = self._lantern.chat
+        record, messages = chat.conversation(conversation_id)
+        if at is not None and all(m.id != at for m in messages):
+            messages = chat.show_branch(at)
+            record = chat.conversations.get(conversation_id)
         return record, messages, self._branches_of(conversation_id, messages)
 
     def _branches_of(
@@ -432,12 +439,15 @@ class MainWindow(QMainWindow):
         self,
         serial: int,
         result: tuple[ConversationRecord, list[MessageRecord], dict[int, tuple[int, int]]],
+        *,
+        at: int | None = None,
+        at_offset: int | None = None,
     ) -> None:
         if serial != self._load_serial:
             return  # the user has already picked another one
         record, messages, branches = result
         self._loading = False
-        self.view.show_messages(messages, branches)
+        self.view.show_messages(messages, branches, at=at, at_offset=at_offset)
         index = self.model_picker.findData(record.model_id)
         if index >= 0:
             self.model_picker.setCurrentIndex(index)
@@ -669,16 +679,25 @@ class MainWindow(QMainWindow):
         serial = self._load_serial
         self._loading = True
         self._update_actions()
+        # The other version takes this one's place on the screen: the reader's eyes stay put.
+        offset = self.view.offset_of(message_id)
 
-        def read() -> tuple[ConversationRecord, list[MessageRecord], dict[int, tuple[int, int]]]:
+        def read() -> tuple[
+            tuple[ConversationRecord, list[MessageRecord], dict[int, tuple[int, int]]], int
+        ]:
             chat = self._lantern.chat
             ids = [m.id for m in chat.messages.siblings(message_id)]
-            index = max(0, min(len(ids) - 1, ids.index(message_id) + step))
-            messages = chat.show_branch(ids[index])
+            chosen = ids[max(0, min(len(ids) - 1, ids.index(message_id) + step))]
+            messages = chat.show_branch(chosen)
             record = chat.conversations.get(conversation_id)
-            return record, messages, self._branches_of(conversation_id, messages)
+            return (record, messages, self._branches_of(conversation_id, messages)), chosen
 
-        self._in_background(read, lambda result: self._show_conversation(serial, result))
+        self._in_background(
+            read,
+            lambda result: self._show_conversation(
+                serial, result[0], at=result[1], at_offset=offset
+            ),
+        )
 
     def _start_run(self, run: ChatRun, text: str) -> None:
         run.started.connect(self._turn_started)

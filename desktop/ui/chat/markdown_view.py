@@ -303,7 +303,13 @@ class MarkdownView(QTextBrowser):
         return QSize(self._frame_width() + self.lineWrapColumnOrWidth(), self._height())
 
     def heightForWidth(self, width: int) -> int:
-        self.set_text_width(width - self._frame_width())
+        if not self.isVisible():
+            # Not placed yet: the text is laid out at the width it is going to get.
+            self.set_text_width(width - self._frame_width())
+        # Placed: the height at its own width, which its resize events keep the text wrapped
+        # at (a layout trying other widths, as a scroll area deciding on its scroll bar does,
+        # must not wrap the text at them; when the view does get another width, the text is
+        # laid out again and the layout asked again).
         return self._height()
 
     def _frame_width(self) -> int:

@@ -52,6 +52,7 @@ PREVIOUS_ARROW = "\u2039"  # single left-pointing angle quotation mark
 NEXT_ARROW = "\u203a"
 EDITOR_MAX_LINES = 12  # past this, the editor scrolls
 USER_BACKGROUND_RADIUS = 8  # the user's messages sit on a rounded panel
+HIGHLIGHT_MS = 2500  # how long a message a search result led to stays outlined
 
 # Top to bottom: the parts of a message below its author, and the row of actions after them.
 BODY_PARTS = ("plain", "markdown", "edit", "status", "dropped")
@@ -137,6 +138,7 @@ class MessageWidget(QFrame):
         super().__init__(parent)
         self._record = record
         self._branch = branch
+        self._highlighted = False
         self._text = record.content
         self._editing = False
         self._actions_enabled = True  # off while a turn runs (the owner's `set_actions_enabled`)
@@ -604,13 +606,29 @@ class MessageWidget(QFrame):
         if event.type() == QEvent.Type.PaletteChange and hasattr(self, "_actions"):
             self._apply_palette()
 
+    def highlight(self, milliseconds: int = HIGHLIGHT_MS) -> None:
+        """Outline the message for a moment: the one a search result led to."""
+        self._highlighted = True
+        self.update()
+        QTimer.singleShot(milliseconds, self._end_highlight)
+
+    def is_highlighted(self) -> bool:
+        return self._highlighted
+
+    def _end_highlight(self) -> None:
+        self._highlighted = False
+        self.update()
+
     def paintEvent(self, event: QPaintEvent) -> None:
-        if self._record.role == "user":
+        if self._record.role == "user" or self._highlighted:
             painter = QPainter(self)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(self.palette().color(QPalette.ColorRole.AlternateBase))
+            if self._highlighted:
+                painter.setPen(self.palette().color(QPalette.ColorRole.Highlight))
+            if self._record.role == "user":
+                painter.setBrush(self.palette().color(QPalette.ColorRole.AlternateBase))
             radius = USER_BACKGROUND_RADIUS
-            painter.drawRoundedRect(self.rect(), radius, radius)
+            painter.drawRoundedRect(self.rect().adjusted(1, 1, -1, -1), radius, radius)
             painter.end()
         super().paintEvent(event)

@@ -29,6 +29,7 @@ PRELOAD_SCREENS = 1.0  # built messages kept above what the reader sees, in scre
 OPEN_SCREENS = 1 + PRELOAD_SCREENS  # what opening a conversation builds, in screen heights
 UNSHOWN_SCREEN = QSize(800, 600)  # the screen assumed while the view has none yet
 BOTTOM_SLACK = 4  # pixels from the bottom that still count as "at the bottom"
+AT_TOP_OFFSET = 8  # a message shown for a search result: this far below the view's top
 
 
 class ChatView(QScrollArea):
@@ -105,7 +106,13 @@ class ChatView(QScrollArea):
         self,
         messages: Iterable[MessageRecord],
         branches: Mapping[int, tuple[int, int]] | None = None,
+        *,
+        at: int | None = None,
+        at_offset: int | None = None,
     ) -> None:
+        """The thread `messages`, scrolled to its end; or with the message `at` (an id) at
+        `at_offset` pixels from the top of the view (by default: near the top, outlined a
+        moment, as a search result is shown)."""
         self.clear_messages()
         self._messages = list(messages)
         self._branches = dict(branches or {})
@@ -115,9 +122,23 @@ class ChatView(QScrollArea):
         self._set_scroll_bar(bool(self._messages))
         screen = self._screen()
         self._build_earlier(height=int(OPEN_SCREENS * screen.height()), count=len(self._messages))
-        self._follow = True
         self._anchor = None
-        self._to_bottom()
+        index = next((i for i, m in enumerate(self._messages) if m.id == at), None)
+        if index is None:
+            self._follow = True
+            self._to_bottom()
+            return
+        if index < self._first:  # built down to it, then a screen more above it
+            self._build_earlier(height=None, count=self._first - index)
+            self._build_earlier(height=int(PRELOAD_SCREENS * screen.height()), count=PAGE_SIZE)
+        widget = self._widgets[index - self._first]
+        self._follow = False
+        self._anchor = (widget, AT_TOP_OFFSET if at_offset is None else at_offset)
+        self._apply_anchor()
+        if self._anchor is not None:  # the scroll range grows once the column is laid out
+            QTimer.singleShot(0, self._settle_anchor)
+        if at_offset is None:
+            widget.highlight()
 
     def show_earlier(self) -> None:
         """Builds up to PAGE_SIZE more widgets above those shown, keeping the reader's place."""
@@ -320,15 +341,42 @@ class ChatView(QScrollArea):
         self._want_preload()
 
     def _range_changed(self, _minimum: int, maximum: int) -> None:
-        bar = self.verticalScrollBar()
         if self._anchor is not None:
-            widget, offset = self._anchor
-            self._anchor = None
-            if widget in self._widgets:
-                bar.setValue(widget.y() - offset)
+            self._apply_anchor()
         elif self._follow:
-            bar.setValue(maximum)
+            self.verticalScrollBar().setValue(maximum)
         self._want_preload()
+
+    def _apply_anchor(self) -> None:
+        """The anchored widget at its offset from the top, once the scroll range allows it."""
+        assert self._anchor is not None
+        widget, offset = self._anchor
+        bar = self.verticalScrollBar()
+        if widget not in self._widgets:
+            self._anchor = None
+        elif bar.minimum() <= widget.y() - offset <= bar.maximum():
+            bar.setValue(widget.y() - offset)
+            self._anchor = None
+
+    def _settle_anchor(self) -> None:
+        """Laid out now: as near the anchor as the range allows (the last screen of the
+        conversation cannot scroll to its top; there, the view follows the end again)."""
+        if self._anchor is None:
+            return
+        widget, offset = self._anchor
+        self._anchor = None
+        bar = self.verticalScrollBar()
+        if widget in self._widgets:
+            bar.setValue(widget.y() - offset)
+            self._follow = bar.value() >= bar.maximum() - BOTTOM_SLACK
+
+    def offset_of(self, message_id: int) -> int | None:
+        """Where the message's widget is, in pixels from the top of the view (None if it has
+        none): to show another version of it in the same place (`show_messages(at_offset=)`)."""
+        for widget in self._widgets:
+            if widget.record().id == message_id:
+                return widget.y() - self.verticalScrollBar().value()
+        return None
 
     def _to_bottom(self) -> None:
         bar = self.verticalScrollBar()

@@ -1,0 +1,147 @@
+"""Finding one's place in a long conversation, with real widgets and a real store: a search
+result opens its conversation at the message (built if it was not, on its branch if another
+was shown, outlined a moment), and the branch arrows keep the message where it was on the
+screen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QListWidget, QListWidgetItem
+
+from desktop.services.app import Lantern
+from desktop.store.repositories import (
+    ConversationRepository,
+    MessageRepository,
+    NewConversation,
+    NewMessage,
+)
+from desktop.ui.chat.message_widget import MessageWidget
+from desktop.ui.main_window import MainWindow
+
+pytestmark = pytest.mark.gui
+
+TIMEOUT_MS = 60_000
+TURNS = 60  # 120 messages: far more than a screen builds
+
+
+def long_conversation(lantern: Lantern, *, branch_at: int | None = None) -> int:
+    """TURNS questions and answers; answer `branch_at` also has an older version."""
+    messages: list[NewMessage] = []
+    parent = None
+    for turn in range(TURNS):
+        question = len(messages)
+        messages.append(
+            NewMessage(
+                key=question,
+                parent=parent,
+                role="user",
+                content=f"Question {turn}: tell me about ship {turn}.",
+            )
+        )
+        if turn == branch_at:
+            messages.append(
+                NewMessage(
+                    key=question + 1,
+                    parent=question,
+                    role="assistant",
+                    content=f"An older answer about the albatross {turn}.",
+                )
+            )
+        parent = len(messages)
+        messages.append(
+            NewMessage(
+                key=parent,
+                parent=question,
+                role="assistant",
+                content=f"Answer {turn}: ship {turn} sails at dawn.\n\n"
+                + "More about its crew and cargo. " * 6,
+            )
+        )
+    new = NewConversation(title="Ships", messages=tuple(messages), current_leaf=parent)
+    return ConversationRepository(lantern.database).insert(new).id
+
+
+@pytest.fixture
+def window(qtbot, lantern: Lantern) -> Iterator[MainWindow]:
+    window = MainWindow(lantern)
+    qtbot.addWidget(window)
+    window.resize(1000, 700)
+    window.show()
+    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    yield window
+    window.close()
+
+
+def widget_for(window: MainWindow, text_start: str) -> MessageWidget | None:
+    return next((w for w in window.view.widgets() if w.text().startswith(text_start)), None)
+
+
+def top_in_view(window: MainWindow, widget: MessageWidget) -> int:
+    return widget.mapTo(window.view.viewport(), QPoint(0, 0)).y()
+
+
+def click_result(qtbot, results: QListWidget, item: QListWidgetItem) -> None:
+    rect = results.visualItemRect(item)
+    qtbot.mouseClick(results.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def search(qtbot, window: MainWindow, words: str) -> QListWidget:
+    sidebar = window.sidebar
+    with qtbot.waitSignal(sidebar.results_shown, timeout=TIMEOUT_MS):
+        qtbot.keyClicks(sidebar.search_field, words)
+    return sidebar.results_list
+
+
+def test_a_search_result_scrolls_to_its_message_far_up(qtbot, lantern, window) -> None:
+    long_conversation(lantern)
+    results = search(qtbot, window, "ship 7 sails")
+    assert results.count() == 1
+    click_result(qtbot, results, results.item(0))
+
+    qtbot.waitUntil(lambda: widget_for(window, "Answer 7:") is not None, timeout=TIMEOUT_MS)
+    target = widget_for(window, "Answer 7:")
+    assert target is not None
+    # Near the top of the view, outlined, with the messages around it built too.
+    qtbot.waitUntil(lambda: 0 <= top_in_view(window, target) <= 20, timeout=TIMEOUT_MS)
+    assert target.is_highlighted()
+    assert widget_for(window, "Question 7:") is not None  # the screen above it is there
+    assert widget_for(window, "Answer 59:") is not None  # and everything below it
+    qtbot.waitUntil(lambda: not target.is_highlighted(), timeout=TIMEOUT_MS)
+
+
+def test_a_result_on_another_branch_shows_that_branch(qtbot, lantern, window) -> None:
+    conversation_id = long_conversation(lantern, branch_at=30)
+    results = search(qtbot, window, "albatross")
+    click_result(qtbot, results, results.item(0))
+
+    qtbot.waitUntil(lambda: widget_for(window, "An older answer") is not None, timeout=TIMEOUT_MS)
+    older = widget_for(window, "An older answer")
+    assert older is not None and older.is_highlighted()
+    assert older.branch_label.text() == "1/2"
+    assert widget_for(window, "Answer 30:") is None
+    # It stays the branch shown: the conversation reads that way when opened again.
+    thread = MessageRepository(lantern.database).thread(conversation_id)
+    assert thread[-1].content.startswith("An older answer about the albatross 30.")
+
+
+def test_the_branch_arrows_keep_the_message_in_its_place(qtbot, lantern, window) -> None:
+    conversation_id = long_conversation(lantern, branch_at=TURNS - 3)
+    window.open_conversation(conversation_id)
+    newer_start = f"Answer {TURNS - 3}:"
+    qtbot.waitUntil(lambda: widget_for(window, newer_start) is not None, timeout=TIMEOUT_MS)
+    newer = widget_for(window, newer_start)
+    assert newer is not None
+    bar = window.view.verticalScrollBar()
+    # The reader scrolls so that the answer is in mid-screen, then looks at the older one.
+    bar.setValue(bar.value() + top_in_view(window, newer) - 250)
+    qtbot.waitUntil(lambda: abs(top_in_view(window, newer) - 250) <= 2)
+    qtbot.mouseClick(newer.previous_button, Qt.MouseButton.LeftButton)
+
+    qtbot.waitUntil(lambda: widget_for(window, "An older answer") is not None, timeout=TIMEOUT_MS)
+    older = widget_for(window, "An older answer")
+    assert older is not None
+    qtbot.waitUntil(lambda: abs(top_in_view(window, older) - 250) <= 2, timeout=TIMEOUT_MS)
+    assert not older.is_highlighted()  # an arrow is no search: nothing to point out
