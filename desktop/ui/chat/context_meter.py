@@ -16,7 +16,10 @@ class ContextMeter(QProgressBar):
         self._default_window = default_window
         self.setAccessibleName("Context used")
         self.setTextVisible(True)
-        self.setMaximumWidth(260)
+        # Its usual texts on one line, beside the model's name.
+        usual = self.fontMetrics().horizontalAdvance("Context: 3,210 / 4,096 tokens")
+        self.setMinimumWidth(usual + 24)
+        self.setMaximumWidth(max(260, usual + 24))
         self.show_usage(None)
 
     def show_usage(self, stats: Mapping[str, Any] | None, *, has_messages: bool = False) -> None:
