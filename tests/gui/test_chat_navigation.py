@@ -145,3 +145,14 @@ def test_the_branch_arrows_keep_the_message_in_its_place(qtbot, lantern, window)
     assert older is not None
     qtbot.waitUntil(lambda: abs(top_in_view(window, older) - 250) <= 2, timeout=TIMEOUT_MS)
     assert not older.is_highlighted()  # an arrow is no search: nothing to point out
+
+
+def test_a_new_chat_says_what_to_do_and_a_conversation_replaces_it(qtbot, lantern, window):
+    hint = window.view.empty_hint
+    assert hint.isVisible() and "Write a message" in hint.text()
+    window.open_conversation(long_conversation(lantern))
+    qtbot.waitUntil(lambda: bool(window.view.widgets()), timeout=TIMEOUT_MS)
+    assert not hint.isVisible()
+    qtbot.keyClick(window.input, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(hint.isVisible)
+    assert window.view.widgets() == []

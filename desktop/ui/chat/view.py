@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtGui import QPalette, QResizeEvent
+from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from desktop.ui.chat.message_widget import MessageWidget
 
@@ -28,6 +28,11 @@ PAGE_SIZE = 20  # widgets "Show earlier messages" builds; at most this many per 
 PRELOAD_SCREENS = 1.0  # built messages kept above what the reader sees, in screen heights
 OPEN_SCREENS = 1 + PRELOAD_SCREENS  # what opening a conversation builds, in screen heights
 UNSHOWN_SCREEN = QSize(800, 600)  # the screen assumed while the view has none yet
+EMPTY_HINT = (
+    "Write a message below to start a conversation.\n\n"
+    "Enter sends · Shift+Enter starts a new line · Ctrl+P: system prompt and parameters\n"
+    "Ctrl+K searches every conversation · Ctrl+N starts a new one"
+)
 BOTTOM_SLACK = 4  # pixels from the bottom that still count as "at the bottom"
 AT_TOP_OFFSET = 8  # a message shown for a search result: this far below the view's top
 
@@ -53,6 +58,13 @@ class ChatView(QScrollArea):
         self.show_earlier_button.clicked.connect(self.show_earlier)
         self.show_earlier_button.hide()
         self._layout.addWidget(self.show_earlier_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        self._layout.addStretch(1)
+        # A new chat: what to do, where the conversation will be.
+        self.empty_hint = QLabel(EMPTY_HINT)
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self._layout.addWidget(self.empty_hint)
         self._layout.addStretch(1)
         self.setWidget(self._column)
 
@@ -117,6 +129,7 @@ class ChatView(QScrollArea):
         self._messages = list(messages)
         self._branches = dict(branches or {})
         self._first = len(self._messages)
+        self.empty_hint.setVisible(not self._messages)
         # The scroll bar, there from the start if the messages may need it: they are not laid
         # out again when it appears and takes its width (a short conversation gives it back).
         self._set_scroll_bar(bool(self._messages))
@@ -157,6 +170,7 @@ class ChatView(QScrollArea):
         self._branches = {}
         self._first = 0
         self.show_earlier_button.hide()
+        self.empty_hint.show()
 
     def set_busy(self, busy: bool) -> None:
         """While a turn runs, the messages' actions are off: one turn at a time."""
@@ -275,6 +289,7 @@ class ChatView(QScrollArea):
 
     def _append(self, record: MessageRecord) -> MessageWidget:
         self._messages.append(record)
+        self.empty_hint.hide()
         widget = self._make(record)
         self._insert(len(self._widgets), widget)
         self._widgets.append(widget)
