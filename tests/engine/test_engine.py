@@ -14,6 +14,7 @@ from desktop.engine.client import EngineClient
 from desktop.engine.protocol import ChatMessage, Sampling
 from desktop.errors import ContextOverflow, EngineCrashed, ModelLoadFailed, NoModelLoaded
 from desktop.models.installed import InstalledModel
+from desktop.tasks.chunking import split_into_chunks
 
 pytestmark = pytest.mark.engine
 
@@ -183,3 +184,23 @@ def test_an_engine_that_died_while_idle_is_replaced_by_the_next_request(
     info = loaded.load(installed_starter.path, context_length=1024)
     assert info.context_length == 1024 and loaded.pid not in (None, pid)
     assert loaded.tokenize("still here")
+
+
+def test_chunks_fit_the_models_own_token_count(loaded: EngineClient) -> None:
+    """The writing tools cut long documents with the model's tokenizer: every chunk, counted
+    by the model itself, is within the budget, and together they are the whole text."""
+    paragraph = (
+        "The keeper trimmed the wicks at dusk, wound the clockwork that turned the lens, and "
+        "wrote down the ships: a collier at seven, two trawlers at nine, a liner at midnight. "
+    )
+    text = "\n\n".join(f"Night {n}. " + paragraph * (1 + n % 4) for n in range(60))
+
+    def count(piece: str) -> int:
+        return len(loaded.tokenize(piece))
+
+    assert count(text) > 5 * 512  # several chunks' worth
+    chunks = split_into_chunks(text, 512, count)
+    assert "".join(chunk.text for chunk in chunks) == text
+    assert all(count(chunk.text) == chunk.tokens <= 512 for chunk in chunks)
+    assert all(chunk.text.rstrip().endswith(".") for chunk in chunks)  # never mid-sentence
+    assert len(chunks) <= count(text) // 512 + 2  # filled, not scattered
