@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -65,6 +68,20 @@ APP = textwrap.dedent(
 )
 
 
+def wait_for_stored_answer(database: Path, timeout_s: float = 60) -> None:
+    """Until the answer being written has some text in the store (read-only, as the app
+    writes on)."""
+    deadline = time.monotonic() + timeout_s
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)) as db:
+        while time.monotonic() < deadline:
+            query = "SELECT max(length(content)) FROM messages WHERE role = 'assistant'"
+            (stored,) = db.execute(query).fetchone()
+            if stored:
+                return
+            time.sleep(0.05)
+    raise AssertionError("the answer never reached the store")
+
+
 @pytest.fixture
 def killed_mid_answer(installed_starter, lantern_home: Path, tmp_path: Path) -> Iterator[str]:
     """Runs the app until it streams, then kills it and its engine with SIGKILL; gives what
@@ -84,6 +101,9 @@ def killed_mid_answer(installed_starter, lantern_home: Path, tmp_path: Path) -> 
         assert app.stdout is not None
         said, shown = app.stdout.readline().split(" ", 1)
         assert said == "STREAMING"
+        # The answer is flushed to the store every half second: kill once some of it is
+        # there (killed sooner, the lost half second is all the answer there was).
+        wait_for_stored_answer(app_paths().database)
         os.killpg(app.pid, signal.SIGKILL)
         app.wait(timeout=30)
         assert app.returncode == -signal.SIGKILL
