@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QPoint
-from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from chat_samples import conversation
+from chat_samples import conversation, shown_chat_view
 
 OPEN_TARGET_MS = 150.0
 QUIET_ROUNDS = 3  # processEvents rounds after the paint, for what the paint queued
@@ -86,17 +86,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    from desktop.ui.app import gui_application
-    from desktop.ui.chat.view import ChatView
-
-    app = gui_application()
-    window = QWidget()
-    window.resize(1000, 700)
-    layout = QVBoxLayout(window)
-    layout.setContentsMargins(0, 0, 0, 0)
-    view = ChatView()
-    layout.addWidget(view)
-    window.show()
+    window, view = shown_chat_view()
+    app = QApplication.instance()
     for _ in range(10):
         app.processEvents()
     watch = PaintWatch(view)

@@ -8,7 +8,11 @@ import random
 import re
 from datetime import UTC, datetime
 
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
 from desktop.store.repositories import MessageRecord
+from desktop.ui.app import gui_application
+from desktop.ui.chat.view import ChatView
 
 PROSE = (
     "the model reads each token of the prompt and writes its answer one piece at a time while "
@@ -193,3 +197,16 @@ def streamed_answer(count: int, *, seed: int = 7) -> list[str]:
     while len(tokens(text, random.Random(seed))) < count:
         text += long_answer(rng, sections=2) + "\n"
     return tokens(text, random.Random(seed))[:count]
+
+
+def shown_chat_view() -> tuple[QWidget, ChatView]:
+    """The application, and a ChatView filling a shown 1000x700 window (offscreen or not)."""
+    gui_application()
+    window = QWidget()
+    window.resize(1000, 700)
+    layout = QVBoxLayout(window)
+    layout.setContentsMargins(0, 0, 0, 0)
+    view = ChatView()
+    layout.addWidget(view)
+    window.show()
+    return window, view

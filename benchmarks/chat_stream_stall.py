@@ -29,10 +29,9 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, QObject, Qt, QThread, QTimer, Signal, SignalInstance, Slot
-from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from chat_samples import MOMENT, conversation, streamed_answer
+from chat_samples import MOMENT, conversation, shown_chat_view, streamed_answer
 
 LONGEST_STALL_TARGET_MS = 50.0
 P99_STALL_TARGET_MS = 16.0
@@ -139,17 +138,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from desktop.store.repositories import MessageRecord
-    from desktop.ui.app import gui_application
-    from desktop.ui.chat.view import ChatView
 
-    gui_application()
-    window = QWidget()
-    window.resize(1000, 700)
-    layout = QVBoxLayout(window)
-    layout.setContentsMargins(0, 0, 0, 0)
-    view = ChatView()
-    layout.addWidget(view)
-    window.show()
+    window, view = shown_chat_view()
 
     history = conversation(args.messages, long=True)
     view.show_messages(history)

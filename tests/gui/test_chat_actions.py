@@ -6,15 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt, QThreadPool
 from PySide6.QtWidgets import QApplication, QWidget
 
-from desktop.paths import app_paths
 from desktop.services.app import Lantern
-from desktop.settings import Settings, save_settings
 from desktop.store.repositories import ConversationRepository, MessageRecord, MessageRepository
 from desktop.ui.chat.message_widget import MessageWidget
 from desktop.ui.chat.view import OPEN_SCREENS, PAGE_SIZE, ChatView
@@ -23,11 +20,6 @@ from desktop.ui.main_window import MainWindow
 pytestmark = pytest.mark.gui
 
 TIMEOUT_MS = 60_000
-
-
-@pytest.fixture
-def short_answers(lantern_home: Path) -> None:
-    save_settings(app_paths().settings_file, Settings(max_tokens=24))
 
 
 @pytest.fixture

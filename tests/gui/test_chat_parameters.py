@@ -11,21 +11,14 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QInputDialog
 
-from desktop.paths import app_paths
 from desktop.services.app import Lantern
 from desktop.services.chat import ConversationParameters
-from desktop.settings import Settings, save_settings
 from desktop.ui.chat.conversation_settings import ConversationSettingsDialog
 from desktop.ui.main_window import MainWindow
 
 pytestmark = pytest.mark.gui
 
 TIMEOUT_MS = 60_000
-
-
-@pytest.fixture
-def short_answers(lantern_home: Path) -> None:
-    save_settings(app_paths().settings_file, Settings(max_tokens=24))
 
 
 @pytest.fixture

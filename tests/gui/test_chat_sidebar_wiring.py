@@ -6,15 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QListWidget, QListWidgetItem
 
-from desktop.paths import app_paths
 from desktop.services.app import Lantern
-from desktop.settings import Settings, save_settings
 from desktop.store.repositories import (
     ConversationRecord,
     ConversationRepository,
@@ -37,12 +34,6 @@ def add(lantern: Lantern, title: str, question: str, days_ago: int = 0) -> Conve
     updated = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days_ago)
     new = NewConversation(title=title, messages=messages, updated_at=updated)
     return ConversationRepository(lantern.database).insert(new)
-
-
-@pytest.fixture
-def short_answers(lantern_home: Path) -> None:
-    """A few tokens are enough here, and keep a loaded machine inside the timeouts."""
-    save_settings(app_paths().settings_file, Settings(max_tokens=24))
 
 
 @pytest.fixture
