@@ -146,3 +146,13 @@ def test_hub(_test_hub: LocalHub, monkeypatch: pytest.MonkeyPatch) -> LocalHub:
     _test_hub.faults.clear()
     monkeypatch.setenv("HF_ENDPOINT", _test_hub.endpoint)
     return _test_hub
+
+
+@pytest.fixture
+def short_answers(lantern_home: Path) -> None:
+    """Answers of at most 24 tokens: enough for a turn to happen, and quick on a loaded
+    machine (the model's default of 1,024 can take over a minute there)."""
+    from desktop.paths import app_paths
+    from desktop.settings import Settings, save_settings
+
+    save_settings(app_paths().settings_file, Settings(max_tokens=24))
