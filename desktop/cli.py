@@ -7,16 +7,16 @@ as one plain line on stderr with exit code 1; `--json` prints data for scripts.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop import APP_NAME, __version__
+from desktop.cli_output import open_lantern, print_json
+from desktop.cli_writing import add_writing_commands
 from desktop.errors import LanternError
 from desktop.log_file import log_to_file
 from desktop.paths import app_paths
@@ -56,18 +56,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 # ---- output helpers ----
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, default=_json_default, ensure_ascii=False))
-
-
 def _size(n: int) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if n < 1000 or unit == "TB":
@@ -76,17 +64,11 @@ def _size(n: int) -> str:
     return str(n)
 
 
-def _lantern() -> Any:
-    from desktop.services.app import Lantern
-
-    return Lantern()
-
-
 # ---- chat ----
 
 
 def _cmd_chat(args: argparse.Namespace) -> int:
-    app = _lantern()
+    app = open_lantern()
     try:
         text = sys.stdin.read() if args.message == "-" else args.message
         turn = app.chat.send(
@@ -109,7 +91,7 @@ def _cmd_chat(args: argparse.Namespace) -> int:
             raise
         outcome = turn.outcome
         if args.json:
-            _print_json(
+            print_json(
                 {
                     "conversation_id": turn.conversation.id,
                     "message_id": outcome.answer.id,
@@ -151,10 +133,10 @@ def _model_row(model: Any) -> dict[str, Any]:
 
 
 def _cmd_models_list(args: argparse.Namespace) -> int:
-    app = _lantern()
+    app = open_lantern()
     models = app.models.list()
     if args.json:
-        _print_json([_model_row(m) for m in models])
+        print_json([_model_row(m) for m in models])
     elif not models:
         print("No models installed. Try `lantern models install-starter`.")
     else:
@@ -167,19 +149,19 @@ def _cmd_models_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_models_import(args: argparse.Namespace) -> int:
-    model = _lantern().models.import_file(Path(args.path))
+    model = open_lantern().models.import_file(Path(args.path))
     print(f"Imported {model.id} ({model.info.quantization}, {_size(model.size_bytes)})")
     return 0
 
 
 def _cmd_models_rm(args: argparse.Namespace) -> int:
-    model = _lantern().models.remove(args.id)
+    model = open_lantern().models.remove(args.id)
     print(f"Removed {model.id}")
     return 0
 
 
 def _cmd_models_install_starter(args: argparse.Namespace) -> int:
-    app = _lantern()
+    app = open_lantern()
     model = app.models.install_starter(app.paths.cache / "starter")
     if model is None:
         print("A model is already installed; nothing to do.")
@@ -207,9 +189,9 @@ def _fit_row(estimate: FitEstimate) -> dict[str, Any]:
 
 
 def _cmd_models_search(args: argparse.Namespace) -> int:
-    found = _lantern().models.search(args.text, order=args.sort, limit=args.limit)
+    found = open_lantern().models.search(args.text, order=args.sort, limit=args.limit)
     if args.json:
-        _print_json([asdict(m) for m in found])
+        print_json([asdict(m) for m in found])
         return 0
     if not found:
         print(f"No GGUF models on the Hub match '{args.text}'.")
@@ -226,7 +208,7 @@ def _cmd_models_search(args: argparse.Namespace) -> int:
 
 
 def _cmd_models_info(args: argparse.Namespace) -> int:
-    service = _lantern().models
+    service = open_lantern().models
     repository = service.repository(args.repo)
     rows = []
     for model in repository.files:
@@ -240,7 +222,7 @@ def _cmd_models_info(args: argparse.Namespace) -> int:
             row["fit"] = _fit_row(service.fit(service.remote_info(repository, model), args.ctx))
         rows.append(row)
     if args.json:
-        _print_json({**asdict(repository.model), "revision": repository.revision, "files": rows})
+        print_json({**asdict(repository.model), "revision": repository.revision, "files": rows})
         return 0
     m = repository.model
     print(f"{m.repo}  ({m.architecture or 'unknown architecture'}, {m.downloads:,} downloads)")
@@ -254,7 +236,7 @@ def _cmd_models_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_models_fit(args: argparse.Namespace) -> int:
-    service = _lantern().models
+    service = open_lantern().models
     path = Path(args.model).expanduser()
     if path.is_file():
         from desktop.models.gguf_info import read_gguf_info
@@ -264,14 +246,14 @@ def _cmd_models_fit(args: argparse.Namespace) -> int:
         info = service.get(args.model).info
     estimate = service.fit(info, args.ctx)
     if args.json:
-        _print_json(_fit_row(estimate))
+        print_json(_fit_row(estimate))
     else:
         print(estimate.summary())
     return 0 if estimate.verdict != "too_big" else 2
 
 
 def _cmd_models_pull(args: argparse.Namespace) -> int:
-    app = _lantern()
+    app = open_lantern()
     try:
         queue = app.downloads
         repo, revision, chosen = queue.choose_files(args.repo, quant=args.quant, file=args.file)
@@ -316,9 +298,9 @@ def _progress_line(progress: Any) -> None:
 
 
 def _cmd_models_downloads(args: argparse.Namespace) -> int:
-    downloads = _lantern().downloads.list()
+    downloads = open_lantern().downloads.list()
     if args.json:
-        _print_json([{**asdict(d), "total_bytes": d.total_bytes} for d in downloads])
+        print_json([{**asdict(d), "total_bytes": d.total_bytes} for d in downloads])
     elif not downloads:
         print("No downloads.")
     for d in [] if args.json else downloads:
@@ -351,9 +333,9 @@ def _cmd_models_logout(args: argparse.Namespace) -> int:
 
 
 def _cmd_history_list(args: argparse.Namespace) -> int:
-    conversations = _lantern().history.list_conversations()
+    conversations = open_lantern().history.list_conversations()
     if args.json:
-        _print_json([asdict(c) for c in conversations])
+        print_json([asdict(c) for c in conversations])
     else:
         for c in conversations:
             pin = " (pinned)" if c.pinned else ""
@@ -366,9 +348,9 @@ def _cmd_history_list(args: argparse.Namespace) -> int:
 def _cmd_history_search(args: argparse.Namespace) -> int:
     from desktop.store.search import MATCH_END, MATCH_START
 
-    hits = _lantern().history.search(args.text, limit=args.limit)
+    hits = open_lantern().history.search(args.text, limit=args.limit)
     if args.json:
-        _print_json(
+        print_json(
             [
                 {**asdict(h), "snippet": h.snippet.replace(MATCH_START, "").replace(MATCH_END, "")}
                 for h in hits
@@ -384,7 +366,7 @@ def _cmd_history_search(args: argparse.Namespace) -> int:
 
 
 def _cmd_history_export(args: argparse.Namespace) -> int:
-    history = _lantern().history
+    history = open_lantern().history
     if args.output:
         history.export_file(args.id, Path(args.output).expanduser(), args.format)
         print(f"Wrote {args.output}", file=sys.stderr)
@@ -394,7 +376,7 @@ def _cmd_history_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_history_import(args: argparse.Namespace) -> int:
-    history = _lantern().history
+    history = open_lantern().history
     if args.file == "-":
         conversation = history.import_text(sys.stdin.read(), "standard input")
     else:
@@ -404,7 +386,7 @@ def _cmd_history_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_history_rm(args: argparse.Namespace) -> int:
-    history = _lantern().history
+    history = open_lantern().history
     title = history.conversations.get(args.id).title
     history.delete(args.id)
     history.conversations.purge_deleted()  # the command line has no Undo
@@ -413,9 +395,9 @@ def _cmd_history_rm(args: argparse.Namespace) -> int:
 
 
 def _cmd_history_show(args: argparse.Namespace) -> int:
-    conversation, messages = _lantern().chat.conversation(args.id)
+    conversation, messages = open_lantern().chat.conversation(args.id)
     if args.json:
-        _print_json({**asdict(conversation), "messages": [asdict(m) for m in messages]})
+        print_json({**asdict(conversation), "messages": [asdict(m) for m in messages]})
         return 0
     print(f"# {conversation.title}  (model {conversation.model_id})\n")
     for m in messages:
@@ -430,7 +412,7 @@ def _cmd_history_show(args: argparse.Namespace) -> int:
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from desktop.engine.hardware import system_memory
 
-    app = _lantern()
+    app = open_lantern()
     try:
         hw = app.engine.probe_hardware()
     finally:
@@ -449,7 +431,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         "llama_cpp_features": hw.system_info.strip(),
     }
     if args.json:
-        _print_json(report)
+        print_json(report)
         return 0
     print(f"{APP_NAME} {__version__} (Python {report['python']})")
     print(
@@ -469,7 +451,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from desktop.services.bench import run_bench
 
-    app = _lantern()
+    app = open_lantern()
     print("Running the benchmark (this takes a minute)...", file=sys.stderr)
     report = run_bench(
         app.models,
@@ -481,7 +463,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         threads=args.threads,
     )
     if args.json:
-        _print_json(report.as_dict())
+        print_json(report.as_dict())
         return 0
     print(
         f"Model {report.model_id} · {report.backend} · {report.threads} threads · "
@@ -608,6 +590,8 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("id", type=int)
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=_cmd_history_show)
+
+    add_writing_commands(commands)
 
     doctor = commands.add_parser("doctor", help="backend, devices, memory, paths and models")
     doctor.add_argument("--json", action="store_true")

@@ -14,7 +14,10 @@ from desktop.paths import AppPaths, app_paths
 from desktop.services.chat import ChatService
 from desktop.services.downloads import DownloadQueue
 from desktop.services.history import HistoryService
+from desktop.services.loading import ModelLoader
 from desktop.services.models import ModelService
+from desktop.services.summarize import SummaryService
+from desktop.services.translate import TranslationService
 from desktop.settings import Settings, load_settings, save_settings, with_changes
 from desktop.store.db import Database
 from desktop.store.downloads import DownloadRepository
@@ -78,9 +81,30 @@ class Lantern:
         return self._part("history", lambda: HistoryService(self.database))
 
     @property
+    def loader(self) -> ModelLoader:
+        return self._part("loader", lambda: ModelLoader(self.models, self.engine, self.settings))
+
+    @property
     def chat(self) -> ChatService:
         return self._part(
-            "chat", lambda: ChatService(self.database, self.models, self.engine, self.settings)
+            "chat",
+            lambda: ChatService(
+                self.database, self.models, self.engine, self.settings, self.loader
+            ),
+        )
+
+    @property
+    def summarize(self) -> SummaryService:
+        return self._part(
+            "summarize",
+            lambda: SummaryService(self.database, self.models, self.engine, self.loader),
+        )
+
+    @property
+    def translate(self) -> TranslationService:
+        return self._part(
+            "translate",
+            lambda: TranslationService(self.database, self.models, self.engine, self.loader),
         )
 
     def close(self) -> None:

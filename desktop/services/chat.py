@@ -18,8 +18,9 @@ from typing import Any
 
 from desktop.engine.client import EngineClient, GenerationStream
 from desktop.engine.protocol import GenerationStats, ModelLoaded, Sampling
-from desktop.errors import EngineCrashed, LanternError, NotEnoughMemory
+from desktop.errors import EngineCrashed, LanternError
 from desktop.models.installed import InstalledModel
+from desktop.services.loading import ModelLoader
 from desktop.services.models import ModelService
 from desktop.settings import Settings
 from desktop.store.db import Database
@@ -74,14 +75,19 @@ def default_sampling(settings: Settings) -> dict[str, Any]:
 
 class ChatService:
     def __init__(
-        self, db: Database, models: ModelService, engine: EngineClient, settings: Settings
+        self,
+        db: Database,
+        models: ModelService,
+        engine: EngineClient,
+        settings: Settings,
+        loader: ModelLoader | None = None,
     ) -> None:
         self.conversations = ConversationRepository(db)
         self.messages = MessageRepository(db)
         self._models = models
         self._engine = engine
         self._settings = settings
-        self._load_lock = threading.Lock()
+        self._loader = loader or ModelLoader(models, engine, settings)
 
     def list_conversations(self) -> list[ConversationRecord]:
         return self.conversations.list()
@@ -260,30 +266,7 @@ class ChatService:
         return context_use(stats, self._settings.context_length)
 
     def ensure_loaded(self, model: InstalledModel) -> ModelLoaded:
-        """Load `model` into the engine unless it is already there (a crash unloads it)."""
-        context = min(self._settings.context_length, model.info.context_length)
-        with self._load_lock:
-            loaded = self._engine.loaded
-            if loaded and loaded.model_path == str(model.path) and loaded.context_length == context:
-                return loaded
-            self._refuse_if_too_big(model, context)
-            return self._engine.load(
-                model.path,
-                context_length=context,
-                threads=self._settings.threads,
-                gpu_layers=self._settings.gpu_layers,
-                shape=model.info.shape,
-            )
-
-    def _refuse_if_too_big(self, model: InstalledModel, context: int) -> None:
-        """NotEnoughMemory, saying what would fit, for a model this machine cannot hold: a
-        load that runs out of memory can take the whole computer down with it."""
-        estimate = self._models.fit(model.info, context)
-        if estimate.verdict == "too_big" and self._engine.loaded is not None:
-            self._engine.unload()  # the model loaded now holds memory the new one may use
-            estimate = self._models.fit(model.info, context)
-        if estimate.verdict == "too_big":
-            raise NotEnoughMemory(f"{model.id} cannot be loaded. {estimate.summary()}")
+        return self._loader.ensure_loaded(model)
 
     @property
     def engine(self) -> EngineClient:

@@ -3,12 +3,12 @@ the presets applied to them. The same calls serve the sidebar and `lantern histo
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
 from desktop.errors import LanternError
+from desktop.services.files import write_file_atomically
 from desktop.store.db import Database
 from desktop.store.presets import PresetRecord, PresetRepository
 from desktop.store.repositories import (
@@ -70,14 +70,7 @@ class HistoryService:
     def export_file(self, conversation_id: int, path: Path, fmt: ExportFormat) -> None:
         """Write the export through a temporary file, so that a failed write never leaves half
         a file where the user's was."""
-        text = self.export(conversation_id, fmt)
-        partial = path.with_name(f".{path.name}.partial")
-        try:
-            partial.write_text(text, encoding="utf-8")
-            os.replace(partial, path)
-        except OSError as exc:
-            partial.unlink(missing_ok=True)
-            raise LanternError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
+        write_file_atomically(path, self.export(conversation_id, fmt).encode("utf-8"))
 
     def import_text(self, text: str, source_name: str) -> ConversationRecord:
         return self.conversations.insert(parse_conversation_file(text, source_name))

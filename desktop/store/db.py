@@ -15,7 +15,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from desktop.store.schema import Message
+from desktop.store.schema import Message, Summary, Translation
 
 log = logging.getLogger(__name__)
 
@@ -49,21 +49,32 @@ class Database:
             yield session
 
     def recover_interrupted(self) -> int:
-        """Answers left 'streaming' by a process that no longer runs were cut short by a crash
-        or a kill: keep what was written and mark them interrupted."""
+        """Answers left 'streaming' and writing runs left 'running' by a process that no longer
+        runs were cut short by a crash or a kill: keep what was written, mark them interrupted."""
+        marked = 0
         with self.session() as session:
-            rows = session.execute(
-                select(Message.id, Message.writer_pid).where(Message.status == "streaming")
-            ).all()
-            dead = [mid for mid, pid in rows if pid is None or not _process_alive(pid)]
-            if dead:
-                session.execute(
-                    update(Message)
-                    .where(Message.id.in_(dead))
-                    .values(status="interrupted", writer_pid=None)
-                )
-                log.info("Marked %d answers interrupted by an earlier crash", len(dead))
-        return len(dead)
+            for table, live in (
+                (Message, "streaming"),
+                (Summary, "running"),
+                (Translation, "running"),
+            ):
+                rows = session.execute(
+                    select(table.id, table.writer_pid).where(table.status == live)
+                ).all()
+                dead = [rid for rid, pid in rows if pid is None or not _process_alive(pid)]
+                if dead:
+                    session.execute(
+                        update(table)
+                        .where(table.id.in_(dead))
+                        .values(status="interrupted", writer_pid=None)
+                    )
+                    log.info(
+                        "Marked %d %s interrupted by an earlier crash",
+                        len(dead),
+                        table.__tablename__,
+                    )
+                marked += len(dead)
+        return marked
 
     def journal_mode(self) -> str:
         with self.engine.connect() as connection:

@@ -94,3 +94,74 @@ class Preset(Base):
     sampling: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class Summary(Base):
+    """One summarize run: the source, the options, the chunk plan, the notes each part gave,
+    the result, and how long each pass took. Re-runs of one source share its `source_hash`."""
+
+    __tablename__ = "summaries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    source_name: Mapped[str | None] = mapped_column(String(500))  # the file; None if pasted
+    source_hash: Mapped[str] = mapped_column(String(64), index=True)  # sha256 of source_text
+    source_text: Mapped[str] = mapped_column(Text)
+    options: Mapped[dict] = mapped_column(JSON)
+    model_id: Mapped[str | None] = mapped_column(String(500))
+    plan: Mapped[dict | None] = mapped_column(
+        JSON
+    )  # {"chunk_tokens", "chunks": [[start, end, tokens]]}
+    partials: Mapped[list] = mapped_column(JSON, default=list)  # the notes of each part, in order
+    result: Mapped[str] = mapped_column(Text, default="")
+    # running | complete | cancelled | failed | interrupted (by a crash)
+    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    timings: Mapped[dict | None] = mapped_column(JSON)
+    writer_pid: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now, index=True)
+
+
+class Translation(Base):
+    """A translation session: the document cut into segments, translated one by one."""
+
+    __tablename__ = "translations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    source_name: Mapped[str | None] = mapped_column(String(500))
+    source_hash: Mapped[str] = mapped_column(String(64), index=True)
+    source_language: Mapped[str | None] = mapped_column(String(20))  # a code; None: unknown
+    target_language: Mapped[str] = mapped_column(String(20))
+    tone: Mapped[str] = mapped_column(String(200), default="")
+    glossary: Mapped[list] = mapped_column(JSON, default=list)  # [[term, translation], ...]
+    model_id: Mapped[str | None] = mapped_column(String(500))
+    # running | complete | cancelled | failed | interrupted: of the latest run over it
+    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    timings: Mapped[dict | None] = mapped_column(JSON)
+    writer_pid: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now, index=True)
+
+
+class TranslationSegment(Base):
+    __tablename__ = "translation_segments"
+    __table_args__ = (Index("ix_translation_segments_order", "translation_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    translation_id: Mapped[int] = mapped_column(ForeignKey("translations.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    source: Mapped[str] = mapped_column(Text)  # the block as in the document
+    prefix: Mapped[str] = mapped_column(String(50), default="")  # Markdown kept as is
+    text: Mapped[str] = mapped_column(Text)  # what is translated: source without the prefix
+    translatable: Mapped[bool] = mapped_column(default=True)
+    separator: Mapped[str] = mapped_column(String(50), default="")
+    suffix: Mapped[str] = mapped_column(String(200), default="")  # a setext underline, say
+    continuation: Mapped[str] = mapped_column(String(50), default="")  # "> " on later lines
+    translation: Mapped[str | None] = mapped_column(Text)
+    # pending | done | edited (by hand) | failed
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    missing_terms: Mapped[list] = mapped_column(JSON, default=list)  # glossary terms not used
+    stats: Mapped[dict | None] = mapped_column(JSON)

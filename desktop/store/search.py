@@ -90,3 +90,10 @@ class MessageSearch:
 
 def _as_datetime(value: object) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def like_pattern(user_text: str) -> str:
+    """`user_text` anywhere in a column, for `LIKE ... ESCAPE '\\'`: its own % and _ are
+    literal. (Sessions are few enough to scan; messages need the FTS index above.)"""
+    escaped = user_text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

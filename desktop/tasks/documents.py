@@ -7,6 +7,7 @@ Anything Lantern cannot read gets an `UnreadableDocument` saying why and what to
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from dataclasses import dataclass
@@ -150,3 +151,15 @@ def _no_text(name: str, kind: str) -> str:
             "Run it through OCR first, or paste its text."
         )
     return f"{name} has no text in it."
+
+
+@dataclass(frozen=True)
+class SourceText:
+    """What a writing tool works on: a document's text, or text the user pasted."""
+
+    text: str
+    name: str | None = None  # the file it came from; None when pasted
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()

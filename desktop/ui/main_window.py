@@ -1,4 +1,5 @@
-"""The main window: a rail of pages (Chat, Models) beside the current page, and a status bar.
+"""The main window: a rail of pages (Chat, Summarize, Translate, Models) beside the current page,
+and a status bar.
 The chat page is the window's own: model picker, conversation sidebar, chat view, message input.
 
 The window only arranges widgets and routes signals; every read and write goes through the
@@ -47,6 +48,8 @@ from desktop.ui.chat.conversation_settings import ConversationSettingsDialog
 from desktop.ui.chat.sidebar import ConversationSidebar
 from desktop.ui.chat.view import ChatView
 from desktop.ui.models.page import ModelsPage
+from desktop.ui.summarize.page import SummarizePage
+from desktop.ui.translate.page import TranslatePage
 from desktop.ui.widgets.empty_state import EmptyState
 from desktop.ui.widgets.message_input import MessageInput
 from desktop.ui.widgets.navigation_rail import NavigationRail
@@ -61,7 +64,7 @@ NO_MODEL_BODY = (
     "Lantern needs a language model to chat with. Download one from the catalog (the small "
     "starter model takes a minute), or import a GGUF file you already have."
 )
-CHAT_PAGE, MODELS_PAGE = 0, 1
+CHAT_PAGE, SUMMARIZE_PAGE, TRANSLATE_PAGE, MODELS_PAGE = 0, 1, 2, 3
 # The export formats, as the save dialog offers them (the first is the default).
 EXPORT_FILTERS: dict[str, ExportFormat] = {
     "Markdown (*.md)": "md",
@@ -122,6 +125,8 @@ class MainWindow(QMainWindow):
         self._in_background(self._read_models, self._show_start)
         self._in_background(lambda: self._lantern.settings, self._show_appearance)
         self.models_page.start()
+        self.summarize_page.start()
+        self.translate_page.start()
 
     # ---- layout ----
 
@@ -203,15 +208,26 @@ class MainWindow(QMainWindow):
         self.models_page.use_for_chat.connect(self.use_model)
         self.models_page.models_changed.connect(self.reload_models)
 
+        self.summarize_page = SummarizePage(self._lantern, self._tasks)
+        self.translate_page = TranslatePage(self._lantern, self._tasks)
+
         icons = resources_dir() / "icons"
         self.rail = NavigationRail()
         self.chat_button = self.rail.add_page("Chat", QIcon(str(icons / "chat.svg")), "Ctrl+1")
+        self.summarize_button = self.rail.add_page(
+            "Summarize", QIcon(str(icons / "summarize.svg")), "Ctrl+2"
+        )
+        self.translate_button = self.rail.add_page(
+            "Translate", QIcon(str(icons / "translate.svg")), "Ctrl+3"
+        )
         self.models_button = self.rail.add_page(
-            "Models", QIcon(str(icons / "models.svg")), "Ctrl+2"
+            "Models", QIcon(str(icons / "models.svg")), "Ctrl+4"
         )
         self.rail.page_chosen.connect(self.show_page)
         self.sections = QStackedWidget()
         self.sections.addWidget(self.chat_page)  # CHAT_PAGE
+        self.sections.addWidget(self.summarize_page)  # SUMMARIZE_PAGE
+        self.sections.addWidget(self.translate_page)  # TRANSLATE_PAGE
         self.sections.addWidget(self.models_page)  # MODELS_PAGE
         central = QWidget()
         row = QHBoxLayout(central)
@@ -222,9 +238,13 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.rail.set_current(CHAT_PAGE)
 
-        QShortcut(QKeySequence("Escape"), self, self.stop)
-        QShortcut(QKeySequence("Ctrl+1"), self, lambda: self.show_page(CHAT_PAGE))
-        QShortcut(QKeySequence("Ctrl+2"), self, lambda: self.show_page(MODELS_PAGE))
+        # Esc stops the answer on the Chat page; the writing pages take it to cancel their run.
+        stop = QShortcut(QKeySequence("Escape"), self.chat_page, self.stop)
+        stop.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        for number, page in enumerate(
+            (CHAT_PAGE, SUMMARIZE_PAGE, TRANSLATE_PAGE, MODELS_PAGE), start=1
+        ):
+            QShortcut(QKeySequence(f"Ctrl+{number}"), self, lambda p=page: self.show_page(p))
         self.sidebar.new_chat_button.setToolTip("New chat (Ctrl+N)")
         self.sidebar.search_field.setToolTip("Search all conversations (Ctrl+K)")
         self.sidebar.export_requested.connect(self.export_conversation)
@@ -354,6 +374,8 @@ class MainWindow(QMainWindow):
         if keep is not None:
             self.model_picker.setCurrentIndex(self.model_picker.findData(keep))
         self._has_models = bool(models)
+        self.summarize_page.set_models(models, default)
+        self.translate_page.set_models(models, default)
         self.pages.setCurrentWidget(self.view if models else self.empty_state)
         if models:
             self.statusBar().clearMessage()
@@ -778,6 +800,8 @@ class MainWindow(QMainWindow):
         self._closed = True
         self._tasks.close()
         self.models_page.shutdown()
+        self.summarize_page.shutdown()
+        self.translate_page.shutdown()
         if self._run is not None:
             self._run.cancel()
         if self._thread is not None:

@@ -25,7 +25,8 @@ def test_migrations_build_the_schema_from_an_empty_file(tmp_path: Path) -> None:
         tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         version = raw.execute("SELECT version_num FROM alembic_version").fetchone()[0]
     assert {"conversations", "messages", "downloads", "alembic_version"} <= tables
-    assert version == "0003_chat"
+    assert {"summaries", "translations", "translation_segments"} <= tables
+    assert version == "0004_writing"
 
 
 def test_a_database_from_the_first_release_gains_the_queue_and_search(tmp_path: Path) -> None:

@@ -1,0 +1,94 @@
+"""Generations run one after another for one task (the parts of a summary, the segments of a
+translation), any of which `cancel()` stops from another thread, with what each one cost."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from desktop.engine.client import EngineClient, GenerationStream
+from desktop.engine.protocol import ChatMessage, GenerationStats, Sampling
+
+
+@dataclass(frozen=True)
+class StepCost:
+    kind: str  # what the step was for: "part", "combine", "final", "segment"
+    prompt_tokens: int
+    generated_tokens: int
+    prompt_s: float  # to the first token
+    seconds: float  # the whole step
+
+    @classmethod
+    def of(cls, kind: str, stats: GenerationStats) -> StepCost:
+        return cls(
+            kind,
+            stats.prompt_tokens,
+            stats.generated_tokens,
+            stats.time_to_first_token_s,
+            stats.total_s,
+        )
+
+
+class GenerationSteps:
+    def __init__(self, engine: EngineClient) -> None:
+        self._engine = engine
+        self._cancelled = threading.Event()
+        self._stream: GenerationStream | None = None
+        self.costs: list[StepCost] = []
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        stream = self._stream
+        if stream is not None:
+            stream.cancel()
+
+    def generate(
+        self, kind: str, messages: Sequence[ChatMessage], sampling: Sampling
+    ) -> Iterator[str]:
+        """The step's text as it comes. A step cut short by cancel() ends early; the caller
+        checks `cancelled` after it."""
+        if self.cancelled:
+            return
+        with self._engine.generate(messages=tuple(messages), sampling=sampling) as stream:
+            self._stream = stream
+            if self.cancelled:
+                stream.cancel()
+            yield from stream
+        self._stream = None
+        if stream.finished is not None and stream.finished.finish_reason != "cancelled":
+            self.costs.append(StepCost.of(kind, stream.finished.stats))
+
+
+class Pace:
+    """How fast the engine reads prompts and writes tokens, as measured on the steps so far:
+    to tell the user how long the rest will take."""
+
+    def __init__(self, costs: list[StepCost]) -> None:
+        self._costs = costs
+
+    def seconds_for(self, prompt_tokens: int, generated_tokens: int) -> float | None:
+        if not self._costs:
+            return None
+        read = sum(c.prompt_tokens for c in self._costs) / max(
+            sum(c.prompt_s for c in self._costs), 1e-6
+        )
+        writing = [c for c in self._costs if c.generated_tokens > 1]
+        write = (
+            sum(c.generated_tokens for c in writing)
+            / max(sum(c.seconds - c.prompt_s for c in writing), 1e-6)
+            if writing
+            else None
+        )
+        seconds = prompt_tokens / read
+        if write:
+            seconds += generated_tokens / write
+        return seconds
+
+    def mean_generated(self, kind: str, default: int) -> int:
+        made = [c.generated_tokens for c in self._costs if c.kind == kind]
+        return round(sum(made) / len(made)) if made else default

@@ -1,0 +1,1 @@
+"""The Translate page: documents translated segment by segment, side by side."""

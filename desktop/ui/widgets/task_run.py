@@ -1,0 +1,81 @@
+"""A long writing task (a summary, a translation) run in its own thread, reporting by signals.
+
+`start` is any call that returns a run: an object that is iterated for its events and has
+`cancel()` and, once the iteration ends, `outcome` (SummaryRun, TranslationRun). The start
+itself (a database write, a file read) happens in the thread too.
+
+Signals: `started(run)` once the run exists, `event(object)` for each event (as many as the
+engine makes tokens: a view coalesces them), then exactly one of `finished(outcome)` (a
+cancelled run too) or `failed(message)`; a run that fails after it started has saved what it
+had, and `run.outcome` says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from desktop.errors import LanternError
+from desktop.ui.bridge import user_message
+
+log = logging.getLogger(__name__)
+
+
+class TaskRun(QObject):
+    started = Signal(object)
+    event = Signal(object)
+    finished = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, start: Callable[[], Any]) -> None:
+        super().__init__()
+        self._start = start
+        # Cancel may come before start() has returned the run; remember it and apply it then.
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self.run_object: Any = None
+
+    def cancel(self) -> None:
+        """Thread-safe: called from the GUI thread while `run()` iterates in the worker."""
+        with self._lock:
+            self._cancelled = True
+            run = self.run_object
+        if run is not None:
+            run.cancel()
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            run = self._start()
+            with self._lock:
+                self.run_object = run
+                cancelled = self._cancelled
+            if cancelled:
+                run.cancel()
+            self.started.emit(run)
+            for item in run:
+                self.event.emit(item)
+        except BaseException as exc:
+            if not isinstance(exc, LanternError):
+                log.exception("Writing task failed", exc_info=exc)
+            self.failed.emit(user_message(exc))
+            return
+        self.finished.emit(run.outcome)
+
+
+def task_thread(task: TaskRun, owner: QObject) -> QThread:
+    """A new thread, not yet started, that runs `task` and quits when it ends; a child of
+    `owner` (found with `owner.findChildren(QThread)` until the owner deletes it)."""
+    thread = QThread(owner)
+    thread.setObjectName("lantern-writing-task")
+    task.moveToThread(thread)
+    thread.started.connect(task.run)
+    # Direct: quit() is thread-safe, and a queued call would wait for the GUI thread, which
+    # may itself be waiting for this thread (closing the window).
+    task.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+    task.failed.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+    return thread

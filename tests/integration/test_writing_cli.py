@@ -1,0 +1,112 @@
+"""`lantern summarize` and `lantern translate` end to end, through subprocesses, on the real
+starter model: results on stdout, progress on stderr, sessions stored, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import docx
+import pytest
+from sample_documents import chronicle, short_paragraphs
+from test_cli import lantern
+
+from desktop.models.installed import InstalledModel
+
+
+def test_summarize_a_file_prints_the_summary_and_stores_the_session(
+    installed_starter: InstalledModel, tmp_path: Path
+) -> None:
+    source = tmp_path / "chronicle.md"
+    source.write_text(chronicle(3), encoding="utf-8")
+    result = lantern("summarize", str(source), "--length", "sentence", "--format", "tldr")
+    assert result.stdout.strip()
+    assert "[summary 1 · SmolLM2-135M-Instruct.Q4_1]" in result.stderr
+    assert "1 part(s)" in result.stderr and "[1/1] Writing the summary" in result.stderr
+    assert "[complete · 1 pass(es)" in result.stderr
+
+    data = _json(lantern("summarize", str(source), "--length", "12", "--json"))
+    assert data["status"] == "complete" and data["summary"]
+    assert data["options"]["length"] == "words" and data["options"]["words"] == 12
+    assert data["plan"]["chunks"] == [[0, len(chronicle(3)), data["plan"]["tokens"]]]
+    assert data["timings"]["passes"] == 1 and data["timings"]["steps"][0]["kind"] == "final"
+    assert data["summary_id"] == 2
+
+
+def test_summarize_reads_standard_input_and_word_documents(
+    installed_starter: InstalledModel, tmp_path: Path
+) -> None:
+    piped = _json(lantern("summarize", "-", "--length", "sentence", "--json", stdin=chronicle(2)))
+    assert piped["status"] == "complete"
+
+    document = docx.Document()
+    for paragraph in chronicle(2).split("\n\n"):
+        document.add_paragraph(paragraph)
+    path = tmp_path / "report.docx"
+    document.save(str(path))
+    data = _json(lantern("summarize", str(path), "--length", "sentence", "--json"))
+    assert data["status"] == "complete" and data["plan"]["tokens"] > 100
+
+
+def test_translate_prints_the_document_and_flags_glossary_misses(
+    installed_starter: InstalledModel, tmp_path: Path
+) -> None:
+    source = tmp_path / "notes.md"
+    source.write_text("# Harbour\n\n" + short_paragraphs(3), encoding="utf-8")
+    glossary = tmp_path / "glossary.csv"
+    glossary.write_text("term,translation\nharbour,Zorblax\n", encoding="utf-8")
+    result = lantern("translate", str(source), "--to", "fr", "--glossary", str(glossary))
+    assert result.stdout.startswith("# ")
+    assert result.stdout.count("\n\n") == 3  # four blocks, as in the source
+    assert "en -> fr" in result.stderr
+    assert "segment 1: glossary term(s) not translated as required: harbour" in result.stderr
+
+    data = _json(lantern("translate", str(source), "--to", "French", "--from", "English", "--json"))
+    assert data["status"] == "complete" and data["target_language"] == "fr"
+    assert len(data["segments"]) == 4
+    assert data["segments"][0]["source"] == "# Harbour"
+    assert all(s["translation"] for s in data["segments"])
+    assert data["timings"]["segments"] == 4
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty"),
+        (b"   \n\n  ", "is empty"),
+        (bytes(range(256)) * 8, "not text"),
+    ],
+)
+def test_unreadable_input_gets_a_clear_message(
+    installed_starter: InstalledModel, tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "input.txt"
+    path.write_bytes(content)
+    for command in (["summarize", str(path)], ["translate", str(path), "--to", "fr"]):
+        result = lantern(*command, check=False)
+        assert result.returncode == 1
+        assert result.stderr.startswith("error: ") and message in result.stderr
+
+
+def test_bad_arguments_get_a_clear_message(
+    installed_starter: InstalledModel, tmp_path: Path
+) -> None:
+    text = tmp_path / "a.txt"
+    text.write_text("The harbour was full.", encoding="utf-8")
+    bad_glossary = tmp_path / "g.csv"
+    bad_glossary.write_text("harbour\n", encoding="utf-8")
+    cases = [
+        (["translate", str(text), "--to", "Klingonese"], "is not a language"),
+        (["translate", str(text), "--to", "fr", "--glossary", str(bad_glossary)], "Line 1"),
+        (["summarize", str(tmp_path / "missing.txt")], "Cannot read"),
+        (["summarize", str(text), "--length", "medium"], "number of words"),
+    ]
+    for command, message in cases:
+        result = lantern(*command, check=False)
+        assert result.returncode == 1, command
+        assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+
+
+def _json(result: Any) -> Any:
+    return json.loads(result.stdout)
