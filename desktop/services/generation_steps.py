@@ -4,11 +4,13 @@ translation), any of which `cancel()` stops from another thread, with what each 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from desktop.engine.client import EngineClient, GenerationStream
 from desktop.engine.protocol import ChatMessage, GenerationStats, Sampling
+from desktop.errors import EngineCrashed, LanternError
 
 
 @dataclass(frozen=True)
@@ -92,3 +94,23 @@ class Pace:
     def mean_generated(self, kind: str, default: int) -> int:
         made = [c.generated_tokens for c in self._costs if c.kind == kind]
         return round(sum(made) / len(made)) if made else default
+
+
+@contextmanager
+def marked_if_it_fails(finish: Callable[..., None]) -> Iterator[None]:
+    """However the block fails, `finish(status, error=...)` records why on the task (what
+    it wrote is saved by then); then the error goes on to the caller."""
+    try:
+        yield
+    except KeyboardInterrupt:  # Ctrl+C in the terminal: the user stopped it
+        finish("cancelled")
+        raise
+    except EngineCrashed as exc:
+        finish("interrupted", error=exc.message)
+        raise
+    except LanternError as exc:
+        finish("failed", error=exc.message)
+        raise
+    except BaseException as exc:  # a bug, an abandoned iteration
+        finish("interrupted", error=repr(exc))
+        raise

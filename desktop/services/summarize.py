@@ -13,16 +13,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from desktop.engine.client import EngineClient
 from desktop.engine.protocol import ModelLoaded, Sampling
-from desktop.errors import EngineCrashed, LanternError
+from desktop.errors import LanternError
 from desktop.models.installed import InstalledModel
 from desktop.services.files import write_file_atomically
-from desktop.services.generation_steps import GenerationSteps, Pace
+from desktop.services.generation_steps import GenerationSteps, Pace, marked_if_it_fails
 from desktop.services.loading import ModelLoader
 from desktop.services.models import ModelService
 from desktop.store.db import Database
@@ -32,6 +31,7 @@ from desktop.tasks.chunking import Chunk, split_into_chunks
 from desktop.tasks.document_export import ExportFormat, export_document
 from desktop.tasks.documents import SourceText
 from desktop.tasks.summary import (
+    MAX_CHUNK_TOKENS,
     NOTES_SEPARATOR,
     SummaryOptions,
     combine_messages,
@@ -72,6 +72,7 @@ class SummaryPlan:
             "context_length": self.context_length,
             "tokens": self.tokens,
             "chunk_tokens": self.chunk_tokens,
+            "note_tokens": self.note_tokens,
             "passes": self.passes,
             "chunks": [[c.start, c.end, c.tokens] for c in self.chunks],
         }
@@ -168,12 +169,12 @@ class SummaryService:
         if tokens <= final_budget:
             whole = Chunk(0, len(source.text), source.text, tokens)
             return SummaryPlan(context, tokens, final_budget, (whole,), 1, final_budget, 0, 0)
-        note = note_tokens(context)
-        part_budget = text_budget(
-            context, prompt_overhead(part_messages("", 99, 99, options, context), count), note
-        )
+        reserve = note_tokens(context)  # room for the notes, before the part's size is known
+        part_overhead = prompt_overhead(part_messages("", 99, 99, options, reserve), count)
+        part_budget = min(text_budget(context, part_overhead, reserve), MAX_CHUNK_TOKENS)
+        note = note_tokens(context, part_budget)
         combine_budget = text_budget(
-            context, prompt_overhead(combine_messages([], options, context), count), note
+            context, prompt_overhead(combine_messages([], options, note), count), note
         )
         notes_budget = text_budget(
             context,
@@ -260,7 +261,7 @@ class SummaryRun:
 
     def __iter__(self) -> Iterator[SummaryEvent]:
         started = time.monotonic()
-        with self._keeping_what_was_written():
+        with marked_if_it_fails(self._finish):
             loaded = self._service.loader.ensure_loaded(self.model)
             self._timings["load_s"] = time.monotonic() - started
             work_started = time.monotonic()
@@ -284,11 +285,17 @@ class SummaryRun:
 
     def _notes_on_every_part(self, plan: SummaryPlan) -> Iterator[SummaryEvent]:
         parts = len(plan.chunks)
-        for index, chunk in enumerate(plan.chunks):
+        self._notes = self._reusable_notes(plan)
+        if self._notes:
+            self._timings["reused_notes"] = len(self._notes)
+            self._repository.change(self.summary_id, partials=list(self._notes))
+            for index, note in enumerate(self._notes):
+                yield NotesDone(index, note)
+        for index, chunk in enumerate(plan.chunks[len(self._notes) :], start=len(self._notes)):
             yield self._step_started(index + 1, plan, f"Reading part {index + 1} of {parts}")
             pieces: list[str] = []
             messages = part_messages(
-                chunk.text, index + 1, parts, self.options, plan.context_length, self.source.name
+                chunk.text, index + 1, parts, self.options, plan.note_tokens, self.source.name
             )
             for piece in self._steps.generate("part", messages, _sampling(plan.note_tokens)):
                 pieces.append(piece)
@@ -298,6 +305,22 @@ class SummaryRun:
             self._notes.append("".join(pieces).strip())
             self._repository.change(self.summary_id, partials=list(self._notes))
             yield NotesDone(index, self._notes[-1])
+
+    def _reusable_notes(self, plan: SummaryPlan) -> list[str]:
+        """The notes an earlier summary of this text wrote on the same parts, with the same
+        model and the options notes depend on (focus, language): a new version in another
+        length or format then only writes the summary again, and a cancelled one goes on
+        from the part it had reached."""
+        parts = plan.as_dict()
+        wanted = (parts["chunks"], parts["note_tokens"], self.options.focus, self.options.language)
+        for earlier in reversed(self._repository.versions(self.source.sha256)):
+            if earlier.id == self.summary_id or earlier.model_id != self.model.id:
+                continue
+            before, options = earlier.plan or {}, SummaryOptions.from_dict(earlier.options)
+            had = (before.get("chunks"), before.get("note_tokens"), options.focus, options.language)
+            if had == wanted and earlier.partials:
+                return list(earlier.partials[: len(plan.chunks)])
+        return []
 
     def _merged_until_they_fit(
         self, plan: SummaryPlan
@@ -323,7 +346,7 @@ class SummaryRun:
                     self._steps.generate(
                         "combine",
                         combine_messages(
-                            notes[group.start : group.stop], self.options, plan.context_length
+                            notes[group.start : group.stop], self.options, plan.note_tokens
                         ),
                         _sampling(plan.note_tokens),
                     )
@@ -376,21 +399,6 @@ class SummaryRun:
         return pace.seconds_for(prompt + notes_tokens, written + summary)
 
     # ---- the end ----
-
-    @contextmanager
-    def _keeping_what_was_written(self) -> Iterator[None]:
-        """However the run fails, store what it wrote, marked why, then re-raise."""
-        try:
-            yield
-        except EngineCrashed as exc:
-            self._finish("interrupted", error=exc.message)
-            raise
-        except LanternError as exc:
-            self._finish("failed", error=exc.message)
-            raise
-        except BaseException as exc:  # a bug, Ctrl+C, an abandoned iteration
-            self._finish("interrupted", error=repr(exc))
-            raise
 
     def _finish(self, status: str, *, error: str | None = None) -> None:
         self._timings["steps"] = [asdict(cost) for cost in self._steps.costs]

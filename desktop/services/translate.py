@@ -13,17 +13,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Generator, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from desktop.engine.client import EngineClient
 from desktop.engine.protocol import ChatMessage, Sampling
-from desktop.errors import EngineCrashed, LanternError
+from desktop.errors import LanternError
 from desktop.models.installed import InstalledModel
 from desktop.services.files import write_file_atomically
-from desktop.services.generation_steps import GenerationSteps, Pace, StepCost
+from desktop.services.generation_steps import GenerationSteps, Pace, StepCost, marked_if_it_fails
 from desktop.services.loading import ModelLoader
 from desktop.services.models import ModelService
 from desktop.store.db import Database
@@ -115,7 +114,7 @@ class TranslationService:
             tone=options.tone.strip(),
             glossary=[(t.term, t.translation) for t in options.glossary.terms],
             model_id=model.id,
-            segments=[_new_segment(segment) for segment in segments],
+            segments=[_same_fields(NewSegment, segment) for segment in segments],
         )
         return TranslationRun(self, record.id, model)
 
@@ -162,7 +161,7 @@ class TranslationService:
         their original words."""
         segments = self.translations.segments(translation_id)
         return assemble(
-            [_layout(segment) for segment in segments],
+            [_same_fields(Segment, segment) for segment in segments],
             [s.translation if s.translatable else None for s in segments],
         )
 
@@ -198,28 +197,10 @@ class TranslationService:
         return self._loader
 
 
-def _new_segment(segment: Segment) -> NewSegment:
-    return NewSegment(
-        source=segment.source,
-        prefix=segment.prefix,
-        text=segment.text,
-        translatable=segment.translatable,
-        separator=segment.separator,
-        suffix=segment.suffix,
-        continuation=segment.continuation,
-    )
-
-
-def _layout(segment: SegmentRecord) -> Segment:
-    return Segment(
-        source=segment.source,
-        prefix=segment.prefix,
-        text=segment.text,
-        translatable=segment.translatable,
-        separator=segment.separator,
-        suffix=segment.suffix,
-        continuation=segment.continuation,
-    )
+def _same_fields(kind: Any, segment: Any) -> Any:
+    """`segment` as `kind`: the layout of a segment (tasks) and its stored form (store)
+    have the same fields."""
+    return kind(**{f.name: getattr(segment, f.name) for f in fields(kind)})
 
 
 def _language_name(code: str | None) -> str:
@@ -304,7 +285,7 @@ class TranslationRun:
 
     def __iter__(self) -> Iterator[TranslationEvent]:
         started = time.monotonic()
-        with self._keeping_what_was_written():
+        with marked_if_it_fails(self._finish):
             self._service.loader.ensure_loaded(self.model)
             record, segments = self._service.session(self.translation_id)
             glossary = glossary_from_pairs(record.glossary)
@@ -371,22 +352,6 @@ class TranslationRun:
         tokens = chars // 4  # about four characters a token, for a guess
         return pace.seconds_for(tokens * 2, tokens)
 
-    @contextmanager
-    def _keeping_what_was_written(self) -> Iterator[None]:
-        """However the run fails, mark the session why (finished segments are saved already),
-        then re-raise."""
-        try:
-            yield
-        except EngineCrashed as exc:
-            self._finish("interrupted", error=exc.message)
-            raise
-        except LanternError as exc:
-            self._finish("failed", error=exc.message)
-            raise
-        except BaseException as exc:  # a bug, Ctrl+C, an abandoned iteration
-            self._finish("interrupted", error=repr(exc))
-            raise
-
     def _finish(self, status: str, *, error: str | None = None, started: float = 0.0) -> None:
         segments = self._repository.segments(self.translation_id)
         if status == "complete" and any(self._unfinished(s) for s in segments):
@@ -415,5 +380,3 @@ def _previous_pair(segments: Sequence[SegmentRecord], position: int) -> tuple[st
         if segment.translatable and segment.translation and segment.status in ("done", "edited"):
             return segment.text, segment.translation
     return None
-
-

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from desktop.errors import LanternError
 from desktop.store.db import Database
@@ -92,17 +93,12 @@ class SummaryRepository:
 
     def get(self, summary_id: int) -> SummaryRecord:
         with self._db.session() as session:
-            row = session.get(Summary, summary_id)
-            if row is None:
-                raise SummaryNotFound(f"There is no summary {summary_id}.")
-            return _record(row)
+            return _record(self._row(session, summary_id))
 
     def change(self, summary_id: int, **values: Any) -> None:
         """Save part of a run as it goes (plan, notes, result so far)."""
         with self._db.session() as session:
-            row = session.get(Summary, summary_id)
-            if row is None:
-                raise SummaryNotFound(f"There is no summary {summary_id}.")
+            row = self._row(session, summary_id)
             for name, value in values.items():
                 setattr(row, name, value)
             if values.get("status", "running") != "running":
@@ -137,7 +133,11 @@ class SummaryRepository:
 
     def delete(self, summary_id: int) -> None:
         with self._db.session() as session:
-            row = session.get(Summary, summary_id)
-            if row is None:
-                raise SummaryNotFound(f"There is no summary {summary_id}.")
-            session.delete(row)
+            session.delete(self._row(session, summary_id))
+
+    @staticmethod
+    def _row(session: Session, summary_id: int) -> Summary:
+        row = session.get(Summary, summary_id)
+        if row is None:
+            raise SummaryNotFound(f"There is no summary {summary_id}.")
+        return row

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, exists, or_, select
+from sqlalchemy.orm import Session
 
 from desktop.errors import LanternError
 from desktop.store.db import Database
@@ -231,7 +232,7 @@ class TranslationRepository:
             session.delete(self._row(session, translation_id))
 
     @staticmethod
-    def _row(session: Any, translation_id: int) -> Translation:
+    def _row(session: Session, translation_id: int) -> Translation:
         row = session.get(Translation, translation_id)
         if row is None:
             raise TranslationNotFound(f"There is no translation {translation_id}.")

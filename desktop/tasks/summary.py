@@ -22,8 +22,14 @@ Format = Literal["paragraph", "bullets", "keypoints", "tldr"]
 LENGTHS: tuple[Length, ...] = ("sentence", "short", "detailed", "words")
 FORMATS: tuple[Format, ...] = ("paragraph", "bullets", "keypoints", "tldr")
 
+# A text too long for one pass is cut into parts of at most this many tokens, even when the
+# context could take more: a token read (or written) late in a long prompt costs more
+# (attention). On the starter model, 2 CPU threads, a 3,500-token prompt was read at 0.68x
+# the speed of a 470-token one; a 21,000-token document took 265 s in parts of 3,514 tokens,
+# 273 s in parts of 2,048 and 247 s in parts of 1,024 (benchmarks/summarize_long.py).
+MAX_CHUNK_TOKENS = 1024
 # The notes of one part (or one merge of notes): long enough to keep a part's facts, short
-# enough that many parts' notes fit one context; a tenth of the context, within bounds.
+# enough that many parts' notes fit one context; an eighth of the part, within bounds.
 MIN_NOTE_TOKENS, MAX_NOTE_TOKENS = 96, 400
 # Tokens the chat template adds around each message, and a margin for what counting the
 # prompt's pieces apart misses.
@@ -97,13 +103,19 @@ def _notes_language(options: SummaryOptions) -> str:
     return options.language.strip() or "the language of the text"
 
 
-def note_tokens(context_length: int) -> int:
-    """The most tokens the notes of one part may take, in this context window."""
-    return max(MIN_NOTE_TOKENS, min(MAX_NOTE_TOKENS, context_length // 10))
+def note_tokens(context_length: int, chunk_tokens: int | None = None) -> int:
+    """The most tokens the notes of one part may take: a tenth of the context at most (room
+    the part's prompt leaves), an eighth of the part, within bounds."""
+    cap = (
+        context_length // 10
+        if chunk_tokens is None
+        else min(context_length // 10, chunk_tokens // 8)
+    )
+    return max(MIN_NOTE_TOKENS, min(MAX_NOTE_TOKENS, cap))
 
 
-def _note_words(context_length: int) -> int:
-    return note_tokens(context_length) * 2 // 5  # words, leaving slack for long ones
+def _note_words(tokens: int) -> int:
+    return tokens * 2 // 5  # words, leaving slack for long ones
 
 
 def part_messages(
@@ -111,16 +123,16 @@ def part_messages(
     part: int,
     parts: int,
     options: SummaryOptions,
-    context_length: int,
+    note_size: int,
     source_name: str | None = None,
 ) -> tuple[ChatMessage, ...]:
-    """Notes of one chunk (`part` counts from 1)."""
+    """Notes of one chunk (`part` counts from 1), of at most `note_size` tokens."""
     user = fill(
         "summarize/part",
         part=part,
         parts=parts,
         source=_source(source_name),
-        words=_note_words(context_length),
+        words=_note_words(note_size),
         language=_notes_language(options),
         focus=_focus(options),
         text=text,
@@ -131,14 +143,14 @@ def part_messages(
 def combine_messages(
     notes: Sequence[str],
     options: SummaryOptions,
-    context_length: int,
+    note_size: int,
     source_name: str | None = None,
 ) -> tuple[ChatMessage, ...]:
     """Notes of consecutive parts merged into one shorter set of notes."""
     user = fill(
         "summarize/combine",
         source=_source(source_name),
-        words=_note_words(context_length),
+        words=_note_words(note_size),
         language=_notes_language(options),
         focus=_focus(options),
         text=NOTES_SEPARATOR.join(notes),

@@ -74,6 +74,16 @@ def test_a_document_several_times_the_context_is_covered_part_by_part(
         (c.start, c.end, c.tokens) for c in plan.chunks
     ]
 
+    # Another version in another format reads no part again: the notes are the same.
+    bullets = SummaryOptions(length="sentence", format="bullets")
+    again = lantern.summarize.summarize(SourceText(text, "chronicle.txt"), bullets)
+    list(again)
+    second = again.outcome.record
+    assert again.outcome.status == "complete" and second.result
+    assert second.timings["reused_notes"] == parts and second.partials == record.partials
+    assert "part" not in [step["kind"] for step in second.timings["steps"]]
+    assert [v.id for v in lantern.summarize.versions(second.id)] == [record.id, second.id]
+
 
 def test_cancel_keeps_the_notes_written_so_far(small_context: None, lantern: Any) -> None:
     run = lantern.summarize.summarize(SourceText(chronicle(9)), ONE_SENTENCE)
@@ -85,6 +95,17 @@ def test_cancel_keeps_the_notes_written_so_far(small_context: None, lantern: Any
     assert 1 <= len(outcome.record.partials) < len(run.plan.chunks)
     stored = lantern.summarize.session(outcome.record.id)
     assert stored.status == "cancelled" and stored.partials == outcome.record.partials
+
+    # Run again, it goes on from the part the cancelled one had reached.
+    again = lantern.summarize.summarize(SourceText(chronicle(9)), ONE_SENTENCE)
+    kinds = []
+    for event in again:
+        if type(event).__name__ == "StepStarted":
+            kinds.append(event.label)
+            again.cancel()  # one step is enough to see where it starts
+    done = len(stored.partials)
+    assert again.outcome.record.timings["reused_notes"] == done
+    assert kinds == [f"Reading part {done + 1} of {len(run.plan.chunks)}"]
 
 
 def test_twelve_paragraphs_become_twelve_aligned_segments(lantern: Any) -> None:
@@ -105,15 +126,17 @@ def test_a_missing_glossary_term_is_flagged_and_an_edit_using_it_clears_the_flag
     lantern: Any,
 ) -> None:
     text = "The harbour was full of ships.\n\nThe mayor counted the barrels."
-    options = _to_french(glossary=glossary_from_pairs([("harbour", "Zorblax")]))
+    # A required word in runes: the starter model sometimes copies a Latin-script one from
+    # the prompt, but never these, so the miss is certain.
+    options = _to_french(glossary=glossary_from_pairs([("harbour", "ᚺᚨᚱᛒᛟᚱ")]))
     run = lantern.translate.start(SourceText(text), options)
     list(run)
     _, (harbour, mayor) = lantern.translate.session(run.translation_id)
     assert harbour.missing_terms == ["harbour"]
     assert mayor.missing_terms == []
-    edited = lantern.translate.edit_segment(harbour.id, "Le Zorblax était plein de navires.")
+    edited = lantern.translate.edit_segment(harbour.id, "Le ᚺᚨᚱᛒᛟᚱ était plein de navires.")
     assert edited.status == "edited" and edited.missing_terms == []
-    assert "Le Zorblax était plein" in lantern.translate.translated_document(run.translation_id)
+    assert "Le ᚺᚨᚱᛒᛟᚱ était plein" in lantern.translate.translated_document(run.translation_id)
 
 
 def test_cancel_keeps_finished_segments_and_resume_translates_the_rest(lantern: Any) -> None:

@@ -22,7 +22,13 @@ from PySide6.QtWidgets import (
 from desktop.services.app import Lantern
 from desktop.store.repositories import ConversationRepository, NewConversation, NewMessage
 from desktop.ui.chat.conversation_settings import ConversationSettingsDialog
-from desktop.ui.main_window import CHAT_PAGE, MODELS_PAGE, MainWindow
+from desktop.ui.main_window import (
+    CHAT_PAGE,
+    MODELS_PAGE,
+    SUMMARIZE_PAGE,
+    TRANSLATE_PAGE,
+    MainWindow,
+)
 
 pytestmark = pytest.mark.gui
 
@@ -79,6 +85,13 @@ def test_every_control_of_the_chat_page_has_a_name(window: MainWindow) -> None:
 def test_every_control_of_the_models_page_has_a_name(qtbot, window: MainWindow) -> None:
     window.show_page(MODELS_PAGE)
     qtbot.waitUntil(window.models_page.isVisible)
+    assert unnamed_controls(window) == []
+
+
+@pytest.mark.parametrize("page", [SUMMARIZE_PAGE, TRANSLATE_PAGE])
+def test_every_control_of_the_writing_pages_has_a_name(qtbot, window: MainWindow, page) -> None:
+    window.show_page(page)
+    qtbot.waitUntil(window.sections.currentWidget().isVisible)
     assert unnamed_controls(window) == []
 
 

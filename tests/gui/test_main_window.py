@@ -16,7 +16,13 @@ from desktop.services.app import Lantern
 from desktop.settings import Settings, save_settings
 from desktop.ui.chat.message_widget import MessageWidget
 from desktop.ui.chat.view import ChatView
-from desktop.ui.main_window import MainWindow, stats_line
+from desktop.ui.main_window import (
+    CHAT_PAGE,
+    SUMMARIZE_PAGE,
+    TRANSLATE_PAGE,
+    MainWindow,
+    stats_line,
+)
 
 pytestmark = pytest.mark.gui
 
@@ -250,3 +256,30 @@ def test_stats_line_reads_like_the_cli():
         }
     )
     assert line == "42 tokens · 95.3 tok/s · first token 0.15 s · prompt 38 tokens"
+
+
+def test_the_writing_pages_are_in_the_rail_and_list_the_models(qtbot, window):
+    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    model_id = window.model_picker.currentData()
+    pickers = {
+        SUMMARIZE_PAGE: window.summarize_page.options_bar.model_picker,
+        TRANSLATE_PAGE: window.translate_page.model_picker,
+    }
+    for key, page in ((Qt.Key.Key_2, SUMMARIZE_PAGE), (Qt.Key.Key_3, TRANSLATE_PAGE)):
+        qtbot.keyClick(window, key, Qt.KeyboardModifier.ControlModifier)
+        assert window.sections.currentIndex() == page
+        assert window.summarize_button.isChecked() == (page == SUMMARIZE_PAGE)
+        assert window.translate_button.isChecked() == (page == TRANSLATE_PAGE)
+        assert pickers[page].currentData() == model_id
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.sections.currentIndex() == CHAT_PAGE
+
+
+def test_escape_in_the_message_box_stops_the_answer(qtbot, long_answers, lantern):
+    window = open_window(qtbot, lantern)
+    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    send(qtbot, window, "Write a very long story about a dragon and a knight, in many chapters.")
+    qtbot.waitUntil(lambda: answer_streaming(window), timeout=TIMEOUT_MS)
+    qtbot.keyClick(window.input, Qt.Key.Key_Escape)
+    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    assert window.view.toPlainText().endswith("Stopped")

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QThread, QThreadPool
-from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QDialog, QMessageBox
 from test_accessibility import unnamed_controls
 
 from desktop.services.app import Lantern
+from desktop.services.translate import TranslationOptions
 from desktop.tasks.documents import SourceText
+from desktop.tasks.languages import find_language
 from desktop.ui.bridge import BackgroundTasks
 from desktop.ui.translate.page import TranslatePage
 from desktop.ui.translate.segment_table import SOURCE, TRANSLATION
@@ -90,7 +92,7 @@ def test_three_paragraphs_give_three_aligned_translated_rows_and_a_history_entry
     assert [s.translation for s in segments] == [table.translation_text(r) for r in range(3)]
     assert record.target_language == "fr"
     qtbot.waitUntil(lambda: page.history.ids() == [record.id], timeout=TIMEOUT_MS)
-    assert "French" in page.history.session_list.item(0).text()
+    assert "French" in page.history.list.item(0).text()
     assert page.export_button.isEnabled() and page.bilingual_button.isEnabled()
     assert unnamed_controls(page) == []
 
@@ -162,6 +164,14 @@ def test_cancel_keeps_finished_segments_and_continue_finishes_the_rest(
     assert any(s.status not in ("done", "edited") for s in segments)
     assert page.table.translation_text(0) == segments[0].translation
 
+    # Continued later: the session reopened from the history.
+    translation_id = page.translation_id
+    page.new_translation()
+    assert not page.continue_button.isEnabled()
+    qtbot.waitUntil(lambda: page.history.ids() == [translation_id], timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(page.session_shown, timeout=TIMEOUT_MS):
+        page.history.list.itemClicked.emit(page.history.list.item(0))
+    assert page.continue_button.isEnabled()
     with qtbot.waitSignal(page.run_ended, timeout=TIMEOUT_MS) as ended:
         page.continue_button.click()
 
@@ -175,7 +185,7 @@ def test_cancel_keeps_finished_segments_and_continue_finishes_the_rest(
 def test_reopening_a_session_restores_its_rows(
     qtbot, page: TranslatePage, lantern: Lantern
 ) -> None:
-    translate(qtbot, page, TWO_PARAGRAPHS, target="German")
+    assert translate(qtbot, page, TWO_PARAGRAPHS, target="German") == "complete"
     translation_id = page.translation_id
     translations = [page.table.translation_text(row) for row in range(2)]
     page.new_translation()
@@ -183,8 +193,7 @@ def test_reopening_a_session_restores_its_rows(
     qtbot.waitUntil(lambda: page.history.ids() == [translation_id], timeout=TIMEOUT_MS)
 
     with qtbot.waitSignal(page.session_shown, timeout=TIMEOUT_MS):
-        page.history.session_list.item(0).setSelected(True)
-        page.history.open_requested.emit(translation_id)
+        page.history.list.itemClicked.emit(page.history.list.item(0))
 
     assert page.translation_id == translation_id
     assert [page.table.translation_text(row) for row in range(2)] == translations
@@ -222,3 +231,26 @@ def test_an_unknown_target_language_says_so_and_starts_nothing(
     assert lantern.translate.sessions() == []
     page.options.to_box.setEditText("Spanish")
     assert not notice.isVisible()
+
+
+def test_search_and_delete_in_the_history(
+    qtbot, page: TranslatePage, lantern: Lantern, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two saved sessions (started, never run: no model needed).
+    french = TranslationOptions(target=find_language("fr"))
+    cats = lantern.translate.start(SourceText("The cat sleeps."), french).translation_id
+    dogs = lantern.translate.start(SourceText("The dog runs."), french).translation_id
+    with qtbot.waitSignal(page.history_shown, timeout=TIMEOUT_MS):
+        page.refresh_history()
+    assert page.history.ids() == [dogs, cats]  # newest first
+
+    with qtbot.waitSignal(page.history_shown, timeout=TIMEOUT_MS):
+        page.history.search_field.setText("cat")
+    assert page.history.ids() == [cats]
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *_args: QMessageBox.StandardButton.Yes)
+    page.history.list.setCurrentRow(0)
+    with qtbot.waitSignal(page.history_shown, timeout=TIMEOUT_MS):
+        page.history.delete_button.click()
+    assert page.history.ids() == []
+    assert [record.id for record in lantern.translate.sessions()] == [dogs]

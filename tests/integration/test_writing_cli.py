@@ -55,7 +55,7 @@ def test_translate_prints_the_document_and_flags_glossary_misses(
     source = tmp_path / "notes.md"
     source.write_text("# Harbour\n\n" + short_paragraphs(3), encoding="utf-8")
     glossary = tmp_path / "glossary.csv"
-    glossary.write_text("term,translation\nharbour,Zorblax\n", encoding="utf-8")
+    glossary.write_text("term,translation\nharbour,ᚺᚨᚱᛒᛟᚱ\n", encoding="utf-8")
     result = lantern("translate", str(source), "--to", "fr", "--glossary", str(glossary))
     assert result.stdout.startswith("# ")
     assert result.stdout.count("\n\n") == 3  # four blocks, as in the source

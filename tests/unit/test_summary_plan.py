@@ -42,6 +42,7 @@ def test_passes_grow_with_the_parts_that_must_be_merged() -> None:
 
 def test_note_size_follows_the_context_within_bounds() -> None:
     assert note_tokens(512) == 96 and note_tokens(2048) == 204 and note_tokens(32768) == 400
+    assert note_tokens(4096, 2048) == 256 and note_tokens(4096, 400) == 96
 
 
 def test_a_context_too_small_for_the_prompt_is_refused_with_a_way_out() -> None:
@@ -83,10 +84,11 @@ def test_every_option_has_its_template_and_reaches_the_prompt() -> None:
 
 def test_notes_prompts_name_the_part_and_carry_the_text() -> None:
     options = SummaryOptions()
-    system, user = part_messages("PART TEXT", 2, 7, options, 4096)
+    system, user = part_messages("PART TEXT", 2, 7, options, 250)
     assert system.role == "system" and "part 2 of 7" in user.content
+    assert "at most 100 words" in user.content
     assert "PART TEXT" in user.content
-    _, merged = combine_messages(["NOTE ONE", "NOTE TWO"], options, 4096)
+    _, merged = combine_messages(["NOTE ONE", "NOTE TWO"], options, 250)
     assert "NOTE ONE\n\nNOTE TWO" in merged.content
     _, final = final_messages("NOTES", options, from_notes=True)
     assert "notes on every part" in final.content

@@ -39,13 +39,18 @@ from desktop.services.summarize import (
 )
 from desktop.tasks.documents import SourceText
 from desktop.tasks.summary import SummaryOptions
-from desktop.ui.summarize.history_list import SummaryHistory
 from desktop.ui.summarize.notes_area import NotesArea
 from desktop.ui.summarize.options_bar import SummaryOptionsBar
 from desktop.ui.summarize.result_view import SummaryView
 from desktop.ui.summarize.versions_view import VersionsView
 from desktop.ui.widgets.document_input import DocumentInput
 from desktop.ui.widgets.notice import Notice
+from desktop.ui.widgets.session_history import (
+    HistoryRow,
+    SessionHistory,
+    local_time,
+    status_words,
+)
 from desktop.ui.widgets.task_run import TaskRun, task_thread
 
 if TYPE_CHECKING:
@@ -110,7 +115,7 @@ class SummarizePage(QWidget):
     # ---- layout ----
 
     def _build(self) -> None:
-        self.history = SummaryHistory()
+        self.history = SessionHistory("summary", "summaries")
         self.document_input = DocumentInput(self._tasks)
         self.options_bar = SummaryOptionsBar()
 
@@ -484,7 +489,11 @@ class SummarizePage(QWidget):
         self, generation: int, records: list[SummaryRecord], select: int | None
     ) -> None:
         if generation == self._history_generation:  # reads can end out of order
-            self.history.show_records(records, select)
+            rows = [
+                HistoryRow(r.id, r.title, f"{local_time(r.updated_at)} · {status_words(r.status)}")
+                for r in records
+            ]
+            self.history.show_rows(rows, select)
 
     def open_summary(self, summary_id: int, *, compare: bool = True) -> None:
         """Show a saved summary: its source, options, result, notes and versions."""

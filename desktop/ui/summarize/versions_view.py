@@ -15,9 +15,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.ui.summarize.history_list import local_time, status_words
 from desktop.ui.summarize.options_bar import describe_options
 from desktop.ui.summarize.result_view import SummaryView
+from desktop.ui.widgets.session_history import local_time, status_words
 
 if TYPE_CHECKING:
     from desktop.store.summaries import SummaryRecord

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.errors import LanternError
 from desktop.services.translate import (
     SegmentDone,
     SegmentPiece,
@@ -36,9 +37,8 @@ from desktop.services.translate import (
 from desktop.store.translations import SegmentRecord, TranslationRecord
 from desktop.tasks.documents import SourceText
 from desktop.tasks.glossary import glossary_from_pairs
-from desktop.tasks.languages import Language, detect_language
+from desktop.tasks.languages import Language, detect_language, find_language
 from desktop.tasks.segments import split_into_segments
-from desktop.ui.translate.history_list import TranslationHistory
 from desktop.ui.translate.options_bar import TranslationOptionsBar
 from desktop.ui.translate.segment_table import SegmentTable
 from desktop.ui.translate.translation_task import (
@@ -49,6 +49,12 @@ from desktop.ui.translate.translation_task import (
 )
 from desktop.ui.widgets.document_input import DocumentInput
 from desktop.ui.widgets.notice import Notice
+from desktop.ui.widgets.session_history import (
+    HistoryRow,
+    SessionHistory,
+    local_time,
+    status_words,
+)
 from desktop.ui.widgets.task_run import TaskRun, task_thread
 
 if TYPE_CHECKING:
@@ -111,9 +117,9 @@ class TranslatePage(QWidget):
         self._history_generation = 0
         self._wanted_session: int | None = None
 
-        self.history = TranslationHistory()
+        self.history = SessionHistory("translation", "translations")
         self.history.search_changed.connect(lambda _query: self.refresh_history())
-        self.history.open_requested.connect(self.open_session)
+        self.history.opened.connect(self.open_session)
         self.history.new_requested.connect(self.new_translation)
         self.history.delete_requested.connect(self.confirm_delete)
 
@@ -458,8 +464,7 @@ class TranslatePage(QWidget):
         self.options.set_glossary(glossary_from_pairs([]))
         self.status.setText("")
         self.notice.clear_message()
-        self.history.session_list.clearSelection()
-        self.history.session_list.setCurrentRow(-1)
+        self.history.clear_selection()
         self._show_flagged()
         self._update_buttons()
         self.input.text_box.setFocus()
@@ -480,8 +485,12 @@ class TranslatePage(QWidget):
         self._tasks.run(
             lambda: lantern.translate.session(translation_id),
             lambda result: self._session_read(result, restore_inputs),
-            self.notice.show_error,
+            self._session_failed,
         )
+
+    def _session_failed(self, message: str) -> None:
+        self._wanted_session = self._translation_id  # another click may try again
+        self.notice.show_error(message)
 
     def _session_read(
         self, result: tuple[TranslationRecord, list[SegmentRecord]], restore_inputs: bool
@@ -525,7 +534,7 @@ class TranslatePage(QWidget):
 
         def show(records: list[TranslationRecord]) -> None:
             if generation == self._history_generation:
-                self.history.show_sessions(records, self._translation_id)
+                self.history.show_rows([_history_row(r) for r in records], self._translation_id)
                 self.history_shown.emit()
 
         self._tasks.run(lambda: lantern.translate.sessions(query), show, self.notice.show_error)
@@ -533,8 +542,7 @@ class TranslatePage(QWidget):
     def confirm_delete(self, translation_id: int) -> None:
         if self.running and translation_id == self._translation_id:
             return
-        item = self.history.item_for(translation_id)
-        title = item.text().split("\n")[0] if item is not None else "this translation"
+        title = self.history.title_of(translation_id) or "this translation"
         answer = QMessageBox.question(
             self,
             "Delete translation",
@@ -649,3 +657,23 @@ class TranslatePage(QWidget):
         self.options.set_enabled_for_run(running)
         self.model_picker.setEnabled(not running)
         self.table.set_editable(not running)
+
+
+def _history_row(record: TranslationRecord) -> HistoryRow:
+    languages = (
+        f"{_language_name(record.source_language)} → {_language_name(record.target_language)}"
+    )
+    when = local_time(record.updated_at)
+    return HistoryRow(
+        record.id, record.title, f"{languages} · {when} · {status_words(record.status)}",
+        record.error or "",
+    )  # fmt: skip
+
+
+def _language_name(code: str | None) -> str:
+    if not code:
+        return "Detected"
+    try:
+        return find_language(code).name
+    except LanternError:
+        return code

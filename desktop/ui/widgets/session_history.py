@@ -1,10 +1,12 @@
-"""Saved summaries, newest first: a search field, New summary, Delete, and the list itself
-(title, date, status). It only shows what the page reads for it in the background."""
+"""Saved sessions of a writing tool (summaries, translations), newest first: a search field,
+New, Delete, and the list (title, then a line of details). It shows what its page reads for
+it in the background and says what the user picked."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDateTime, QLocale, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -17,9 +19,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-if TYPE_CHECKING:
-    from desktop.store.summaries import SummaryRecord
-
 SEARCH_DELAY_MS = 250  # typing a word is one search, not one per letter
 STATUS_WORDS = {
     "running": "being written",
@@ -27,6 +26,7 @@ STATUS_WORDS = {
     "cancelled": "cancelled",
     "failed": "failed",
     "interrupted": "interrupted",
+    "incomplete": "unfinished",
 }
 
 
@@ -40,25 +40,33 @@ def local_time(moment: datetime) -> str:
     return QLocale().toString(QDateTime(local), QLocale.FormatType.ShortFormat)
 
 
-class SummaryHistory(QWidget):
+@dataclass(frozen=True)
+class HistoryRow:
+    id: int
+    title: str
+    details: str  # the second line: date, status, languages...
+    tooltip: str = ""
+
+
+class SessionHistory(QWidget):
     search_changed = Signal(str)  # the query, once typing pauses
-    opened = Signal(int)  # a summary's id
+    opened = Signal(int)  # a session's id
     new_requested = Signal()
     delete_requested = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, noun: str, plural: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.search_field = QLineEdit()
-        self.search_field.setAccessibleName("Search summaries")
-        self.search_field.setPlaceholderText("Search summaries")
+        self.search_field.setAccessibleName(f"Search {plural}")
+        self.search_field.setPlaceholderText(f"Search {plural}")
         self.search_field.setClearButtonEnabled(True)
-        self.new_button = QPushButton("New summary")
-        self.new_button.setAccessibleName("New summary")
+        self.new_button = QPushButton(f"New {noun}")
+        self.new_button.setAccessibleName(f"New {noun}")
         self.delete_button = QPushButton("Delete")
-        self.delete_button.setAccessibleName("Delete summary")
+        self.delete_button.setAccessibleName(f"Delete {noun}")
         self.delete_button.setEnabled(False)
         self.list = QListWidget()
-        self.list.setAccessibleName("Saved summaries")
+        self.list.setAccessibleName(f"Saved {plural}")
         self.list.setWordWrap(True)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
 
@@ -88,18 +96,17 @@ class SummaryHistory(QWidget):
     def query(self) -> str:
         return self.search_field.text().strip()
 
-    def show_records(self, records: list[SummaryRecord], select: int | None = None) -> None:
-        """The list as read; `select` (or the summary selected before) stays selected."""
+    def show_rows(self, rows: Sequence[HistoryRow], select: int | None = None) -> None:
+        """The list as read; `select` (or the session selected before) stays selected."""
         keep = select if select is not None else self.selected_id()
         self.list.blockSignals(True)
         self.list.clear()
-        for record in records:
-            when = local_time(record.updated_at)
-            item = QListWidgetItem(f"{record.title}\n{when} · {status_words(record.status)}")
-            item.setData(Qt.ItemDataRole.UserRole, record.id)
-            item.setToolTip(record.title)
+        for row in rows:
+            item = QListWidgetItem(f"{row.title}\n{row.details}")
+            item.setData(Qt.ItemDataRole.UserRole, row.id)
+            item.setToolTip(row.tooltip or row.title)
             self.list.addItem(item)
-            if record.id == keep:
+            if row.id == keep:
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)
         self.delete_button.setEnabled(self.list.currentItem() is not None)
@@ -112,11 +119,18 @@ class SummaryHistory(QWidget):
         item = self.list.currentItem()
         return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
 
-    def select(self, summary_id: int) -> None:
-        """Select `summary_id` if it is listed (without opening it again)."""
+    def title_of(self, session_id: int) -> str | None:
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == session_id:
+                return item.text().split("\n")[0]
+        return None
+
+    def select(self, session_id: int) -> None:
+        """Select `session_id` if it is listed (without opening it again)."""
         self.list.blockSignals(True)
         for row in range(self.list.count()):
-            if self.list.item(row).data(Qt.ItemDataRole.UserRole) == summary_id:
+            if self.list.item(row).data(Qt.ItemDataRole.UserRole) == session_id:
                 self.list.setCurrentRow(row)
         self.list.blockSignals(False)
         self.delete_button.setEnabled(self.list.currentItem() is not None)
@@ -130,6 +144,6 @@ class SummaryHistory(QWidget):
         self.opened.emit(item.data(Qt.ItemDataRole.UserRole))
 
     def _delete_selected(self) -> None:
-        summary_id = self.selected_id()
-        if summary_id is not None:
-            self.delete_requested.emit(summary_id)
+        session_id = self.selected_id()
+        if session_id is not None:
+            self.delete_requested.emit(session_id)
