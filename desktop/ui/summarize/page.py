@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QMimeData, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -587,10 +587,9 @@ class SummarizePage(QWidget):
         if not text.strip():
             self.result_notice.show_error("There is no summary to copy yet.")
             return
-        mime = QMimeData()
-        mime.setText(text)
-        mime.setData("text/markdown", text.encode("utf-8"))
-        QGuiApplication.clipboard().setMimeData(mime)
+        # Plain text, which is the Markdown: a QMimeData handed to the clipboard from Python
+        # crashes the interpreter at exit (PySide 6, seen under the offscreen platform).
+        QGuiApplication.clipboard().setText(text)
         self.result_notice.show_info("Copied as Markdown.")
 
     def _choose_export_file(self) -> None:
