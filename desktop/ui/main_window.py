@@ -1,4 +1,4 @@
-"""The main window: a rail of pages (Chat, Summarize, Translate, Models) beside the current page,
+"""The main window: a rail of pages (Chat, Models, Summarize, Translate) beside the current page,
 and a status bar.
 The chat page is the window's own: model picker, conversation sidebar, chat view, message input.
 
@@ -64,7 +64,8 @@ NO_MODEL_BODY = (
     "Lantern needs a language model to chat with. Download one from the catalog (the small "
     "starter model takes a minute), or import a GGUF file you already have."
 )
-CHAT_PAGE, SUMMARIZE_PAGE, TRANSLATE_PAGE, MODELS_PAGE = 0, 1, 2, 3
+# Models keeps Ctrl+2, as before the writing pages came.
+CHAT_PAGE, MODELS_PAGE, SUMMARIZE_PAGE, TRANSLATE_PAGE = 0, 1, 2, 3
 # The export formats, as the save dialog offers them (the first is the default).
 EXPORT_FILTERS: dict[str, ExportFormat] = {
     "Markdown (*.md)": "md",
@@ -214,21 +215,21 @@ class MainWindow(QMainWindow):
         icons = resources_dir() / "icons"
         self.rail = NavigationRail()
         self.chat_button = self.rail.add_page("Chat", QIcon(str(icons / "chat.svg")), "Ctrl+1")
+        self.models_button = self.rail.add_page(
+            "Models", QIcon(str(icons / "models.svg")), "Ctrl+2"
+        )
         self.summarize_button = self.rail.add_page(
-            "Summarize", QIcon(str(icons / "summarize.svg")), "Ctrl+2"
+            "Summarize", QIcon(str(icons / "summarize.svg")), "Ctrl+3"
         )
         self.translate_button = self.rail.add_page(
-            "Translate", QIcon(str(icons / "translate.svg")), "Ctrl+3"
-        )
-        self.models_button = self.rail.add_page(
-            "Models", QIcon(str(icons / "models.svg")), "Ctrl+4"
+            "Translate", QIcon(str(icons / "translate.svg")), "Ctrl+4"
         )
         self.rail.page_chosen.connect(self.show_page)
         self.sections = QStackedWidget()
         self.sections.addWidget(self.chat_page)  # CHAT_PAGE
+        self.sections.addWidget(self.models_page)  # MODELS_PAGE
         self.sections.addWidget(self.summarize_page)  # SUMMARIZE_PAGE
         self.sections.addWidget(self.translate_page)  # TRANSLATE_PAGE
-        self.sections.addWidget(self.models_page)  # MODELS_PAGE
         central = QWidget()
         row = QHBoxLayout(central)
         row.setContentsMargins(0, 0, 0, 0)
@@ -242,7 +243,7 @@ class MainWindow(QMainWindow):
         stop = QShortcut(QKeySequence("Escape"), self.chat_page, self.stop)
         stop.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         for number, page in enumerate(
-            (CHAT_PAGE, SUMMARIZE_PAGE, TRANSLATE_PAGE, MODELS_PAGE), start=1
+            (CHAT_PAGE, MODELS_PAGE, SUMMARIZE_PAGE, TRANSLATE_PAGE), start=1
         ):
             QShortcut(QKeySequence(f"Ctrl+{number}"), self, lambda p=page: self.show_page(p))
         self.sidebar.new_chat_button.setToolTip("New chat (Ctrl+N)")

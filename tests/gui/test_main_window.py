@@ -265,7 +265,7 @@ def test_the_writing_pages_are_in_the_rail_and_list_the_models(qtbot, window):
         SUMMARIZE_PAGE: window.summarize_page.options_bar.model_picker,
         TRANSLATE_PAGE: window.translate_page.model_picker,
     }
-    for key, page in ((Qt.Key.Key_2, SUMMARIZE_PAGE), (Qt.Key.Key_3, TRANSLATE_PAGE)):
+    for key, page in ((Qt.Key.Key_3, SUMMARIZE_PAGE), (Qt.Key.Key_4, TRANSLATE_PAGE)):
         qtbot.keyClick(window, key, Qt.KeyboardModifier.ControlModifier)
         assert window.sections.currentIndex() == page
         assert window.summarize_button.isChecked() == (page == SUMMARIZE_PAGE)

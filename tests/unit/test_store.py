@@ -16,6 +16,8 @@ from desktop.store.downloads import DownloadRepository
 from desktop.store.presets import PresetRepository
 from desktop.store.repositories import ConversationRepository, MessageRepository
 from desktop.store.search import MATCH_END, MATCH_START, MessageSearch, fts_query
+from desktop.store.summaries import SummaryRepository
+from desktop.store.translations import TranslationRepository
 
 
 def test_migrations_build_the_schema_from_an_empty_file(tmp_path: Path) -> None:
@@ -116,6 +118,32 @@ def test_an_answer_left_streaming_by_a_dead_process_is_marked_interrupted(tmp_pa
     db = Database(path)
     answer = MessageRepository(db).thread(1)[-1]
     assert (answer.status, answer.content) == ("interrupted", "half of it")
+    db.close()
+
+
+def test_summaries_and_translations_left_running_by_a_dead_process_are_interrupted(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "db.sqlite3"
+    # Another process starts a summary and a translation, writes part of each, and dies.
+    script = (
+        "import sys; from pathlib import Path;"
+        "from desktop.store.db import Database;"
+        "from desktop.store.summaries import SummaryRepository;"
+        "from desktop.store.translations import NewSegment, TranslationRepository;"
+        "db = Database(Path(sys.argv[1])); s = SummaryRepository(db);"
+        "r = s.create(title='t', source_name=None, source_hash='h', source_text='x',"
+        " options={}, model_id='m'); s.change(r.id, partials=['notes on part 1']);"
+        "t = TranslationRepository(db);"
+        "t.create(title='t', source_name=None, source_hash='h', source_language='en',"
+        " target_language='fr', tone='', glossary=[], model_id='m',"
+        " segments=[NewSegment('A.', '', 'A.', True, '')])"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True)
+    db = Database(path)
+    summary = SummaryRepository(db).get(1)
+    assert (summary.status, summary.partials) == ("interrupted", ["notes on part 1"])
+    assert TranslationRepository(db).get(1).status == "interrupted"
     db.close()
 
 
