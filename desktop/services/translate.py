@@ -229,7 +229,9 @@ def segment_messages(
 
     def ask(segment_text: str, terms: Glossary) -> ChatMessage:
         used = terms.used_in(segment_text)
-        listed = "\n".join(f"- {t.term} -> {t.translation}" for t in used)
+        listed = "\n".join(
+            fill("translate/glossary_term", term=t.term, translation=t.translation) for t in used
+        )
         return ChatMessage(
             "user",
             fill(

@@ -16,6 +16,7 @@ from desktop.tasks.summary import SummaryOptions
 pytestmark = pytest.mark.engine
 
 ONE_SENTENCE = SummaryOptions(length="sentence")
+RUNES = "ᚺᚨᚱᛒᛟᚱ"  # a required translation no flag can be right about by luck
 
 
 @pytest.fixture
@@ -126,17 +127,18 @@ def test_a_missing_glossary_term_is_flagged_and_an_edit_using_it_clears_the_flag
     lantern: Any,
 ) -> None:
     text = "The harbour was full of ships.\n\nThe mayor counted the barrels."
-    # A required word in runes: the starter model sometimes copies a Latin-script one from
-    # the prompt, but never these, so the miss is certain.
-    options = _to_french(glossary=glossary_from_pairs([("harbour", "ᚺᚨᚱᛒᛟᚱ")]))
+    options = _to_french(glossary=glossary_from_pairs([("harbour", RUNES)]))
     run = lantern.translate.start(SourceText(text), options)
     list(run)
     _, (harbour, mayor) = lantern.translate.session(run.translation_id)
-    assert harbour.missing_terms == ["harbour"]
-    assert mayor.missing_terms == []
-    edited = lantern.translate.edit_segment(harbour.id, "Le ᚺᚨᚱᛒᛟᚱ était plein de navires.")
+    # The flag follows what the model wrote: the required word is in it, or it is flagged.
+    assert harbour.missing_terms == ([] if RUNES in harbour.translation else ["harbour"])
+    assert mayor.missing_terms == []  # the term is not in this segment's source
+    missed = lantern.translate.edit_segment(harbour.id, "Le port était plein de navires.")
+    assert missed.status == "edited" and missed.missing_terms == ["harbour"]
+    edited = lantern.translate.edit_segment(harbour.id, f"Le {RUNES} était plein de navires.")
     assert edited.status == "edited" and edited.missing_terms == []
-    assert "Le ᚺᚨᚱᛒᛟᚱ était plein" in lantern.translate.translated_document(run.translation_id)
+    assert f"Le {RUNES} était plein" in lantern.translate.translated_document(run.translation_id)
 
 
 def test_cancel_keeps_finished_segments_and_resume_translates_the_rest(lantern: Any) -> None:

@@ -6,7 +6,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QButtonGroup, QFrame, QToolButton, QVBoxLayout, QWidget
 
-RAIL_WIDTH = 76
+RAIL_WIDTH = 92  # room for "Summarize" and "Translate" under their icons
 
 
 class NavigationRail(QFrame):
