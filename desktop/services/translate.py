@@ -36,7 +36,7 @@ from desktop.tasks.chat import conversation_title
 from desktop.tasks.document_export import export_bilingual, export_document
 from desktop.tasks.documents import SourceText
 from desktop.tasks.glossary import Glossary, glossary_from_pairs
-from desktop.tasks.languages import Language, detect_language, find_language
+from desktop.tasks.languages import Language, detect_language, language_name
 from desktop.tasks.prompts import fill, template
 from desktop.tasks.segments import Segment, assemble, split_into_segments
 
@@ -204,12 +204,7 @@ def _same_fields(kind: Any, segment: Any) -> Any:
 
 
 def _language_name(code: str | None) -> str:
-    if not code:
-        return "Original"
-    try:
-        return find_language(code).name
-    except LanternError:
-        return code
+    return language_name(code) if code else "Original"
 
 
 # ---- prompts ------------------------------------------------------------------------------

@@ -155,3 +155,12 @@ def _identifier() -> Any:
 COMMON_LANGUAGES: tuple[Language, ...] = tuple(
     sorted((_language(_record(code)) for code in COMMON_CODES), key=lambda language: language.name)
 )
+
+
+def language_name(code: str) -> str:
+    """The English name of a stored language code ("fr" -> "French"), or the code itself
+    if Lantern does not know it."""
+    try:
+        return find_language(code).name
+    except UnknownLanguage:
+        return code

@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
-from PySide6.QtCore import QEvent, QLocale, Qt, QThread, QThreadPool, QUrl
+from PySide6.QtCore import QEvent, Qt, QThread, QThreadPool, QUrl
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -24,7 +24,6 @@ from PySide6.QtGui import (
     QShortcut,
 )
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -52,6 +51,7 @@ from desktop.ui.summarize.page import SummarizePage
 from desktop.ui.translate.page import TranslatePage
 from desktop.ui.widgets.empty_state import EmptyState
 from desktop.ui.widgets.message_input import MessageInput
+from desktop.ui.widgets.model_picker import ModelPicker
 from desktop.ui.widgets.navigation_rail import NavigationRail
 
 if TYPE_CHECKING:
@@ -139,9 +139,7 @@ class MainWindow(QMainWindow):
         self.sidebar.conversation_deleted.connect(self._conversation_deleted)
         self.sidebar.refreshed.connect(self._select_open_conversation)
 
-        self.model_picker = QComboBox()
-        self.model_picker.setAccessibleName("Model")
-        self.model_picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.model_picker = ModelPicker()
         model_label = QLabel("&Model:")
         model_label.setBuddy(self.model_picker)
         top = QHBoxLayout()
@@ -358,22 +356,9 @@ class MainWindow(QMainWindow):
 
     def _show_models(self, result: tuple[list[InstalledModel], str | None]) -> None:
         models, default = result
-        locale = QLocale()
         # Keep the user's choice across a refresh; a model asked for by "Use for chat" wins.
-        ids = [model.id for model in models]
-        keep = next(
-            (m for m in (self._wanted_model, self.model_picker.currentData()) if m in ids),
-            default,
-        )
+        self.model_picker.show_models(models, default, wanted=self._wanted_model)
         self._wanted_model = None
-        self.model_picker.clear()
-        for model in models:
-            size = locale.formattedDataSize(
-                model.size_bytes, 1, QLocale.DataSizeFormat.DataSizeSIFormat
-            )
-            self.model_picker.addItem(f"{model.id} · {model.info.quantization} · {size}", model.id)
-        if keep is not None:
-            self.model_picker.setCurrentIndex(self.model_picker.findData(keep))
         self._has_models = bool(models)
         self.summarize_page.set_models(models, default)
         self.translate_page.set_models(models, default)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QLocale, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from desktop.tasks.languages import COMMON_LANGUAGES
 from desktop.tasks.summary import SummaryOptions
+from desktop.ui.widgets.model_picker import ModelPicker
 
 if TYPE_CHECKING:
     from desktop.models.installed import InstalledModel
@@ -69,9 +70,7 @@ class SummaryOptionsBar(QWidget):
         self.focus = QLineEdit()
         self.focus.setAccessibleName("Focus on")
         self.focus.setPlaceholderText("Focus on… (optional)")
-        self.model_picker = QComboBox()
-        self.model_picker.setAccessibleName("Model")
-        self.model_picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.model_picker = ModelPicker()
 
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -137,27 +136,12 @@ class SummaryOptionsBar(QWidget):
 
     def set_models(self, models: list[InstalledModel], default_id: str | None) -> None:
         """The installed models; the one chosen stays chosen while it is installed."""
-        ids = [model.id for model in models]
-        current = self.model_picker.currentData()
-        keep = current if current in ids else default_id
-        locale = QLocale()
-        self.model_picker.blockSignals(True)
-        self.model_picker.clear()
-        for model in models:
-            size = locale.formattedDataSize(
-                model.size_bytes, 1, QLocale.DataSizeFormat.DataSizeSIFormat
-            )
-            self.model_picker.addItem(f"{model.id} · {model.info.quantization} · {size}", model.id)
-        index = self.model_picker.findData(keep) if keep is not None else -1
-        self.model_picker.setCurrentIndex(index if index >= 0 else (0 if models else -1))
-        self.model_picker.blockSignals(False)
+        self.model_picker.show_models(models, default_id)
         self.changed.emit()
 
     def choose_model(self, model_id: str | None) -> None:
         """Pick `model_id` if it is installed (a saved summary's model may no longer be)."""
-        index = self.model_picker.findData(model_id) if model_id else -1
-        if index >= 0:
-            self.model_picker.setCurrentIndex(index)
+        self.model_picker.choose(model_id)
 
 
 def describe_options(options: dict[str, object]) -> str:

@@ -39,6 +39,7 @@ from desktop.services.summarize import (
 )
 from desktop.tasks.documents import SourceText
 from desktop.tasks.summary import SummaryOptions
+from desktop.ui.models.formatting import time_left_text
 from desktop.ui.summarize.notes_area import NotesArea
 from desktop.ui.summarize.options_bar import SummaryOptionsBar
 from desktop.ui.summarize.result_view import SummaryView
@@ -71,14 +72,6 @@ OUTCOME_MESSAGES = {
     "complete": "Done: the summary is saved.",
     "cancelled": "Cancelled: the notes and the text written so far are kept.",
 }
-
-
-def time_left(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 90:
-        return f"about {max(1, round(seconds))} s left"
-    return f"about {round(seconds / 60)} min left"
 
 
 def counts_line(words: int, plan: SummaryPlan | None = None) -> str:
@@ -378,7 +371,8 @@ class SummarizePage(QWidget):
         elif isinstance(event, StepStarted):
             self.progress.setRange(0, event.steps)
             self.progress.setValue(event.step - 1)
-            parts = [f"step {event.step} of {event.steps}", event.label, time_left(event.eta_s)]
+            about = f"about {time_left_text(event.eta_s)}" if event.eta_s is not None else ""
+            parts = [f"step {event.step} of {event.steps}", event.label, about]
             self.progress.setFormat(" · ".join(part for part in parts if part))
         elif isinstance(event, PlanMade):
             parts = len(event.plan.chunks)

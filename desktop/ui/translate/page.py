@@ -11,10 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QLocale, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -26,7 +25,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.errors import LanternError
 from desktop.services.translate import (
     SegmentDone,
     SegmentPiece,
@@ -37,8 +35,9 @@ from desktop.services.translate import (
 from desktop.store.translations import SegmentRecord, TranslationRecord
 from desktop.tasks.documents import SourceText
 from desktop.tasks.glossary import glossary_from_pairs
-from desktop.tasks.languages import Language, detect_language, find_language
+from desktop.tasks.languages import Language, detect_language, language_name
 from desktop.tasks.segments import split_into_segments
+from desktop.ui.models.formatting import time_left_text
 from desktop.ui.translate.options_bar import TranslationOptionsBar
 from desktop.ui.translate.segment_table import SegmentTable
 from desktop.ui.translate.translation_task import (
@@ -48,6 +47,7 @@ from desktop.ui.translate.translation_task import (
     segment_translated_again,
 )
 from desktop.ui.widgets.document_input import DocumentInput
+from desktop.ui.widgets.model_picker import ModelPicker
 from desktop.ui.widgets.notice import Notice
 from desktop.ui.widgets.session_history import (
     HistoryRow,
@@ -67,14 +67,6 @@ VIEW_UPDATE_MS = 16  # streamed text reaches the table at most ~60 times a secon
 EXPORT_FORMATS = {"md": "Markdown (*.md)", "txt": "Plain text (*.txt)", "docx": "Word (*.docx)"}
 BILINGUAL_FORMATS = ("md", "docx")
 HISTORY_WIDTH = 260
-
-
-def time_left(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 90:
-        return f" · about {max(1, round(seconds))} s left"
-    return f" · about {round(seconds / 60)} min left"
 
 
 def flagged_text(count: int) -> str:
@@ -125,9 +117,7 @@ class TranslatePage(QWidget):
 
         self.options = TranslationOptionsBar(tasks)
         self.options.glossary_changed.connect(self._update_buttons)
-        self.model_picker = QComboBox()
-        self.model_picker.setAccessibleName("Model")
-        self.model_picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.model_picker = ModelPicker()
         model_label = QLabel("&Model:")
         model_label.setBuddy(self.model_picker)
         self.options.row.addWidget(model_label)
@@ -250,17 +240,7 @@ class TranslatePage(QWidget):
     # ---- what the window calls ----
 
     def set_models(self, models: list[InstalledModel], default_id: str | None) -> None:
-        ids = [model.id for model in models]
-        current = self.model_picker.currentData()
-        keep = current if current in ids else default_id
-        self.model_picker.clear()
-        for model in models:
-            size = QLocale().formattedDataSize(
-                model.size_bytes, 1, QLocale.DataSizeFormat.DataSizeSIFormat
-            )
-            self.model_picker.addItem(f"{model.id} · {size}", model.id)
-        if keep in ids:
-            self.model_picker.setCurrentIndex(self.model_picker.findData(keep))
+        self.model_picker.show_models(models, default_id)
         self._update_buttons()
 
     def start(self) -> None:
@@ -381,9 +361,7 @@ class TranslatePage(QWidget):
             self.table.begin_translating(event.position)
             self.progress.setRange(0, event.steps)
             self.progress.setValue(event.step - 1)
-            self.progress.setFormat(
-                f"Segment {event.step} of {event.steps}{time_left(event.eta_s)}"
-            )
+            self.progress.setFormat(f"Segment {event.step} of {event.steps}{_about(event.eta_s)}")
             self.status.setText("Translating…")
         elif isinstance(event, SegmentDone):
             self._pieces.pop(event.segment.position, None)
@@ -512,9 +490,7 @@ class TranslatePage(QWidget):
             self.options.set_target_language(record.target_language)
             self.options.set_tone(record.tone)
             self.options.set_glossary(glossary_from_pairs(record.glossary))
-            index = self.model_picker.findData(record.model_id)
-            if index >= 0:
-                self.model_picker.setCurrentIndex(index)
+            self.model_picker.choose(record.model_id)
             left = len(unfinished(segments))
             self.status.setText(
                 f"{left} segment{'s' if left != 1 else ''} not translated yet: "
@@ -660,9 +636,8 @@ class TranslatePage(QWidget):
 
 
 def _history_row(record: TranslationRecord) -> HistoryRow:
-    languages = (
-        f"{_language_name(record.source_language)} → {_language_name(record.target_language)}"
-    )
+    source = language_name(record.source_language) if record.source_language else "Unknown"
+    languages = f"{source} → {language_name(record.target_language)}"
     when = local_time(record.updated_at)
     return HistoryRow(
         record.id, record.title, f"{languages} · {when} · {status_words(record.status)}",
@@ -670,10 +645,5 @@ def _history_row(record: TranslationRecord) -> HistoryRow:
     )  # fmt: skip
 
 
-def _language_name(code: str | None) -> str:
-    if not code:
-        return "Detected"
-    try:
-        return find_language(code).name
-    except LanternError:
-        return code
+def _about(seconds: float | None) -> str:
+    return f" · about {time_left_text(seconds)}" if seconds is not None else ""
