@@ -15,7 +15,7 @@ import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from desktop.engine.client import EngineClient
 from desktop.engine.protocol import ChatMessage, Sampling
@@ -33,7 +33,7 @@ from desktop.store.translations import (
     TranslationRepository,
 )
 from desktop.tasks.chat import conversation_title
-from desktop.tasks.document_export import export_bilingual, export_document
+from desktop.tasks.document_export import ExportFormat, export_bilingual, export_document
 from desktop.tasks.documents import SourceText
 from desktop.tasks.glossary import Glossary, glossary_from_pairs
 from desktop.tasks.languages import Language, detect_language, language_name
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 0.5
 TRANSLATION_SAMPLING = Sampling(temperature=0.2, top_p=0.9, repeat_penalty=1.05)
-ExportKind = Literal["md", "txt", "docx"]
 
 
 @dataclass(frozen=True)
@@ -165,7 +164,7 @@ class TranslationService:
             [s.translation if s.translatable else None for s in segments],
         )
 
-    def export(self, translation_id: int, fmt: ExportKind, *, bilingual: bool = False) -> bytes:
+    def export(self, translation_id: int, fmt: ExportFormat, *, bilingual: bool = False) -> bytes:
         record, segments = self.session(translation_id)
         if not any(s.translation for s in segments if s.translatable):
             raise LanternError("Nothing is translated yet to export.")
@@ -184,7 +183,7 @@ class TranslationService:
         )
 
     def export_file(
-        self, translation_id: int, path: Path, fmt: ExportKind, *, bilingual: bool = False
+        self, translation_id: int, path: Path, fmt: ExportFormat, *, bilingual: bool = False
     ) -> None:
         write_file_atomically(path, self.export(translation_id, fmt, bilingual=bilingual))
 

@@ -70,10 +70,6 @@ class SummaryOptions:
             return self.words * 2 + 64
         return {"sentence": 96, "short": 320, "detailed": 1000}[self.length]
 
-    def describe(self) -> str:
-        length = f"{self.words} words" if self.length == "words" else self.length
-        return f"{length}, {self.format}"
-
 
 def parse_length(value: str) -> tuple[Length, int | None]:
     """A length as the user writes it: a name, or a number of words ("150")."""

@@ -138,19 +138,24 @@ class ChatRun(QObject):
         self.failed.emit(user_message(exc))
 
 
-def chat_thread(run: ChatRun, owner: QObject) -> QThread:
-    """A new thread, not yet started, that runs `run` and quits when the turn ends.
-    Connect to its `finished` before calling `start()`. A child of `owner`, so that it can
-    be found (`owner.findChildren(QThread)`) until the owner deletes it."""
+def worker_thread(worker: QObject, owner: QObject, name: str) -> QThread:
+    """A new thread, not yet started, that runs `worker.run` and quits when the worker
+    emits `finished` or `failed`. Connect to its `finished` before calling `start()`. A
+    child of `owner`, so that it can be found (`owner.findChildren(QThread)`) until the
+    owner deletes it."""
     thread = QThread(owner)
-    thread.setObjectName("lantern-chat-turn")
-    run.moveToThread(thread)
-    thread.started.connect(run.run)
+    thread.setObjectName(name)
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
     # Direct: quit() is thread-safe, and a queued call would wait for the GUI thread, which
     # may itself be waiting for this thread (closing the window).
-    run.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-    run.failed.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+    worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+    worker.failed.connect(thread.quit, Qt.ConnectionType.DirectConnection)
     return thread
+
+
+def chat_thread(run: ChatRun, owner: QObject) -> QThread:
+    return worker_thread(run, owner, "lantern-chat-turn")
 
 
 class _Relay(QObject):

@@ -17,10 +17,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from desktop.errors import LanternError
-from desktop.ui.bridge import user_message
+from desktop.ui.bridge import user_message, worker_thread
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +68,4 @@ class TaskRun(QObject):
 
 
 def task_thread(task: TaskRun, owner: QObject) -> QThread:
-    """A new thread, not yet started, that runs `task` and quits when it ends; a child of
-    `owner` (found with `owner.findChildren(QThread)` until the owner deletes it)."""
-    thread = QThread(owner)
-    thread.setObjectName("lantern-writing-task")
-    task.moveToThread(thread)
-    thread.started.connect(task.run)
-    # Direct: quit() is thread-safe, and a queued call would wait for the GUI thread, which
-    # may itself be waiting for this thread (closing the window).
-    task.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-    task.failed.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-    return thread
+    return worker_thread(task, owner, "lantern-writing-task")
