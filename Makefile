@@ -17,10 +17,13 @@ ifeq ($(shell uname -s),Darwin)
 else
   BACKEND ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo cuda || echo cpu)
 endif
-CMAKE_ARGS_cpu := -DGGML_CUDA=off -DGGML_METAL=off
-CMAKE_ARGS_cuda := -DGGML_CUDA=on
+# llama.cpp 0.3.36's AMX kernels (Intel Xeon, Sapphire Rapids and later) crash in the
+# first decode on machines that have AMX; the AVX-512 kernels are used there instead.
+NO_AMX := $(if $(filter x86_64,$(shell uname -m)),-DCMAKE_C_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16' -DCMAKE_CXX_FLAGS='-mno-amx-tile -mno-amx-int8 -mno-amx-bf16')
+CMAKE_ARGS_cpu := -DGGML_CUDA=off -DGGML_METAL=off $(NO_AMX)
+CMAKE_ARGS_cuda := -DGGML_CUDA=on $(NO_AMX)
 CMAKE_ARGS_metal := -DGGML_METAL=on
-WHEELS := $(BUILD_CACHE)/wheels/$(BACKEND)
+WHEELS := $(BUILD_CACHE)/wheels/$(BACKEND)-no-amx
 
 .PHONY: run test lint bench clean-venv
 
@@ -63,7 +66,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 	    $(BIN)/python -m pip wheel --no-cache-dir --no-deps --no-binary llama-cpp-python \
 	    --wheel-dir $(WHEELS) llama-cpp-python==$(LLAMA_CPP_PYTHON); \
 	fi
-	$(BIN)/python -m pip install --quiet --find-links $(WHEELS) llama-cpp-python==$(LLAMA_CPP_PYTHON)
+	@# Forced: a venv may hold a build of the same version made with other flags.
+	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps --find-links $(WHEELS) \
+	  llama-cpp-python==$(LLAMA_CPP_PYTHON)
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from desktop import APP_NAME, __version__
 from desktop.cli_output import open_lantern, print_json
+from desktop.cli_playground import add_playground_commands
 from desktop.cli_writing import add_writing_commands
 from desktop.errors import LanternError
 from desktop.log_file import log_to_file
@@ -592,6 +593,7 @@ def _parser() -> argparse.ArgumentParser:
     show.set_defaults(handler=_cmd_history_show)
 
     add_writing_commands(commands)
+    add_playground_commands(commands)
 
     doctor = commands.add_parser("doctor", help="backend, devices, memory, paths and models")
     doctor.add_argument("--json", action="store_true")

@@ -27,6 +27,10 @@ class ContextOverflow(EngineFailed):
     pass
 
 
+class InvalidConstraint(EngineFailed, ValueError):
+    """A grammar or JSON schema for the output that llama.cpp cannot use."""
+
+
 class NoModelLoaded(EngineFailed):
     pass
 

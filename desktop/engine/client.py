@@ -30,11 +30,16 @@ from desktop.engine.protocol import (
     Failed,
     Finished,
     Generate,
+    GeneratedToken,
+    GeneratedTokens,
     GenerationStats,
     HardwareReport,
     LoadModel,
     ModelLoaded,
+    OutputConstraint,
     ProbeHardware,
+    RenderChat,
+    RenderedChat,
     Request,
     Sampling,
     Shutdown,
@@ -48,6 +53,7 @@ from desktop.errors import (
     ContextOverflow,
     EngineCrashed,
     EngineFailed,
+    InvalidConstraint,
     ModelLoadFailed,
     NoModelLoaded,
 )
@@ -59,6 +65,7 @@ _ERRORS: dict[str, type[EngineFailed]] = {
     "model_load": ModelLoadFailed,
     "context_overflow": ContextOverflow,
     "no_model": NoModelLoaded,
+    "bad_constraint": InvalidConstraint,
 }
 
 
@@ -215,6 +222,12 @@ class EngineClient:
         assert isinstance(event, Tokens)
         return event.tokens
 
+    def render_chat(self, messages: tuple[ChatMessage, ...]) -> RenderedChat:
+        """The chat as the loaded model's template writes it: the exact text it is given."""
+        event = self._call(lambda rid: RenderChat(rid, messages))
+        assert isinstance(event, RenderedChat)
+        return event
+
     def probe_hardware(self) -> HardwareReport:
         event = self._call(ProbeHardware)
         assert isinstance(event, HardwareReport)
@@ -229,8 +242,13 @@ class EngineClient:
         reuse_cached_prompt: bool = True,
         context_policy: ContextPolicy = "stop",
         continue_text: str = "",
+        constraint: OutputConstraint | None = None,
+        logprobs: int = 0,
+        forced_tokens: tuple[int, ...] = (),
+        threads: int | None = None,
     ) -> GenerationStream:
-        """Start generating; iterate the stream for the answer's text. Raises from the stream."""
+        """Start generating; iterate the stream for the answer's text. Raises from the stream.
+        With `logprobs`, the stream's `tokens` fill with each token and its alternatives."""
         request_id, inbox = self._submit(
             lambda rid: Generate(
                 rid,
@@ -240,6 +258,10 @@ class EngineClient:
                 reuse_cached_prompt,
                 context_policy,
                 continue_text,
+                constraint,
+                logprobs,
+                forced_tokens,
+                threads,
             )
         )
         return GenerationStream(self, request_id, inbox)
@@ -255,7 +277,9 @@ class EngineClient:
 
 class GenerationStream:
     """The answer's text as it is generated. After the iteration, `finished` holds the
-    finish reason and stats. `cancel()` may be called from any thread."""
+    finish reason and stats. `cancel()` may be called from any thread. When the request
+    asked for logprobs, `tokens` holds the generated tokens so far, each with the text it
+    added (the text yielded is theirs, joined)."""
 
     def __init__(
         self,
@@ -267,6 +291,7 @@ class GenerationStream:
         self.request_id = request_id
         self._inbox = inbox
         self.finished: Finished | None = None
+        self.tokens: list[GeneratedToken] = []
         self._closed = False
 
     @property
@@ -283,6 +308,9 @@ class GenerationStream:
                 event = _raise_for(self._inbox.get())
                 if isinstance(event, TokenText):
                     yield event.text
+                elif isinstance(event, GeneratedTokens):
+                    self.tokens.extend(event.tokens)
+                    yield "".join(token.choice.text for token in event.tokens)
                 elif isinstance(event, Finished):
                     self.finished = event
                     return

@@ -13,6 +13,7 @@ from desktop.models.gguf_info import ModelShape
 
 Role = Literal["system", "user", "assistant"]
 FinishReason = Literal["stop", "length", "cancelled"]
+ConstraintKind = Literal["grammar", "json_schema"]
 ContextPolicy = Literal["drop_middle", "stop"]
 
 
@@ -24,14 +25,31 @@ class ChatMessage:
 
 @dataclass(frozen=True)
 class Sampling:
+    """Every sampling setting llama.cpp offers. Temperature 0 is greedy: always the most
+    likely token. Mirostat 1 or 2 replaces top-k / top-p / min-p / typical-p."""
+
     max_tokens: int = 1024
     temperature: float = 0.7
     top_p: float = 0.95
     top_k: int = 40
     min_p: float = 0.05
+    typical_p: float = 1.0
     repeat_penalty: float = 1.0
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    mirostat: int = 0  # 0 off, 1 or 2: the Mirostat version
+    mirostat_tau: float = 5.0
+    mirostat_eta: float = 0.1
     seed: int | None = None
     stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutputConstraint:
+    """Output held to a GBNF grammar, or to a JSON schema (turned into a grammar)."""
+
+    kind: ConstraintKind
+    text: str
 
 
 # ---- requests -------------------------------------------------------------------------------
@@ -70,6 +88,15 @@ class Generate:
     context_policy: ContextPolicy = "stop"
     # An answer cut short, to go on from: the chat is rendered and this text follows it.
     continue_text: str = ""
+    constraint: OutputConstraint | None = None
+    # How many alternatives to report with each generated token (GeneratedTokens events
+    # instead of TokenText); 0: none, text only.
+    logprobs: int = 0
+    # Tokens that follow the prompt before generation starts: an answer's first tokens and
+    # the alternative the user chose in place of the next one.
+    forced_tokens: tuple[int, ...] = ()
+    # CPU threads for this request; None: as many as the model was loaded with.
+    threads: int | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +112,14 @@ class Tokenize:
 
 
 @dataclass(frozen=True)
+class RenderChat:
+    """The chat through the model's template: the exact text the model is given."""
+
+    request_id: int
+    messages: tuple[ChatMessage, ...]
+
+
+@dataclass(frozen=True)
 class ProbeHardware:
     request_id: int
 
@@ -94,7 +129,9 @@ class Shutdown:
     request_id: int = 0
 
 
-Request = LoadModel | UnloadModel | Generate | Cancel | Tokenize | ProbeHardware | Shutdown
+Request = (
+    LoadModel | UnloadModel | Generate | Cancel | Tokenize | RenderChat | ProbeHardware | Shutdown
+)
 
 
 # ---- events ---------------------------------------------------------------------------------
@@ -110,6 +147,9 @@ class ModelLoaded:
     gpu_layers: int  # layers actually offloaded
     has_chat_template: bool
     load_seconds: float
+    # What the model's makers recommend (the GGUF's general.sampling.* keys), as Sampling
+    # field names and values; empty when the file says nothing.
+    recommended_sampling: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,6 +164,29 @@ class TokenText:
 
 
 @dataclass(frozen=True)
+class TokenChoice:
+    token_id: int
+    text: str
+    logprob: float  # natural log of the model's probability, before any sampling setting
+
+
+@dataclass(frozen=True)
+class GeneratedToken:
+    """One generated token: what it added to the text (empty while a character's bytes are
+    incomplete), its probability, and the most likely tokens at its place, best first."""
+
+    choice: TokenChoice
+    alternatives: tuple[TokenChoice, ...]
+    forced: bool = False  # chosen by the user, not sampled
+
+
+@dataclass(frozen=True)
+class GeneratedTokens:
+    request_id: int
+    tokens: tuple[GeneratedToken, ...]
+
+
+@dataclass(frozen=True)
 class GenerationStats:
     prompt_tokens: int
     # Prompt tokens whose state was already in the KV cache from the previous request.
@@ -135,6 +198,7 @@ class GenerationStats:
     total_s: float
     # Messages after the system prompt left out, oldest first, to fit the context window.
     dropped_messages: int = 0
+    seed: int | None = None  # the seed sampling used, so that a run can be repeated
 
 
 @dataclass(frozen=True)
@@ -148,6 +212,13 @@ class Finished:
 class Tokens:
     request_id: int
     tokens: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class RenderedChat:
+    request_id: int
+    text: str
+    tokens: int
 
 
 @dataclass(frozen=True)
@@ -168,7 +239,9 @@ class HardwareReport:
     system_info: str
 
 
-ErrorKind = Literal["model_load", "no_model", "context_overflow", "bad_request", "internal"]
+ErrorKind = Literal[
+    "model_load", "no_model", "context_overflow", "bad_constraint", "bad_request", "internal"
+]
 
 
 @dataclass(frozen=True)
@@ -180,4 +253,14 @@ class Failed:
     message: str
 
 
-Event = ModelLoaded | Unloaded | TokenText | Finished | Tokens | HardwareReport | Failed
+Event = (
+    ModelLoaded
+    | Unloaded
+    | TokenText
+    | GeneratedTokens
+    | Finished
+    | Tokens
+    | RenderedChat
+    | HardwareReport
+    | Failed
+)

@@ -9,12 +9,15 @@ generation loop checks between tokens, so a stop never waits behind the generati
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import dataclasses
 import logging
 import os
 import queue
+import random
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.engine import hardware
+from desktop.engine.answer_text import AnswerText, Piece
 from desktop.engine.protocol import (
     Cancel,
     ChatMessage,
@@ -32,13 +36,19 @@ from desktop.engine.protocol import (
     Failed,
     Finished,
     Generate,
+    GeneratedToken,
+    GeneratedTokens,
     GenerationStats,
     HardwareReport,
     LoadModel,
     ModelLoaded,
+    OutputConstraint,
     ProbeHardware,
+    RenderChat,
+    RenderedChat,
     Request,
     Shutdown,
+    TokenChoice,
     Tokenize,
     Tokens,
     TokenText,
@@ -83,6 +93,7 @@ class _LoadedModel:
     formatter: Any  # llama_chat_format.ChatFormatter
     has_chat_template: bool
     request: LoadModel
+    threads: int
 
 
 class EngineWorker:
@@ -150,6 +161,8 @@ class EngineWorker:
             self._generate(request)
         elif isinstance(request, Tokenize):
             self._tokenize(request)
+        elif isinstance(request, RenderChat):
+            self._render_chat(request)
         elif isinstance(request, ProbeHardware):
             self._send(self._probe(request.request_id))
         else:
@@ -256,7 +269,7 @@ class EngineWorker:
         else:
             log.warning("%s has no chat template; using ChatML", name)
             formatter = llama_chat_format.format_chatml
-        self._model = _LoadedModel(llm, formatter, bool(template), request)
+        self._model = _LoadedModel(llm, formatter, bool(template), request, threads)
         layers = self._llama_cpp.llama_model_n_layer(llm.model)
         offloaded = min(gpu_layers, layers + 1) if gpu_layers >= 0 else layers + 1
         self._send(
@@ -269,6 +282,7 @@ class EngineWorker:
                 gpu_layers=offloaded if gpus else 0,
                 has_chat_template=bool(template),
                 load_seconds=time.perf_counter() - started,
+                recommended_sampling=_recommended_sampling(llm.metadata),
             )
         )
 
@@ -277,6 +291,14 @@ class EngineWorker:
         return llm.detokenize([token], special=True).decode(errors="replace") if token >= 0 else ""
 
     # ---- requests on the loaded model ----
+
+    def _render_chat(self, request: RenderChat) -> None:
+        if self._model is None:
+            self._send(Failed(request.request_id, "no_model", "No model is loaded."))
+            return
+        messages = [_as_dict(m) for m in request.messages]
+        tokens, rendered = self._render(messages, "")
+        self._send(RenderedChat(request.request_id, rendered.prompt, len(tokens)))
 
     def _tokenize(self, request: Tokenize) -> None:
         if self._model is None:
@@ -287,17 +309,18 @@ class EngineWorker:
         )
         self._send(Tokens(request.request_id, tuple(tokens)))
 
-    def _prompt_tokens(
-        self, request: Generate, n_ctx: int
-    ) -> tuple[list[int], list[str], Any, int]:
-        """The prompt as tokens, the stop strings, the template's stopping criteria, and how
-        many messages were left out to fit `n_ctx` (ContextOverflow when it cannot fit)."""
+    def _prompt_tokens(self, request: Generate, n_ctx: int) -> tuple[list[int], list[str], int]:
+        """The prompt as tokens (the forced ones last), the stop strings, and how many
+        messages were left out to fit `n_ctx` (_Overflow when it cannot fit)."""
         assert self._model is not None
         llm = self._model.llm
+        forced = list(request.forced_tokens)
         if request.prompt is not None:
-            tokens = llm.tokenize(request.prompt.encode(), add_bos=True, special=False)
-            _check_fits(len(tokens), n_ctx, "The prompt")
-            return tokens, list(request.sampling.stop), None, 0
+            # As llama.cpp's server and llama-cpp-python read a prompt: special tokens typed
+            # in it (<|im_start|>, say) are those tokens.
+            tokens = llm.tokenize(request.prompt.encode(), add_bos=True, special=True) + forced
+            _check_fits(len(tokens) + 1, n_ctx, "The prompt")
+            return tokens, list(request.sampling.stop), 0
         messages = [_as_dict(m) for m in request.messages]
         # Room kept for the answer: what was asked, up to a quarter of the window.
         room = len(self._render(messages, request.continue_text)[0])
@@ -315,11 +338,12 @@ class EngineWorker:
                 dropped += 1
             room = len(self._render(messages, request.continue_text)[0])
         tokens, rendered = self._render(messages, request.continue_text)
+        tokens += forced
         _check_fits(len(tokens) + 1, n_ctx, "The latest message")  # and one answer token
         stop = list(request.sampling.stop)
-        if rendered.stop:
+        if rendered.stop:  # the template's end of turn; its end token stops generation too
             stop += [rendered.stop] if isinstance(rendered.stop, str) else list(rendered.stop)
-        return tokens, [s for s in stop if s], rendered.stopping_criteria, dropped
+        return tokens, stop, dropped
 
     def _render(self, messages: list[dict[str, str]], continue_text: str) -> tuple[list[int], Any]:
         """The chat through the model's template, as tokens; `continue_text` after it."""
@@ -332,8 +356,6 @@ class EngineWorker:
         return tokens, rendered
 
     def _generate(self, request: Generate) -> None:
-        from llama_cpp import Llama, StoppingCriteriaList
-
         rid = request.request_id
         started = time.perf_counter()
         if self._is_cancelled(rid):  # stopped before it began
@@ -347,84 +369,195 @@ class EngineWorker:
         # llama.cpp may pad the context it allocates; llama-cpp-python's buffers hold what we asked.
         n_ctx = min(llm.n_ctx(), self._model.request.context_length)
         try:
-            tokens, stop, template_stopping, dropped = self._prompt_tokens(request, n_ctx)
+            tokens, stop, dropped = self._prompt_tokens(request, n_ctx)
+            grammar = self._grammar(request.constraint)
         except _Overflow as exc:
             self._send(Failed(rid, "context_overflow", str(exc)))
+            return
+        except _BadConstraint as exc:
+            self._send(Failed(rid, "bad_constraint", str(exc)))
             return
         if not request.reuse_cached_prompt:
             llm.reset()
         # llama-cpp-python evaluates at least the last prompt token again, to get fresh logits.
-        prefix = Llama.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
+        prefix = llm.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
         cached = min(prefix, len(tokens) - 1)
-        clock = _FirstSampleClock()
-        criteria = StoppingCriteriaList([clock])
-        if template_stopping is not None:
-            criteria.extend(template_stopping)
         sampling = request.sampling
-        stream = llm.create_completion(
+        seed = sampling.seed if sampling.seed is not None else random.randrange(2**31)
+        llm.set_seed(seed)
+        threads = request.threads or self._model.threads
+        self._llama_cpp.llama_set_n_threads(llm.ctx, threads, threads)
+        alternatives = _Alternatives(request.logprobs) if request.logprobs else None
+        answer: AnswerText[GeneratedToken | None] = AnswerText(stop)
+        outbox = _Outbox(self._send, rid, token_events=alternatives is not None)
+        budget = min(sampling.max_tokens, n_ctx - len(tokens))
+        generated, first_at, finish_reason = 0, None, "length"
+        stream = llm.generate(
             tokens,
-            max_tokens=min(sampling.max_tokens, n_ctx - len(tokens)),
-            temperature=sampling.temperature,
-            top_p=sampling.top_p,
+            temp=sampling.temperature,
             top_k=sampling.top_k,
+            top_p=sampling.top_p,
             min_p=sampling.min_p,
+            typical_p=sampling.typical_p,
             repeat_penalty=sampling.repeat_penalty,
-            seed=sampling.seed,
-            stop=stop,
-            stopping_criteria=criteria,
-            stream=True,
+            presence_penalty=sampling.presence_penalty,
+            frequency_penalty=sampling.frequency_penalty,
+            mirostat_mode=sampling.mirostat,
+            mirostat_tau=sampling.mirostat_tau,
+            mirostat_eta=sampling.mirostat_eta,
+            logits_processor=[alternatives] if alternatives is not None else None,
+            grammar=grammar,
         )
-        finish_reason = "length"
-        pending: list[str] = []
-        last_sent = 0.0
-        for chunk in _chunks(stream):
+        for token in _closing(stream):
+            first_at = first_at or time.perf_counter()
             if self._is_cancelled(rid):
                 finish_reason = "cancelled"
                 break
-            choice = chunk["choices"][0]
-            if choice["text"]:
-                pending.append(choice["text"])
-                now = time.perf_counter()
-                # Batched: every message wakes the app, whose threads then take a core from
-                # llama.cpp's. The first token goes at once; later ones at most ~40 times/s.
-                if now - last_sent >= SEND_INTERVAL_S:
-                    self._send(TokenText(rid, "".join(pending)))
-                    pending.clear()
-                    last_sent = now
-            if choice["finish_reason"]:
-                finish_reason = choice["finish_reason"]
-        if pending:
-            self._send(TokenText(rid, "".join(pending)))
+            if self._llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
+                finish_reason = "stop"
+                break
+            generated += 1
+            data = llm.detokenize([token], special=False)
+            record = alternatives.record(llm, token) if alternatives is not None else None
+            outbox.add(answer.add(data, record))
+            if answer.stopped:
+                finish_reason = "stop"
+                break
+            if generated >= budget:
+                break
+        outbox.add(answer.finish())
+        outbox.flush()
         self._forget_cancel(rid)
-        ended = time.perf_counter()
-        # Each answer token is fed back through the model before the next is sampled, so the
-        # model's position counts the answer; only a last token that hit max_tokens is not.
-        generated = max(llm.n_tokens - len(tokens), 0) + (finish_reason == "length")
-        stats = _stats(len(tokens), cached, generated, started, clock.first_at, ended)
-        stats = dataclasses.replace(stats, dropped_messages=dropped)
+        stats = _stats(len(tokens), cached, generated, started, first_at, time.perf_counter())
+        stats = dataclasses.replace(stats, dropped_messages=dropped, seed=seed)
         self._send(Finished(rid, finish_reason, stats))  # type: ignore[arg-type]
 
+    def _grammar(self, constraint: OutputConstraint | None) -> Any:
+        """The constraint as a LlamaGrammar that llama.cpp accepted (_BadConstraint if not)."""
+        from llama_cpp import LlamaGrammar
 
-class _FirstSampleClock:
-    """A stopping criterion that never stops: it notes when the first token was sampled,
-    which ends the prompt's evaluation."""
+        if constraint is None:
+            return None
+        if constraint.kind == "json_schema":
+            try:
+                grammar = LlamaGrammar.from_json_schema(constraint.text)
+            except Exception as exc:  # invalid JSON, or a schema feature it cannot express
+                raise _BadConstraint(f"The JSON schema cannot be used: {exc}") from exc
+        else:
+            grammar = LlamaGrammar.from_string(constraint.text)
+        # llama.cpp parses a grammar only when sampling starts, and a grammar it rejects
+        # leaves a null sampler that crashes the engine: parse it once here first.
+        assert self._model is not None
+        with _native_stderr() as errors:
+            parsed = self._llama_cpp.llama_sampler_init_grammar(
+                self._model.llm._model.vocab, grammar._grammar.encode(), b"root"
+            )
+        if not parsed:
+            what = "JSON schema" if constraint.kind == "json_schema" else "GBNF grammar"
+            # llama.cpp says why on stderr: "parse: error parsing grammar: <why>".
+            detail = " ".join(
+                line.split("error parsing grammar:")[-1].strip()
+                for line in errors()
+                if "error" in line
+            )
+            raise _BadConstraint(f"The {what} is not valid: {detail or 'llama.cpp rejected it'}.")
+        self._llama_cpp.llama_sampler_free(parsed)
+        return grammar
 
-    def __init__(self) -> None:
-        self.first_at: float | None = None
 
-    def __call__(self, input_ids: Any, logits: Any) -> bool:
-        if self.first_at is None:
-            self.first_at = time.perf_counter()
-        return False
+class _Alternatives:
+    """A logits processor that keeps each step's distribution, so that every generated token
+    comes with its probability and the `top` most likely tokens at its place."""
+
+    def __init__(self, top: int) -> None:
+        self._top = top
+        self._logits: Any = None
+        self._log_total = 0.0
+
+    def __call__(self, input_ids: Any, logits: Any) -> Any:
+        import numpy as np
+
+        # The model's own distribution, before penalties, grammar, temperature and cut-offs.
+        self._logits = np.array(logits, dtype=np.float32)
+        peak = float(self._logits.max())
+        self._log_total = peak + float(np.log(np.exp(self._logits - peak).sum()))
+        return logits
+
+    def record(self, llm: Any, token: int) -> GeneratedToken:
+        import numpy as np
+
+        logits = self._logits
+        top = np.argpartition(-logits, self._top)[: self._top]
+        top = top[np.argsort(-logits[top])]
+
+        def choice(token_id: int) -> TokenChoice:
+            text = llm.detokenize([token_id], special=True).decode(errors="replace")
+            return TokenChoice(token_id, text, float(logits[token_id]) - self._log_total)
+
+        return GeneratedToken(choice(token), tuple(choice(int(t)) for t in top))
 
 
-def _chunks(stream: Iterator[Any]) -> Iterator[Any]:
+class _Outbox:
+    """The answer's pieces to the app in batches: every message wakes the app, whose threads
+    then take a core from llama.cpp's. The first piece goes at once; later ones at most ~40
+    times a second."""
+
+    def __init__(self, send: Any, request_id: int, *, token_events: bool) -> None:
+        self._send = send
+        self._request_id = request_id
+        self._token_events = token_events
+        self._pending: list[Piece[GeneratedToken | None]] = []
+        self._last_sent = 0.0
+
+    def add(self, pieces: list[Piece[GeneratedToken | None]]) -> None:
+        self._pending.extend(pieces)
+        now = time.perf_counter()
+        if self._pending and now - self._last_sent >= SEND_INTERVAL_S:
+            self.flush()
+            self._last_sent = now
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        if self._token_events:
+            tokens = tuple(
+                dataclasses.replace(
+                    p.payload, choice=dataclasses.replace(p.payload.choice, text=p.text)
+                )
+                for p in self._pending
+                if p.payload is not None
+            )
+            self._send(GeneratedTokens(self._request_id, tokens))
+        else:
+            text = "".join(p.text for p in self._pending)
+            if text:
+                self._send(TokenText(self._request_id, text))
+        self._pending.clear()
+
+
+def _closing(stream: Iterator[Any]) -> Iterator[Any]:
     try:
         yield from stream
     finally:
         close = getattr(stream, "close", None)
         if close is not None:
             close()
+
+
+@contextlib.contextmanager
+def _native_stderr() -> Iterator[Any]:
+    """Capture what native code writes to fd 2 meanwhile; yields a function for the lines."""
+    captured: list[str] = []
+    with tempfile.TemporaryFile() as sink:
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lambda: captured
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            captured.extend(sink.read().decode(errors="replace").splitlines())
 
 
 def _stats(
@@ -453,6 +586,10 @@ class _Overflow(Exception):
     """The request cannot fit the context window; the message says what to do."""
 
 
+class _BadConstraint(Exception):
+    """The grammar or JSON schema cannot be used; the message says why."""
+
+
 def _check_fits(tokens: int, n_ctx: int, what: str, policy: str = "drop_middle") -> None:
     if tokens <= n_ctx:
         return
@@ -466,6 +603,29 @@ def _check_fits(tokens: int, n_ctx: int, what: str, policy: str = "drop_middle")
         f"{what} needs {tokens:,} tokens with room for an answer, but the model's context "
         f"window holds {n_ctx:,}. {advice}"
     )
+
+
+# The GGUF keys in which a model's makers recommend sampling settings -> Sampling fields.
+_RECOMMENDED_SAMPLING = {
+    "general.sampling.temp": "temperature",
+    "general.sampling.top_k": "top_k",
+    "general.sampling.top_p": "top_p",
+    "general.sampling.min_p": "min_p",
+    "general.sampling.penalty_repeat": "repeat_penalty",
+    "general.sampling.mirostat": "mirostat",
+    "general.sampling.mirostat_tau": "mirostat_tau",
+    "general.sampling.mirostat_eta": "mirostat_eta",
+}
+
+
+def _recommended_sampling(metadata: dict[str, str]) -> tuple[tuple[str, float], ...]:
+    found = []
+    for key, field_name in _RECOMMENDED_SAMPLING.items():
+        try:
+            found.append((field_name, float(metadata[key])))
+        except (KeyError, ValueError):
+            continue
+    return tuple(found)
 
 
 def _as_dict(message: ChatMessage) -> dict[str, str]:

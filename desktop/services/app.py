@@ -16,6 +16,7 @@ from desktop.services.downloads import DownloadQueue
 from desktop.services.history import HistoryService
 from desktop.services.loading import ModelLoader
 from desktop.services.models import ModelService
+from desktop.services.playground import PlaygroundService
 from desktop.services.summarize import SummaryService
 from desktop.services.translate import TranslationService
 from desktop.settings import Settings, load_settings, save_settings, with_changes
@@ -107,12 +108,22 @@ class Lantern:
             lambda: TranslationService(self.database, self.models, self.engine, self.loader),
         )
 
+    @property
+    def playground(self) -> PlaygroundService:
+        return self._part(
+            "playground",
+            lambda: PlaygroundService(self.database, self.models, self.settings, self.paths.logs),
+        )
+
     def close(self) -> None:
         with self._lock:
             engine, database = self._parts.get("engine"), self._parts.get("database")
             downloads = self._parts.get("downloads")
+            playground = self._parts.get("playground")
         if downloads is not None:
             downloads.close()
+        if playground is not None:
+            playground.close()
         if engine is not None:
             engine.close()
         if database is not None:

@@ -15,7 +15,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from desktop.store.schema import Message, Summary, Translation
+from desktop.store.schema import Message, PlaygroundRun, Summary, Translation
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ class Database:
                 (Message, "streaming"),
                 (Summary, "running"),
                 (Translation, "running"),
+                (PlaygroundRun, "running"),
             ):
                 rows = session.execute(
                     select(table.id, table.writer_pid).where(table.status == live)

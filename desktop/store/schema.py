@@ -165,3 +165,44 @@ class TranslationSegment(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")
     missing_terms: Mapped[list] = mapped_column(JSON, default=list)  # glossary terms not used
     stats: Mapped[dict | None] = mapped_column(JSON)
+
+
+class PlaygroundRun(Base):
+    """One prompt experiment: what was asked, with which settings, and every token answered."""
+
+    __tablename__ = "playground_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    mode: Mapped[str] = mapped_column(String(10))  # "raw" or "chat"
+    setup: Mapped[dict] = mapped_column(JSON)  # the editor: template, variables, examples
+    prompt: Mapped[str] = mapped_column(Text)  # raw: the prompt; chat: the messages, rendered
+    messages: Mapped[list | None] = mapped_column(JSON)  # chat: [[role, content], ...]
+    parameters: Mapped[dict] = mapped_column(JSON)  # sampling, constraint, logprobs
+    model_id: Mapped[str | None] = mapped_column(String(500))
+    output: Mapped[str] = mapped_column(Text, default="")
+    tokens: Mapped[list] = mapped_column(JSON, default=list)  # each with its alternatives
+    stats: Mapped[dict | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    writer_pid: Mapped[int | None]
+    # Runs started side by side share the id of the first of them; lane 0 or 1 is the side.
+    comparison_id: Mapped[int | None] = mapped_column(index=True)
+    lane: Mapped[int] = mapped_column(default=0)
+    # A run that went on from another one's token `branch_at`, with an alternative forced.
+    branch_of: Mapped[int | None]
+    branch_at: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now, index=True)
+
+
+class PlaygroundPreset(Base):
+    """Named parameters for the Playground: sampling, output constraint, alternatives shown."""
+
+    __tablename__ = "playground_presets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    parameters: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)

@@ -1,5 +1,5 @@
-"""The main window: a rail of pages (Chat, Models, Summarize, Translate) beside the current page,
-and a status bar.
+"""The main window: a rail of pages (Chat, Models, Summarize, Translate, Playground) beside
+the page shown, and a status bar.
 The chat page is the window's own: model picker, conversation sidebar, chat view, message input.
 
 The window only arranges widgets and routes signals; every read and write goes through the
@@ -47,6 +47,7 @@ from desktop.ui.chat.conversation_settings import ConversationSettingsDialog
 from desktop.ui.chat.sidebar import ConversationSidebar
 from desktop.ui.chat.view import ChatView
 from desktop.ui.models.page import ModelsPage
+from desktop.ui.playground.page import PlaygroundPage
 from desktop.ui.summarize.page import SummarizePage
 from desktop.ui.translate.page import TranslatePage
 from desktop.ui.widgets.empty_state import EmptyState
@@ -65,7 +66,7 @@ NO_MODEL_BODY = (
     "starter model takes a minute), or import a GGUF file you already have."
 )
 # Models keeps Ctrl+2, as before the writing pages came.
-CHAT_PAGE, MODELS_PAGE, SUMMARIZE_PAGE, TRANSLATE_PAGE = 0, 1, 2, 3
+CHAT_PAGE, MODELS_PAGE, SUMMARIZE_PAGE, TRANSLATE_PAGE, PLAYGROUND_PAGE = 0, 1, 2, 3, 4
 # The export formats, as the save dialog offers them (the first is the default).
 EXPORT_FILTERS: dict[str, ExportFormat] = {
     "Markdown (*.md)": "md",
@@ -128,6 +129,7 @@ class MainWindow(QMainWindow):
         self.models_page.start()
         self.summarize_page.start()
         self.translate_page.start()
+        self.playground_page.start()
 
     # ---- layout ----
 
@@ -209,6 +211,7 @@ class MainWindow(QMainWindow):
 
         self.summarize_page = SummarizePage(self._lantern, self._tasks)
         self.translate_page = TranslatePage(self._lantern, self._tasks)
+        self.playground_page = PlaygroundPage(self._lantern, self._tasks)
 
         icons = resources_dir() / "icons"
         self.rail = NavigationRail()
@@ -222,12 +225,16 @@ class MainWindow(QMainWindow):
         self.translate_button = self.rail.add_page(
             "Translate", QIcon(str(icons / "translate.svg")), "Ctrl+4"
         )
+        self.playground_button = self.rail.add_page(
+            "Playground", QIcon(str(icons / "playground.svg")), "Ctrl+5"
+        )
         self.rail.page_chosen.connect(self.show_page)
         self.sections = QStackedWidget()
         self.sections.addWidget(self.chat_page)  # CHAT_PAGE
         self.sections.addWidget(self.models_page)  # MODELS_PAGE
         self.sections.addWidget(self.summarize_page)  # SUMMARIZE_PAGE
         self.sections.addWidget(self.translate_page)  # TRANSLATE_PAGE
+        self.sections.addWidget(self.playground_page)  # PLAYGROUND_PAGE
         central = QWidget()
         row = QHBoxLayout(central)
         row.setContentsMargins(0, 0, 0, 0)
@@ -241,7 +248,7 @@ class MainWindow(QMainWindow):
         stop = QShortcut(QKeySequence("Escape"), self.chat_page, self.stop)
         stop.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         for number, page in enumerate(
-            (CHAT_PAGE, MODELS_PAGE, SUMMARIZE_PAGE, TRANSLATE_PAGE), start=1
+            (CHAT_PAGE, MODELS_PAGE, SUMMARIZE_PAGE, TRANSLATE_PAGE, PLAYGROUND_PAGE), start=1
         ):
             QShortcut(QKeySequence(f"Ctrl+{number}"), self, lambda p=page: self.show_page(p))
         self.sidebar.new_chat_button.setToolTip("New chat (Ctrl+N)")
@@ -362,6 +369,7 @@ class MainWindow(QMainWindow):
         self._has_models = bool(models)
         self.summarize_page.set_models(models, default)
         self.translate_page.set_models(models, default)
+        self.playground_page.set_models(models, default)
         self.pages.setCurrentWidget(self.view if models else self.empty_state)
         if models:
             self.statusBar().clearMessage()
@@ -788,6 +796,7 @@ class MainWindow(QMainWindow):
         self.models_page.shutdown()
         self.summarize_page.shutdown()
         self.translate_page.shutdown()
+        self.playground_page.shutdown()
         if self._run is not None:
             self._run.cancel()
         if self._thread is not None:

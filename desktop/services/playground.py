@@ -1,0 +1,311 @@
+"""The Playground: prompts run raw or through the chat template, with every sampling setting,
+each token's probability and alternatives, a chosen alternative forced and continued from,
+and two runs side by side in two engine processes of their own (the chat's engine and its
+loaded model are left alone). Every run is saved as it streams and can be reopened."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop.engine.client import EngineClient, GenerationStream
+from desktop.engine.hardware import default_threads
+from desktop.engine.protocol import ChatMessage, GeneratedToken, GenerationStats, Sampling
+from desktop.errors import LanternError
+from desktop.models.installed import InstalledModel
+from desktop.services.generation_steps import marked_if_it_fails
+from desktop.services.loading import ModelLoader
+from desktop.services.models import ModelService
+from desktop.services.playground_parameters import (
+    PlaygroundParameters,
+    PlaygroundPrompt,
+    token_as_json,
+    token_from_json,
+)
+from desktop.settings import Settings
+from desktop.store.db import Database
+from desktop.store.playground import PlaygroundPresets, PlaygroundRunRecord, PlaygroundRuns
+
+FLUSH_INTERVAL_S = 0.5
+LANES = 2
+
+
+@dataclass(frozen=True)
+class LaneRequest:
+    """One side of a run: which model, with which parameters."""
+
+    model_id: str
+    parameters: PlaygroundParameters
+
+
+@dataclass(frozen=True)
+class PromptPreview:
+    text: str  # exactly what the model is given (the chat template applied)
+    tokens: int  # by the model's own tokenizer, special tokens included
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """What a run added since the last progress: text, and its tokens when asked for."""
+
+    text: str
+    tokens: tuple[GeneratedToken, ...]
+
+
+class PlaygroundLane:
+    """An engine process of the Playground's own, started on first use."""
+
+    def __init__(self, log_file: Path, models: ModelService, settings: Settings) -> None:
+        self.engine = EngineClient(log_file)
+        self.loader = ModelLoader(models, self.engine, settings)
+
+
+class PlaygroundService:
+    def __init__(
+        self, db: Database, models: ModelService, settings: Settings, log_dir: Path
+    ) -> None:
+        self.runs = PlaygroundRuns(db)
+        self.presets = PlaygroundPresets(db)
+        self._models = models
+        self._settings = settings
+        self._log_dir = log_dir
+        self._lanes: dict[int, PlaygroundLane] = {}
+        self._lock = threading.Lock()
+
+    def lane(self, index: int) -> PlaygroundLane:
+        with self._lock:
+            if index not in self._lanes:
+                log_file = self._log_dir / f"playground-engine-{index + 1}.log"
+                self._lanes[index] = PlaygroundLane(log_file, self._models, self._settings)
+            return self._lanes[index]
+
+    def model(self, model_id: str) -> InstalledModel:
+        return self._models.get(model_id)
+
+    # ---- before a run ----
+
+    def preview(self, model_id: str, prompt: PlaygroundPrompt) -> PromptPreview:
+        """What the model would be given and its length in tokens (loads the model)."""
+        lane = self.lane(0)
+        lane.loader.ensure_loaded(self.model(model_id))
+        if prompt.mode == "chat":
+            rendered = lane.engine.render_chat(prompt.messages)
+            return PromptPreview(rendered.text, rendered.tokens)
+        return PromptPreview(
+            prompt.prompt, len(lane.engine.tokenize(prompt.prompt, add_special=True))
+        )
+
+    def recommended(self, model_id: str, current: PlaygroundParameters) -> PlaygroundParameters:
+        """`current` with its sampling reset to Lantern's defaults under the model's own
+        recommendations (loads the model: they are read from its file)."""
+        loaded = self.lane(0).loader.ensure_loaded(self.model(model_id))
+        return current.with_recommended(loaded.recommended_sampling)
+
+    # ---- runs ----
+
+    def start(self, prompt: PlaygroundPrompt, sides: Sequence[LaneRequest]) -> list[PlaygroundRun]:
+        """One run per side (at most two), saved before they start; iterate each one (two
+        side by side: each in its own thread) to run it. Side by side, the CPU threads are
+        shared out between the two engines."""
+        if not 1 <= len(sides) <= LANES:
+            raise ValueError(f"A Playground run has 1 or {LANES} sides, not {len(sides)}.")
+        threads = self._side_by_side_threads() if len(sides) > 1 else None
+        runs: list[PlaygroundRun] = []
+        comparison_id: int | None = None
+        for lane, side in enumerate(sides):
+            model = self.model(side.model_id)
+            record = self.runs.create(
+                title=prompt.title,
+                mode=prompt.mode,
+                setup=prompt.setup,
+                prompt=prompt.prompt,
+                messages=[[m.role, m.content] for m in prompt.messages]
+                if prompt.mode == "chat"
+                else None,
+                parameters=side.parameters.as_json(),
+                model_id=model.id,
+                comparison_id=comparison_id,
+                lane=lane,
+            )
+            if len(sides) > 1 and comparison_id is None:
+                comparison_id = record.id
+                self.runs.change(record.id, comparison_id=comparison_id)
+            runs.append(
+                PlaygroundRun(self, record.id, lane, prompt, side.parameters, model, threads)
+            )
+        return runs
+
+    def branch(self, run_id: int, position: int, token_id: int) -> PlaygroundRun:
+        """A new run that keeps run `run_id`'s first `position` tokens, puts the alternative
+        `token_id` in place of the next one, and goes on from there."""
+        source = self.runs.get(run_id)
+        tokens = [token_from_json(t) for t in source.tokens]
+        if not 0 <= position < len(tokens):
+            raise PlaygroundError(f"Run {run_id} has no token {position + 1}.")
+        at = tokens[position]
+        chosen = next((a for a in at.alternatives if a.token_id == token_id), None)
+        if chosen is None:
+            raise PlaygroundError(
+                f"That token is not one of the alternatives at token {position + 1}."
+            )
+        forced = [*tokens[:position], GeneratedToken(chosen, at.alternatives, forced=True)]
+        prompt = _prompt_of(source)
+        parameters = PlaygroundParameters.from_json(source.parameters)
+        model = self.model(source.model_id or "")
+        record = self.runs.create(
+            title=source.title,
+            mode=source.mode,
+            setup=source.setup,
+            prompt=source.prompt,
+            messages=source.messages,
+            parameters=source.parameters,
+            model_id=model.id,
+            lane=source.lane,
+            branch_of=source.id,
+            branch_at=position,
+            output="".join(t.choice.text for t in forced),
+            tokens=[token_as_json(t) for t in forced],
+        )
+        return PlaygroundRun(self, record.id, source.lane, prompt, parameters, model, None, forced)
+
+    def history(self, query: str = "") -> list[PlaygroundRunRecord]:
+        return self.runs.recent(query)
+
+    def reopen(self, run_id: int) -> PlaygroundRunRecord:
+        return self.runs.get(run_id)
+
+    def delete(self, run_id: int) -> None:
+        self.runs.delete(run_id)
+
+    def close(self) -> None:
+        with self._lock:
+            lanes = list(self._lanes.values())
+            self._lanes.clear()
+        for lane in lanes:
+            lane.engine.close()
+
+    def _side_by_side_threads(self) -> int:
+        return max(1, (self._settings.threads or default_threads()) // LANES)
+
+
+class PlaygroundError(LanternError, ValueError):
+    pass
+
+
+class PlaygroundRun:
+    """One side of a run. Iterate it for RunProgress; afterwards `status` and `stats` say how
+    it ended. `cancel()` may be called from any thread: what was written is kept."""
+
+    def __init__(
+        self,
+        service: PlaygroundService,
+        run_id: int,
+        lane: int,
+        prompt: PlaygroundPrompt,
+        parameters: PlaygroundParameters,
+        model: InstalledModel,
+        threads: int | None,
+        forced: Sequence[GeneratedToken] = (),
+    ) -> None:
+        self.run_id = run_id
+        self.lane = lane
+        self.prompt = prompt
+        self.parameters = parameters
+        self.model = model
+        self._service = service
+        self._threads = threads
+        self._forced = list(forced)
+        self.tokens: list[GeneratedToken] = list(forced)
+        self.output = "".join(t.choice.text for t in forced)
+        self.status = "running"
+        self.stats: GenerationStats | None = None
+        self._cancelled = threading.Event()
+        self._stream: GenerationStream | None = None
+
+    @property
+    def outcome(self) -> PlaygroundRun:
+        """How the run ended, once the iteration has (the run itself: status, stats, output)."""
+        return self
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        stream = self._stream
+        if stream is not None:
+            stream.cancel()
+
+    def __iter__(self) -> Iterator[RunProgress]:
+        runs = self._service.runs
+        with marked_if_it_fails(self._finish):
+            lane = self._service.lane(self.lane)
+            loaded_at = time.monotonic()
+            lane.loader.ensure_loaded(self.model)
+            load_s = time.monotonic() - loaded_at
+            if self.prompt.mode == "chat":  # saved as the model was given it
+                runs.change(self.run_id, prompt=lane.engine.render_chat(self.prompt.messages).text)
+            with self._generate(lane.engine) as stream:
+                self._stream = stream
+                if self._cancelled.is_set():
+                    stream.cancel()
+                flushed_at = time.monotonic()
+                seen = 0
+                for text in stream:
+                    new = tuple(stream.tokens[seen:])
+                    seen = len(stream.tokens)
+                    self.output += text
+                    self.tokens.extend(new)
+                    yield RunProgress(text, new)
+                    if time.monotonic() - flushed_at >= FLUSH_INTERVAL_S:
+                        self._save()
+                        flushed_at = time.monotonic()
+            finished = stream.finished
+            assert finished is not None
+            self.stats = finished.stats
+            stats = dataclasses.asdict(finished.stats) | {"load_s": round(load_s, 3)}
+            stats["finish_reason"] = finished.finish_reason
+            runs.change(self.run_id, stats=stats)
+        self._finish("cancelled" if finished.finish_reason == "cancelled" else "complete")
+
+    def _generate(self, engine: EngineClient) -> GenerationStream:
+        sampling: Sampling = self.parameters.sampling
+        if self._forced:  # the answer's length counts the tokens kept from the first run
+            sampling = dataclasses.replace(
+                sampling, max_tokens=max(1, sampling.max_tokens - len(self._forced))
+            )
+        chat = self.prompt.mode == "chat"
+        return engine.generate(
+            messages=self.prompt.messages if chat else (),
+            prompt=None if chat else self.prompt.prompt,
+            sampling=sampling,
+            # Evaluated afresh: the same seed and settings then give the same answer.
+            reuse_cached_prompt=False,
+            constraint=self.parameters.constraint,
+            logprobs=self.parameters.alternatives,
+            forced_tokens=tuple(t.choice.token_id for t in self._forced),
+            threads=self._threads,
+        )
+
+    def _save(self) -> None:
+        self._service.runs.change(
+            self.run_id, output=self.output, tokens=[token_as_json(t) for t in self.tokens]
+        )
+
+    def _finish(self, status: str, error: str | None = None) -> None:
+        self.status = status
+        self._service.runs.change(
+            self.run_id,
+            output=self.output,
+            tokens=[token_as_json(t) for t in self.tokens],
+            status=status,
+            error=error,
+        )
+
+
+def _prompt_of(record: PlaygroundRunRecord) -> PlaygroundPrompt:
+    if record.mode == "chat":
+        messages = tuple(ChatMessage(role, content) for role, content in record.messages or [])  # type: ignore[arg-type]
+        return PlaygroundPrompt("chat", messages=messages, setup=record.setup)
+    return PlaygroundPrompt("raw", prompt=record.prompt, setup=record.setup)

@@ -1,0 +1,165 @@
+"""Copy as code: a playground run as a runnable llama-cpp-python script, or as the same call
+through the OpenAI client to a local OpenAI-compatible server.
+
+Every string the user wrote is quoted with repr(), which is always valid Python and gives back
+the exact text: quotes, newlines and backslashes included.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import pprint
+import shlex
+import textwrap
+from dataclasses import dataclass, field
+
+from desktop.engine.protocol import ChatMessage, OutputConstraint, Sampling
+
+LOCAL_SERVER_URL = "http://localhost:8000/v1"
+# Settings the OpenAI API has itself; llama.cpp's others travel in extra_body.
+_OPENAI_SETTINGS = ("max_tokens", "temperature", "top_p", "presence_penalty", "frequency_penalty")
+_LLAMA_SETTINGS = ("top_k", "min_p", "typical_p", "repeat_penalty")
+
+Argument = tuple[str, str]  # a keyword and the Python source of its value
+
+
+@dataclass(frozen=True)
+class CodeRequest:
+    model_path: str
+    model_name: str
+    prompt: str | None  # a raw completion; None in chat mode
+    messages: tuple[ChatMessage, ...] = ()  # chat mode
+    sampling: Sampling = field(default_factory=Sampling)
+    constraint: OutputConstraint | None = None
+    logprobs: int = 0  # alternatives reported per token; 0: off
+    context_length: int = 4096
+
+
+def llama_cpp_python_code(request: CodeRequest) -> str:
+    """A script that loads the model with llama-cpp-python and makes the same request."""
+    constraint, raw = request.constraint, request.prompt is not None
+    lines = ["from llama_cpp import Llama" + (", LlamaGrammar" if constraint else ""), ""]
+    lines += _text_variables(request)
+    if constraint is not None:
+        lines.append(f"{_constraint_name(constraint)} = {constraint.text!r}")
+    model = [("model_path", repr(request.model_path)), ("n_ctx", repr(request.context_length))]
+    if request.logprobs:  # llama-cpp-python keeps every position's logits only when asked
+        model.append(("logits_all", "True"))
+    model.append(("verbose", "False"))
+    lines += ["", *_call("llm = Llama", model), ""]
+
+    arguments = [_text_argument(request)]
+    arguments += [(key, repr(value)) for key, value in _sampling_values(request.sampling).items()]
+    arguments += _logprobs_arguments(request)
+    if constraint is not None:
+        factory = "from_string" if constraint.kind == "grammar" else "from_json_schema"
+        grammar = f"LlamaGrammar.{factory}({_constraint_name(constraint)}, verbose=False)"
+        arguments.append(("grammar", grammar))
+    method = "create_completion" if raw else "create_chat_completion"
+    lines += _call(f"result = llm.{method}", arguments)
+    answer = '["text"]' if raw else '["message"]["content"]'
+    lines.append(f'print(result["choices"][0]{answer})')
+    return "\n".join(lines) + "\n"
+
+
+def openai_client_code(request: CodeRequest) -> str:
+    """The same request through the OpenAI client, sent to a local OpenAI-compatible server."""
+    constraint, raw = request.constraint, request.prompt is not None
+    values = _sampling_values(request.sampling)
+    arguments = [("model", repr(request.model_name)), _text_argument(request)]
+    standard = [key for key in (*_OPENAI_SETTINGS, "seed", "stop") if key in values]
+    arguments += [(key, repr(values.pop(key))) for key in standard]
+    arguments += _logprobs_arguments(request)
+    extra = [(json.dumps(key), repr(value)) for key, value in values.items()]
+    imports, variables = ["from openai import OpenAI"], _text_variables(request)
+    if constraint is not None and constraint.kind == "grammar":
+        variables.append(f"GRAMMAR = {constraint.text!r}")
+        extra.append(('"grammar"', "GRAMMAR"))
+    elif constraint is not None and raw:
+        variables += [
+            "# The completions API has no JSON-schema setting: to hold the output to the",
+            "# schema, use the chat form (response_format) or pass a GBNF grammar made",
+            '# from it as extra_body["grammar"].',
+        ]
+    elif constraint is not None:
+        schema = _schema_literal(constraint.text)
+        if schema is None:  # not JSON a Python literal can spell: parsed when the script runs
+            imports.insert(0, "import json")
+            schema = f"json.loads({constraint.text!r})"
+        variables.append(f"SCHEMA = {schema}")
+        arguments.append(("response_format", '{"type": "json_object", "schema": SCHEMA}'))
+    body = "".join(f"        {key}: {value},\n" for key, value in extra)
+    arguments.append(
+        ("extra_body", "{  # llama.cpp's own settings, outside the OpenAI API\n" + body + "    }")
+    )
+    path = shlex.quote(" ".join(request.model_path.splitlines()))  # a comment is one line
+    endpoint = "completions" if raw else "chat.completions"
+    return "\n".join(
+        [
+            *imports,
+            "",
+            "# Talks to a local OpenAI-compatible server, such as llama-cpp-python's:",
+            f"#   python -m llama_cpp.server --model {path}",
+            "# A server ignores the settings in extra_body that it does not know.",
+            f'client = OpenAI(base_url="{LOCAL_SERVER_URL}", api_key="not-needed")',
+            "",
+            *variables,
+            "",
+            *_call(f"result = client.{endpoint}.create", arguments),
+            f"print(result.choices[0].{'text' if raw else 'message.content'})",
+            "",
+        ]
+    )
+
+
+def _sampling_values(sampling: Sampling) -> dict[str, object]:
+    """Every setting under llama-cpp-python's keyword names; seed and stop only when set."""
+    values: dict[str, object] = {key: getattr(sampling, key) for key in _OPENAI_SETTINGS}
+    values |= {key: getattr(sampling, key) for key in _LLAMA_SETTINGS}
+    values["mirostat_mode"] = sampling.mirostat
+    values["mirostat_tau"] = sampling.mirostat_tau
+    values["mirostat_eta"] = sampling.mirostat_eta
+    if sampling.seed is not None:
+        values["seed"] = sampling.seed
+    if sampling.stop:
+        values["stop"] = list(sampling.stop)
+    return values
+
+
+def _text_variables(request: CodeRequest) -> list[str]:
+    if request.prompt is not None:
+        return [f"PROMPT = {request.prompt!r}"]
+    turns = [f'    {{"role": "{m.role}", "content": {m.content!r}}},' for m in request.messages]
+    return ["MESSAGES = [", *turns, "]"]
+
+
+def _text_argument(request: CodeRequest) -> Argument:
+    return ("prompt", "PROMPT") if request.prompt is not None else ("messages", "MESSAGES")
+
+
+def _logprobs_arguments(request: CodeRequest) -> list[Argument]:
+    if not request.logprobs:
+        return []
+    if request.prompt is not None:
+        return [("logprobs", repr(request.logprobs))]
+    return [("logprobs", "True"), ("top_logprobs", repr(request.logprobs))]
+
+
+def _constraint_name(constraint: OutputConstraint) -> str:
+    return "GRAMMAR" if constraint.kind == "grammar" else "SCHEMA"
+
+
+def _schema_literal(schema_text: str) -> str | None:
+    """The schema as a Python literal, in its own property order; None when the text is not
+    JSON, or holds NaN or infinity, which no literal spells."""
+    try:
+        literal = pprint.pformat(json.loads(schema_text), sort_dicts=False)
+        ast.literal_eval(literal)  # fails on the names nan and inf
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python parses
+        return None
+    return textwrap.indent(literal, " " * len("SCHEMA = ")).lstrip()
+
+
+def _call(target: str, arguments: list[Argument]) -> list[str]:
+    return [f"{target}(", *(f"    {key}={value}," for key, value in arguments), ")"]

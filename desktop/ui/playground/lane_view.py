@@ -1,0 +1,106 @@
+"""One side of the Playground's output: the model it runs, the answer token by token, and
+how the run went (tokens per second, time to the first token, token counts).
+
+Its slots take a side's run signals (TaskRun's, from the run's thread): bound methods of a
+widget, so that Qt delivers them on the GUI thread."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from desktop.engine.protocol import GenerationStats
+from desktop.services.playground import PlaygroundRun, RunProgress
+from desktop.ui.playground.token_view import TokenView
+from desktop.ui.widgets.model_picker import ModelPicker
+
+STATUS_WORDS = {
+    "running": "running…",
+    "loading": "loading the model…",
+    "complete": "done",
+    "cancelled": "stopped",
+    "failed": "failed",
+    "interrupted": "interrupted",
+}
+
+
+def stats_text(stats: GenerationStats) -> str:
+    parts = [
+        f"{stats.generation_tokens_per_s:.1f} tok/s",
+        f"first token {stats.time_to_first_token_s * 1000:.0f} ms",
+        f"{stats.prompt_tokens} prompt + {stats.generated_tokens} generated tokens",
+    ]
+    if stats.seed is not None:
+        parts.append(f"seed {stats.seed}")
+    return " · ".join(parts)
+
+
+class LaneView(QWidget):
+    failed = Signal(str)  # a run of this side failed; the message is for the user
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.run_id: int | None = None  # the run shown, saved
+        self.model_picker = ModelPicker()
+        self.model_picker.setAccessibleName(f"Model {name}")
+        self.settings_label = QLabel("")
+        self.settings_label.setWordWrap(True)
+        self.code_button = QPushButton("Copy as code…")
+        self.code_button.setAccessibleName(f"Copy as code {name}")
+        self.code_button.setToolTip("The same request as a llama-cpp-python or OpenAI-client call")
+        self.view = TokenView()
+        self.view.setAccessibleName(f"Output {name}")
+        self.status_label = QLabel("")
+        self.status_label.setAccessibleName(f"Run {name}")
+        self.status_label.setWordWrap(True)
+
+        header = QHBoxLayout()
+        header.setContentsMargins(0, 0, 0, 0)
+        header.addWidget(QLabel(f"<b>{name}</b>"))
+        header.addWidget(self.model_picker, 1)
+        header.addWidget(self.code_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(header)
+        layout.addWidget(self.settings_label)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.status_label)
+
+    def show_status(
+        self, status: str, stats: GenerationStats | None = None, error: str = ""
+    ) -> None:
+        words = STATUS_WORDS.get(status, status)
+        line = f"{words.capitalize()}" + (f" · {stats_text(stats)}" if stats else "")
+        self.status_label.setText(f"{line}. {error}" if error else line)
+
+    # ---- a run of this side ----
+
+    @Slot(object)
+    def run_started(self, run: PlaygroundRun) -> None:
+        self.run_id = run.run_id
+        self.view.show_answer(run.output, run.tokens)  # a forced run starts with kept tokens
+        self.show_status("running")
+
+    @Slot(object)
+    def run_progress(self, progress: RunProgress) -> None:
+        if progress.tokens:
+            self.view.append_tokens(progress.tokens)
+        elif progress.text:
+            self.view.append_text(progress.text)
+
+    @Slot(object)
+    def run_finished(self, run: PlaygroundRun) -> None:
+        self.view.flush()
+        self.show_status(run.status, run.stats)
+
+    @Slot(str)
+    def run_failed(self, message: str) -> None:
+        self.view.flush()
+        self.show_status("failed", error=message)
+        self.failed.emit(message)
+
+    def clear_run(self) -> None:
+        self.run_id = None
+        self.view.clear_answer()
+        self.show_status("")

@@ -1,0 +1,557 @@
+"""The Playground page: a prompt (raw or chat, with variables and few-shot examples) run with
+every sampling setting, the answer shown token by token with its probabilities, an
+alternative token forced and continued from, two runs side by side (two models, or one model
+with two parameter sets), and the saved runs, searchable, to open again.
+
+Reads and writes go through the window's BackgroundTasks; each side's run streams in a
+TaskRun thread of its own (a child of this page). The page only shows what comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.errors import LanternError
+from desktop.services.playground import LaneRequest, PlaygroundRun
+from desktop.services.playground_parameters import (
+    PlaygroundParameters,
+    stats_from_json,
+    token_from_json,
+)
+from desktop.tasks.code_export import CodeRequest
+from desktop.ui.playground.code_dialog import CodeDialog
+from desktop.ui.playground.lane_view import LaneView
+from desktop.ui.playground.parameters_panel import ParametersPanel
+from desktop.ui.playground.prompt_editor import PromptEditor
+from desktop.ui.playground.token_view import BANDS, FORCED
+from desktop.ui.widgets.notice import Notice
+from desktop.ui.widgets.session_history import (
+    HistoryRow,
+    SessionHistory,
+    local_time,
+    status_words,
+)
+from desktop.ui.widgets.task_run import TaskRun, worker_thread
+
+if TYPE_CHECKING:
+    from desktop.models.installed import InstalledModel
+    from desktop.services.app import Lantern
+    from desktop.store.playground import PlaygroundRunRecord
+    from desktop.ui.bridge import BackgroundTasks
+
+log = logging.getLogger(__name__)
+
+COUNT_DELAY_MS = 500  # count once typing pauses: counting may load the model
+SIDES = ("A", "B")
+
+
+def legend_html() -> str:
+    swatches = [(color.name(), words) for _floor, color, words in BANDS]
+    swatches.append((FORCED.name(), "chosen by you"))
+    return " ".join(
+        f"<span style='background:{color}; color:#1b1b1b'>&nbsp;{words}&nbsp;</span>"
+        for color, words in swatches
+    )
+
+
+class PlaygroundPage(QWidget):
+    runs_ended = Signal()  # every side's thread has ended
+
+    def __init__(
+        self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._lantern = lantern
+        self._tasks = tasks
+        self._models: dict[str, InstalledModel] = {}
+        self._runs: dict[int, TaskRun] = {}  # side -> its run while it streams
+        self._threads: dict[int, QThread] = {}
+        self._count_generation = 0
+        self._closed = False
+        self._build()
+        self._connect()
+        self._update_actions()
+
+    # ---- layout ----
+
+    def _build(self) -> None:
+        self.history = SessionHistory("run", "runs")
+        self.editor = PromptEditor()
+        self.run_button = QPushButton("Run")
+        self.run_button.setAccessibleName("Run")
+        self.run_button.setToolTip("Run the prompt (Ctrl+Enter)")
+        self.run_button.setDefault(True)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setAccessibleName("Stop")
+        self.stop_button.setToolTip("Stop (Esc): what was written is kept")
+        self.compare_button = QPushButton("Side by side")
+        self.compare_button.setAccessibleName("Side by side")
+        self.compare_button.setCheckable(True)
+        self.compare_button.setToolTip(
+            "Run the prompt twice at once, in two engines: two models, or one model with two "
+            "sets of parameters"
+        )
+        self.status = Notice()
+        actions = QHBoxLayout()
+        actions.setContentsMargins(0, 0, 0, 0)
+        actions.addWidget(self.run_button)
+        actions.addWidget(self.stop_button)
+        actions.addWidget(self.compare_button)
+        actions.addStretch(1)
+
+        self.lanes = [LaneView(name) for name in SIDES]
+        self.parameters = [ParametersPanel(f"Parameters {name}") for name in SIDES]
+        outputs = QSplitter(Qt.Orientation.Horizontal)
+        outputs.setChildrenCollapsible(False)
+        for lane in self.lanes:
+            outputs.addWidget(lane)
+        legend = QLabel(legend_html())
+        legend.setWordWrap(True)
+        legend.setToolTip("How likely the model found each token, before the sampling settings")
+        bottom = QWidget()
+        bottom_layout = QVBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 0, 0, 0)
+        bottom_layout.addWidget(outputs, 1)
+        bottom_layout.addWidget(legend)
+
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.editor, 1)
+        top_layout.addLayout(actions)
+        top_layout.addWidget(self.status)
+        work = QSplitter(Qt.Orientation.Vertical)
+        work.setChildrenCollapsible(False)
+        work.addWidget(top)
+        work.addWidget(bottom)
+        work.setSizes([380, 340])
+
+        self.parameter_tabs = QTabWidget()
+        for panel, name in zip(self.parameters, SIDES, strict=True):
+            self.parameter_tabs.addTab(panel, name)
+        main = QSplitter(Qt.Orientation.Horizontal)
+        main.setChildrenCollapsible(False)
+        main.addWidget(self.history)
+        main.addWidget(work)
+        main.addWidget(self.parameter_tabs)
+        main.setStretchFactor(1, 1)
+        main.setSizes([220, 700, 300])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(main)
+
+        context = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(context)
+            shortcut.activated.connect(self.run)
+        self.stop_shortcut = QShortcut(QKeySequence("Escape"), self)
+        self.stop_shortcut.setContext(context)
+        self.stop_shortcut.activated.connect(self.stop)
+
+        self._count_timer = QTimer(self)
+        self._count_timer.setSingleShot(True)
+        self._count_timer.setInterval(COUNT_DELAY_MS)
+        self._count_timer.timeout.connect(self._count)
+        self._show_sides()
+
+    def _connect(self) -> None:
+        self.editor.changed.connect(self._prompt_changed)
+        self.run_button.clicked.connect(lambda _checked=False: self.run())
+        self.stop_button.clicked.connect(lambda _checked=False: self.stop())
+        self.compare_button.toggled.connect(lambda _on: self._show_sides())
+        self.lanes[0].model_picker.currentIndexChanged.connect(lambda _i: self._prompt_changed())
+        for side, (lane, panel) in enumerate(zip(self.lanes, self.parameters, strict=True)):
+            lane.failed.connect(self.status.show_error)
+            lane.view.force_requested.connect(
+                lambda position, token_id, side=side: self.force(side, position, token_id)
+            )
+            lane.code_button.clicked.connect(lambda _checked=False, side=side: self.show_code(side))
+            panel.changed.connect(
+                lambda lane=lane, panel=panel: lane.settings_label.setText(panel.summary())
+            )
+            panel.preset_chosen.connect(lambda name, side=side: self.apply_preset(side, name))
+            panel.save_preset_requested.connect(
+                lambda name, side=side: self.save_preset(side, name)
+            )
+            panel.delete_preset_requested.connect(self.delete_preset)
+            panel.reset_requested.connect(lambda side=side: self.reset_to_model(side))
+            lane.settings_label.setText(panel.summary())
+        self.history.search_changed.connect(lambda _query: self.refresh_history())
+        self.history.opened.connect(self.open_run)
+        self.history.new_requested.connect(self.new_run)
+        self.history.delete_requested.connect(self.delete_run)
+
+    def _show_sides(self) -> None:
+        both = self.compare_button.isChecked()
+        self.lanes[1].setVisible(both)
+        self.parameter_tabs.setTabVisible(1, both)
+        self.lanes[0].code_button.setVisible(True)
+
+    def _update_actions(self) -> None:
+        running = self.is_running()
+        self.run_button.setEnabled(not running and bool(self._models))
+        self.stop_button.setEnabled(running)
+        self.compare_button.setEnabled(not running)
+
+    # ---- what the window calls ----
+
+    def set_models(self, models: list[InstalledModel], default_id: str | None) -> None:
+        self._models = {model.id: model for model in models}
+        for lane in self.lanes:
+            lane.model_picker.show_models(models, default_id)
+        if not models:
+            self.status.show_info("Install a model on the Models page to use the Playground.")
+        elif self.status.message.startswith("Install a model"):
+            self.status.clear_message()
+        self._update_actions()
+
+    def start(self) -> None:
+        """The window opened: read the saved runs and the presets."""
+        self.refresh_history()
+        self.refresh_presets()
+
+    def shutdown(self) -> None:
+        """The window is closing: stop the runs and wait for their threads."""
+        if self._closed:
+            return
+        self._closed = True
+        self._count_timer.stop()
+        for task in self._runs.values():
+            task.cancel()
+        for thread in self._threads.values():
+            thread.wait()
+        self._runs.clear()
+        self._threads.clear()
+        for lane in self.lanes:
+            lane.view.flush()
+
+    def is_running(self) -> bool:
+        return bool(self._threads)
+
+    def sides(self) -> int:
+        return 2 if self.compare_button.isChecked() else 1
+
+    # ---- the prompt's length, once typing pauses ----
+
+    def _prompt_changed(self) -> None:
+        self._count_generation += 1  # a count on its way is for older text now
+        if self.editor.has_text() and self.lanes[0].model_picker.currentData():
+            self.editor.show_count("counting…")
+            self._count_timer.start()
+        else:
+            self.editor.show_count("")
+
+    def _count(self) -> None:
+        model_id = self.lanes[0].model_picker.currentData()
+        if self._closed or model_id is None or not self.editor.has_text():
+            return
+        try:
+            prompt = self.editor.prompt()
+        except LanternError as exc:
+            self.editor.show_count("", exc.message)
+            return
+        generation = self._count_generation
+        playground = self._lantern.playground
+        self._tasks.run(
+            lambda: playground.preview(model_id, prompt),
+            lambda preview: self._show_count(generation, preview),
+            lambda message: self._count_failed(generation, message),
+        )
+
+    def _show_count(self, generation: int, preview: Any) -> None:
+        if generation != self._count_generation:
+            return
+        plural = "" if preview.tokens == 1 else "s"
+        self.editor.show_count(f"{preview.tokens:,} token{plural}", "By the model's own tokenizer")
+        self.editor.show_preview(preview.text)
+
+    def _count_failed(self, generation: int, message: str) -> None:
+        if generation == self._count_generation:
+            self.editor.show_count("", f"Tokens could not be counted: {message}")
+
+    def count_text(self) -> str:
+        return self.editor.count_label.text()
+
+    # ---- running ----
+
+    def run(self) -> None:
+        if self.is_running() or self._closed:
+            return
+        if not self.editor.has_text():
+            self.status.show_error("Write a prompt first.")
+            return
+        try:
+            prompt = self.editor.prompt()
+        except LanternError as exc:
+            self.status.show_error(exc.message)
+            return
+        sides = []
+        for side in range(self.sides()):
+            model_id = self.lanes[side].model_picker.currentData()
+            if model_id is None:
+                self.status.show_error("Install a model on the Models page first.")
+                return
+            sides.append(LaneRequest(model_id, self.parameters[side].parameters()))
+        self.status.clear_message()
+        self.history.clear_selection()
+        for side in range(self.sides()):
+            self.lanes[side].view.clear_answer()
+            self.lanes[side].show_status("loading")
+        playground = self._lantern.playground
+        self._busy(True)
+        self._tasks.run(
+            lambda: playground.start(prompt, sides),
+            self._start_runs,
+            self._start_failed,
+        )
+
+    def _busy(self, busy: bool) -> None:
+        """While a run is being saved, before its threads exist: no second start."""
+        self.run_button.setEnabled(not busy)
+        self.compare_button.setEnabled(not busy)
+
+    def _start_failed(self, message: str) -> None:
+        self._busy(False)
+        self.status.show_error(message)
+        for lane in self.lanes:
+            lane.show_status("")
+        self._update_actions()
+
+    def _start_runs(self, runs: list[PlaygroundRun]) -> None:
+        if self._closed:
+            return
+        for run in runs:
+            self._stream(run.lane, lambda run=run: run)
+        self.refresh_history()
+
+    def force(self, side: int, position: int, token_id: int) -> None:
+        """Put the alternative `token_id` at `position` of side `side`'s answer and go on."""
+        run_id = self.lanes[side].run_id
+        if run_id is None or self.is_running() or self._closed:
+            return
+        playground = self._lantern.playground
+        self.status.clear_message()
+        self._stream(side, lambda: playground.branch(run_id, position, token_id))
+
+    def _stream(self, side: int, start: Any) -> None:
+        task = TaskRun(start)
+        thread = worker_thread(task, self, "lantern-playground-run")
+        lane = self.lanes[side]
+        # Bound methods of widgets: delivered on the GUI thread (a lambda would run in the
+        # run's thread).
+        task.started.connect(lane.run_started)
+        task.event.connect(lane.run_progress)
+        task.finished.connect(lane.run_finished)
+        task.failed.connect(lane.run_failed)
+        thread.finished.connect(self._thread_ended)
+        self._runs[side] = task
+        self._threads[side] = thread
+        self._update_actions()
+        thread.start()
+
+    @Slot()
+    def _thread_ended(self) -> None:
+        for side, thread in list(self._threads.items()):
+            if thread.isFinished():
+                del self._threads[side]
+                self._runs.pop(side, None)
+                thread.deleteLater()
+        if not self._threads:
+            self._update_actions()
+            self.refresh_history()
+            self._prompt_changed()
+            self.runs_ended.emit()
+
+    def stop(self) -> None:
+        for task in self._runs.values():
+            task.cancel()
+
+    # ---- saved runs ----
+
+    def refresh_history(self) -> None:
+        if self._closed:
+            return
+        query = self.history.query()
+        playground = self._lantern.playground
+        self._tasks.run(
+            lambda: playground.history(query),
+            self._show_history,
+            self.status.show_error,
+        )
+
+    def _show_history(self, records: list[PlaygroundRunRecord]) -> None:
+        rows = []
+        for record in records:
+            side = f" · side {SIDES[record.lane]}" if record.comparison_id else ""
+            forced = f" · from run {record.branch_of}" if record.branch_of else ""
+            details = (
+                f"{local_time(record.created_at)} · {record.model_id or 'no model'} · "
+                f"{status_words(record.status)}{side}{forced}"
+            )
+            rows.append(HistoryRow(record.id, record.title, details, record.output[:300]))
+        self.history.show_rows(rows)
+
+    def open_run(self, run_id: int) -> None:
+        """Show a saved run (both sides of a side-by-side one)."""
+        if self.is_running():
+            self.status.show_error("Stop the run before opening another one.")
+            return
+        playground = self._lantern.playground
+
+        def read() -> list[PlaygroundRunRecord]:
+            record = playground.reopen(run_id)
+            if record.comparison_id is None:
+                return [record]
+            return playground.runs.comparison(record.comparison_id)
+
+        self._tasks.run(read, self._show_runs, self.status.show_error)
+
+    def _show_runs(self, records: list[PlaygroundRunRecord]) -> None:
+        if self.is_running() or not records:
+            return
+        first = records[0]
+        self.editor.restore(first.mode, first.setup, first.prompt)
+        self.compare_button.setChecked(len(records) > 1)
+        for side, record in enumerate(records[:2]):
+            lane = self.lanes[side]
+            lane.model_picker.choose(record.model_id)
+            self.parameters[side].set_parameters(PlaygroundParameters.from_json(record.parameters))
+            tokens = [token_from_json(t) for t in record.tokens]
+            lane.view.show_answer(record.output, tokens)
+            lane.show_status(record.status, stats_from_json(record.stats), record.error or "")
+            lane.run_id = record.id
+        self.status.clear_message()
+
+    def new_run(self) -> None:
+        if self.is_running():
+            return
+        self.history.clear_selection()
+        self.editor.restore("raw", {})
+        for lane in self.lanes:
+            lane.clear_run()
+        self.editor.prompt_box.setFocus()
+
+    def delete_run(self, run_id: int) -> None:
+        playground = self._lantern.playground
+
+        def deleted(_result: object) -> None:
+            for lane in self.lanes:
+                if lane.run_id == run_id:
+                    lane.clear_run()
+            self.refresh_history()
+
+        self._tasks.run(lambda: playground.delete(run_id), deleted, self.status.show_error)
+
+    # ---- presets ----
+
+    def refresh_presets(self, current: dict[int, str] | None = None) -> None:
+        presets = self._lantern.playground.presets
+
+        def show(names: list[str]) -> None:
+            for side, panel in enumerate(self.parameters):
+                panel.show_presets(names, (current or {}).get(side))
+
+        self._tasks.run(lambda: [p.name for p in presets.all()], show, self.status.show_error)
+
+    def apply_preset(self, side: int, name: str) -> None:
+        presets = self._lantern.playground.presets
+        self._tasks.run(
+            lambda: presets.get(name),
+            lambda preset: self.parameters[side].set_parameters(
+                PlaygroundParameters.from_json(preset.parameters)
+            ),
+            self.status.show_error,
+        )
+
+    def save_preset(self, side: int, name: str, *, confirmed: bool = False) -> None:
+        """Save side `side`'s parameters as preset `name`; overwriting one asks first."""
+        panel = self.parameters[side]
+        exists = panel.presets.findText(name) >= 0
+        if exists and not confirmed:
+            answer = QMessageBox.question(
+                self, "Save preset", f"Replace the preset {name!r} with these parameters?"
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        parameters = panel.parameters().as_json()
+        presets = self._lantern.playground.presets
+        self._tasks.run(
+            lambda: presets.save(name, parameters),
+            lambda _result: self._preset_saved(side, name),
+            self.status.show_error,
+        )
+
+    def _preset_saved(self, side: int, name: str) -> None:
+        self.status.show_info(f"Saved the preset {name!r}.")
+        self.refresh_presets({side: name})
+
+    def delete_preset(self, name: str) -> None:
+        presets = self._lantern.playground.presets
+        self._tasks.run(
+            lambda: presets.delete(name),
+            lambda _result: self.refresh_presets(),
+            self.status.show_error,
+        )
+
+    def reset_to_model(self, side: int) -> None:
+        model_id = self.lanes[side].model_picker.currentData()
+        if model_id is None:
+            return
+        current = self.parameters[side].parameters()
+        playground = self._lantern.playground
+        self.status.show_info("Reading the model's recommended settings…")
+        self._tasks.run(
+            lambda: playground.recommended(model_id, current),
+            lambda parameters: self._reset_done(side, parameters),
+            self.status.show_error,
+        )
+
+    def _reset_done(self, side: int, parameters: PlaygroundParameters) -> None:
+        self.parameters[side].set_parameters(parameters)
+        self.status.show_info("Parameters reset to the model's defaults.")
+
+    # ---- copy as code ----
+
+    def code_request(self, side: int) -> CodeRequest:
+        model = self._models[self.lanes[side].model_picker.currentData()]
+        prompt = self.editor.prompt()
+        parameters = self.parameters[side].parameters()
+        return CodeRequest(
+            model_path=str(model.path),
+            model_name=model.id,
+            prompt=prompt.prompt if prompt.mode == "raw" else None,
+            messages=prompt.messages,
+            sampling=parameters.sampling,
+            constraint=parameters.constraint,
+            logprobs=parameters.alternatives,
+            context_length=min(self._lantern.settings.context_length, model.info.context_length),
+        )
+
+    def show_code(self, side: int) -> CodeDialog | None:
+        if self.lanes[side].model_picker.currentData() not in self._models:
+            self.status.show_error("Install a model on the Models page first.")
+            return None
+        try:
+            request = self.code_request(side)
+        except LanternError as exc:
+            self.status.show_error(exc.message)
+            return None
+        dialog = CodeDialog(request, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog

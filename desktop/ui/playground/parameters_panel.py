@@ -1,0 +1,279 @@
+"""Every sampling setting llama.cpp offers, each explained on hover; an output constraint (a
+JSON schema or a GBNF grammar); how many alternatives to show per token; and presets: apply,
+save, delete, and reset to the model's own recommendations. The page reads and writes the
+presets in the background; this panel only shows them and says what the user asked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.engine.protocol import OutputConstraint, Sampling
+from desktop.services.playground_parameters import PlaygroundParameters
+
+SEED_RANDOM = -1
+HELP = {
+    "max_tokens": "The most tokens the answer may have. Generation also ends at the model's "
+    "end of text or a stop sequence.",
+    "temperature": "How adventurous sampling is. 0 always takes the most likely token "
+    "(greedy: the same answer every time); 0.7 is balanced; above 1 gets wild.",
+    "top_k": "Sample only among the K most likely tokens. 0 turns the limit off.",
+    "top_p": "Nucleus sampling: only the most likely tokens whose probabilities add up to P. "
+    "1 turns it off.",
+    "min_p": "Drop tokens less likely than this share of the most likely token's probability. "
+    "0 turns it off.",
+    "typical_p": "Locally typical sampling: keep tokens whose surprise is close to the "
+    "average. 1 turns it off.",
+    "repeat_penalty": "Make tokens already in the recent text less likely. 1 is off; "
+    "1.1 is a light touch.",
+    "presence_penalty": "Lower the odds of any token that already appeared, once "
+    "(OpenAI-style). 0 is off; negative values encourage repeats.",
+    "frequency_penalty": "Lower the odds of a token more each time it appears "
+    "(OpenAI-style). 0 is off.",
+    "mirostat": "Mirostat steers sampling to a steady level of surprise instead of top-k, "
+    "top-p, min-p and typical-p (which it replaces).",
+    "mirostat_tau": "Mirostat's target surprise: lower is more focused, higher more varied.",
+    "mirostat_eta": "How fast Mirostat adjusts to reach its target.",
+    "seed": "The random seed. The same seed and settings give the same answer. Random picks "
+    "a new one each run (the run shows which).",
+    "stop": "Text that ends the answer where it appears (not included). One per line; "
+    "write \\n for a line break.",
+    "constraint": "Hold the answer to a shape: a JSON schema (the answer is JSON that fits "
+    "it) or a GBNF grammar (llama.cpp's grammar format).",
+    "alternatives": "How many of the most likely tokens to show for each token of the "
+    "answer (hover a token). 0 shows plain text and runs a little faster.",
+}
+CONSTRAINT_KINDS = (("None", None), ("JSON schema", "json_schema"), ("GBNF grammar", "grammar"))
+
+
+def _spin(low: int, high: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    return box
+
+
+def _number(low: float, high: float, step: float, decimals: int = 2) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    box.setDecimals(decimals)
+    return box
+
+
+class ParametersPanel(QScrollArea):
+    changed = Signal()
+    preset_chosen = Signal(str)
+    save_preset_requested = Signal(str)
+    delete_preset_requested = Signal(str)
+    reset_requested = Signal()  # to the model's recommendations
+
+    def __init__(self, title: str = "Parameters", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setAccessibleName(title)
+        self._fields: dict[str, QSpinBox | QDoubleSpinBox] = {
+            "max_tokens": _spin(1, 32768),
+            "temperature": _number(0.0, 5.0, 0.05),
+            "top_k": _spin(0, 1000),
+            "top_p": _number(0.0, 1.0, 0.01),
+            "min_p": _number(0.0, 1.0, 0.01),
+            "typical_p": _number(0.0, 1.0, 0.01),
+            "repeat_penalty": _number(0.5, 2.0, 0.01),
+            "presence_penalty": _number(-2.0, 2.0, 0.05),
+            "frequency_penalty": _number(-2.0, 2.0, 0.05),
+            "mirostat_tau": _number(0.0, 20.0, 0.5),
+            "mirostat_eta": _number(0.0, 1.0, 0.01),
+            "seed": _spin(SEED_RANDOM, 2**31 - 1),
+        }
+        self._fields["seed"].setSpecialValueText("Random")
+        self.mirostat = QComboBox()
+        for label, version in (("Off", 0), ("Mirostat 1", 1), ("Mirostat 2", 2)):
+            self.mirostat.addItem(label, version)
+        self.stop = QPlainTextEdit()
+        self.stop.setFixedHeight(54)
+        self.constraint_kind = QComboBox()
+        for label, kind in CONSTRAINT_KINDS:
+            self.constraint_kind.addItem(label, kind)
+        self.constraint_text = QPlainTextEdit()
+        self.constraint_text.setPlaceholderText('{"type": "object", "properties": {…}}')
+        self.constraint_text.setMinimumHeight(80)
+        self.alternatives = _spin(0, 20)
+
+        self.presets = QComboBox()
+        self.presets.setAccessibleName("Preset")
+        self.presets.setPlaceholderText("Presets")
+        self.save_preset_button = QPushButton("Save…")
+        self.save_preset_button.setAccessibleName("Save preset")
+        self.delete_preset_button = QPushButton("Delete")
+        self.delete_preset_button.setAccessibleName("Delete preset")
+        self.reset_button = QPushButton("Model defaults")
+        self.reset_button.setAccessibleName("Reset to the model's defaults")
+        self.reset_button.setToolTip(
+            "Back to Lantern's defaults under what the model's makers recommend in its file"
+        )
+        self._build(title)
+        self._connect()
+        self.set_parameters(PlaygroundParameters())
+
+    def _build(self, title: str) -> None:
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.addWidget(QLabel(f"<b>{title}</b>"))
+        presets = QHBoxLayout()
+        presets.addWidget(self.presets, 1)
+        presets.addWidget(self.save_preset_button)
+        presets.addWidget(self.delete_preset_button)
+        layout.addLayout(presets)
+        layout.addWidget(self.reset_button)
+        form = QFormLayout()
+        labels = {
+            "max_tokens": "Max tokens",
+            "temperature": "Temperature",
+            "top_k": "Top-k",
+            "top_p": "Top-p",
+            "min_p": "Min-p",
+            "typical_p": "Typical-p",
+            "repeat_penalty": "Repeat penalty",
+            "presence_penalty": "Presence penalty",
+            "frequency_penalty": "Frequency penalty",
+        }
+        for name, label in labels.items():
+            self._add_row(form, label, self._fields[name], name)
+        self._add_row(form, "Mirostat", self.mirostat, "mirostat")
+        self._add_row(form, "Mirostat tau", self._fields["mirostat_tau"], "mirostat_tau")
+        self._add_row(form, "Mirostat eta", self._fields["mirostat_eta"], "mirostat_eta")
+        self._add_row(form, "Seed", self._fields["seed"], "seed")
+        self._add_row(form, "Stop sequences", self.stop, "stop")
+        self._add_row(form, "Output shape", self.constraint_kind, "constraint")
+        form.addRow(self.constraint_text)
+        self._add_row(form, "Alternatives per token", self.alternatives, "alternatives")
+        layout.addLayout(form)
+        layout.addStretch(1)
+        self.setWidget(body)
+
+    @staticmethod
+    def _add_row(form: QFormLayout, label: str, field: QWidget, name: str) -> None:
+        field.setAccessibleName(label)
+        field.setToolTip(HELP[name])
+        caption = QLabel(label)
+        caption.setToolTip(HELP[name])
+        form.addRow(caption, field)
+
+    def _connect(self) -> None:
+        for box in self._fields.values():
+            box.valueChanged.connect(lambda _value: self.changed.emit())
+        for combo in (self.mirostat, self.constraint_kind):
+            combo.currentIndexChanged.connect(lambda _index: self._update_enabled())
+            combo.currentIndexChanged.connect(lambda _index: self.changed.emit())
+        self.stop.textChanged.connect(self.changed.emit)
+        self.constraint_text.textChanged.connect(self.changed.emit)
+        self.alternatives.valueChanged.connect(lambda _value: self.changed.emit())
+        self.presets.activated.connect(
+            lambda index: self.preset_chosen.emit(self.presets.itemText(index))
+        )
+        self.save_preset_button.clicked.connect(lambda _checked=False: self._ask_preset_name())
+        self.delete_preset_button.clicked.connect(lambda _checked=False: self._delete_preset())
+        self.reset_button.clicked.connect(lambda _checked=False: self.reset_requested.emit())
+
+    def _update_enabled(self) -> None:
+        mirostat = self.mirostat.currentData() != 0
+        for name in ("top_k", "top_p", "min_p", "typical_p"):
+            self._fields[name].setEnabled(not mirostat)
+        for name in ("mirostat_tau", "mirostat_eta"):
+            self._fields[name].setEnabled(mirostat)
+        self.constraint_text.setVisible(self.constraint_kind.currentData() is not None)
+        self.constraint_text.setPlaceholderText(
+            'root ::= "yes" | "no"'
+            if self.constraint_kind.currentData() == "grammar"
+            else '{"type": "object", "properties": {"name": {"type": "string"}}}'
+        )
+        self.delete_preset_button.setEnabled(self.presets.currentIndex() >= 0)
+
+    # ---- values ----
+
+    def parameters(self) -> PlaygroundParameters:
+        values = {name: box.value() for name, box in self._fields.items()}
+        seed = int(values.pop("seed"))
+        stops = tuple(
+            line.replace("\\n", "\n") for line in self.stop.toPlainText().splitlines() if line
+        )
+        sampling = Sampling(
+            **{
+                k: (int(v) if k in ("max_tokens", "top_k") else float(v)) for k, v in values.items()
+            },
+            mirostat=int(self.mirostat.currentData()),
+            seed=None if seed == SEED_RANDOM else seed,
+            stop=stops,
+        )
+        kind = self.constraint_kind.currentData()
+        text = self.constraint_text.toPlainText()
+        constraint = OutputConstraint(kind, text) if kind is not None and text.strip() else None
+        return PlaygroundParameters(sampling, constraint, self.alternatives.value())
+
+    def set_parameters(self, parameters: PlaygroundParameters) -> None:
+        sampling = parameters.sampling
+        self.blockSignals(True)
+        for name, box in self._fields.items():
+            value = getattr(sampling, name)
+            box.setValue(SEED_RANDOM if value is None else value)
+        self.mirostat.setCurrentIndex(max(0, self.mirostat.findData(sampling.mirostat)))
+        self.stop.setPlainText("\n".join(s.replace("\n", "\\n") for s in sampling.stop))
+        constraint = parameters.constraint
+        self.constraint_kind.setCurrentIndex(
+            self.constraint_kind.findData(constraint.kind) if constraint else 0
+        )
+        self.constraint_text.setPlainText(constraint.text if constraint else "")
+        self.alternatives.setValue(parameters.alternatives)
+        self.blockSignals(False)
+        self._update_enabled()
+        self.changed.emit()
+
+    def summary(self) -> str:
+        """One line: the settings that matter most, to label an answer with."""
+        p = self.parameters()
+        s = p.sampling
+        parts = [f"temp {s.temperature:g}"]
+        if s.mirostat:
+            parts.append(f"mirostat {s.mirostat} τ{s.mirostat_tau:g}")
+        else:
+            parts += [f"top-k {s.top_k}", f"top-p {s.top_p:g}", f"min-p {s.min_p:g}"]
+        parts.append(f"seed {s.seed}" if s.seed is not None else "random seed")
+        if p.constraint:
+            parts.append("JSON schema" if p.constraint.kind == "json_schema" else "grammar")
+        return " · ".join(parts)
+
+    # ---- presets ----
+
+    def show_presets(self, names: Sequence[str], current: str | None = None) -> None:
+        self.presets.blockSignals(True)
+        self.presets.clear()
+        self.presets.addItems(list(names))
+        self.presets.setCurrentIndex(self.presets.findText(current) if current else -1)
+        self.presets.blockSignals(False)
+        self._update_enabled()
+
+    def _ask_preset_name(self) -> None:
+        name, ok = QInputDialog.getText(
+            self, "Save preset", "Name of the preset:", text=self.presets.currentText()
+        )
+        if ok and name.strip():
+            self.save_preset_requested.emit(name.strip())
+
+    def _delete_preset(self) -> None:
+        if self.presets.currentIndex() >= 0:
+            self.delete_preset_requested.emit(self.presets.currentText())
