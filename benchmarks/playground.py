@@ -127,8 +127,7 @@ def _side_by_side(playground, prompt, side, runs: int) -> float:  # type: ignore
                         pass
         ratios.append(pair / max(alone))
         print(
-            f"  pair {pair:.2f} s; alone {alone[0]:.2f} s and {alone[1]:.2f} s "
-            f"-> {ratios[-1]:.3f}"
+            f"  pair {pair:.2f} s; alone {alone[0]:.2f} s and {alone[1]:.2f} s -> {ratios[-1]:.3f}"
         )
     return statistics.median(ratios)
 

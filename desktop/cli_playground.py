@@ -26,7 +26,7 @@ from desktop.engine.protocol import (
     Sampling,
     TokenChoice,
 )
-from desktop.errors import EngineCrashed, InvalidConstraint, LanternError
+from desktop.errors import InvalidConstraint, LanternError
 
 CLI_MAX_TOKENS = 256
 JSON_ALTERNATIVES = 5  # per token, with --json and no --logprobs
@@ -77,8 +77,6 @@ def _cmd_complete(args: argparse.Namespace) -> int:
             run.cancel()
             try:
                 _stream(progress, write)
-            except EngineCrashed:
-                pass  # Ctrl+C in a terminal reaches the engine process too; the text is kept
             finally:
                 if not args.json and run.output:
                     print()

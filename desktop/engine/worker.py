@@ -16,6 +16,7 @@ import logging
 import os
 import queue
 import random
+import signal
 import sys
 import tempfile
 import threading
@@ -65,6 +66,9 @@ _DEVICE_KINDS = {0: "cpu", 1: "gpu", 2: "igpu", 3: "accel"}
 
 def run_engine(conn: Connection, log_file: str) -> None:
     """Process entry point: route native stderr to the engine log, then serve requests."""
+    # Ctrl+C in a terminal reaches the whole process group: the app stops a generation with
+    # a Cancel, and the engine must live on to answer it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _log_to_file(Path(log_file))
     try:
         EngineWorker(conn).serve()

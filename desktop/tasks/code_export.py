@@ -44,6 +44,7 @@ def llama_cpp_python_code(request: CodeRequest) -> str:
     if constraint is not None:
         lines.append(f"{_constraint_name(constraint)} = {constraint.text!r}")
     model = [("model_path", repr(request.model_path)), ("n_ctx", repr(request.context_length))]
+    model.append(("n_gpu_layers", "-1"))  # every layer on the GPU, where the build has one
     if request.logprobs:  # llama-cpp-python keeps every position's logits only when asked
         model.append(("logits_all", "True"))
     model.append(("verbose", "False"))

@@ -243,6 +243,7 @@ def test_llama_raw_script_makes_the_same_request(capsys: pytest.CaptureFixture[s
     assert calls["Llama"] == {
         "model_path": request.model_path,
         "n_ctx": 2048,
+        "n_gpu_layers": -1,
         "logits_all": True,
         "verbose": False,
     }
@@ -347,7 +348,8 @@ def test_openai_raw_schema_is_explained_not_sent() -> None:
 
 def test_llama_script_arguments_are_llama_cpp_pythons() -> None:
     """The stand-in takes any keyword; the real methods must accept every one it was given."""
-    llama_cpp = pytest.importorskip("llama_cpp")
+    import llama_cpp  # the real library's signatures (nothing is loaded or run)
+
     raw = code_request(constraint=OutputConstraint("grammar", GBNF))
     chat = code_request(prompt=None, messages=MESSAGES, constraint=raw.constraint)
     for request in (raw, chat):

@@ -44,6 +44,11 @@ class LaneView(QWidget):
         self.run_id: int | None = None  # the run shown, saved
         self.model_picker = ModelPicker()
         self.model_picker.setAccessibleName(f"Model {name}")
+        # Both sides as wide as each other, whatever the models' names.
+        self.model_picker.setSizeAdjustPolicy(
+            ModelPicker.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.model_picker.setMinimumContentsLength(12)
         self.settings_label = QLabel("")
         self.settings_label.setWordWrap(True)
         self.code_button = QPushButton("Copy as code…")

@@ -119,6 +119,7 @@ class PlaygroundPage(QWidget):
         outputs.setChildrenCollapsible(False)
         for lane in self.lanes:
             outputs.addWidget(lane)
+        outputs.setSizes([500, 500])
         legend = QLabel(legend_html())
         legend.setWordWrap(True)
         legend.setToolTip("How likely the model found each token, before the sampling settings")
@@ -138,7 +139,7 @@ class PlaygroundPage(QWidget):
         work.setChildrenCollapsible(False)
         work.addWidget(top)
         work.addWidget(bottom)
-        work.setSizes([380, 340])
+        work.setSizes([300, 440])
 
         self.parameter_tabs = QTabWidget()
         for panel, name in zip(self.parameters, SIDES, strict=True):
