@@ -55,6 +55,8 @@ bench: $(VENV)/.installed
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/chat_stream_stall.py && \
 	$(BIN)/python benchmarks/summarize_long.py \
 	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" --threads 2 && \
+	$(BIN)/python benchmarks/playground.py \
+	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" && \
 	$(BIN)/python benchmarks/history_search.py --messages 1000000
 
 $(VENV)/.installed: pyproject.toml Makefile

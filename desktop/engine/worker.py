@@ -464,7 +464,9 @@ class EngineWorker:
                 for line in errors()
                 if "error" in line
             )
-            raise _BadConstraint(f"The {what} is not valid: {detail or 'llama.cpp rejected it'}.")
+            # It says nothing of the commonest mistake: no rule named root.
+            detail = detail or "it needs a rule named root, where the output starts"
+            raise _BadConstraint(f"The {what} is not valid: {detail}.")
         self._llama_cpp.llama_sampler_free(parsed)
         return grammar
 
