@@ -25,6 +25,7 @@ from desktop.ui.chat.conversation_settings import ConversationSettingsDialog
 from desktop.ui.main_window import (
     CHAT_PAGE,
     MODELS_PAGE,
+    PLAYGROUND_PAGE,
     SUMMARIZE_PAGE,
     TRANSLATE_PAGE,
     MainWindow,
@@ -88,7 +89,7 @@ def test_every_control_of_the_models_page_has_a_name(qtbot, window: MainWindow) 
     assert unnamed_controls(window) == []
 
 
-@pytest.mark.parametrize("page", [SUMMARIZE_PAGE, TRANSLATE_PAGE])
+@pytest.mark.parametrize("page", [SUMMARIZE_PAGE, TRANSLATE_PAGE, PLAYGROUND_PAGE])
 def test_every_control_of_the_writing_pages_has_a_name(qtbot, window: MainWindow, page) -> None:
     window.show_page(page)
     qtbot.waitUntil(window.sections.currentWidget().isVisible)

@@ -18,6 +18,7 @@ from desktop.ui.chat.message_widget import MessageWidget
 from desktop.ui.chat.view import ChatView
 from desktop.ui.main_window import (
     CHAT_PAGE,
+    PLAYGROUND_PAGE,
     SUMMARIZE_PAGE,
     TRANSLATE_PAGE,
     MainWindow,
@@ -264,12 +265,19 @@ def test_the_writing_pages_are_in_the_rail_and_list_the_models(qtbot, window):
     pickers = {
         SUMMARIZE_PAGE: window.summarize_page.options_bar.model_picker,
         TRANSLATE_PAGE: window.translate_page.model_picker,
+        PLAYGROUND_PAGE: window.playground_page.lanes[0].model_picker,
     }
-    for key, page in ((Qt.Key.Key_3, SUMMARIZE_PAGE), (Qt.Key.Key_4, TRANSLATE_PAGE)):
+    keys = (
+        (Qt.Key.Key_3, SUMMARIZE_PAGE),
+        (Qt.Key.Key_4, TRANSLATE_PAGE),
+        (Qt.Key.Key_5, PLAYGROUND_PAGE),
+    )
+    for key, page in keys:
         qtbot.keyClick(window, key, Qt.KeyboardModifier.ControlModifier)
         assert window.sections.currentIndex() == page
         assert window.summarize_button.isChecked() == (page == SUMMARIZE_PAGE)
         assert window.translate_button.isChecked() == (page == TRANSLATE_PAGE)
+        assert window.playground_button.isChecked() == (page == PLAYGROUND_PAGE)
         assert pickers[page].currentData() == model_id
     qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
     assert window.sections.currentIndex() == CHAT_PAGE

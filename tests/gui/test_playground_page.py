@@ -256,3 +256,22 @@ def test_every_control_has_a_name(page: PlaygroundPage) -> None:
     page.editor.add_example()
     page.editor.prompt_box.setPlainText("About {topic}")
     assert unnamed_controls(page) == []
+
+
+def test_esc_stops_a_run_and_keeps_what_was_written(
+    qtbot, page: PlaygroundPage, lantern: Lantern
+) -> None:
+    page.editor.prompt_box.setPlainText("Once upon a time")
+    page.parameters[0].set_parameters(PlaygroundParameters(Sampling(max_tokens=2000)))
+    page.activateWindow()
+    page.editor.prompt_box.setFocus()
+    qtbot.waitUntil(page.editor.prompt_box.hasFocus)
+    with qtbot.waitSignal(page.runs_ended, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(page.run_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: len(page.lanes[0].view.tokens) >= 3, timeout=TIMEOUT_MS)
+        qtbot.keyClick(page.editor.prompt_box, Qt.Key.Key_Escape)
+    [record] = lantern.playground.history()
+    assert record.status == "cancelled"
+    assert record.output and page.lanes[0].view.toPlainText() == record.output
+    assert "Stopped" in page.lanes[0].status_label.text()
+    assert len(record.tokens) < 2000

@@ -369,7 +369,7 @@ CONSTRAINTS = st.none() | st.builds(
 @given(
     prompt=st.none() | TEXT,
     contents=st.lists(TEXT, max_size=3),
-    model_path=TEXT,
+    model_path=st.text(st.characters(exclude_characters="\x00")),  # no path holds NUL
     model_name=TEXT,
     stop=st.lists(TEXT, max_size=3),
     constraint=CONSTRAINTS,

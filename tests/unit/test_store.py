@@ -28,7 +28,8 @@ def test_migrations_build_the_schema_from_an_empty_file(tmp_path: Path) -> None:
         version = raw.execute("SELECT version_num FROM alembic_version").fetchone()[0]
     assert {"conversations", "messages", "downloads", "alembic_version"} <= tables
     assert {"summaries", "translations", "translation_segments"} <= tables
-    assert version == "0004_writing"
+    assert {"playground_runs", "playground_presets"} <= tables
+    assert version == "0005_playground"
 
 
 def test_a_database_from_the_first_release_gains_the_queue_and_search(tmp_path: Path) -> None:

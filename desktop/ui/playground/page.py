@@ -13,7 +13,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QThread, QTimer, Signal, Slot
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -33,6 +32,7 @@ from desktop.services.playground_parameters import (
     token_from_json,
 )
 from desktop.tasks.code_export import CodeRequest
+from desktop.ui.bridge import worker_thread
 from desktop.ui.playground.code_dialog import CodeDialog
 from desktop.ui.playground.lane_view import LaneView
 from desktop.ui.playground.parameters_panel import ParametersPanel
@@ -45,7 +45,7 @@ from desktop.ui.widgets.session_history import (
     local_time,
     status_words,
 )
-from desktop.ui.widgets.task_run import TaskRun, worker_thread
+from desktop.ui.widgets.task_run import TaskRun, run_shortcuts
 
 if TYPE_CHECKING:
     from desktop.models.installed import InstalledModel
@@ -155,14 +155,7 @@ class PlaygroundPage(QWidget):
         layout.setContentsMargins(8, 4, 8, 4)
         layout.addWidget(main)
 
-        context = Qt.ShortcutContext.WidgetWithChildrenShortcut
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(context)
-            shortcut.activated.connect(self.run)
-        self.stop_shortcut = QShortcut(QKeySequence("Escape"), self)
-        self.stop_shortcut.setContext(context)
-        self.stop_shortcut.activated.connect(self.stop)
+        self.stop_shortcut = run_shortcuts(self, self.run, self.stop)
 
         self._count_timer = QTimer(self)
         self._count_timer.setSingleShot(True)
@@ -207,6 +200,7 @@ class PlaygroundPage(QWidget):
         running = self.is_running()
         self.run_button.setEnabled(not running and bool(self._models))
         self.stop_button.setEnabled(running)
+        self.stop_shortcut.setEnabled(running)
         self.compare_button.setEnabled(not running)
 
     # ---- what the window calls ----

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QThread, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -52,7 +52,7 @@ from desktop.ui.widgets.session_history import (
     local_time,
     status_words,
 )
-from desktop.ui.widgets.task_run import TaskRun, task_thread
+from desktop.ui.widgets.task_run import TaskRun, run_shortcuts, task_thread
 
 if TYPE_CHECKING:
     from desktop.models.installed import InstalledModel
@@ -184,14 +184,7 @@ class SummarizePage(QWidget):
         layout.setContentsMargins(8, 4, 8, 4)
         layout.addWidget(main)
 
-        context = Qt.ShortcutContext.WidgetWithChildrenShortcut
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(context)
-            shortcut.activated.connect(self.summarize)
-        self.cancel_shortcut = QShortcut(QKeySequence("Escape"), self)
-        self.cancel_shortcut.setContext(context)
-        self.cancel_shortcut.activated.connect(self.cancel)
+        self.cancel_shortcut = run_shortcuts(self, self.summarize, self.cancel)
 
         self._count_timer = QTimer(self)
         self._count_timer.setSingleShot(True)

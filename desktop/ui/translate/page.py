@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QThread, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -55,7 +54,7 @@ from desktop.ui.widgets.session_history import (
     local_time,
     status_words,
 )
-from desktop.ui.widgets.task_run import TaskRun, task_thread
+from desktop.ui.widgets.task_run import TaskRun, run_shortcuts, task_thread
 
 if TYPE_CHECKING:
     from desktop.models.installed import InstalledModel
@@ -179,14 +178,7 @@ class TranslatePage(QWidget):
         self._flush_timer.timeout.connect(self._flush_pieces)
 
         self._build_layout()
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(self.translate)
-        # Only while a run goes: Esc otherwise belongs to the cell editor and dialogs.
-        self._cancel_shortcut = QShortcut(QKeySequence("Escape"), self)
-        self._cancel_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self._cancel_shortcut.activated.connect(self.cancel)
+        self._cancel_shortcut = run_shortcuts(self, self.translate, self.cancel)
         self._show_flagged()
         self._update_buttons()
 

@@ -17,7 +17,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QWidget
 
 from desktop.errors import LanternError
 from desktop.ui.bridge import user_message, worker_thread
@@ -69,3 +71,18 @@ class TaskRun(QObject):
 
 def task_thread(task: TaskRun, owner: QObject) -> QThread:
     return worker_thread(task, owner, "lantern-writing-task")
+
+
+def run_shortcuts(page: QWidget, run: Callable[[], Any], stop: Callable[[], Any]) -> QShortcut:
+    """Ctrl+Enter runs the page's task and Esc stops it, while the focus is in the page.
+    Returns the Esc shortcut: a page enables it only while a run goes, since Esc otherwise
+    belongs to its cell editors and dialogs."""
+    context = Qt.ShortcutContext.WidgetWithChildrenShortcut
+    for keys in ("Ctrl+Return", "Ctrl+Enter"):
+        shortcut = QShortcut(QKeySequence(keys), page)
+        shortcut.setContext(context)
+        shortcut.activated.connect(run)
+    escape = QShortcut(QKeySequence("Escape"), page)
+    escape.setContext(context)
+    escape.activated.connect(stop)
+    return escape
