@@ -404,3 +404,14 @@ def test_every_script_compiles_and_keeps_the_text(
     assert calls["Llama"]["model_path"] == model_path
     if constraint is not None:
         assert sent["grammar"][1] == constraint.text
+
+
+def test_model_defaults_are_lanterns_under_what_the_models_file_recommends() -> None:
+    from desktop.services.playground_parameters import PlaygroundParameters
+
+    mine = PlaygroundParameters(Sampling(max_tokens=77, temperature=1.5, top_k=3, seed=9), None, 2)
+    reset = mine.with_recommended((("temperature", 1.0), ("top_k", 64.0), ("top_p", 0.95)))
+    assert reset.sampling == Sampling(max_tokens=77, temperature=1.0, top_k=64, top_p=0.95)
+    assert isinstance(reset.sampling.top_k, int)
+    assert reset.alternatives == 2  # what is shown is not a sampling setting
+    assert mine.with_recommended(()).sampling == Sampling(max_tokens=77)
