@@ -8,7 +8,7 @@ services, off the GUI thread (bridge.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
@@ -46,6 +46,7 @@ from desktop.ui.chat.context_meter import ContextMeter
 from desktop.ui.chat.conversation_settings import ConversationSettingsDialog
 from desktop.ui.chat.sidebar import ConversationSidebar
 from desktop.ui.chat.view import ChatView
+from desktop.ui.models.formatting import stats_line
 from desktop.ui.models.page import ModelsPage
 from desktop.ui.playground.page import PlaygroundPage
 from desktop.ui.summarize.page import SummarizePage
@@ -77,19 +78,6 @@ IMPORT_FILTER = "Conversations (*.json);;All files (*)"
 THEME_NAMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 # The window shown before any answer says the real one (answers store the window they had).
 DEFAULT_CONTEXT_WINDOW = Settings().context_length
-
-
-def stats_line(stats: Mapping[str, Any]) -> str:
-    """'42 tokens · 95.3 tok/s · first token 0.15 s · prompt 38 tokens' from a turn's stats."""
-    parts = [f"{stats.get('generated_tokens', 0)} tokens"]
-    if (speed := stats.get("generation_tokens_per_s")) is not None:
-        parts.append(f"{speed:.1f} tok/s")
-    if (first := stats.get("time_to_first_token_s")) is not None:
-        parts.append(f"first token {first:.2f} s")
-    if (prompt := stats.get("prompt_tokens")) is not None:
-        cached = stats.get("cached_prompt_tokens") or 0
-        parts.append(f"prompt {prompt} tokens" + (f" ({cached} cached)" if cached else ""))
-    return " · ".join(parts)
 
 
 class MainWindow(QMainWindow):

@@ -6,11 +6,14 @@ widget, so that Qt delivers them on the GUI thread."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from desktop.engine.protocol import GenerationStats
 from desktop.services.playground import PlaygroundRun, RunProgress
+from desktop.ui.models.formatting import stats_line
 from desktop.ui.playground.token_view import TokenView
 from desktop.ui.widgets.model_picker import ModelPicker
 
@@ -25,14 +28,9 @@ STATUS_WORDS = {
 
 
 def stats_text(stats: GenerationStats) -> str:
-    parts = [
-        f"{stats.generation_tokens_per_s:.1f} tok/s",
-        f"first token {stats.time_to_first_token_s * 1000:.0f} ms",
-        f"{stats.prompt_tokens} prompt + {stats.generated_tokens} generated tokens",
-    ]
-    if stats.seed is not None:
-        parts.append(f"seed {stats.seed}")
-    return " · ".join(parts)
+    """The chat's stats line, and the seed: what repeats the run."""
+    line = stats_line(dataclasses.asdict(stats))
+    return f"{line} · seed {stats.seed}" if stats.seed is not None else line
 
 
 class LaneView(QWidget):

@@ -4,7 +4,8 @@ alternative token forced and continued from, two runs side by side (two models, 
 with two parameter sets), and the saved runs, searchable, to open again.
 
 Reads and writes go through the window's BackgroundTasks; each side's run streams in a
-TaskRun thread of its own (a child of this page). The page only shows what comes back.
+TaskRun thread of its own (a child of this page). The page only shows what comes back, and
+asks for `lantern.playground` only inside those: built on first use, it opens the database.
 """
 
 from __future__ import annotations
@@ -261,9 +262,9 @@ class PlaygroundPage(QWidget):
             self.editor.show_count("", exc.message)
             return
         generation = self._count_generation
-        playground = self._lantern.playground
+        lantern = self._lantern
         self._tasks.run(
-            lambda: playground.preview(model_id, prompt),
+            lambda: lantern.playground.preview(model_id, prompt),
             lambda preview: self._show_count(generation, preview),
             lambda message: self._count_failed(generation, message),
         )
@@ -307,10 +308,10 @@ class PlaygroundPage(QWidget):
         for side in range(self.sides()):
             self.lanes[side].view.clear_answer()
             self.lanes[side].show_status("loading")
-        playground = self._lantern.playground
+        lantern = self._lantern
         self._busy(True)
         self._tasks.run(
-            lambda: playground.start(prompt, sides),
+            lambda: lantern.playground.start(prompt, sides),
             self._start_runs,
             self._start_failed,
         )
@@ -339,9 +340,9 @@ class PlaygroundPage(QWidget):
         run_id = self.lanes[side].run_id
         if run_id is None or self.is_running() or self._closed:
             return
-        playground = self._lantern.playground
+        lantern = self._lantern
         self.status.clear_message()
-        self._stream(side, lambda: playground.branch(run_id, position, token_id))
+        self._stream(side, lambda: lantern.playground.branch(run_id, position, token_id))
 
     def _stream(self, side: int, start: Any) -> None:
         task = TaskRun(start)
@@ -382,9 +383,9 @@ class PlaygroundPage(QWidget):
         if self._closed:
             return
         query = self.history.query()
-        playground = self._lantern.playground
+        lantern = self._lantern
         self._tasks.run(
-            lambda: playground.history(query),
+            lambda: lantern.playground.history(query),
             self._show_history,
             self.status.show_error,
         )
@@ -406,13 +407,13 @@ class PlaygroundPage(QWidget):
         if self.is_running():
             self.status.show_error("Stop the run before opening another one.")
             return
-        playground = self._lantern.playground
+        lantern = self._lantern
 
         def read() -> list[PlaygroundRunRecord]:
-            record = playground.reopen(run_id)
+            record = lantern.playground.reopen(run_id)
             if record.comparison_id is None:
                 return [record]
-            return playground.runs.comparison(record.comparison_id)
+            return lantern.playground.runs.comparison(record.comparison_id)
 
         self._tasks.run(read, self._show_runs, self.status.show_error)
 
@@ -442,7 +443,7 @@ class PlaygroundPage(QWidget):
         self.editor.prompt_box.setFocus()
 
     def delete_run(self, run_id: int) -> None:
-        playground = self._lantern.playground
+        lantern = self._lantern
 
         def deleted(_result: object) -> None:
             for lane in self.lanes:
@@ -450,23 +451,25 @@ class PlaygroundPage(QWidget):
                     lane.clear_run()
             self.refresh_history()
 
-        self._tasks.run(lambda: playground.delete(run_id), deleted, self.status.show_error)
+        self._tasks.run(lambda: lantern.playground.delete(run_id), deleted, self.status.show_error)
 
     # ---- presets ----
 
     def refresh_presets(self, current: dict[int, str] | None = None) -> None:
-        presets = self._lantern.playground.presets
+        lantern = self._lantern
 
         def show(names: list[str]) -> None:
             for side, panel in enumerate(self.parameters):
                 panel.show_presets(names, (current or {}).get(side))
 
-        self._tasks.run(lambda: [p.name for p in presets.all()], show, self.status.show_error)
+        self._tasks.run(
+            lambda: [p.name for p in lantern.playground.presets.all()], show, self.status.show_error
+        )
 
     def apply_preset(self, side: int, name: str) -> None:
-        presets = self._lantern.playground.presets
+        lantern = self._lantern
         self._tasks.run(
-            lambda: presets.get(name),
+            lambda: lantern.playground.presets.get(name),
             lambda preset: self.parameters[side].set_parameters(
                 PlaygroundParameters.from_json(preset.parameters)
             ),
@@ -484,9 +487,9 @@ class PlaygroundPage(QWidget):
             if answer != QMessageBox.StandardButton.Yes:
                 return
         parameters = panel.parameters().as_json()
-        presets = self._lantern.playground.presets
+        lantern = self._lantern
         self._tasks.run(
-            lambda: presets.save(name, parameters),
+            lambda: lantern.playground.presets.save(name, parameters),
             lambda _result: self._preset_saved(side, name),
             self.status.show_error,
         )
@@ -496,9 +499,9 @@ class PlaygroundPage(QWidget):
         self.refresh_presets({side: name})
 
     def delete_preset(self, name: str) -> None:
-        presets = self._lantern.playground.presets
+        lantern = self._lantern
         self._tasks.run(
-            lambda: presets.delete(name),
+            lambda: lantern.playground.presets.delete(name),
             lambda _result: self.refresh_presets(),
             self.status.show_error,
         )
@@ -508,10 +511,10 @@ class PlaygroundPage(QWidget):
         if model_id is None:
             return
         current = self.parameters[side].parameters()
-        playground = self._lantern.playground
+        lantern = self._lantern
         self.status.show_info("Reading the model's recommended settings…")
         self._tasks.run(
-            lambda: playground.recommended(model_id, current),
+            lambda: lantern.playground.recommended(model_id, current),
             lambda parameters: self._reset_done(side, parameters),
             self.status.show_error,
         )
