@@ -35,6 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     paths = app_paths()
     log_to_file(paths.logs)
+    if args.self_test is not None:
+        from desktop.cli_self_test import run_self_test
+
+        return run_self_test(Path(args.self_test) if args.self_test else None)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         if getattr(args, "group_parser", None) is not None:
@@ -493,6 +497,15 @@ def _parser() -> argparse.ArgumentParser:
         prog="lantern", description=f"{APP_NAME}: run language models on your own computer."
     )
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    parser.add_argument(
+        "--self-test",
+        nargs="?",
+        const="",
+        metavar="GGUF",
+        help="check this installation without a screen: a model (the starter model unless "
+        "GGUF is given) answers in the engine process, the store is written and read in a "
+        "temporary home, the main window opens offscreen; exit 0 when all pass",
+    )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     chat = commands.add_parser("chat", help="send a message and stream the answer")

@@ -1,0 +1,159 @@
+"""`lantern --self-test [GGUF]`: check an installed Lantern without a screen.
+
+It runs what a first start runs, in a temporary LANTERN_HOME that is removed afterwards: the
+database is created and migrated, a chat turn is generated in the engine process and stored,
+the conversation is read back through a second connection, and the main window is built on
+Qt's offscreen platform. Each step prints one line; the first failure ends the run, exit 1.
+The model is the given GGUF, or the starter model (from the starter cache, fetched if absent).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from desktop import APP_NAME, __version__
+from desktop.errors import LanternError
+from desktop.models.starter import fetch_starter_model
+from desktop.paths import app_paths
+
+PROMPT = "Say hello in five words."
+ANSWER_TOKENS = 8
+
+
+class SelfTestFailed(Exception):
+    pass
+
+
+def run_self_test(model: Path | None) -> int:
+    # Before Qt loads: the window step must work where there is no screen.
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    where = "frozen bundle" if getattr(sys, "frozen", False) else "Python package"
+    print(f"{APP_NAME} {__version__} self-test ({where} at {_install_root()})", flush=True)
+    started = time.perf_counter()
+    try:
+        gguf = _step("model", lambda: _model_file(model))
+        with _temporary_home() as home:
+            conversation_id = _step("engine", lambda: _chat_turn(gguf))
+            _step("store", lambda: _read_back(conversation_id, home))
+            _step("window", _main_window)
+    except SelfTestFailed:
+        print("self-test FAILED", flush=True)
+        return 1
+    print(f"self-test passed in {time.perf_counter() - started:.1f} s", flush=True)
+    return 0
+
+
+def _step(name: str, check: Callable[[], tuple[Any, str]]) -> Any:
+    started = time.perf_counter()
+    try:
+        result, detail = check()
+    except (LanternError, OSError, RuntimeError, ValueError, AssertionError) as exc:
+        message = exc.message if isinstance(exc, LanternError) else f"{type(exc).__name__}: {exc}"
+        print(f"FAILED {name:<7} {_ascii(message)}", flush=True)
+        raise SelfTestFailed from exc
+    print(f"ok     {name:<7} {_ascii(detail)} ({time.perf_counter() - started:.1f} s)", flush=True)
+    return result
+
+
+def _model_file(model: Path | None) -> tuple[Path, str]:
+    if model is not None:
+        if not model.is_file():
+            raise ValueError(f"no file at {model}")
+        return model, f"{model.name}, {model.stat().st_size / 1e6:.0f} MB"
+    # The starter cache of `lantern models install-starter`, in the user's own folders.
+    cache = Path(os.environ.get("LANTERN_STARTER_CACHE") or app_paths().cache / "starter")
+    path = fetch_starter_model(cache)
+    return path, f"starter model {path.name}, checksum verified"
+
+
+@contextmanager
+def _temporary_home() -> Iterator[Path]:
+    previous = os.environ.get("LANTERN_HOME")
+    with tempfile.TemporaryDirectory(prefix="lantern-self-test-") as home:
+        os.environ["LANTERN_HOME"] = home
+        try:
+            yield Path(home)
+        finally:
+            if previous is None:
+                os.environ.pop("LANTERN_HOME", None)
+            else:
+                os.environ["LANTERN_HOME"] = previous
+
+
+def _chat_turn(gguf: Path) -> tuple[int, str]:
+    from desktop.services.app import Lantern
+
+    app = Lantern()
+    try:
+        installed = app.models.import_file(gguf)
+        turn = app.chat.send(
+            PROMPT, model_id=installed.id, max_tokens=ANSWER_TOKENS, temperature=0.0
+        )
+        for _piece in turn:
+            pass
+        outcome = turn.outcome
+        if outcome.status != "complete" or outcome.stats is None:
+            raise RuntimeError(outcome.error or f"the answer ended {outcome.status}")
+        stats, loaded = outcome.stats, outcome.model
+        offload = f", {loaded.gpu_layers} of {loaded.layers} layers on the GPU" if loaded else ""
+        detail = (
+            f"{stats.generated_tokens} tokens at {stats.generation_tokens_per_s:.0f} tok/s in "
+            f"the engine process{offload}: {outcome.answer.content.strip()[:60]!r}"
+        )
+        return turn.conversation.id, detail
+    finally:
+        app.close()
+
+
+def _read_back(conversation_id: int, home: Path) -> tuple[None, str]:
+    """The stored turn, read through a new connection to the database file."""
+    from desktop.services.app import Lantern
+
+    app = Lantern()
+    try:
+        exported = app.history.export(conversation_id, "md")
+        if PROMPT not in exported:
+            raise AssertionError("the stored conversation lacks the message that was sent")
+        database = app.paths.database
+        return None, f"{database.name} in {home}: the conversation read back"
+    finally:
+        app.close()
+
+
+def _main_window() -> tuple[None, str]:
+    from desktop.services.app import Lantern
+    from desktop.ui.app import gui_application
+    from desktop.ui.main_window import MainWindow
+
+    qt_app = gui_application()
+    app = Lantern()
+    window = MainWindow(app)
+    try:
+        window.show()
+        qt_app.processEvents()
+        if not window.isVisible():
+            raise RuntimeError("the main window did not show")
+        platform = qt_app.platformName()
+        return None, f"{window.windowTitle()!r} shown on the {platform} platform"
+    finally:
+        window.shutdown()
+        window.close()
+        app.close()
+
+
+def _install_root() -> str:
+    if getattr(sys, "frozen", False):
+        return str(Path(sys.executable).resolve().parent)
+    return str(Path(__file__).resolve().parent)
+
+
+def _ascii(text: str) -> str:
+    """Consoles that cannot print every character (Windows' code pages) still get the line."""
+    return text.encode("ascii", "backslashreplace").decode("ascii")
