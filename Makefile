@@ -25,7 +25,7 @@ CMAKE_ARGS_cuda := -DGGML_CUDA=on $(NO_AMX)
 CMAKE_ARGS_metal := -DGGML_METAL=on
 WHEELS := $(BUILD_CACHE)/wheels/$(BACKEND)-no-amx
 
-.PHONY: run test lint bench clean-venv
+.PHONY: run test lint bench package package-test clean-venv
 
 run: $(VENV)/.installed
 	$(BIN)/lantern models install-starter
@@ -33,7 +33,22 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m desktop.models.starter "$(LANTERN_STARTER_CACHE)" >/dev/null
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest --ignore=tests/packaging
+
+# The installers this machine can build (packaging/README.md): the one-folder bundle in
+# dist/lantern with this machine's llama.cpp backend, and on Linux the .deb beside it.
+package: $(VENV)/.installed
+	$(BIN)/pyinstaller packaging/lantern.spec --noconfirm --log-level WARN \
+	  --distpath dist --workpath build/pyinstaller
+ifeq ($(shell uname -s),Linux)
+	LANTERN_BACKEND=$(BACKEND) PYTHON=$(BIN)/python packaging/linux/build-deb.sh
+endif
+
+# The bundle run from outside the source tree, and the .deb installed into this machine with
+# dpkg (as root, or through sudo) and removed again.
+package-test: package
+	$(BIN)/python -m desktop.models.starter "$(LANTERN_STARTER_CACHE)" >/dev/null
+	$(BIN)/python -m pytest tests/packaging
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check desktop tests benchmarks
@@ -71,7 +86,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	@# Forced: a venv may hold a build of the same version made with other flags.
 	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps --find-links $(WHEELS) \
 	  llama-cpp-python==$(LLAMA_CPP_PYTHON)
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,package]"
 	touch $@
 
 clean-venv:

@@ -6,6 +6,10 @@ import sys
 from desktop.cli import main
 
 if __name__ == "__main__":
+    if getattr(sys, "frozen", False):
+        # The install folder belongs to the package manager: Alembic's migrations are read as
+        # source there, and their bytecode would be files that uninstalling leaves behind.
+        sys.dont_write_bytecode = True
     # In the frozen app the engine process is this same executable, started by
     # multiprocessing; this runs the engine there instead of Lantern's command line.
     multiprocessing.freeze_support()

@@ -9,6 +9,7 @@ The model is the given GGUF, or the starter model (from the starter cache, fetch
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -23,12 +24,18 @@ from desktop.errors import LanternError
 from desktop.models.starter import fetch_starter_model
 from desktop.paths import app_paths
 
+log = logging.getLogger(__name__)
+
 PROMPT = "Say hello in five words."
 ANSWER_TOKENS = 8
 
 
 class SelfTestFailed(Exception):
     pass
+
+
+class CheckFailed(Exception):
+    """A check that did not hold, said in plain words."""
 
 
 def run_self_test(model: Path | None) -> int:
@@ -54,8 +61,14 @@ def _step(name: str, check: Callable[[], tuple[Any, str]]) -> Any:
     started = time.perf_counter()
     try:
         result, detail = check()
-    except (LanternError, OSError, RuntimeError, ValueError, AssertionError) as exc:
-        message = exc.message if isinstance(exc, LanternError) else f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # a self-test reports whatever went wrong, as one line
+        if isinstance(exc, LanternError):
+            message = exc.message
+        elif isinstance(exc, CheckFailed):
+            message = str(exc)
+        else:
+            log.exception("Self-test step %s failed", name)
+            message = f"{type(exc).__name__}: {exc} (details in the log)"
         print(f"FAILED {name:<7} {_ascii(message)}", flush=True)
         raise SelfTestFailed from exc
     print(f"ok     {name:<7} {_ascii(detail)} ({time.perf_counter() - started:.1f} s)", flush=True)
@@ -65,7 +78,7 @@ def _step(name: str, check: Callable[[], tuple[Any, str]]) -> Any:
 def _model_file(model: Path | None) -> tuple[Path, str]:
     if model is not None:
         if not model.is_file():
-            raise ValueError(f"no file at {model}")
+            raise CheckFailed(f"no file at {model}")
         return model, f"{model.name}, {model.stat().st_size / 1e6:.0f} MB"
     # The starter cache of `lantern models install-starter`, in the user's own folders.
     cache = Path(os.environ.get("LANTERN_STARTER_CACHE") or app_paths().cache / "starter")
@@ -99,8 +112,10 @@ def _chat_turn(gguf: Path) -> tuple[int, str]:
         for _piece in turn:
             pass
         outcome = turn.outcome
+        if outcome is None:
+            raise CheckFailed("the answer never ended")
         if outcome.status != "complete" or outcome.stats is None:
-            raise RuntimeError(outcome.error or f"the answer ended {outcome.status}")
+            raise CheckFailed(outcome.error or f"the answer ended {outcome.status}")
         stats, loaded = outcome.stats, outcome.model
         offload = f", {loaded.gpu_layers} of {loaded.layers} layers on the GPU" if loaded else ""
         detail = (
@@ -120,7 +135,7 @@ def _read_back(conversation_id: int, home: Path) -> tuple[None, str]:
     try:
         exported = app.history.export(conversation_id, "md")
         if PROMPT not in exported:
-            raise AssertionError("the stored conversation lacks the message that was sent")
+            raise CheckFailed("the stored conversation lacks the message that was sent")
         database = app.paths.database
         return None, f"{database.name} in {home}: the conversation read back"
     finally:
@@ -139,7 +154,7 @@ def _main_window() -> tuple[None, str]:
         window.show()
         qt_app.processEvents()
         if not window.isVisible():
-            raise RuntimeError("the main window did not show")
+            raise CheckFailed("the main window did not show")
         platform = qt_app.platformName()
         return None, f"{window.windowTitle()!r} shown on the {platform} platform"
     finally:

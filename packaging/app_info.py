@@ -42,6 +42,7 @@ def values() -> dict[str, str]:
         "app_id": APP_ID,
         "publisher": PUBLISHER,
         "machine": machine(),
+        "icon_svg": str(ICON_SVG),
     }
 
 

