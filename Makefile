@@ -57,8 +57,9 @@ lint: $(VENV)/.installed
 	$(BIN)/lint-imports
 
 # Lantern's whole path against llama-cpp-python used directly, and downloads against
-# huggingface_hub's; on the starter model.
-bench: $(VENV)/.installed
+# huggingface_hub's; on the starter model. The frozen app's start against the source
+# install's needs the bundle, and Debian's xvfb and xdotool.
+bench: package
 	@home=$$(mktemp -d) && trap 'rm -rf "$$home"' EXIT && \
 	LANTERN_HOME=$$home $(BIN)/lantern models install-starter >/dev/null && \
 	LANTERN_HOME=$$home $(BIN)/lantern bench --threads 2 $(BENCH_ARGS) && \
@@ -72,7 +73,8 @@ bench: $(VENV)/.installed
 	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" --threads 2 && \
 	$(BIN)/python benchmarks/playground.py \
 	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" && \
-	$(BIN)/python benchmarks/history_search.py --messages 1000000
+	$(BIN)/python benchmarks/history_search.py --messages 1000000 && \
+	xvfb-run -a $(BIN)/python benchmarks/cold_start.py
 
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

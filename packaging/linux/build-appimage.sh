@@ -4,7 +4,8 @@
 # Usage: packaging/linux/build-appimage.sh [--appdir-only]
 # Env: LANTERN_BACKEND (cpu|cuda, default cpu): the llama.cpp build in the bundle;
 #      APPIMAGETOOL: appimagetool's path (default: the one on PATH);
-#      PYTHON: the interpreter that reads packaging/app_info.py (default .venv/bin/python).
+#      PYTHON: the interpreter that reads packaging/app_info.py (default .venv/bin/python,
+#        else python3).
 # Without appimagetool it stops after build/Lantern.AppDir: exit 3, or 0 with --appdir-only.
 set -euo pipefail
 
@@ -16,8 +17,11 @@ case "${1:-}" in
 esac
 
 cd "$(dirname "$0")/../.."
-python=${PYTHON:-.venv/bin/python}
-[[ -x $python ]] || python=python3
+python=${PYTHON:-}
+if [[ -z $python ]]; then
+  python=.venv/bin/python
+  [[ -x $python ]] || python=python3
+fi
 
 bundle=dist/lantern
 icons=build/pyinstaller/icons

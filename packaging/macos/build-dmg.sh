@@ -8,12 +8,16 @@
 #        the app (hardened runtime, packaging/macos/entitlements.plist) and the DMG.
 #      APPLE_ID, APPLE_TEAM_ID, APPLE_APP_PASSWORD (an app-specific password): with the
 #        identity, the DMG is notarized and the ticket stapled to it.
-#      PYTHON: the interpreter that reads packaging/app_info.py (default .venv/bin/python).
+#      PYTHON: the interpreter that reads packaging/app_info.py (default .venv/bin/python,
+#        else python3).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
-python=${PYTHON:-.venv/bin/python}
-[[ -x $python ]] || python=python3
+python=${PYTHON:-}
+if [[ -z $python ]]; then
+  python=.venv/bin/python
+  [[ -x $python ]] || python=python3
+fi
 
 name=$("$python" packaging/app_info.py name)
 version=$("$python" packaging/app_info.py version)

@@ -89,7 +89,9 @@ try {
     }
     Write-Host "Smoke test: $reported"
 
-    $isccArgs = @("/DAppName=$Name", "/DAppVersion=$Version", "/DAppPublisher=$Publisher",
+    # /Q: errors only; ISCC would otherwise list every bundle file and echo the sign command,
+    # password included.
+    $isccArgs = @('/Q', "/DAppName=$Name", "/DAppVersion=$Version", "/DAppPublisher=$Publisher",
         "/DVariant=$Backend", "/DSourceDir=$Bundle", "/DOutputDir=$(Join-Path $Root 'dist')",
         "/DIconFile=$(Join-Path $Root 'build\pyinstaller\icons\lantern.ico')")
     $cert = $env:WINDOWS_CERTIFICATE_PATH
