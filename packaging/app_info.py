@@ -8,6 +8,8 @@ for shell scripts; `python packaging/app_info.py version` prints one value.
 from __future__ import annotations
 
 import platform
+import re
+import shlex
 import sys
 import tomllib
 from pathlib import Path
@@ -21,6 +23,8 @@ _PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[
 NAME = APP_NAME
 EXECUTABLE = "lantern"
 VERSION = _PROJECT["version"]
+# Windows' file version and macOS's CFBundleVersion take numbers only: 0.2.0rc1 -> 0.2.0.
+NUMERIC_VERSION = re.match(r"\d+(\.\d+)*", VERSION).group(0)  # type: ignore[union-attr]
 DESCRIPTION = _PROJECT["description"]
 APP_ID = "org.lantern_app.Lantern"  # reverse-DNS id: .desktop file, macOS bundle, AppStream
 PUBLISHER = "The Lantern developers"
@@ -38,6 +42,7 @@ def values() -> dict[str, str]:
         "name": NAME,
         "executable": EXECUTABLE,
         "version": VERSION,
+        "numeric_version": NUMERIC_VERSION,
         "description": DESCRIPTION,
         "app_id": APP_ID,
         "publisher": PUBLISHER,
@@ -51,4 +56,4 @@ if __name__ == "__main__":
         print(values()[sys.argv[1]])
     else:
         for key, value in values().items():
-            print(f"{key.upper()}={value!r}" if " " in value else f"{key.upper()}={value}")
+            print(f"{key.upper()}={shlex.quote(value)}")

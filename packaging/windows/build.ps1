@@ -24,7 +24,8 @@ $ErrorActionPreference = 'Stop'
 function Invoke-Checked {
     param([Parameter(Mandatory)][string]$Program, [string[]]$Arguments = @())
     & $Program @Arguments
-    if ($LASTEXITCODE -ne 0) { throw "$Program $($Arguments -join ' ') exited with $LASTEXITCODE" }
+    # Not the arguments: signtool's hold the certificate password.
+    if ($LASTEXITCODE -ne 0) { throw "$(Split-Path -Leaf $Program) exited with $LASTEXITCODE" }
 }
 
 function Get-AppInfo([string]$Key) {
@@ -69,6 +70,7 @@ try {
     }
     $Name = Get-AppInfo 'name'
     $Version = Get-AppInfo 'version'
+    $NumericVersion = Get-AppInfo 'numeric_version'
     $Publisher = Get-AppInfo 'publisher'
     $Bundle = Join-Path $Root 'dist\lantern'
     Write-Host "Building $Name $Version ($Backend) with $Python"
@@ -91,7 +93,8 @@ try {
 
     # /Q: errors only; ISCC would otherwise list every bundle file and echo the sign command,
     # password included.
-    $isccArgs = @('/Q', "/DAppName=$Name", "/DAppVersion=$Version", "/DAppPublisher=$Publisher",
+    $isccArgs = @('/Q', "/DAppName=$Name", "/DAppVersion=$Version", "/DNumericVersion=$NumericVersion",
+        "/DAppPublisher=$Publisher",
         "/DVariant=$Backend", "/DSourceDir=$Bundle", "/DOutputDir=$(Join-Path $Root 'dist')",
         "/DIconFile=$(Join-Path $Root 'build\pyinstaller\icons\lantern.ico')")
     $cert = $env:WINDOWS_CERTIFICATE_PATH

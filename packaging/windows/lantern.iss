@@ -11,6 +11,10 @@
 #ifndef AppVersion
   #define AppVersion "0.0.0"
 #endif
+; Numbers only (0.2.0rc1 -> 0.2.0): the file version Explorer shows.
+#ifndef NumericVersion
+  #define NumericVersion "0.0.0"
+#endif
 #ifndef AppPublisher
   #define AppPublisher "The Lantern developers"
 #endif
@@ -38,12 +42,14 @@
 
 [Setup]
 ; Fixed for good: Windows knows an installed Lantern, to upgrade or uninstall it, by this id.
+; The cpu and cuda variants share it, so installing one replaces the other.
 AppId={{829E1118-411A-4F42-A8D4-122E27F610E1}
 AppName={#AppName}
 AppVersion={#AppVersion}
 AppVerName={#AppName} {#AppVersion}
 AppPublisher={#AppPublisher}
 VersionInfoProductTextVersion={#AppVersion}
+VersionInfoVersion={#NumericVersion}
 ; Per user by default, needing no administrator; the first page offers all users instead.
 PrivilegesRequired=lowest
 PrivilegesRequiredOverridesAllowed=dialog
@@ -52,6 +58,7 @@ DefaultDirName={autopf}\{#AppName}
 DisableProgramGroupPage=yes
 ArchitecturesAllowed=x64compatible
 ArchitecturesInstallIn64BitMode=x64compatible
+; Qt 6 runs on Windows 10 and later.
 MinVersion=10.0
 OutputDir={#OutputDir}
 OutputBaseFilename={#AppName}-{#AppVersion}-windows-x86_64{#VariantSuffix}-setup
