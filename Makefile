@@ -36,16 +36,18 @@ test: $(VENV)/.installed
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest --ignore=tests/packaging
 
 # The installers this machine can build (packaging/README.md): the one-folder bundle in
-# dist/lantern with this machine's llama.cpp backend, and on Linux the .deb beside it.
+# dist/lantern with this machine's llama.cpp backend; on Linux the .deb beside it and the
+# AppImage's AppDir (build/Lantern.AppDir; packing it needs appimagetool, see the workflow).
 package: $(VENV)/.installed
 	$(BIN)/pyinstaller packaging/lantern.spec --noconfirm --log-level WARN \
 	  --distpath dist --workpath build/pyinstaller
 ifeq ($(shell uname -s),Linux)
 	LANTERN_BACKEND=$(BACKEND) PYTHON=$(BIN)/python packaging/linux/build-deb.sh
+	LANTERN_BACKEND=$(BACKEND) PYTHON=$(BIN)/python packaging/linux/build-appimage.sh --appdir-only
 endif
 
-# The bundle run from outside the source tree, and the .deb installed into this machine with
-# dpkg (as root, or through sudo) and removed again.
+# The bundle and the AppDir run from outside the source tree, and the .deb installed into
+# this machine with dpkg (as root, or through sudo) and removed again.
 package-test: package
 	$(BIN)/python -m desktop.models.starter "$(LANTERN_STARTER_CACHE)" >/dev/null
 	$(BIN)/python -m pytest tests/packaging

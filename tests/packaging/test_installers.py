@@ -1,8 +1,8 @@
 """The installers as a user gets them: `make package-test`, after `make package` built them.
 
-The frozen bundle runs from a folder outside the source tree, with a PATH on which no Python
-has Lantern; the .deb installs into this machine with dpkg, its menu entry runs the self-test,
-and it removes without leaving a file behind.
+The frozen bundle and the AppImage's AppDir run from a folder outside the source tree, with a
+PATH on which no Python has Lantern; the .deb installs into this machine with dpkg, its menu
+entry runs the self-test, and it removes without leaving a file behind.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from desktop.models import starter
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "dist" / "lantern"
 EXECUTABLE = BUNDLE / "lantern"
+APP_RUN = ROOT / "build" / "Lantern.AppDir" / "AppRun"
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 STEPS = ("model", "engine", "store", "window")
@@ -95,6 +96,17 @@ def test_the_bundle_finds_the_starter_model_by_itself(
     result = _run([EXECUTABLE, "--self-test"], outside, LANTERN_STARTER_CACHE=str(cache))
     _assert_self_test_passed(result)
     assert f"starter model {starter.FILE_NAME}, checksum verified" in result.stdout
+
+
+def test_the_appimage_contents_start_through_their_apprun(
+    outside: Path, starter_model_path: Path
+) -> None:
+    """What the AppImage runs once mounted (packing it needs appimagetool: the workflow's)."""
+    assert _run([APP_RUN, "--version"], outside).stdout.strip() == f"Lantern {VERSION}"
+    _assert_self_test_passed(_run([APP_RUN, "--self-test", starter_model_path], outside))
+    desktop = configparser.ConfigParser(interpolation=None)
+    desktop.read(APP_RUN.parent / "lantern.desktop")
+    assert (APP_RUN.parent / f"{desktop['Desktop Entry']['Icon']}.png").is_file()
 
 
 def test_a_self_test_without_its_model_fails_clearly(outside: Path) -> None:
