@@ -1,10 +1,13 @@
 """`lantern --self-test [GGUF]`: check an installed Lantern without a screen.
 
-It runs what a first start runs, in a temporary LANTERN_HOME that is removed afterwards: the
+It runs what a first start runs, in a temporary Lantern home that is removed afterwards (in
+the user's cache folder, so that a model there is hard-linked rather than copied): the
 database is created and migrated, a chat turn is generated in the engine process and stored,
 the conversation is read back through a second connection, and the main window is built on
 Qt's offscreen platform. Each step prints one line; the first failure ends the run, exit 1.
 The model is the given GGUF, or the starter model (from the starter cache, fetched if absent).
+The engine's log goes to the user's log folder (self-test/engine.log), where a failure's
+details stay. A run that has not ended after TIMEOUT_S fails.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,12 +26,13 @@ from typing import Any
 from desktop import APP_NAME, __version__
 from desktop.errors import LanternError
 from desktop.models.starter import fetch_starter_model
-from desktop.paths import app_paths
+from desktop.paths import AppPaths, app_paths
 
 log = logging.getLogger(__name__)
 
 PROMPT = "Say hello in five words."
 ANSWER_TOKENS = 8
+TIMEOUT_S = 600  # a model load or an answer that hangs fails the run instead of holding it
 
 
 class SelfTestFailed(Exception):
@@ -40,19 +45,24 @@ class CheckFailed(Exception):
 
 def run_self_test(model: Path | None) -> int:
     # Before Qt loads: the window step must work where there is no screen.
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    watchdog = threading.Timer(TIMEOUT_S, _give_up)
+    watchdog.daemon = True
+    watchdog.start()
     where = "frozen bundle" if getattr(sys, "frozen", False) else "Python package"
     print(f"{APP_NAME} {__version__} self-test ({where} at {_install_root()})", flush=True)
     started = time.perf_counter()
     try:
         gguf = _step("model", lambda: _model_file(model))
-        with _temporary_home() as home:
-            conversation_id = _step("engine", lambda: _chat_turn(gguf))
-            _step("store", lambda: _read_back(conversation_id, home))
-            _step("window", _main_window)
+        with _temporary_home() as paths:
+            conversation_id = _step("engine", lambda: _chat_turn(paths, gguf))
+            _step("store", lambda: _read_back(paths, conversation_id))
+            _step("window", lambda: _main_window(paths))
     except SelfTestFailed:
         print("self-test FAILED", flush=True)
         return 1
+    finally:
+        watchdog.cancel()
     print(f"self-test passed in {time.perf_counter() - started:.1f} s", flush=True)
     return 0
 
@@ -87,23 +97,31 @@ def _model_file(model: Path | None) -> tuple[Path, str]:
 
 
 @contextmanager
-def _temporary_home() -> Iterator[Path]:
-    previous = os.environ.get("LANTERN_HOME")
-    with tempfile.TemporaryDirectory(prefix="lantern-self-test-") as home:
-        os.environ["LANTERN_HOME"] = home
-        try:
-            yield Path(home)
-        finally:
-            if previous is None:
-                os.environ.pop("LANTERN_HOME", None)
-            else:
-                os.environ["LANTERN_HOME"] = previous
+def _temporary_home() -> Iterator[AppPaths]:
+    user = app_paths()
+    with tempfile.TemporaryDirectory(
+        prefix="lantern-self-test-", dir=user.cache, ignore_cleanup_errors=True
+    ) as folder:
+        home = Path(folder)
+        yield AppPaths(
+            data=home / "data",
+            config=home / "config",
+            cache=home / "cache",
+            logs=user.logs / "self-test",
+            models=home / "models",
+        ).ensure()
 
 
-def _chat_turn(gguf: Path) -> tuple[int, str]:
+def _give_up() -> None:
+    print(f"FAILED timeout no result after {TIMEOUT_S} s", flush=True)
+    print("self-test FAILED", flush=True)
+    os._exit(1)  # the stuck step holds the main thread; the engine ends with its pipe
+
+
+def _chat_turn(paths: AppPaths, gguf: Path) -> tuple[int, str]:
     from desktop.services.app import Lantern
 
-    app = Lantern()
+    app = Lantern(paths)
     try:
         installed = app.models.import_file(gguf)
         turn = app.chat.send(
@@ -127,30 +145,31 @@ def _chat_turn(gguf: Path) -> tuple[int, str]:
         app.close()
 
 
-def _read_back(conversation_id: int, home: Path) -> tuple[None, str]:
+def _read_back(paths: AppPaths, conversation_id: int) -> tuple[None, str]:
     """The stored turn, read through a new connection to the database file."""
     from desktop.services.app import Lantern
 
-    app = Lantern()
+    app = Lantern(paths)
     try:
         exported = app.history.export(conversation_id, "md")
         if PROMPT not in exported:
             raise CheckFailed("the stored conversation lacks the message that was sent")
         database = app.paths.database
-        return None, f"{database.name} in {home}: the conversation read back"
+        return None, f"{database.name} in {database.parent.parent}: the conversation read back"
     finally:
         app.close()
 
 
-def _main_window() -> tuple[None, str]:
+def _main_window(paths: AppPaths) -> tuple[None, str]:
     from desktop.services.app import Lantern
     from desktop.ui.app import gui_application
     from desktop.ui.main_window import MainWindow
 
     qt_app = gui_application()
-    app = Lantern()
-    window = MainWindow(app)
+    app = Lantern(paths)
+    window = None
     try:
+        window = MainWindow(app)
         window.show()
         qt_app.processEvents()
         if not window.isVisible():
@@ -158,8 +177,9 @@ def _main_window() -> tuple[None, str]:
         platform = qt_app.platformName()
         return None, f"{window.windowTitle()!r} shown on the {platform} platform"
     finally:
-        window.shutdown()
-        window.close()
+        if window is not None:
+            window.shutdown()
+            window.close()
         app.close()
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from gguf_split import split_gguf
 from hub_server import LocalHub
+from package_index import PackageIndex
 
 from desktop.models import starter
 from desktop.models.installed import InstalledModel, ModelLibrary
@@ -156,3 +157,11 @@ def short_answers(lantern_home: Path) -> None:
     from desktop.settings import Settings, save_settings
 
     save_settings(app_paths().settings_file, Settings(max_tokens=24))
+
+
+@pytest.fixture
+def starter_index(tmp_path: Path, starter_model_path: Path) -> Iterator[PackageIndex]:
+    """A PyPI-style index on 127.0.0.1 with the starter wheel (the real GGUF inside)."""
+    index = PackageIndex(tmp_path / "package-index", starter_model_path).start()
+    yield index
+    index.stop()

@@ -17,7 +17,6 @@ import os
 import queue
 import random
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -83,8 +82,11 @@ def _log_to_file(log_file: Path) -> None:
     # llama.cpp writes its own diagnostics (an assert before an abort, say) to fd 2.
     os.dup2(fd, 2)
     os.close(fd)
+    # A stream on fd 2 itself: sys.stderr may be something else (os.devnull in Windows'
+    # windowed executable, which has no console).
+    stream = open(2, "w", encoding="utf-8", buffering=1, closefd=False)  # noqa: SIM115
     logging.basicConfig(
-        stream=sys.stderr,
+        stream=stream,
         level=logging.INFO,
         format="%(asctime)s engine[%(process)d] %(levelname)s %(name)s: %(message)s",
         force=True,

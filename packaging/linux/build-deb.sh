@@ -15,15 +15,23 @@ icons=build/pyinstaller/icons
 package=lantern
 other=lantern-cuda
 if [[ $backend == cuda ]]; then package=lantern-cuda; other=lantern; fi
+# The name must say what the bundle holds (the Makefile picks CUDA where an NVIDIA GPU answers).
+has_cuda=$(find "$bundle" -name 'libggml-cuda*' -print -quit)
+if [[ $backend == cuda && -z $has_cuda ]] || [[ $backend != cuda && -n $has_cuda ]]; then
+  echo "LANTERN_BACKEND=$backend does not match the bundle's llama.cpp (CUDA library:" \
+    "${has_cuda:-none}): rebuild llama-cpp-python for $backend, then the bundle." >&2
+  exit 1
+fi
 arch=$(dpkg --print-architecture)
-# The bundle carries its libraries (Qt, xcb, ICU...) but not the C library, OpenGL and the X
-# connection, which come from the system. glibc: at least the one it was built against.
+# The bundle carries its libraries (Qt, xcb, ICU...) but not the C library, OpenGL, the X
+# connection and Wayland's client libraries, which come from the system
+# (tests/packaging checks that nothing else is missing). glibc: at least the one it was built against.
 glibc=$(getconf GNU_LIBC_VERSION | cut -d' ' -f2)
 root=build/deb/$package
 rm -rf "$root"
 mkdir -p "$root/DEBIAN" "$root/opt" "$root/usr/bin" "$root/usr/share/applications"
 cp -a "$bundle" "$root/opt/lantern"
-ln -s /opt/lantern/$EXECUTABLE "$root/usr/bin/$EXECUTABLE"
+ln -s "/opt/lantern/$EXECUTABLE" "$root/usr/bin/$EXECUTABLE"
 install -m644 packaging/linux/lantern.desktop "$root/usr/share/applications/lantern.desktop"
 for size in 16 24 32 48 64 128 256 512; do
   install -Dm644 "$icons/lantern-$size.png" \
@@ -38,7 +46,8 @@ Version: $VERSION
 Architecture: $arch
 Maintainer: $PUBLISHER <lantern@localhost>
 Installed-Size: $(du -sk "$root" | cut -f1)
-Depends: libc6 (>= $glibc), libgl1, libegl1, libxcb1, libdrm2, libwayland-client0
+Depends: libc6 (>= $glibc), libgl1, libegl1, libxcb1, libdrm2, libwayland-client0,
+ libwayland-cursor0, libwayland-egl1
 Conflicts: $other
 Replaces: $other
 Section: utils

@@ -47,6 +47,14 @@ fi
 
 identity=${APPLE_SIGNING_IDENTITY:-}
 if [[ -n $identity ]]; then
+  # Inside out: --deep does not re-sign the loose libraries in Contents/Frameworks subfolders
+  # (llama_cpp/lib, PySide6), which keep PyInstaller's ad-hoc signatures otherwise and fail
+  # notarization.
+  while IFS= read -r -d '' binary; do
+    if file -b "$binary" | grep -q 'Mach-O'; then
+      codesign --force --options runtime --timestamp --sign "$identity" "$binary"
+    fi
+  done < <(find "$app/Contents" -type f -print0)
   codesign --deep --force --options runtime --timestamp \
     --entitlements packaging/macos/entitlements.plist --sign "$identity" "$app"
   codesign --verify --deep --strict --verbose=2 "$app"
@@ -60,6 +68,7 @@ ln -s /Applications "$stage/Applications"  # drag the app onto it to install
 rm -f "$dmg"
 # hdiutil create fails now and then with "Resource busy" (seen on CI runners); a retry passes.
 for attempt in 1 2 3 4 5; do
+  rm -f "$dmg"  # what a failed attempt left
   if hdiutil create -volname "$name" -srcfolder "$stage" -format UDZO "$dmg"; then
     break
   fi

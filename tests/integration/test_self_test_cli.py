@@ -42,6 +42,9 @@ def test_the_self_test_answers_stores_and_opens_the_window(
     assert not list(lantern_home.glob("models/*"))
     temporary = Path(lines[3].split(" in ")[1].split(":")[0])
     assert temporary.name.startswith("lantern-self-test-") and not temporary.exists()
+    # The engine's log stays where the user's logs are, for a failure's details.
+    engine_log = lantern_home / "logs" / "self-test" / "engine.log"
+    assert engine_log.is_file()
 
 
 def test_without_a_model_it_takes_the_starter_from_its_cache(

