@@ -43,7 +43,8 @@ def first_window_s(program: Path, env: dict[str, str]) -> float:
         # Polled here: xdotool's own --sync looks only every half second.
         while subprocess.run(search, capture_output=True, check=False).returncode != 0:
             if time.perf_counter() - started > WINDOW_TIMEOUT_S or app.poll() is not None:
-                raise RuntimeError(f"{program} showed no window in {WINDOW_TIMEOUT_S} s")
+                ended = "" if app.returncode is None else f" (it exited with {app.returncode})"
+                raise RuntimeError(f"{program} showed no window in {WINDOW_TIMEOUT_S} s{ended}")
             time.sleep(POLL_S)
         return time.perf_counter() - started
     finally:
