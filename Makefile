@@ -24,21 +24,23 @@ CMAKE_ARGS_cpu := -DGGML_CUDA=off -DGGML_METAL=off $(NO_AMX)
 CMAKE_ARGS_cuda := -DGGML_CUDA=on $(NO_AMX)
 CMAKE_ARGS_metal := -DGGML_METAL=on
 WHEELS := $(BUILD_CACHE)/wheels/$(BACKEND)-no-amx
+# One stamp per backend: `make package BACKEND=cpu` after a CUDA setup reinstalls llama.cpp.
+INSTALLED := $(VENV)/.installed-$(BACKEND)
 
 .PHONY: run test lint bench package package-test clean-venv
 
-run: $(VENV)/.installed
+run: $(INSTALLED)
 	$(BIN)/lantern models install-starter
 	$(BIN)/lantern
 
-test: $(VENV)/.installed
+test: $(INSTALLED)
 	$(BIN)/python -m desktop.models.starter "$(LANTERN_STARTER_CACHE)" >/dev/null
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest --ignore=tests/packaging
 
 # The installers this machine can build (packaging/README.md): the one-folder bundle in
 # dist/lantern with this machine's llama.cpp backend; on Linux the .deb beside it and the
 # AppImage's AppDir (build/Lantern.AppDir; packing it needs appimagetool, see the workflow).
-package: $(VENV)/.installed
+package: $(INSTALLED)
 	$(BIN)/pyinstaller packaging/lantern.spec --noconfirm --log-level WARN \
 	  --distpath dist --workpath build/pyinstaller
 ifeq ($(shell uname -s),Linux)
@@ -52,7 +54,7 @@ package-test: package
 	$(BIN)/python -m desktop.models.starter "$(LANTERN_STARTER_CACHE)" >/dev/null
 	$(BIN)/python -m pytest tests/packaging
 
-lint: $(VENV)/.installed
+lint: $(INSTALLED)
 	$(BIN)/ruff check desktop tests benchmarks
 	$(BIN)/ruff format --check desktop tests benchmarks
 	$(BIN)/mypy
@@ -78,7 +80,7 @@ bench: package
 	$(BIN)/python benchmarks/history_search.py --messages 1000000 && \
 	xvfb-run -a $(BIN)/python benchmarks/cold_start.py
 
-$(VENV)/.installed: pyproject.toml Makefile
+$(INSTALLED): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@if ! ls $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_PYTHON)-*.whl >/dev/null 2>&1; then \
@@ -91,6 +93,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps --find-links $(WHEELS) \
 	  llama-cpp-python==$(LLAMA_CPP_PYTHON)
 	$(BIN)/python -m pip install --quiet -e ".[test,package]"
+	rm -f $(VENV)/.installed-*
 	touch $@
 
 clean-venv:
