@@ -167,7 +167,7 @@ def _cmd_models_rm(args: argparse.Namespace) -> int:
 
 def _cmd_models_install_starter(args: argparse.Namespace) -> int:
     app = open_lantern()
-    model = app.models.install_starter(app.paths.cache / "starter")
+    model = app.models.install_starter(app.paths.cache)
     if model is None:
         print("A model is already installed; nothing to do.")
     else:

@@ -20,13 +20,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from desktop import APP_NAME, __version__
 from desktop.errors import LanternError
-from desktop.models.starter import fetch_starter_model
-from desktop.paths import AppPaths, app_paths
+from desktop.models.starter import fetch_starter_model, starter_cache
+from desktop.paths import AppPaths, app_paths, home_paths
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,7 @@ def _model_file(model: Path | None) -> tuple[Path, str]:
             raise CheckFailed(f"no file at {model}")
         return model, f"{model.name}, {model.stat().st_size / 1e6:.0f} MB"
     # The starter cache of `lantern models install-starter`, in the user's own folders.
-    cache = Path(os.environ.get("LANTERN_STARTER_CACHE") or app_paths().cache / "starter")
-    path = fetch_starter_model(cache)
+    path = fetch_starter_model(starter_cache(app_paths().cache))
     return path, f"starter model {path.name}, checksum verified"
 
 
@@ -102,14 +102,7 @@ def _temporary_home() -> Iterator[AppPaths]:
     with tempfile.TemporaryDirectory(
         prefix="lantern-self-test-", dir=user.cache, ignore_cleanup_errors=True
     ) as folder:
-        home = Path(folder)
-        yield AppPaths(
-            data=home / "data",
-            config=home / "config",
-            cache=home / "cache",
-            logs=user.logs / "self-test",
-            models=home / "models",
-        ).ensure()
+        yield replace(home_paths(Path(folder)), logs=user.logs / "self-test").ensure()
 
 
 def _give_up() -> None:

