@@ -93,3 +93,17 @@ class DownloadFailed(LanternError, RuntimeError):
 
 class DownloadBusy(DownloadFailed):
     """Another Lantern process (a window or a `lantern models pull`) is fetching the same file."""
+
+
+class UnsafeHubListing(LanternError, ValueError):
+    """A Hub listing (or a mirror's) named a file, repository or hash that Lantern refuses to
+    turn into a path on this computer."""
+
+
+class PathOutsideFolder(LanternError, PermissionError):
+    """A write, move or delete aimed at a path that does not resolve inside its folder."""
+
+
+class EngineUnresponsive(EngineCrashed):
+    """The engine gave no answer to a Stop (or a request) in time; Lantern ended it, and the
+    next request starts a fresh one."""
