@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from desktop.errors import InvalidModelFile
 from desktop.models.gguf_header import (
@@ -99,6 +100,66 @@ UBATCH = 512
 
 
 @dataclass(frozen=True)
+class HeaderLimit:
+    """The values llama.cpp (or, where it sets none, good sense) allows for one number of a
+    model's shape; `why` names the limit in the message."""
+
+    key: str  # after the architecture's prefix
+    low: int
+    high: int
+    why: str
+
+
+# llama.cpp's own limits: LLAMA_MAX_LAYERS and LLAMA_MAX_EXPERTS (src/llama-hparams.h, 512
+# each: llama-model.cpp asserts the expert count, and the loader's get_key_or_arr throws
+# "n > N_MAX" for more layers), and llama_token, a 32-bit id. Where llama.cpp only stores a
+# number in 32 bits, the bound is Lantern's: many times what any published model has, yet low
+# enough that the memory estimate, linear in each, stays a real number. The records today:
+# 16,384 wide (Llama 3.1 405B), 128 heads (Llama 3.1 405B, DeepSeek V3), a context of
+# 10,485,760 (Llama 4 Scout), heads of 576 (DeepSeek's MLA keys). A head count of 0 is real:
+# Mamba and RWKV have no attention.
+PUBLISHED = "Lantern's bound, above any published model"
+SHAPE_LIMITS = (
+    HeaderLimit("block_count", 1, 512, "llama.cpp's LLAMA_MAX_LAYERS"),
+    HeaderLimit("context_length", 1, 2**24, PUBLISHED),
+    HeaderLimit("embedding_length", 1, 2**20, PUBLISHED),
+    HeaderLimit("attention.head_count", 0, 1024, PUBLISHED),
+    HeaderLimit("attention.key_length", 1, 2**16, PUBLISHED),
+    HeaderLimit("attention.value_length", 1, 2**16, PUBLISHED),
+    HeaderLimit("expert_count", 0, 512, "llama.cpp's LLAMA_MAX_EXPERTS"),
+    HeaderLimit("vocab_size", 1, 2**31 - 1, "llama.cpp's 32-bit token ids"),
+)
+
+
+def _check_limits(header: GgufHeader, arch: str, name: str) -> None:
+    """InvalidModelFile, naming the key and its limit, for a shape llama.cpp would refuse or
+    that no real model has: a billion layers would also make the fit estimate loop forever."""
+    for limit in SHAPE_LIMITS:
+        value = header.get_int(f"{arch}.{limit.key}")
+        if value is not None and not limit.low <= value <= limit.high:
+            _refuse_limit(name, f"{arch}.{limit.key}", value, limit.low, limit.high, limit.why)
+    # Grouped-query attention shares each key/value head among query heads: never more.
+    heads = header.get_int(f"{arch}.attention.head_count")
+    kv_heads = header.get_int(f"{arch}.attention.head_count_kv")
+    if heads is not None and kv_heads is not None and not 0 <= kv_heads <= heads:
+        why = f"at most its {heads:,} query heads"
+        _refuse_limit(name, f"{arch}.attention.head_count_kv", kv_heads, 0, heads, why)
+    experts = header.get_int(f"{arch}.expert_count") or 0
+    used = header.get_int(f"{arch}.expert_used_count")
+    if used is not None and not 0 <= used <= experts:
+        why = f"at most its {experts:,} experts"
+        _refuse_limit(name, f"{arch}.expert_used_count", used, 0, experts, why)
+
+
+def _refuse_limit(name: str, key: str, value: int, low: int, high: int, why: str) -> NoReturn:
+    raise InvalidModelFile(
+        f"{name} cannot be run: its header gives '{key}' as {value:,}, outside {low:,} to "
+        f"{high:,} ({why}). The file is damaged or was not made for llama.cpp; choose another "
+        "file."
+    )
+
+
+@dataclass(frozen=True)
 class GgufInfo:
     architecture: str
     name: str
@@ -154,7 +215,7 @@ def _complete_header(path: Path, parts: list[Path]) -> GgufHeader:
         raise InvalidModelFile(f"Cannot read {name}: {exc.strerror or exc}.") from exc
     except HeaderInvalid as exc:
         raise InvalidModelFile(
-            f"{name} is damaged and cannot be loaded ({exc}). If it was downloaded, "
+            f"{name} is damaged and cannot be loaded: {exc.reason}. If it was downloaded, "
             "download it again."
         ) from exc
     if header is None:
@@ -193,6 +254,7 @@ def gguf_info_from_header(
             )
         return value
 
+    _check_limits(header, arch, fallback_name)
     layers = need("block_count")
     head_count = need("attention.head_count")
     sizes = {"input": 0, "layers": 0, "output": 0}
