@@ -29,7 +29,9 @@ INSTALLED := $(VENV)/.installed-$(BACKEND)
 
 .PHONY: run test lint bench package package-test clean-venv
 
+# The window's system libraries first: Qt's own error would come after the model download.
 run: $(INSTALLED)
+	$(BIN)/lantern doctor --display
 	$(BIN)/lantern models install-starter
 	$(BIN)/lantern
 

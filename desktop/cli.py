@@ -23,6 +23,7 @@ from desktop.log_file import log_to_file
 from desktop.paths import app_paths
 
 if TYPE_CHECKING:
+    from desktop.display_libraries import DisplayCheck
     from desktop.models.fit import FitEstimate
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "group_parser", None) is not None:
             args.group_parser.print_help(sys.stderr)
             return 2
-        from desktop.ui.app import run_gui
-
-        return run_gui()
+        handler = _open_window
     try:
         return handler(args)
     except LanternError as exc:
@@ -56,6 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nstopped", file=sys.stderr)
         return 130
+
+
+def _open_window(args: argparse.Namespace) -> int:
+    from desktop.ui.app import run_gui
+
+    return run_gui()
 
 
 # ---- output helpers ----
@@ -317,14 +322,56 @@ def _cmd_models_downloads(args: argparse.Namespace) -> int:
 def _cmd_models_login(args: argparse.Namespace) -> int:
     from desktop.models.hub_token import save_token
 
-    token = args.token if args.token != "-" else sys.stdin.readline()
-    if token is None:
-        import getpass
-
-        token = getpass.getpass("Hugging Face access token (input hidden): ")
-    save_token(token)
+    if args.token is not None and args.token != "-":
+        print(TOKEN_ON_COMMAND_LINE_WARNING, file=sys.stderr)
+        token = args.token
+    else:
+        token = _token_from_user()
+    save_token(_checked_token(token))
     print("Token saved in the system keyring; gated models you have access to can be downloaded.")
     return 0
+
+
+TOKEN_ON_COMMAND_LINE_WARNING = (
+    "warning: a token given with --token stays in your shell's history and shows in the "
+    "process list while Lantern runs. Next time run `lantern models login` and paste it at "
+    'the hidden prompt, or pipe it in: `echo "$HF_TOKEN" | lantern models login`.'
+)
+
+
+class InvalidToken(LanternError, ValueError):
+    """The access token typed or piped in is empty or not one word."""
+
+
+def _token_from_user() -> str:
+    """At a terminal a hidden prompt; otherwise standard input (`echo "$T" | lantern ...`)."""
+    if sys.stdin is None:
+        return ""
+    if not sys.stdin.isatty():
+        return sys.stdin.read()
+    import getpass
+
+    try:
+        return getpass.getpass("Hugging Face access token (input hidden): ")
+    except EOFError:  # Ctrl+D at the prompt
+        return ""
+
+
+def _checked_token(token: str) -> str:
+    token = token.strip()
+    if not token:
+        raise InvalidToken(
+            "No token was given. Copy one from https://huggingface.co/settings/tokens, then "
+            "paste it at the prompt of `lantern models login`, or pipe it in: "
+            '`echo "$HF_TOKEN" | lantern models login`.'
+        )
+    if any(c.isspace() for c in token):
+        # Never the token itself in the message: it would land in logs and terminals.
+        raise InvalidToken(
+            "That is not one access token: it holds spaces or several lines. Give only the "
+            "token (it starts with hf_), copied from https://huggingface.co/settings/tokens."
+        )
+    return token
 
 
 def _cmd_models_logout(args: argparse.Namespace) -> int:
@@ -414,9 +461,38 @@ def _cmd_history_show(args: argparse.Namespace) -> int:
 # ---- doctor and bench ----
 
 
+def _display_row(check: DisplayCheck) -> dict[str, Any]:
+    return {
+        "window_can_open": check.window_can_open,
+        "platform_plugin": check.plugin,
+        "plugin_path": str(check.plugin_path) if check.plugin_path else None,
+        "missing_libraries": list(check.missing),
+        "install_command": check.install_command,
+        "message": check.message(),
+    }
+
+
+def _cmd_doctor_display(args: argparse.Namespace) -> int:
+    """`lantern doctor --display`: only whether the window can open (`make run` asks first)."""
+    from desktop.display_libraries import MissingDisplayLibraries, check_display_libraries
+
+    check = check_display_libraries()
+    if args.json:
+        print_json(_display_row(check))
+        return 0 if check.window_can_open else 1
+    if not check.window_can_open:
+        raise MissingDisplayLibraries(check.message())
+    print(check.message())
+    return 0
+
+
 def _cmd_doctor(args: argparse.Namespace) -> int:
+    from desktop.display_libraries import check_display_libraries
     from desktop.engine.hardware import system_memory
 
+    if args.display:
+        return _cmd_doctor_display(args)
+    display = check_display_libraries()
     app = open_lantern()
     try:
         hw = app.engine.probe_hardware()
@@ -434,6 +510,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
         | {"database": str(app.paths.database)},
         "models": [_model_row(m) for m in app.models.list()],
         "llama_cpp_features": hw.system_info.strip(),
+        "display": _display_row(display),
     }
     if args.json:
         print_json(report)
@@ -445,6 +522,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     for d in hw.devices:
         print(f"  {d.name}: {d.description}, {_size(d.free_bytes)} free of {_size(d.total_bytes)}")
     print(f"Memory: {_size(memory.available_bytes)} available of {_size(memory.total_bytes)}")
+    print(display.message())
     for name, value in report["paths"].items():
         print(f"{name.capitalize()}: {value}")
     print(f"Models installed: {len(report['models'])}")
@@ -571,7 +649,12 @@ def _parser() -> argparse.ArgumentParser:
     login = models_commands.add_parser(
         "login", help="save a Hugging Face access token (for gated models) in the keyring"
     )
-    login.add_argument("--token", help="the token, or - to read it from standard input")
+    login.add_argument(
+        "--token",
+        help="the token (it then stays in your shell history: better paste it at the hidden "
+        "prompt, or pipe it in); - reads it from standard input. Default: a hidden prompt at a "
+        "terminal, standard input otherwise",
+    )
     login.set_defaults(handler=_cmd_models_login)
     logout = models_commands.add_parser("logout", help="remove the saved Hugging Face token")
     logout.set_defaults(handler=_cmd_models_logout)
@@ -608,7 +691,15 @@ def _parser() -> argparse.ArgumentParser:
     add_writing_commands(commands)
     add_playground_commands(commands)
 
-    doctor = commands.add_parser("doctor", help="backend, devices, memory, paths and models")
+    doctor = commands.add_parser(
+        "doctor", help="backend, devices, memory, the window's libraries, paths and models"
+    )
+    doctor.add_argument(
+        "--display",
+        action="store_true",
+        help="only check that the window can open: the system libraries Qt's platform plugin "
+        "needs, with the command that installs what is missing (exit 1 then)",
+    )
     doctor.add_argument("--json", action="store_true")
     doctor.set_defaults(handler=_cmd_doctor)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -10,6 +11,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from desktop import APP_NAME, __version__
+from desktop.display_libraries import require_display_libraries
 from desktop.paths import resources_dir
 from desktop.services.app import Lantern
 from desktop.ui.appearance import appearance
@@ -34,6 +36,10 @@ def gui_application() -> QApplication:
 
 
 def run_gui() -> int:
+    # Before Qt loads its platform plugin: a missing system library makes Qt abort the
+    # process with its own message; this says what to install instead.
+    if os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+        require_display_libraries()
     app = gui_application()
     lantern = Lantern()  # cheap: the database and engine start on first use, off this thread
     # The look before the first window, so that it opens in it. No worker runs yet: reading

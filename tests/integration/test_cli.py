@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import pytest
 
 from desktop import __version__
+from desktop.display_libraries import check_display_libraries
 from desktop.models.installed import InstalledModel
 
 
@@ -108,8 +110,9 @@ def test_user_errors_are_one_plain_line() -> None:
 
 
 def test_doctor_reports_backend_paths_and_models(
-    installed_starter: InstalledModel, lantern_home: Path
+    installed_starter: InstalledModel, lantern_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)  # the real platform plugin's verdict
     report = lantern_json("doctor")
     assert report["version"] == __version__
     assert report["backend"] in ("CPU", "CUDA", "Metal", "Vulkan")
@@ -117,6 +120,11 @@ def test_doctor_reports_backend_paths_and_models(
     assert report["memory"]["available_bytes"] > 0
     assert Path(report["paths"]["database"]).is_relative_to(lantern_home)
     assert [m["id"] for m in report["models"]] == [installed_starter.id]
+    # The window's libraries: the same verdict as the check itself, in its own section.
+    window = check_display_libraries()
+    assert report["display"]["missing_libraries"] == list(window.missing)
+    assert report["display"]["install_command"] == window.install_command
+    assert f"\n{window.message()}\n" in lantern("doctor").stdout
 
 
 def test_bench_compares_both_paths(installed_starter: InstalledModel) -> None:
