@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.errors import InvalidModelFile
 from desktop.ui.models.formatting import size_text
 from desktop.ui.widgets.notice import Notice
 from desktop.ui.widgets.row_table import row_table
@@ -36,10 +37,12 @@ ASSESS_DELAY_MS = 250  # a selection held this long gets its header read
 
 @dataclass(frozen=True)
 class FileAssessment:
-    """What the selected file would be on this machine: installed already, or its fit."""
+    """What the selected file would be on this machine: installed already, its fit, or why
+    Lantern refuses it (a header llama.cpp would not load), before anything is downloaded."""
 
     installed: InstalledModel | None
     fit: FitEstimate | None
+    refusal: str | None = None
 
 
 class RepositoryFilesView(QWidget):
@@ -199,7 +202,10 @@ class RepositoryFilesView(QWidget):
             if known is not None:
                 return FileAssessment(None, known)
             # The header's first megabytes, over the network: seconds on a slow connection.
-            info = lantern.models.remote_info(repository, files)
+            try:
+                info = lantern.models.remote_info(repository, files)
+            except InvalidModelFile as exc:
+                return FileAssessment(None, None, refusal=exc.message)
             return FileAssessment(None, lantern.models.fit(info))
 
         self._tasks.run(
@@ -217,6 +223,10 @@ class RepositoryFilesView(QWidget):
             self._installed = result.installed
             self.fit_line.show_info(f"Installed as {result.installed.id}.")
             self.download_button.setText("Use for chat")
+            return
+        if result.refusal is not None:
+            self.fit_line.show_error(result.refusal)
+            self.download_button.setEnabled(False)  # it would be refused at install anyway
             return
         assert result.fit is not None
         self._fits[key] = result.fit
