@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from platformdirs import PlatformDirs
+
+from desktop.errors import PathOutsideFolder
 
 APP_DIR_NAME = "Lantern"
 
@@ -75,3 +77,21 @@ def resources_dir() -> Path:
 def catalog_file() -> Path:
     """`models.json`, the curated model catalog, beside `resources/`."""
     return resources_dir().parent / "models.json"
+
+
+def path_inside(folder: Path, *relative: str | PurePath) -> Path:
+    """`folder` joined with `relative`, for a write, move or delete: PathOutsideFolder unless it
+    resolves (links followed, `..` and drives taken as this OS reads them) strictly inside
+    `folder`. Every path built from outside data (a Hub listing, a stored download) goes
+    through here before anything on disk changes, so a name that slipped past a check can
+    still not reach the user's other files."""
+    target = folder.joinpath(*relative)
+    base = folder.resolve()
+    resolved = target.resolve()
+    if resolved == base or not resolved.is_relative_to(base):
+        shown = "/".join(str(part) for part in relative)
+        raise PathOutsideFolder(
+            f"Lantern refused to change {shown!r}: it is not inside {folder}. Nothing was "
+            "written, moved or deleted; if a Hub listing named it, choose another file."
+        )
+    return target

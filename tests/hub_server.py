@@ -6,7 +6,8 @@ resolution (`/{repo}/resolve/{revision}/{path}`) answering with `X-Repo-Commit`,
 (`localhost` instead of `127.0.0.1`), which serves ranged GETs. Gated repositories answer
 401 / 403 as the Hub does. Every request is logged with the bytes actually sent, and
 faults can be switched on per file: drop the connection after N bytes, corrupt a byte,
-stall at an offset, throttle, answer with an error status.
+stall at an offset, throttle, answer with an error status. A hostile Hub is one call away:
+any file name, a listed sha256 that is not the file's, a listing claiming another repo's id.
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ class HubFile:
     source: Path
     size: int
     sha256: str
+    listed_sha256: str | None = None  # what the listing says instead of `sha256` (hostile)
 
 
 @dataclass
 class HubRepo:
     id: str
     files: dict[str, HubFile] = field(default_factory=dict)
+    listed_id: str | None = None  # the id its listing claims instead of `id` (hostile)
     gated: bool = False
     downloads: int = 0
     likes: int = 0
@@ -97,10 +100,19 @@ class LocalHub:
         self._server.shutdown()
         self._server.server_close()
 
-    def add_repo(self, repo_id: str, files: dict[str, Path], **details: Any) -> HubRepo:
+    def add_repo(
+        self,
+        repo_id: str,
+        files: dict[str, Path],
+        *,
+        listed_sha256: dict[str, str] | None = None,
+        **details: Any,
+    ) -> HubRepo:
+        """`listed_sha256`: file name -> the sha256 the listing gives instead of the real one."""
         repo = HubRepo(repo_id, **details)
         for name, source in files.items():
-            repo.files[name] = HubFile(name, source, source.stat().st_size, _sha256(source))
+            listed = (listed_sha256 or {}).get(name)
+            repo.files[name] = HubFile(name, source, source.stat().st_size, _sha256(source), listed)
         self.repos[repo_id] = repo
         return repo
 
@@ -178,10 +190,11 @@ def _handler_for(hub: LocalHub) -> type[BaseHTTPRequestHandler]:
             self._json(entry, [self._summary(r) for r in repos[:limit]])
 
         def _summary(self, repo: HubRepo) -> dict[str, Any]:
+            listed_id = repo.listed_id or repo.id
             return {
-                "id": repo.id,
-                "modelId": repo.id,
-                "author": repo.id.split("/")[0],
+                "id": listed_id,
+                "modelId": listed_id,
+                "author": listed_id.split("/")[0],
                 "sha": repo.sha,
                 "downloads": repo.downloads,
                 "likes": repo.likes,
@@ -204,7 +217,11 @@ def _handler_for(hub: LocalHub) -> type[BaseHTTPRequestHandler]:
                     "rfilename": f.path,
                     "size": f.size,
                     "blobId": hashlib.sha1(f.sha256.encode()).hexdigest(),
-                    "lfs": {"size": f.size, "sha256": f.sha256, "pointerSize": 134},
+                    "lfs": {
+                        "size": f.size,
+                        "sha256": f.listed_sha256 or f.sha256,
+                        "pointerSize": 134,
+                    },
                 }
                 for f in repo.files.values()
             ]

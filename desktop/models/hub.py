@@ -26,9 +26,15 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import build_hf_headers
 
-from desktop.errors import HubAccessDenied, HubUnreachable, RepoNotFound
+from desktop.errors import HubAccessDenied, HubUnreachable, RepoNotFound, UnsafeHubListing
 from desktop.models.gguf_header import GgufHeader, read_gguf_header
-from desktop.models.repo_files import ModelFiles, RepoFile, group_model_files
+from desktop.models.repo_files import (
+    ModelFiles,
+    RepoFile,
+    group_model_files,
+    hub_repo_id,
+    repo_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +70,9 @@ class HubRepository:
     model: HubModel
     revision: str  # the commit the file list belongs to; downloads pin it
     files: list[ModelFiles]
+    # Listed files Lantern refused to turn into paths (a backslash, a drive, `..`, a sha256
+    # that is not hex...): left out of `files`, named here so messages can say so.
+    left_out: tuple[str, ...] = ()
 
 
 class HubClient:
@@ -91,19 +100,17 @@ class HubClient:
                 limit=limit,
                 expand=["downloads", "likes", "lastModified", "gated", "gguf"],
             )
-            return [_hub_model(info) for info in found]
+            return [model for info in found if (model := _searched_model(info)) is not None]
 
     def repository(self, repo: str) -> HubRepository:
-        """A repository's GGUF models (split files grouped), with sizes and sha256 of each part."""
+        """A repository's GGUF models (split files grouped), with sizes and sha256 of each part.
+        UnsafeHubListing for a repository id that cannot name a folder; a listed file that
+        cannot is left out (and logged), so one bad name does not hide the good files."""
         with hub_errors(repo):
-            info = self._api().model_info(repo, files_metadata=True)
-        files = [
-            RepoFile(
-                s.rfilename, s.lfs.size if s.lfs else s.size or 0, s.lfs.sha256 if s.lfs else None
-            )
-            for s in info.siblings or []
-        ]
-        return HubRepository(_hub_model(info), info.sha or "main", group_model_files(files))
+            info = self._api().model_info(hub_repo_id(repo), files_metadata=True)
+        model = _hub_model(info)
+        files, left_out = _listed_files(model.repo, info.siblings or [])
+        return HubRepository(model, info.sha or "main", group_model_files(files), left_out)
 
     def file_url(self, repo: str, revision: str, path: str) -> str:
         return hf_hub_url(repo, path, revision=revision, endpoint=self.endpoint)
@@ -137,10 +144,39 @@ class HubClient:
         return read_gguf_header(read_prefix)
 
 
+def _listed_files(repo: str, siblings: list[Any]) -> tuple[list[RepoFile], tuple[str, ...]]:
+    """The listing's files that are safe to save, and the names of those left out."""
+    files: list[RepoFile] = []
+    left_out: list[str] = []
+    for sibling in siblings:
+        lfs = sibling.lfs
+        try:
+            files.append(
+                repo_file(
+                    sibling.rfilename,
+                    lfs.size if lfs else sibling.size or 0,
+                    lfs.sha256 if lfs else None,
+                )
+            )
+        except UnsafeHubListing as exc:
+            log.warning("Left out of %s: %s", repo, exc)
+            left_out.append(str(sibling.rfilename))
+    return files, tuple(left_out)
+
+
+def _searched_model(info: Any) -> HubModel | None:
+    """A search result; None (logged) for one whose id Lantern could not download from."""
+    try:
+        return _hub_model(info)
+    except UnsafeHubListing as exc:
+        log.warning("Left a search result out: %s", exc)
+        return None
+
+
 def _hub_model(info: Any) -> HubModel:
     gguf = info.gguf if isinstance(info.gguf, dict) else {}
     return HubModel(
-        repo=info.id,
+        repo=hub_repo_id(info.id),
         downloads=info.downloads or 0,
         likes=info.likes or 0,
         last_modified=info.last_modified,

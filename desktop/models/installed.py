@@ -10,9 +10,16 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from desktop.errors import InvalidModelFile, ModelNotFound
+from desktop.errors import DownloadFailed, InvalidModelFile, ModelNotFound
 from desktop.models.gguf_info import GgufInfo, ModelShape, read_gguf_info
-from desktop.models.repo_files import split_name
+from desktop.models.repo_files import (
+    hub_file_path,
+    hub_repo_id,
+    local_file_name,
+    model_parts,
+    split_name,
+)
+from desktop.paths import path_inside
 
 log = logging.getLogger(__name__)
 # Raised whenever GgufInfo or ModelShape changes, so older cached headers are read again.
@@ -35,12 +42,9 @@ class InstalledModel:
         return model_parts(self.path)
 
 
-def model_parts(path: Path) -> list[Path]:
-    split = split_name(path.name)
-    if split is None:
-        return [path]
-    stem, _, count = split
-    return [path.with_name(f"{stem}-{i:05d}-of-{count:05d}.gguf") for i in range(1, count + 1)]
+def is_gguf(path: Path) -> bool:
+    """A GGUF model file by its name, `.gguf` in any case."""
+    return path.suffix.lower() == ".gguf" and path.is_file()
 
 
 class ModelLibrary:
@@ -53,7 +57,7 @@ class ModelLibrary:
 
     def list(self) -> list[InstalledModel]:
         models = []
-        for path in sorted(self.models_dir.rglob("*.gguf")):
+        for path in sorted(filter(is_gguf, self.models_dir.rglob("*"))):
             split = split_name(path.name)
             if split is not None and split[1] != 1:
                 continue  # a later part of a split model: its first part stands for it
@@ -86,9 +90,9 @@ class ModelLibrary:
                 f"{source.name} is one part of a split model: import its first part, {first}."
             )
         info = read_gguf_info(source)
-        target = self.models_dir / source.name
-        if target.suffix != ".gguf":
-            target = target.with_suffix(".gguf")
+        parts = model_parts(source)
+        name = source.name if split is not None else source.with_suffix(".gguf").name
+        target = path_inside(self.models_dir, local_file_name(name))
         if target.exists():
             if target.samefile(source) or target.stat().st_size == source.stat().st_size:
                 log.info("%s is already installed", target.name)
@@ -98,24 +102,42 @@ class ModelLibrary:
                 "Rename the file you are importing, or remove the installed one first."
             )
         self.models_dir.mkdir(parents=True, exist_ok=True)
-        parts = model_parts(source)
-        targets = [target] if len(parts) == 1 else [self.models_dir / p.name for p in parts]
+        later = [path_inside(self.models_dir, local_file_name(p.name)) for p in parts[1:]]
+        targets = [target, *later]
         for part, part_target in zip(parts, targets, strict=True):
             _place(part, part_target)
         self._store_info(target, info)
         log.info("Imported %s as %s", source, target)
         return InstalledModel(self._model_id(target), target, info)
 
+    def download_target(self, repo: str, file_path: str) -> Path:
+        """Where a downloaded file of `repo` lives: `owner/name/<its path in the repository>`,
+        so two repositories' (or two folders') same-named files stay apart."""
+        relative = local_file_name(hub_file_path(file_path))
+        return path_inside(self.models_dir, hub_repo_id(repo), relative)
+
+    def free_download_targets(self, repo: str, file_paths: Sequence[str]) -> Sequence[Path]:
+        """Where a download's files will go; DownloadFailed when a file is there already: a
+        model the user has is never replaced by a download."""
+        targets = [self.download_target(repo, path) for path in file_paths]
+        taken = [target for target in targets if target.exists() or target.is_symlink()]
+        if taken:
+            raise DownloadFailed(
+                f"{taken[0]} is already in the models folder, and Lantern does not replace it "
+                "with a download. Remove that model first (Models page or `lantern models "
+                "rm`), then resume the download."
+            )
+        return targets
+
     def install_download(
-        self, parts: Sequence[Path], folder: str, names: Sequence[str]
+        self, parts: Sequence[Path], repo: str, file_paths: Sequence[str]
     ) -> InstalledModel:
-        """Move a finished download's verified files (`parts`, in order) into `folder` of the
-        models folder under their `names`, each by an atomic rename, and check the model."""
-        target_dir = self.models_dir / folder
-        target_dir.mkdir(parents=True, exist_ok=True)
-        targets = [target_dir / name for name in names]
+        """Move a finished download's verified files (`parts`, in order) to where the files of
+        `repo` at `file_paths` belong, each by an atomic rename, and check the model."""
+        targets = self.free_download_targets(repo, file_paths)
         for part, target in zip(parts, targets, strict=True):
-            os.replace(part, target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path_inside(self.models_dir, part), target)
         try:
             info = self._info(targets[0])
         except InvalidModelFile:
@@ -128,7 +150,7 @@ class ModelLibrary:
     def remove(self, model_id: str) -> InstalledModel:
         model = self.get(model_id)
         for part in model.files:
-            part.unlink(missing_ok=True)
+            path_inside(self.models_dir, part).unlink(missing_ok=True)
         self._cache_file(model.path).unlink(missing_ok=True)
         log.info("Removed model %s", model.path)
         return model
@@ -144,7 +166,7 @@ class ModelLibrary:
         return relative.with_suffix("").as_posix()
 
     def _cache_file(self, path: Path) -> Path:
-        return self._header_cache / (self._model_id(path).replace("/", "__") + ".json")
+        return path_inside(self._header_cache, self._model_id(path).replace("/", "__") + ".json")
 
     def _info(self, path: Path) -> GgufInfo:
         stat = path.stat()
@@ -177,7 +199,7 @@ class ModelLibrary:
 def _place(source: Path, target: Path) -> None:
     """A hard link when the file is on the same disk (no second copy), else a copy written
     under a temporary name and renamed, so a half-copied file is never taken for a model."""
-    partial = target.with_name(target.name + ".part")
+    partial = path_inside(target.parent, target.name + ".part")
     try:
         try:
             os.link(source, partial)

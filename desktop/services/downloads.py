@@ -23,9 +23,18 @@ from desktop.errors import (
     LanternError,
     ModelNotFound,
     NotEnoughDiskSpace,
+    PathOutsideFolder,
+    UnsafeHubListing,
 )
 from desktop.models.installed import InstalledModel, ModelLibrary
-from desktop.models.repo_files import ModelFiles, pick_quant
+from desktop.models.repo_files import (
+    ModelFiles,
+    hub_file_path,
+    hub_repo_id,
+    hub_sha256,
+    pick_quant,
+)
+from desktop.paths import path_inside
 from desktop.services.models import ModelService
 from desktop.store.downloads import DownloadPart, DownloadRecord, DownloadRepository
 
@@ -81,19 +90,23 @@ class DownloadQueue:
         repository = self._models.repository(repo_or_catalog_id)
         repo = repository.model.repo
         files = repository.files
+        refused = _refused_note(repository.left_out)
         if not files:
+            if refused:
+                raise UnsafeHubListing(
+                    f"{repo} holds no GGUF model file Lantern can save.{refused}"
+                )
             raise ModelNotFound(f"{repo} holds no GGUF model files.")
         chosen: ModelFiles | None
         if file:
-            chosen = next((m for m in files if file in _names_of(m)), None)
-            if chosen is None:
-                names = ", ".join(m.name for m in files)
-                raise ModelNotFound(f"{repo} has no file called '{file}'. Its models: {names}.")
+            chosen = _model_named(repo, files, file, refused)
         elif quant:
             chosen = pick_quant(files, quant)
             if chosen is None:
                 offered = ", ".join(sorted({m.quant for m in files}))
-                raise ModelNotFound(f"{repo} has no {quant.upper()} file. It offers: {offered}.")
+                raise ModelNotFound(
+                    f"{repo} has no {quant.upper()} file. It offers: {offered}.{refused}"
+                )
         else:
             entry = self._models.catalog_entry(repo_or_catalog_id)
             preferred = [entry.quant] if entry else []
@@ -123,8 +136,7 @@ class DownloadQueue:
 
     def installed(self, repo: str, chosen: ModelFiles) -> InstalledModel | None:
         """The installed model these files already are, if any."""
-        names = [PurePosixPath(part.path).name for part in chosen.parts]
-        target = self._library.models_dir / _folder(repo) / names[0]
+        target = self._library.download_target(repo, chosen.first.path)
         if not target.exists():
             return None
         return next((m for m in self._library.list() if m.path == target), None)
@@ -161,6 +173,10 @@ class DownloadQueue:
                 self._delete_partials(record)
         except DownloadBusy:
             pass  # another process runs it: it sees the cancel within a second and cleans up
+        except (UnsafeHubListing, PathOutsideFolder) as exc:
+            # Stored by an older Lantern from a listing it did not check: no path built from
+            # it is deleted; the download is still cancelled and can be removed from the list.
+            log.warning("Cancelled download %d without deleting its files: %s", download_id, exc)
         return record
 
     def forget(self, download_id: int) -> None:
@@ -201,12 +217,14 @@ class DownloadQueue:
         self._stops[download_id] = stop
         record = self.get(download_id)
         try:
+            _check_record(record)
             with self._transfer_lock(record):
                 claimed = None if self._closing else self._downloads.claim(download_id)
                 if claimed is None:
                     return None  # paused, cancelled or removed before it began
                 record = claimed
                 self._announce(record)
+                self._library.free_download_targets(record.repo, _paths(record))
                 self._check_disk_space(record.parts)
                 self._fetch_parts(record, stop, on_progress)
                 model = None if stop.is_set() else self._install(record)
@@ -276,7 +294,7 @@ class DownloadQueue:
 
     def _install(self, record: DownloadRecord) -> InstalledModel:
         partials = [_partial(self._library, part) for part in record.parts]
-        model = self._library.install_download(partials, _folder(record.repo), _file_names(record))
+        model = self._library.install_download(partials, record.repo, _paths(record))
         done = self._downloads.update(
             record.id, status="done", done_bytes=record.total_bytes, model_id=model.id
         )
@@ -353,13 +371,15 @@ class DownloadQueue:
             )
 
     def _delete_partials(self, record: DownloadRecord) -> None:
+        downloads = _downloads_dir(self._library)
         for part in record.parts:
-            folder = _partial(self._library, part).parent
-            shutil.rmtree(folder, ignore_errors=True)
-            Path(str(folder) + ".lock").unlink(missing_ok=True)
+            key = _download_key(part)
+            shutil.rmtree(path_inside(downloads, key), ignore_errors=True)
+            path_inside(downloads, key + ".lock").unlink(missing_ok=True)
 
     def _transfer_lock(self, record: DownloadRecord) -> FileLock:
-        lock = FileLock(str(_partial(self._library, record.parts[0]).parent) + ".lock")
+        key = _download_key(record.parts[0])
+        lock = FileLock(str(path_inside(_downloads_dir(self._library), key + ".lock")))
         try:
             return lock.acquire(timeout=0)  # type: ignore[return-value]
         except Timeout as exc:
@@ -423,21 +443,64 @@ class _Meter:
 def _partial(library: ModelLibrary, part: DownloadPart) -> Path:
     """Where a part's bytes gather while downloading: named by content, so a new download of
     the same file (after a restart, or from the CLI) continues from them."""
-    key = part.sha256 or hashlib.sha256(part.path.encode()).hexdigest()
-    return library.models_dir / ".downloads" / key[:16] / (PurePosixPath(part.path).name + ".part")
+    name = PurePosixPath(hub_file_path(part.path)).name + ".part"
+    return path_inside(_downloads_dir(library), _download_key(part), name)
+
+
+def _downloads_dir(library: ModelLibrary) -> Path:
+    return library.models_dir / ".downloads"
+
+
+def _download_key(part: DownloadPart) -> str:
+    """The name of a part's folder in `.downloads`: its sha256 (checked: hex, whatever a
+    listing or an older Lantern's record says), or one made from its path."""
+    sha256 = hub_sha256(part.sha256) or hashlib.sha256(part.path.encode()).hexdigest()
+    return sha256[:16]
+
+
+def _check_record(record: DownloadRecord) -> None:
+    """A stored download's repository, paths and hashes, checked as a fresh listing's are:
+    one stored by an older Lantern is refused (UnsafeHubListing) before a byte moves."""
+    hub_repo_id(record.repo)
+    for part in record.parts:
+        hub_file_path(part.path)
+        hub_sha256(part.sha256)
 
 
 def _bytes_on_disk(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
-def _folder(repo: str) -> str:
-    """Downloads go under `owner/repository`, so two repositories' same-named files differ."""
-    return repo
+def _paths(record: DownloadRecord) -> list[str]:
+    """The download's files, by their paths in the repository."""
+    return [part.path for part in record.parts]
 
 
-def _file_names(record: DownloadRecord) -> list[str]:
-    return [PurePosixPath(part.path).name for part in record.parts]
+def _model_named(repo: str, files: list[ModelFiles], file: str, refused: str) -> ModelFiles:
+    """The model `file` names: its name, a part's path, or a part's file name if only one has it."""
+    matches = [m for m in files if file in _names_of(m)]
+    if len(matches) > 1:
+        paths = ", ".join(m.name for m in matches)
+        raise ModelNotFound(
+            f"'{file}' names several models in {repo}: {paths}. Give the one you want with "
+            f"its folder, e.g. '{matches[0].name}'."
+        )
+    if not matches:
+        names = ", ".join(m.name for m in files)
+        raise ModelNotFound(f"{repo} has no file called '{file}'. Its models: {names}.{refused}")
+    return matches[0]
+
+
+def _refused_note(left_out: Sequence[str]) -> str:
+    """A sentence naming the model files a listing offered that Lantern left out as unsafe."""
+    models = [name for name in left_out if ".gguf" in name.lower()]
+    if not models:
+        return ""
+    names = ", ".join(repr(name) for name in models)
+    return (
+        f" Left out because their names or hashes are unsafe to save on this computer: {names}"
+        " (see the log)."
+    )
 
 
 def _names_of(model: ModelFiles) -> set[str]:
