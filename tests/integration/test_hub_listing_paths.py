@@ -187,6 +187,25 @@ def test_a_listing_claiming_an_installed_repository_never_replaces_its_model(
     assert not [r for r in test_hub.log if "/cdn/" in r.path], "not a byte downloaded"
 
 
+def test_an_unsafe_repository_id_is_refused_whether_typed_or_listed(
+    app: Lantern, test_hub: LocalHub, starter_model_path: Path
+) -> None:
+    with pytest.raises(UnsafeHubListing) as typed:
+        app.downloads.add("..\\..\\AppData/x-GGUF")
+    assert str(typed.value).startswith(
+        "'..\\\\..\\\\AppData/x-GGUF' is not a Hub repository Lantern can use: it is not of the "
+        "form owner/name"
+    )
+    assert not test_hub.log, "refused before asking the Hub"
+
+    renamed = test_hub.add_repo("hostile/Renamed-GGUF", {"m-Q4_K_M.gguf": starter_model_path})
+    renamed.listed_id = "../.."
+    with pytest.raises(UnsafeHubListing, match=r"'\.\./\.\.' is not a Hub repository"):
+        app.models.repository("hostile/Renamed-GGUF")
+    found = [m.repo for m in app.models.search("Renamed-GGUF")]
+    assert found == [], "left out of search results"
+
+
 # ---- names as real repositories have them ----
 
 # read_gguf_info checks a split's parts under names it makes itself, `.gguf` in lower case.
