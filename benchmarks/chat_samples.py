@@ -190,6 +190,17 @@ def tokens(text: str, rng: random.Random) -> list[str]:
     return pieces
 
 
+def long_code_answer(lines: int, *, seed: int = 11) -> str:
+    """A sentence, one fenced Python block `lines` long (a whole module pasted back), and a
+    closing sentence: the answer whose last block grows longest while it streams."""
+    rng = random.Random(seed)
+    fields = {"name": "read_limited", "Name": "LimitedReader", "noun": "lines"}
+    body = "\n".join(
+        PYTHON[i % len(PYTHON)].format(n=rng.randint(2, 99), **fields) for i in range(lines)
+    )
+    return f"{paragraph(rng, 1)}\n\n```python\n{body}\n```\n\n{paragraph(rng, 1)}\n"
+
+
 def streamed_answer(count: int, *, seed: int = 7) -> list[str]:
     """The pieces of an answer `count` tokens long (cut at a piece, so it may end mid-block)."""
     rng = random.Random(seed)

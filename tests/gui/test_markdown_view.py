@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication, QTextCursor
+from PySide6.QtGui import QGuiApplication, QTextBlock, QTextCursor
 from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
 
+from desktop.ui.chat import markdown_html
 from desktop.ui.chat.markdown_html import MarkdownRenderer, render_markdown
 from desktop.ui.chat.markdown_view import MarkdownView
 
@@ -246,11 +247,13 @@ unclosed
 """
 
 
+@pytest.mark.parametrize("streaming", [False, True])
 @pytest.mark.parametrize("text", [TRICKY, ANSWER])
-def test_every_prefix_renders_as_if_whole(text):
+def test_every_prefix_renders_as_if_whole(text, streaming):
     renderer = MarkdownRenderer()
     for end in range(len(text) + 1):
-        assert renderer.render(text[:end]) == render_markdown(text[:end]), end
+        expected = render_markdown(text[:end], streaming=streaming)
+        assert renderer.render(text[:end], streaming=streaming) == expected, end
 
 
 def test_reference_definitions_apply_before_them():
@@ -352,16 +355,21 @@ Setext after a table
 
 @pytest.mark.parametrize("text", [ANSWER, TRICKY, JOINS])
 def test_every_streamed_prefix_shows_as_if_set_whole(qtbot, text):
-    """The streamed document is built by replacing its last block; Qt's HTML import joins
-    blocks in its own ways (lists, tables, empty blocks), which it must match exactly."""
+    """The streamed document is built by replacing its last block, or by typing into its open
+    code block; Qt's HTML import joins blocks in its own ways (lists, tables, empty blocks, a
+    <pre>'s last newline), which it must match exactly. An open code block is plain until it
+    closes; once the stream ends, all of it is as if set whole."""
     view = MarkdownView(dark=False)
     reference = MarkdownView(dark=False)
     qtbot.addWidget(view)
     qtbot.addWidget(reference)
     for piece in pieces(text, 3):
         view.append_markdown(piece)
-        reference.set_markdown(view.markdown())
+        reference.setHtml(render_markdown(view.markdown(), streaming=True).html)
         assert view.toHtml() == reference.toHtml(), view.markdown()
+    view.set_markdown(text)  # the stream ends with the text as saved
+    reference.set_markdown(text)
+    assert view.toHtml() == reference.toHtml()
 
 
 def test_streaming_keeps_the_finished_blocks_and_what_is_selected(qtbot):
@@ -398,3 +406,125 @@ def test_dark_palette_gets_dark_code_colours():
     dark = render_markdown(ANSWER, dark=True).html
     assert light != dark
     assert "#161b22" in dark and "#f6f8fa" in light
+
+
+# ---- code blocks while they stream ----
+
+CODE_CASES = {
+    "closed": (
+        'Intro.\n\n```python\ndef f(x):\n    return x + 1\n\n\nprint(f(2))  # <3 & "co"\n```\n'
+        "\nAfter.\n"
+    ),
+    "unclosed": "Intro.\n\n```python\ndef f(x):\n    return x + 1\n\n\n\tprint(f(2))\n",
+    "first and unclosed": "```js\nlet a = 1\n\nlet b = '<a & b>'\n\n",
+    "nested in a list": (
+        "- step one:\n\n  ```bash\n  pip install x\n\n  lantern --help\n  ```\n"
+        "- step two:\n  ```python\n  x = 1\n    y = 2\n\n  z = [\n"
+    ),
+    "tildes around backticks": (
+        "~~~python\n```\nnot the end\n```\n~~~\n\nThen:\n\n~~~~text\n~~~\nstill code\n"
+    ),
+    "info string in pieces": "```javascript\nconst x = 1;\n```\n",
+    "in a quote": "> ```python\n> x = 1\n>\n> y = 2\n",
+    "indented": "Para.\n\n    indented code\n\n    more\n",
+}
+
+
+def code_lines(view: MarkdownView) -> list[tuple[str, bool]]:
+    """Each line of code shown (a <pre>'s blocks), and whether all of it is in monospace."""
+    lines = []
+    block = view.document().begin()
+    while block.isValid():
+        if block.blockFormat().nonBreakableLines():
+            it, monospace = block.begin(), True
+            while not it.atEnd():
+                fragment = it.fragment()
+                families = fragment.charFormat().fontFamilies() or []
+                monospace &= "monospace" in families or not fragment.text().strip()
+                it += 1
+            lines.append((block.text(), monospace))
+        block = block.next()
+    return lines
+
+
+@pytest.mark.parametrize("size", [1, 4])
+@pytest.mark.parametrize("case", list(CODE_CASES))
+def test_streamed_code_shows_what_a_whole_render_shows(qtbot, case, size):
+    """While it streams, the code's lines are those of the answer rendered at once, in
+    monospace; once the fence closes or the stream ends, all of it is, highlighting too."""
+    text = CODE_CASES[case]
+    view = MarkdownView(dark=False)
+    whole = MarkdownView(dark=False)
+    qtbot.addWidget(view)
+    qtbot.addWidget(whole)
+    for piece in pieces(text, size):
+        view.append_markdown(piece)
+        whole.set_markdown(view.markdown())
+        # (Qt may end an open block's last line with a space, from the markup after it.)
+        streamed = [line.rstrip(" ") for line, _ in code_lines(view)]
+        expected = [line.rstrip(" ") for line, _ in code_lines(whole)]
+        # An open block with no code yet shows no line of code (a whole render, an empty one).
+        assert streamed in (expected, expected[:-1] if expected[-1:] == [""] else expected)
+        assert all(monospace for _, monospace in code_lines(view)), view.markdown()
+    if case in ("closed", "info string in pieces"):  # closed while streaming: highlighted
+        assert view.toHtml() == whole.toHtml()
+    view.set_markdown(text)  # the stream ends
+    assert view.toHtml() == whole.toHtml()
+    assert view.toPlainText() == whole.toPlainText()
+    assert view.rendered() == render_markdown(text)
+
+
+def test_an_open_code_block_grows_in_place_and_is_highlighted_once(qtbot, monkeypatch):
+    """400 lines of code streamed: what is shown of the block stays (the same text blocks,
+    never highlighted or laid out again), and the block is highlighted once, as it closes."""
+    highlights: list[str] = []
+    original = markdown_html.highlight
+    monkeypatch.setattr(
+        markdown_html,
+        "highlight",
+        lambda code, *args: highlights.append(code) or original(code, *args),
+    )
+    code = "".join(f"value_{n} = compute({n}) + 1  # line {n}\n" for n in range(400))
+    view = view_of(qtbot, "")
+    view.append_markdown("Here it is:\n\n```python\n")
+    view.append_markdown(code[:40])
+    first = next(b for b in blocks(view) if b.text().startswith("value_0"))
+    first.setUserState(1)  # gone if the block were rendered and inserted again
+    position = first.position()
+    for piece in pieces(code[40:], 7):
+        view.append_markdown(piece)
+    assert highlights == []
+    kept = view.document().findBlock(position)
+    assert (kept.userState(), kept.text()) == (1, first.text())
+    assert code_lines(view)[-1] == ("value_399 = compute(399) + 1  # line 399", True)
+
+    view.append_markdown("```\n\nDone.")
+    assert highlights == [code.removesuffix("\n")]
+    reference = view_of(qtbot, view.markdown())
+    assert view.toHtml() == reference.toHtml()
+    assert view.copy_code(0) and QGuiApplication.clipboard().text() == code.removesuffix("\n")
+
+
+def test_a_stream_that_ends_inside_code_highlights_it_in_place(qtbot):
+    """Stopped mid-code: the answer as saved highlights the block, and the text before the
+    block is not set again."""
+    view = view_of(qtbot, "")
+    for piece in pieces("# Title\n\nSome prose.\n\n```python\nx = 1\ny = 2\n", 5):
+        view.append_markdown(piece)
+    title = view.document().begin()
+    title.setUserState(1)
+    view.set_markdown(view.markdown())
+    assert view.document().begin().userState() == 1
+    title.setUserState(-1)
+    assert view.toHtml() == view_of(qtbot, view.markdown()).toHtml()
+    number = view.document().find("1")
+    assert number.charFormat().foreground().color().name() != "#1f2328"  # highlighted
+
+
+def blocks(view: MarkdownView) -> list[QTextBlock]:
+    found = []
+    block = view.document().begin()
+    while block.isValid():
+        found.append(block)
+        block = block.next()
+    return found

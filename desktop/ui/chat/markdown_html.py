@@ -9,6 +9,12 @@ Pygments with inline styles (QTextBrowser ignores style sheets' classes) and eac
 `MarkdownRenderer` is the streaming form: it keeps the HTML of the blocks that can no longer
 change and re-renders only the last one, so re-rendering a growing answer ~40 times a second
 costs the size of its last block, not of the whole answer.
+
+While an answer streams (`streaming=True`), a fenced code block that is still open (no closing
+fence yet, and the text ends inside it) is shown as plain text, not highlighted: it only grows,
+so the view appends the new code to what it shows (see `markdown_view.AnswerDocument`) instead
+of highlighting and laying out the whole block again on each update. Once the fence closes,
+or the stream ends, the block is highlighted once, as a whole render would.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml, unescapeAll
+from markdown_it.rules_block import StateBlock, fence
 from markdown_it.token import Token
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -84,10 +91,10 @@ def is_allowed_link(url: str) -> bool:
     return scheme.lower() in LINK_SCHEMES
 
 
-def render_markdown(text: str, *, dark: bool = False) -> RenderedMarkdown:
+def render_markdown(text: str, *, dark: bool = False, streaming: bool = False) -> RenderedMarkdown:
     """The whole `text` rendered at once (what `MarkdownRenderer` gives for the same text)."""
     md = _markdown(dark)
-    env: dict[str, Any] = {"code_blocks": [], "code_offset": 0}
+    env: dict[str, Any] = {"code_blocks": [], "code_offset": 0, "streaming": streaming}
     tokens = md.parse(_normalize(text), env)
     html = md.renderer.render(tokens, md.options, env)
     return RenderedMarkdown(html, list(env["code_blocks"]))
@@ -121,18 +128,23 @@ class MarkdownRenderer:
         self._stable_html = ""
         self._stable_code: list[str] = []
 
-    def render(self, text: str) -> RenderedMarkdown:
+    def render(self, text: str, *, streaming: bool = False) -> RenderedMarkdown:
+        """`streaming`: more text is to come, so a code block still open is left plain."""
         text = _normalize(text)
         if not text.startswith(self._stable_text):
             self.reset()
         md = _markdown(self._dark)
         tail = text[len(self._stable_text) :]
-        env: dict[str, Any] = {"code_blocks": [], "code_offset": len(self._stable_code)}
+        env: dict[str, Any] = {
+            "code_blocks": [],
+            "code_offset": len(self._stable_code),
+            "streaming": streaming,
+        }
         tokens = md.parse(tail, env)
         if env.get("references"):
             # A definition applies to the text before it too: no block is ever finished.
             self.reset()
-            return render_markdown(text, dark=self._dark)
+            return render_markdown(text, dark=self._dark, streaming=streaming)
 
         split = _last_finished_boundary(tokens, complete_lines=tail.count("\n"))
         if split is not None:
@@ -178,10 +190,27 @@ def _line_offset(text: str, line: int) -> int:
     return offset
 
 
+def _fence_noting_if_open(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """markdown-it's fence rule, which also notes in the token's meta whether the fence is
+    still open: no closing fence, and it runs to the end of the text (not closed by the end
+    of a list item or quote), so that text streamed next may only add to its code."""
+    if not fence(state, start, end, silent):
+        return False
+    if not silent:
+        token = state.tokens[-1]
+        at_end = state.line >= len(state.bMarks) - 1  # bMarks has one entry past the last line
+        # Without a closing fence, the code is every line after the opening one.
+        indent = state.sCount[start]
+        unclosed = state.getLines(start + 1, state.line, indent, True) == token.content
+        token.meta["open"] = at_end and unclosed
+    return True
+
+
 @cache
 def _markdown(dark: bool) -> MarkdownIt:
     theme = DARK if dark else LIGHT
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    md.block.ruler.at("fence", _fence_noting_if_open)
     md.validateLink = is_allowed_link  # type: ignore[method-assign]
 
     def code(tokens: list[Token], idx: int, env: dict[str, Any], language: str) -> str:
@@ -189,20 +218,32 @@ def _markdown(dark: bool) -> MarkdownIt:
         source = source[:-1] if source.endswith("\n") else source
         index = env["code_offset"] + len(env["code_blocks"])
         env["code_blocks"].append(source)
-        body = _highlighted(source, language, theme)
         label = escapeHtml(language) if language else "&nbsp;"
+        copy = (
+            f'<a href="{COPY_SCHEME}:{index}" style="font-size:small; color:{theme.link}">Copy</a>'
+        )
+        if env.get("streaming") and tokens[idx].meta.get("open"):
+            # Still growing: plain, under a one-line header, not in a table's cell (Qt lays a
+            # whole table out again for each character typed into it, a block for itself).
+            # No newline after it: Qt would add it to the code's last line, as a space.
+            return (
+                f'<p style="margin-top:4px; margin-bottom:0;'
+                f' background-color:{theme.header_background}">'
+                f'<span style="color:{theme.muted}; font-size:small">{label}</span>'
+                f"&nbsp;&nbsp;{copy}</p>"
+                f'<pre style="margin-top:0; margin-bottom:0; color:{theme.code_text};'
+                f' background-color:{theme.code_background}">{escapeHtml(source)}</pre>'
+            )
         return (
             f'<table width="100%" cellspacing="0" cellpadding="6" border="0"'
             f' style="border-collapse:collapse; margin-top:4px; margin-bottom:8px;'
             f' border-color:{theme.border}">'
             f'<tr><td bgcolor="{theme.header_background}">'
             f'<span style="color:{theme.muted}; font-size:small">{label}</span></td>'
-            f'<td bgcolor="{theme.header_background}" align="right">'
-            f'<a href="{COPY_SCHEME}:{index}" style="font-size:small; color:{theme.link}">'
-            "Copy</a></td></tr>"
+            f'<td bgcolor="{theme.header_background}" align="right">{copy}</td></tr>'
             f'<tr><td colspan="2" bgcolor="{theme.code_background}">'
             f'<pre style="margin-top:0; margin-bottom:0; color:{theme.code_text}">'
-            f"{body}</pre></td></tr></table>\n"
+            f"{_highlighted(source, language, theme)}</pre></td></tr></table>\n"
         )
 
     def fence(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:

@@ -3,10 +3,12 @@ code with a "Copy" link per block. Its height fits its contents, so that several
 scroll area; a streamed answer grows with `append_markdown`, which re-renders only the
 answer's last block (see `markdown_html.MarkdownRenderer`) and replaces only that block in
 the document (see `AnswerDocument`): the finished blocks are neither parsed nor laid out
-again."""
+again. Inside a code block that is still open, the new code is appended to the block's text
+as it is; the block is highlighted once, when its fence closes or the stream ends."""
 
 from __future__ import annotations
 
+import html as html_text
 import math
 
 from PySide6.QtCore import QEvent, QSize, Qt, QUrl, Signal
@@ -47,10 +49,15 @@ class AnswerDocument:
 
     Qt's HTML importer joins two runs of blocks in ways a fragment insert does not always
     repeat (empty blocks, lists, tables): where the join is one this class cannot follow
-    exactly, it sets the whole HTML instead, as it does when the text starts over."""
+    exactly, it sets the whole HTML instead, as it does when the text starts over.
+
+    When the tail only grows by plain text at the end of a code block that ends the document
+    (an open code block while the answer streams, outside any table), that text is typed in
+    at the end instead: the tail is not parsed or laid out again either."""
 
     def __init__(self, document: QTextDocument) -> None:
         self._document = document
+        self._shown: str | None = None  # the HTML the document equals; None: not known
         self._stable = ""  # the finished blocks' HTML in the document, up to _mark
         self._mark: int | None = None  # where the tail starts; None: not known (set whole)
         self._last_empty: tuple[QTextBlockFormat, QTextCharFormat, QTextListFormat | None] | None
@@ -58,10 +65,18 @@ class AnswerDocument:
 
     def forget(self) -> None:
         """The document was set another way: the next update starts over."""
+        self._shown = None
         self._stable = ""
         self._mark = None
 
     def update(self, stable: str, tail: str) -> None:
+        if stable == self._stable and self._append_code(stable + tail):
+            self._shown = stable + tail
+            return
+        self._replace_tail(stable, tail)
+        self._shown = stable + tail
+
+    def _replace_tail(self, stable: str, tail: str) -> None:
         if not stable:
             self._document.setHtml(tail)
             self._stable, self._mark = "", None
@@ -166,6 +181,51 @@ class AnswerDocument:
             cursor.insertFragment(fragment)
         return True
 
+    def _append_code(self, html: str) -> bool:
+        """When `html` is what the document shows plus plain text at the end of a <pre> that
+        ends the document, types that text in; False (nothing done) otherwise."""
+        shown = self._shown
+        if shown is None or len(html) <= len(shown):
+            return False
+        end = shown.rfind("</pre>")
+        if end < 0:
+            return False
+        body = shown.find(">", shown.rfind("<pre", 0, end)) + 1  # the code, after <pre ...>
+        added = html[end : end + len(html) - len(shown)]
+        if (
+            "<t" in shown[end:]  # in a table's cell, or a table after it: not the last block
+            or "<" in shown[body:end]  # highlighted: the new text's format is not the last's
+            or "<" in added
+            or not html.startswith(shown[:end])
+            or not html.endswith(shown[end:])
+        ):
+            return False
+        # Qt's importer drops a <pre>'s last newline: one held back until more text follows.
+        code = html_text.unescape(shown[body:end])
+        last, line = self._document.lastBlock(), _last_line(code)
+        # What follows the code's last line there is white space Qt made of the markup after
+        # the <pre> (the newline after a list item's end): the new code goes in before it.
+        if (
+            not last.blockFormat().nonBreakableLines()
+            or not last.text().startswith(line)
+            or last.text()[len(line) :].strip(" ")
+        ):
+            return False  # the document does not end with the code's last line
+        text = html_text.unescape(added)
+        if code.endswith("\n"):
+            text = "\n" + text
+        text = text.removesuffix("\n")
+        if text:
+            cursor = QTextCursor(self._document)
+            cursor.setPosition(last.position() + len(line))
+            cursor.insertText(text)
+        return True
+
+
+def _last_line(code: str) -> str:
+    """The last line a <pre> holding `code` shows (Qt drops one last newline)."""
+    return code.removesuffix("\n").rpartition("\n")[2]
+
 
 def _follows_table(document: QTextDocument, block: QTextBlock) -> bool:
     return block.position() > 0 and document.characterAt(block.position() - 1) == FRAME_END
@@ -202,6 +262,7 @@ class MarkdownView(QTextBrowser):
         self._follow_palette = dark is None
         self._renderer = MarkdownRenderer(dark=self._palette_is_dark() if dark is None else dark)
         self._text = ""
+        self._streaming = False  # appended to since it was last set whole
         self._rendered = RenderedMarkdown("", [])
         self.document().setUndoRedoEnabled(False)  # read-only: no history to keep
         self._answer = AnswerDocument(self.document())
@@ -218,20 +279,26 @@ class MarkdownView(QTextBrowser):
         return self._rendered
 
     def set_markdown(self, text: str) -> None:
+        """Shows `text`. Setting the text a stream ended with (or more of it) ends the stream:
+        only the last block is rendered again, its code highlighted if it was still open."""
+        ends_stream = self._streaming and text.startswith(self._text)
         self._text = text
-        self._show(streaming=False)
+        self._streaming = False
+        self._show(streaming=ends_stream)
 
     def append_markdown(self, piece: str) -> None:
         """Streaming: `piece` is added to the text, and only the last block is re-rendered
-        and replaced in the document. Callers coalesce the tokens (the view flushes at most
-        ~60 times a second)."""
+        and replaced in the document (or, inside an open code block, the new code appended
+        to it). Callers coalesce the tokens (the view flushes at most ~60 times a second)."""
         if not piece:
             return
         self._text += piece
+        self._streaming = True
         self._show(streaming=True)
 
     def _show(self, *, streaming: bool) -> None:
-        rendered = self._renderer.render(self._text)
+        """`streaming`: only the last block may have changed since the last update."""
+        rendered = self._renderer.render(self._text, streaming=self._streaming)
         if rendered.html == self._rendered.html:
             self._rendered = rendered
             return
