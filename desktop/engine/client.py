@@ -3,6 +3,15 @@ and hand back its events. A dead engine process becomes an `EngineCrashed` error
 request starts a fresh process.
 
 Thread-safe: a GUI thread may cancel while a worker thread reads the stream.
+
+When the engine does not answer, the client ends it (`EngineUnresponsive`), but only where
+silence is sure to mean trouble. Loading a big model, or reading a long prompt on a slow CPU,
+may take minutes without a word, so a request as such has no time limit. Two moments do:
+- after Stop: the engine checks for it between tokens and while rendering the template, so
+  a healthy one answers within a token's time; STOP_TIMEOUT_S later it is ended;
+- while the engine renders the model's chat template (it says so with StageReached): it
+  stops a render itself after RENDER_TIME_LIMIT_S, so one still silent STOP_TIMEOUT_S after
+  that is stuck where it cannot help itself, and is ended.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import multiprocessing
 import queue
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -22,6 +32,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from desktop.engine.chat_template import RENDER_TIME_LIMIT_S
 from desktop.engine.protocol import (
     Cancel,
     ChatMessage,
@@ -32,6 +43,7 @@ from desktop.engine.protocol import (
     Generate,
     GeneratedToken,
     GeneratedTokens,
+    GenerationStage,
     GenerationStats,
     HardwareReport,
     LoadModel,
@@ -43,6 +55,7 @@ from desktop.engine.protocol import (
     Request,
     Sampling,
     Shutdown,
+    StageReached,
     Tokenize,
     Tokens,
     TokenText,
@@ -53,6 +66,7 @@ from desktop.errors import (
     ContextOverflow,
     EngineCrashed,
     EngineFailed,
+    EngineUnresponsive,
     InvalidConstraint,
     ModelLoadFailed,
     NoModelLoaded,
@@ -60,6 +74,14 @@ from desktop.errors import (
 from desktop.models.gguf_info import ModelShape
 
 log = logging.getLogger(__name__)
+
+# How long a Stop may go unanswered before the engine is ended. A healthy engine answers
+# within one token: well under a second on a GPU, a second or two for a big model on a slow
+# CPU. A person who pressed Stop and sees nothing for five seconds thinks the app is stuck;
+# ending the engine costs only a model reload on the next request.
+STOP_TIMEOUT_S = 5.0
+# After SIGTERM, how long the engine may take to go before SIGKILL.
+KILL_WAIT_S = 2.0
 
 _ERRORS: dict[str, type[EngineFailed]] = {
     "model_load": ModelLoadFailed,
@@ -76,12 +98,25 @@ class _EngineDied:
     error: EngineCrashed
 
 
-_Inbox = queue.SimpleQueue[Event | _EngineDied]
+@dataclass(frozen=True)
+class _StopAsked:
+    """Wakes a stream's reader so that it starts timing the Stop."""
+
+
+_Inbox = queue.SimpleQueue[Event | _EngineDied | _StopAsked]
 
 
 class EngineClient:
-    def __init__(self, log_file: Path) -> None:
+    def __init__(
+        self,
+        log_file: Path,
+        *,
+        stop_timeout_s: float = STOP_TIMEOUT_S,
+        render_time_limit_s: float = RENDER_TIME_LIMIT_S,
+    ) -> None:
         self._log_file = log_file
+        self.stop_timeout_s = stop_timeout_s
+        self.render_time_limit_s = render_time_limit_s
         self._ids = itertools.count(1)
         self._lock = threading.Lock()  # guards the process, the pipe and the waiting queues
         self._process: BaseProcess | None = None
@@ -89,6 +124,8 @@ class EngineClient:
         # request id -> (the process it was sent to, where its events go)
         self._waiting: dict[int, tuple[BaseProcess, _Inbox]] = {}
         self._loaded: ModelLoaded | None = None
+        # Processes ended for not answering -> why, for the requests that were waiting on them.
+        self._ended: dict[BaseProcess, str] = {}
 
     # ---- lifecycle ----
 
@@ -133,7 +170,10 @@ class EngineClient:
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe(duplex=True)
         process = context.Process(
-            target=run_engine, args=(child, str(self._log_file)), name="lantern-engine", daemon=True
+            target=run_engine,
+            args=(child, str(self._log_file), self.render_time_limit_s),
+            name="lantern-engine",
+            daemon=True,
         )
         process.start()
         child.close()  # so that the engine's death reads as end-of-file here
@@ -155,8 +195,13 @@ class EngineClient:
             if waiting is not None:
                 waiting[1].put(event)
         process.join(timeout=5)
-        error = EngineCrashed(_death_message(process.exitcode, self._log_file))
         with self._lock:
+            why_ended = self._ended.pop(process, None)
+            error = (
+                EngineUnresponsive(why_ended)
+                if why_ended is not None
+                else EngineCrashed(_death_message(process.exitcode, self._log_file))
+            )
             if self._process is process:
                 self._process = self._conn = None
                 self._loaded = None
@@ -184,6 +229,27 @@ class EngineClient:
     def _done(self, request_id: int) -> None:
         with self._lock:
             self._waiting.pop(request_id, None)
+
+    def _end_unresponsive(self, request_id: int, why: str) -> EngineUnresponsive:
+        """End the engine process that `request_id` waits on (SIGTERM, then SIGKILL); the
+        error for every request that waited on it. The next request starts a fresh one."""
+        message = f"{why} Details: {self._log_file}"
+        with self._lock:
+            owner = self._waiting.get(request_id)
+            process = owner[0] if owner is not None else None
+            if process is not None:
+                self._ended[process] = message
+                if self._process is process:
+                    self._process = self._conn = None
+                    self._loaded = None
+        if process is not None:
+            log.warning("Engine process %s did not answer; ending it: %s", process.pid, why)
+            process.terminate()
+            process.join(KILL_WAIT_S)
+            if process.is_alive():  # stuck in native code, or stopped (SIGSTOP)
+                process.kill()
+                process.join()
+        return EngineUnresponsive(message)
 
     def _call(self, make: Any) -> Event:
         request_id, inbox = self._submit(make)
@@ -292,31 +358,94 @@ class GenerationStream:
         self._inbox = inbox
         self.finished: Finished | None = None
         self.tokens: list[GeneratedToken] = []
+        self._pieces: list[str] = []
         self._closed = False
+        self._stage: GenerationStage | None = None
+        self._stage_changed = threading.Condition()
+        self._stop_deadline: float | None = None
+        self._render_deadline: float | None = None
 
     @property
     def stats(self) -> GenerationStats | None:
         return self.finished.stats if self.finished else None
 
+    @property
+    def text(self) -> str:
+        """The answer's text yielded so far: still there after an error ended the stream."""
+        return "".join(self._pieces)
+
+    @property
+    def stage(self) -> GenerationStage | None:
+        """Where the engine is before the first token (None before it starts the request)."""
+        return self._stage
+
+    def wait_for_stage(self, stage: GenerationStage, timeout: float) -> bool:
+        """Wait (while another thread iterates) until the engine reports `stage`."""
+        with self._stage_changed:
+            return self._stage_changed.wait_for(lambda: self._stage == stage, timeout)
+
     def cancel(self) -> None:
-        if not self._closed:
-            self._client.cancel(self.request_id)
+        if self._closed:
+            return
+        if self._stop_deadline is None:
+            self._stop_deadline = time.monotonic() + self._client.stop_timeout_s
+        self._client.cancel(self.request_id)
+        self._inbox.put(_StopAsked())
 
     def __iter__(self) -> Iterator[str]:
         try:
             while True:
-                event = _raise_for(self._inbox.get())
+                event = self._next_event()
                 if isinstance(event, TokenText):
+                    self._pieces.append(event.text)
                     yield event.text
                 elif isinstance(event, GeneratedTokens):
                     self.tokens.extend(event.tokens)
-                    yield "".join(token.choice.text for token in event.tokens)
+                    text = "".join(token.choice.text for token in event.tokens)
+                    self._pieces.append(text)
+                    yield text
+                elif isinstance(event, StageReached):
+                    self._reach(event.stage)
                 elif isinstance(event, Finished):
                     self.finished = event
                     return
         finally:
             self._closed = True
             self._client._done(self.request_id)
+
+    def _reach(self, stage: GenerationStage) -> None:
+        client = self._client
+        self._render_deadline = (
+            time.monotonic() + client.render_time_limit_s + client.stop_timeout_s
+            if stage == "rendering"
+            else None
+        )
+        with self._stage_changed:
+            self._stage = stage
+            self._stage_changed.notify_all()
+
+    def _next_event(self) -> Event:
+        """The next event; past a time limit (see the module's docstring), the engine is
+        ended and EngineUnresponsive raised."""
+        while True:
+            limit = self._time_limit()
+            timeout = None if limit is None else max(0.0, limit[0] - time.monotonic())
+            try:
+                item = self._inbox.get(timeout=timeout)
+            except queue.Empty:
+                assert limit is not None
+                raise self._client._end_unresponsive(self.request_id, limit[1]) from None
+            if not isinstance(item, _StopAsked):
+                return _raise_for(item)
+
+    def _time_limit(self) -> tuple[float, str] | None:
+        """The earliest deadline the engine must answer by, and what to tell the user then."""
+        limits = []
+        if self._stop_deadline is not None:
+            limits.append((self._stop_deadline, _unresponsive_to_stop(self._client.stop_timeout_s)))
+        if self._render_deadline is not None:
+            limits.append((self._render_deadline, _stuck_rendering(self._client)))
+        return min(limits) if limits else None
 
     def close(self) -> None:
         """Stop a stream that is abandoned half-way, and wait for the engine to settle."""
@@ -343,7 +472,25 @@ class GenerationStream:
                     raise
 
 
-def _raise_for(event: Event | _EngineDied) -> Event:
+def _unresponsive_to_stop(stop_timeout_s: float) -> str:
+    return (
+        f"The model engine did not stop within {stop_timeout_s:g} seconds of Stop, so Lantern "
+        "ended it. What was written so far is kept; the next request starts the engine again "
+        "and loads the model anew."
+    )
+
+
+def _stuck_rendering(client: EngineClient) -> str:
+    seconds = client.render_time_limit_s + client.stop_timeout_s
+    return (
+        f"The model engine spent more than {seconds:g} seconds on this model's chat template "
+        "without finishing, so Lantern ended it. The model file's template is broken or "
+        "hostile; use another download of the model, or another model."
+    )
+
+
+def _raise_for(event: Event | _EngineDied | _StopAsked) -> Event:
+    assert not isinstance(event, _StopAsked)
     if isinstance(event, _EngineDied):
         raise event.error
     if isinstance(event, Failed):

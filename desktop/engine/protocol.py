@@ -157,6 +157,19 @@ class Unloaded:
     request_id: int
 
 
+GenerationStage = Literal["rendering", "reading_prompt"]
+
+
+@dataclass(frozen=True)
+class StageReached:
+    """Where a Generate is before its first token: rendering the chat template (which has a
+    time limit, so the app may end an engine stuck there), then reading the prompt (which
+    may take minutes on a slow CPU)."""
+
+    request_id: int
+    stage: GenerationStage
+
+
 @dataclass(frozen=True)
 class TokenText:
     request_id: int
@@ -240,7 +253,13 @@ class HardwareReport:
 
 
 ErrorKind = Literal[
-    "model_load", "no_model", "context_overflow", "bad_constraint", "bad_request", "internal"
+    "model_load",
+    "no_model",
+    "context_overflow",
+    "bad_constraint",
+    "bad_template",  # the model's chat template cannot render this chat
+    "bad_request",
+    "internal",
 ]
 
 
@@ -256,6 +275,7 @@ class Failed:
 Event = (
     ModelLoaded
     | Unloaded
+    | StageReached
     | TokenText
     | GeneratedTokens
     | Finished

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import functools
 import logging
 import os
 import queue
@@ -20,7 +21,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -28,6 +29,12 @@ from typing import Any
 
 from desktop.engine import hardware
 from desktop.engine.answer_text import AnswerText, Piece
+from desktop.engine.chat_template import (
+    RENDER_TIME_LIMIT_S,
+    ChatTemplate,
+    RenderStopped,
+    TemplateRefused,
+)
 from desktop.engine.protocol import (
     Cancel,
     ChatMessage,
@@ -48,6 +55,7 @@ from desktop.engine.protocol import (
     RenderedChat,
     Request,
     Shutdown,
+    StageReached,
     TokenChoice,
     Tokenize,
     Tokens,
@@ -63,14 +71,16 @@ SEND_INTERVAL_S = 0.025
 _DEVICE_KINDS = {0: "cpu", 1: "gpu", 2: "igpu", 3: "accel"}
 
 
-def run_engine(conn: Connection, log_file: str) -> None:
+def run_engine(
+    conn: Connection, log_file: str, render_time_limit_s: float = RENDER_TIME_LIMIT_S
+) -> None:
     """Process entry point: route native stderr to the engine log, then serve requests."""
     # Ctrl+C in a terminal reaches the whole process group: the app stops a generation with
     # a Cancel, and the engine must live on to answer it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _log_to_file(Path(log_file))
     try:
-        EngineWorker(conn).serve()
+        EngineWorker(conn, render_time_limit_s=render_time_limit_s).serve()
     finally:
         conn.close()
 
@@ -96,14 +106,16 @@ def _log_to_file(log_file: Path) -> None:
 @dataclass
 class _LoadedModel:
     llm: Any  # llama_cpp.Llama
-    formatter: Any  # llama_chat_format.ChatFormatter
+    formatter: Any  # ChatTemplate, or llama-cpp-python's ChatML formatter
     has_chat_template: bool
     request: LoadModel
     threads: int
 
 
 class EngineWorker:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(
+        self, conn: Connection, *, render_time_limit_s: float = RENDER_TIME_LIMIT_S
+    ) -> None:
         import llama_cpp
 
         self._llama_cpp = llama_cpp
@@ -113,6 +125,7 @@ class EngineWorker:
         self._cancel_lock = threading.Lock()
         self._app_gone = threading.Event()
         self._model: _LoadedModel | None = None
+        self._render_time_limit_s = render_time_limit_s
 
     # ---- plumbing ----
 
@@ -245,14 +258,15 @@ class EngineWorker:
         threads = request.threads or hardware.default_threads()
         name = Path(request.model_path).name
         try:
-            llm = Llama(
-                model_path=request.model_path,
-                n_ctx=request.context_length,
-                n_threads=threads,
-                n_threads_batch=threads,
-                n_gpu_layers=gpu_layers,
-                verbose=False,
-            )
+            with _templates_left_to_lantern(llama_chat_format):
+                llm = Llama(
+                    model_path=request.model_path,
+                    n_ctx=request.context_length,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    n_gpu_layers=gpu_layers,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError, OSError) as exc:
             self._send(
                 Failed(
@@ -265,13 +279,12 @@ class EngineWorker:
             return
         template = llm.metadata.get("tokenizer.chat_template")
         if template:
-            eos = llm.token_eos()
-            formatter = llama_chat_format.Jinja2ChatFormatter(
-                template=template,
-                eos_token=self._token_text(llm, eos),
-                bos_token=self._token_text(llm, llm.token_bos()),
-                stop_token_ids=[eos],
-            )
+            try:
+                formatter: Any = self._chat_template(llm, template)
+            except TemplateRefused as exc:
+                llm.close()
+                self._send(Failed(request.request_id, "model_load", str(exc)))
+                return
         else:
             log.warning("%s has no chat template; using ChatML", name)
             formatter = llama_chat_format.format_chatml
@@ -292,6 +305,21 @@ class EngineWorker:
             )
         )
 
+    def _chat_template(self, llm: Any, source: str) -> ChatTemplate:
+        """The GGUF's template, rendered as llama-cpp-python's Jinja2ChatFormatter renders it
+        (its extensions and filters), within limits (chat_template.py)."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        return ChatTemplate(
+            source,
+            eos_token=self._token_text(llm, llm.token_eos()),
+            bos_token=self._token_text(llm, llm.token_bos()),
+            extensions=[Jinja2ChatFormatter.IgnoreGenerationTags],
+            tojson=Jinja2ChatFormatter.tojson,
+            strftime_now=Jinja2ChatFormatter.strftime_now,
+            time_limit_s=self._render_time_limit_s,
+        )
+
     @staticmethod
     def _token_text(llm: Any, token: int) -> str:
         return llm.detokenize([token], special=True).decode(errors="replace") if token >= 0 else ""
@@ -303,7 +331,11 @@ class EngineWorker:
             self._send(Failed(request.request_id, "no_model", "No model is loaded."))
             return
         messages = [_as_dict(m) for m in request.messages]
-        tokens, rendered = self._render(messages, "")
+        try:
+            tokens, rendered = self._render(messages, "")
+        except TemplateRefused as exc:
+            self._send(Failed(request.request_id, "bad_template", str(exc)))
+            return
         self._send(RenderedChat(request.request_id, rendered.prompt, len(tokens)))
 
     def _tokenize(self, request: Tokenize) -> None:
@@ -328,8 +360,10 @@ class EngineWorker:
             _check_fits(len(tokens) + 1, n_ctx, "The prompt")
             return tokens, list(request.sampling.stop), 0
         messages = [_as_dict(m) for m in request.messages]
+        self._send(StageReached(request.request_id, "rendering"))
+        stop_asked = functools.partial(self._is_cancelled, request.request_id)
         # Room kept for the answer: what was asked, up to a quarter of the window.
-        room = len(self._render(messages, request.continue_text)[0])
+        room = len(self._render(messages, request.continue_text, stop_asked)[0])
         reserve = min(request.sampling.max_tokens, n_ctx // 4)
         first = 1 if messages and messages[0]["role"] == "system" else 0
         if request.context_policy == "stop":
@@ -342,8 +376,8 @@ class EngineWorker:
             while messages[first]["role"] == "assistant" and len(messages) - first > 1:
                 del messages[first]
                 dropped += 1
-            room = len(self._render(messages, request.continue_text)[0])
-        tokens, rendered = self._render(messages, request.continue_text)
+            room = len(self._render(messages, request.continue_text, stop_asked)[0])
+        tokens, rendered = self._render(messages, request.continue_text, stop_asked)
         tokens += forced
         _check_fits(len(tokens) + 1, n_ctx, "The latest message")  # and one answer token
         stop = list(request.sampling.stop)
@@ -351,10 +385,20 @@ class EngineWorker:
             stop += [rendered.stop] if isinstance(rendered.stop, str) else list(rendered.stop)
         return tokens, stop, dropped
 
-    def _render(self, messages: list[dict[str, str]], continue_text: str) -> tuple[list[int], Any]:
-        """The chat through the model's template, as tokens; `continue_text` after it."""
+    def _render(
+        self,
+        messages: list[dict[str, str]],
+        continue_text: str,
+        stop_asked: Callable[[], bool] | None = None,
+    ) -> tuple[list[int], Any]:
+        """The chat through the model's template, as tokens; `continue_text` after it.
+        TemplateRefused when the template fails; RenderStopped when `stop_asked()` turns true."""
         assert self._model is not None
-        rendered = self._model.formatter(messages=messages)
+        formatter = self._model.formatter
+        if isinstance(formatter, ChatTemplate) and stop_asked is not None:
+            rendered = formatter(messages=messages, should_stop=stop_asked)
+        else:
+            rendered = formatter(messages=messages)
         text = rendered.prompt + continue_text
         tokens = self._model.llm.tokenize(
             text.encode(), add_bos=not rendered.added_special, special=True
@@ -377,12 +421,20 @@ class EngineWorker:
         try:
             tokens, stop, dropped = self._prompt_tokens(request, n_ctx)
             grammar = self._grammar(request.constraint)
+        except RenderStopped:
+            self._forget_cancel(rid)
+            self._send(Finished(rid, "cancelled", _stats(0, 0, 0, started, None, started)))
+            return
+        except TemplateRefused as exc:
+            self._send(Failed(rid, "bad_template", str(exc)))
+            return
         except _Overflow as exc:
             self._send(Failed(rid, "context_overflow", str(exc)))
             return
         except _BadConstraint as exc:
             self._send(Failed(rid, "bad_constraint", str(exc)))
             return
+        self._send(StageReached(rid, "reading_prompt"))
         if not request.reuse_cached_prompt:
             llm.reset()
         # llama-cpp-python evaluates at least the last prompt token again, to get fresh logits.
@@ -541,6 +593,32 @@ class _Outbox:
             if text:
                 self._send(TokenText(self._request_id, text))
         self._pending.clear()
+
+
+class _TemplateNotCompiled:
+    """Stands in for llama-cpp-python's Jinja2ChatFormatter while a model loads: Llama()
+    compiles every chat template in the file with an unbounded sandbox, and Jinja folds
+    constants as it compiles (`{{ "a" * 10**10 }}` is 10 GB at load). Lantern renders the
+    template itself (ChatTemplate) and never uses llama-cpp-python's chat handlers."""
+
+    def __init__(self, **_: Any) -> None:
+        pass
+
+    def to_chat_handler(self) -> Any:
+        def refuse(**_: Any) -> Any:
+            raise RuntimeError("Lantern renders chat templates with its own ChatTemplate")
+
+        return refuse
+
+
+@contextlib.contextmanager
+def _templates_left_to_lantern(llama_chat_format: Any) -> Iterator[None]:
+    real = llama_chat_format.Jinja2ChatFormatter
+    llama_chat_format.Jinja2ChatFormatter = _TemplateNotCompiled
+    try:
+        yield
+    finally:
+        llama_chat_format.Jinja2ChatFormatter = real
 
 
 def _closing(stream: Iterator[Any]) -> Iterator[Any]:

@@ -1,0 +1,363 @@
+"""A model's own chat template (Jinja, read from the GGUF header: untrusted) rendered with
+limits, so that a hostile or broken template fails with a message instead of taking the
+engine, or the machine, down.
+
+Jinja's sandbox keeps a template away from Python's internals, but not from time and memory:
+`{{ "a" * 10**10 }}` asks for 10 GB (at compile time, even: Jinja folds constants), and two
+nested loops over a 100,000-item list never end. Here every render and compile:
+- runs in a sandbox that refuses repetitions, sums and powers past the output allowance,
+  numbers past LARGEST_NUMBER handed to a function or filter, and output past the allowance;
+- ends after RENDER_TIME_LIMIT_S, or as soon as the request is stopped: the hooks above
+  check, and a watchdog interrupts the main thread for loops that call no hook;
+- on Linux runs under an RLIMIT_DATA ceiling of what the process holds now plus
+  RENDER_MEMORY_BYTES (RLIMIT_AS would break the model's memory map), so that an
+  allocation no rule above foresaw is a MemoryError, not a machine out of memory.
+"""
+
+from __future__ import annotations
+
+import _thread
+import contextlib
+import math
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+import jinja2.ext
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+# A real template renders a chat in milliseconds; seconds mean a loop without end.
+RENDER_TIME_LIMIT_S = 2.0
+# Far above what a real template needs (the prompt is a few times the chat), far below what
+# hurts a machine that runs language models.
+RENDER_MEMORY_BYTES = 512 * 2**20
+# Output allowed beyond four times the chat and the template themselves, in characters.
+OUTPUT_ALLOWANCE_CHARS = 1_000_000
+# No real template hands a function or filter a count this large (widths, repeats, indents).
+LARGEST_NUMBER = 1_000_000
+# How often the watchdog looks at the clock and at Stop.
+WATCH_INTERVAL_S = 0.05
+
+_HUGE_WIDTH = re.compile(r"\d{7,}")  # a width or precision of millions in a format string
+
+
+class TemplateRefused(Exception):
+    """The template cannot be compiled or rendered; the message is for the user."""
+
+
+class RenderStopped(Exception):
+    """The request was stopped while its template was rendering."""
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    """What llama-cpp-python's ChatFormatterResponse holds, as the worker uses it."""
+
+    prompt: str
+    stop: list[str]
+    added_special: bool = True
+
+
+class _Refused(Exception):
+    """A limit the template went past; the message says which."""
+
+
+class _TimeUp(Exception):
+    """Raised into the render by the watchdog (time limit or Stop)."""
+
+
+class _ConversationRefused(Exception):
+    """The template's own raise_exception(): it refuses this conversation (roles, say)."""
+
+
+@dataclass
+class _Watch:
+    """The limits of one compile or render."""
+
+    deadline: float
+    char_limit: int
+    should_stop: Callable[[], bool]
+    timed_out: bool = field(default=False)
+
+    def should_end(self) -> bool:
+        if time.monotonic() > self.deadline:
+            self.timed_out = True
+        return self.timed_out or self.should_stop()
+
+    def check(self) -> None:
+        if self.should_end():
+            raise _TimeUp
+
+
+def _never() -> bool:
+    return False
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def __init__(self, extensions: Sequence[type[jinja2.ext.Extension]]) -> None:
+        # As llama-cpp-python's Jinja2ChatFormatter, but without the optimizer: constant
+        # folding would run `"a" * 10**10` while compiling, before any limit applies.
+        super().__init__(
+            loader=jinja2.BaseLoader(),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            extensions=[*extensions, jinja2.ext.loopcontrols],
+            optimized=False,
+        )
+        self.watch = _Watch(math.inf, OUTPUT_ALLOWANCE_CHARS, _never)
+        self.filters = {name: self._bounded(name, f) for name, f in self.filters.items()}
+
+    def _bounded(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def bounded_filter(*args: Any, **kwargs: Any) -> Any:
+            self.watch.check()
+            _check_numbers(f"the {name} filter", args, kwargs)
+            if name == "format":
+                _check_format_text(args)
+            return function(*args, **kwargs)
+
+        # Jinja reads how to call a filter (pass the context, the environment...) from it.
+        bounded_filter.__dict__.update(getattr(function, "__dict__", {}))
+        return bounded_filter
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        self.watch.check()
+        if operator == "*":
+            self._check_repetition(left, right)
+        elif operator == "**":
+            _check_power(left, right)
+        elif operator == "+":
+            self._check_size(_length(left) + _length(right))
+        elif operator == "%" and isinstance(left, str):
+            _check_format_text((left,))
+            _check_numbers("a % format", (right,), {})
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        __self.watch.check()
+        name = getattr(__obj, "__name__", "a function")
+        what = _CALLABLE_NAMES.get(name, name)
+        _check_numbers(what, args, kwargs)
+        # The sandbox hands out str.format wrapped; the string is the wrapped method's own.
+        text = getattr(getattr(__obj, "__wrapped__", __obj), "__self__", None)
+        if what in ("format", "format_map") and isinstance(text, str):
+            _check_format_text((text,))
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def concat(self, pieces: Iterable[str]) -> str:
+        """Every output, of the template and of each macro or block, piece by piece."""
+        parts, total = [], 0
+        for piece in pieces:
+            total += len(piece)
+            self._check_size(total)
+            self.watch.check()
+            parts.append(piece)
+        return "".join(parts)
+
+    def _check_repetition(self, left: Any, right: Any) -> None:
+        for sequence, times in ((left, right), (right, left)):
+            if isinstance(sequence, (str, list, tuple)) and isinstance(times, int):
+                self._check_size(len(sequence) * times)
+
+    def _check_size(self, size: int) -> None:
+        if size > self.watch.char_limit:
+            raise _Refused(
+                f"it builds a text of {size:,} characters, more than the "
+                f"{self.watch.char_limit:,} a prompt may have"
+            )
+
+
+_CALLABLE_NAMES = {"safe_range": "range"}
+
+
+def _length(value: Any) -> int:
+    return len(value) if isinstance(value, (str, list, tuple)) else 0
+
+
+def _check_numbers(what: str, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > LARGEST_NUMBER:
+            raise _Refused(
+                f"it passes {value:,} to {what}, more than the {LARGEST_NUMBER:,} allowed"
+            )
+
+
+def _check_format_text(args: Sequence[Any]) -> None:
+    if args and isinstance(args[0], str) and _HUGE_WIDTH.search(args[0]):
+        raise _Refused("its format string asks for a width of millions of characters")
+
+
+def _check_power(base: Any, exponent: Any) -> None:
+    if isinstance(base, int) and isinstance(exponent, int) and abs(base) > 1 and exponent > 0:
+        bits = exponent * math.log2(abs(base))
+        if bits > 4096:  # far past any number a template needs; the result could take minutes
+            raise _Refused(f"it raises {base} to the power {exponent:,}")
+
+
+class ChatTemplate:
+    """The model's template, compiled once (under the limits) and rendered per request."""
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        eos_token: str,
+        bos_token: str,
+        extensions: Sequence[type[jinja2.ext.Extension]] = (),
+        tojson: Callable[..., str] | None = None,
+        strftime_now: Callable[[str], str] | None = None,
+        time_limit_s: float = RENDER_TIME_LIMIT_S,
+    ) -> None:
+        self._eos_token = eos_token
+        self._bos_token = bos_token
+        self._strftime_now = strftime_now
+        self._time_limit_s = time_limit_s
+        self._environment = _BoundedSandbox(extensions)
+        if tojson is not None:
+            self._environment.filters["tojson"] = self._environment._bounded("tojson", tojson)
+        try:
+            self._template = self._limited(
+                lambda: self._environment.from_string(source), len(source), _never
+            )
+        except TemplateRefused as exc:
+            raise TemplateRefused(
+                _advice(f"This model's chat template could not be read: {exc}")
+            ) from None
+
+    def __call__(
+        self, *, messages: list[dict[str, str]], should_stop: Callable[[], bool] = _never
+    ) -> RenderedPrompt:
+        """The chat as the template writes it. RenderStopped when `should_stop()` turns true."""
+
+        def raise_exception(message: str) -> None:
+            raise _ConversationRefused(message)
+
+        def render() -> str:
+            return self._template.render(
+                messages=messages,
+                eos_token=self._eos_token,
+                bos_token=self._bos_token,
+                raise_exception=raise_exception,
+                add_generation_prompt=True,
+                functions=None,
+                function_call=None,
+                tools=None,
+                tool_choice=None,
+                strftime_now=self._strftime_now,
+            )
+
+        chat_chars = sum(len(m["content"]) for m in messages)
+        try:
+            prompt = self._limited(render, chat_chars, should_stop)
+        except _ConversationRefused as exc:
+            raise TemplateRefused(
+                f"This model's chat template does not accept this conversation: {exc}"
+            ) from None
+        except TemplateRefused as exc:
+            raise TemplateRefused(
+                _advice(f"This model's chat template could not be rendered: {exc}")
+            ) from None
+        return RenderedPrompt(prompt, [self._eos_token])
+
+    def _limited(self, work: Callable[[], Any], input_chars: int, should_stop: Any) -> Any:
+        """`work()` under the time, Stop, size and memory limits; TemplateRefused past one."""
+        watch = _Watch(
+            deadline=time.monotonic() + self._time_limit_s,
+            char_limit=4 * (input_chars + self._eos_and_bos_chars()) + OUTPUT_ALLOWANCE_CHARS,
+            should_stop=should_stop,
+        )
+        self._environment.watch = watch
+        try:
+            with _memory_ceiling(RENDER_MEMORY_BYTES), _interrupted_when(watch):
+                return work()
+        except _TimeUp:
+            if not watch.timed_out and should_stop():
+                raise RenderStopped from None
+            raise TemplateRefused(
+                f"it took longer than {self._time_limit_s:g} seconds (a loop without end?)"
+            ) from None
+        except _Refused as exc:
+            raise TemplateRefused(str(exc)) from None
+        except _ConversationRefused:
+            raise
+        except MemoryError:
+            raise TemplateRefused("it needs more memory than a chat template may use") from None
+        except RecursionError:
+            raise TemplateRefused("it calls itself without end") from None
+        except Exception as exc:  # Jinja's own errors: syntax, undefined names, the sandbox
+            raise TemplateRefused(f"{type(exc).__name__}: {exc}") from None
+        finally:
+            self._environment.watch = _Watch(math.inf, OUTPUT_ALLOWANCE_CHARS, _never)
+
+    def _eos_and_bos_chars(self) -> int:
+        return len(self._eos_token) + len(self._bos_token)
+
+
+def _advice(message: str) -> str:
+    return (
+        f"{message}. The model file's template is broken or hostile; use another download "
+        "of the model, or another model."
+    )
+
+
+@contextlib.contextmanager
+def _memory_ceiling(extra_bytes: int) -> Iterator[None]:
+    """On Linux, allocations past what the process holds now plus `extra_bytes` fail with
+    MemoryError meanwhile. RLIMIT_DATA counts the heap and anonymous maps, not the model's
+    file map. Other systems have no such limit that spares the map; the rules apply there."""
+    if sys.platform != "linux":
+        yield
+        return
+    import resource
+
+    import psutil
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    ceiling = psutil.Process().memory_info().data + extra_bytes
+    if hard != resource.RLIM_INFINITY:
+        ceiling = min(ceiling, hard)
+    if soft != resource.RLIM_INFINITY and soft <= ceiling:
+        yield  # already tighter
+        return
+    resource.setrlimit(resource.RLIMIT_DATA, (ceiling, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+
+
+@contextlib.contextmanager
+def _interrupted_when(watch: _Watch) -> Iterator[None]:
+    """A watchdog that interrupts the main thread once `watch` says to end: a loop that
+    calls no hook (`{% for i in r %}{% for j in r %}{% endfor %}{% endfor %}`) ends too.
+    The engine ignores the terminal's Ctrl+C; this handler acts only for the watchdog."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only; the hooks still check
+        return
+    done = threading.Event()
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        if not done.is_set() and watch.should_end():
+            raise _TimeUp
+
+    def watch_the_render() -> None:
+        while not done.wait(WATCH_INTERVAL_S):
+            if watch.should_end():
+                _thread.interrupt_main(signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    watchdog = threading.Thread(target=watch_the_render, name="template-watchdog", daemon=True)
+    watchdog.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watchdog.join()
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)

@@ -1,0 +1,127 @@
+"""A model's chat template comes from an untrusted file: rendering it is held to limits of
+size, time and memory, and fails with a message for the user (no model needed here)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+from desktop.engine.chat_template import ChatTemplate, RenderStopped, TemplateRefused
+
+CHAT = [{"role": "user", "content": "Hello there"}]
+
+# SmolLM2's own template, as its GGUF carries it.
+SMOLLM2 = (
+    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+    "{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging "
+    "Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + "
+    "message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}"
+    "{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+HUNG_LOOP = (
+    "{% set r = range(100000)|list %}{% for i in r %}{% for j in r %}{% endfor %}{% endfor %}"
+)
+
+
+def template(source: str, *, time_limit_s: float = 2.0) -> ChatTemplate:
+    return ChatTemplate(
+        source,
+        eos_token="<|im_end|>",
+        bos_token="<|im_start|>",
+        extensions=[Jinja2ChatFormatter.IgnoreGenerationTags],
+        tojson=Jinja2ChatFormatter.tojson,
+        strftime_now=Jinja2ChatFormatter.strftime_now,
+        time_limit_s=time_limit_s,
+    )
+
+
+def test_a_real_template_renders_as_llama_cpp_renders_it() -> None:
+    theirs = Jinja2ChatFormatter(SMOLLM2, eos_token="<|im_end|>", bos_token="<|im_start|>")
+    chat = [*CHAT, {"role": "assistant", "content": "Hi!"}, {"role": "user", "content": "x"}]
+    ours = template(SMOLLM2)(messages=chat)
+    assert ours.prompt == theirs(messages=chat).prompt  # type: ignore[arg-type]
+    assert ours.stop == ["<|im_end|>"] and ours.added_special
+
+
+@pytest.mark.parametrize(
+    ("source", "why"),
+    [
+        ('{{ "a" * 10**10 }}', "a text of 10,000,000,000 characters"),
+        ("{{ [0] * 10**10 }}", "a text of 10,000,000,000 characters"),
+        ('{{ "x"|center(10**10) }}', "passes 10,000,000,000 to the center filter"),
+        ('{{ "x".ljust(10**10) }}', "passes 10,000,000,000 to ljust"),
+        ("{% for i in range(10**9) %}x{% endfor %}", "passes 1,000,000,000 to range"),
+        ('{{ "%1000000000d" % 1 }}', "a width of millions of characters"),
+        ('{{ "{:>1000000000}".format(1) }}', "a width of millions of characters"),
+        ("{{ 7 ** 100000 }}", "raises 7 to the power 100,000"),
+        ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "calls itself without end"),
+        ("{% for m in messages %}{{ m.content * 1000000 }}{% endfor %}", "characters"),
+    ],
+    ids=[
+        "string-times-1e10",
+        "list-times-1e10",
+        "center",
+        "ljust",
+        "range",
+        "percent-width",
+        "format-width",
+        "power",
+        "recursion",
+        "message-times-1e6",
+    ],
+)
+def test_a_hostile_template_is_refused_with_the_reason(source: str, why: str) -> None:
+    with pytest.raises(TemplateRefused) as refused:
+        template(source)(messages=CHAT)
+    message = str(refused.value)
+    assert message.startswith("This model's chat template could not be rendered: ")
+    assert why in message and "another download of the model" in message
+
+
+def test_a_loop_without_end_is_stopped_by_the_time_limit() -> None:
+    # Two nested loops over a list call no hook at all: only the watchdog ends them.
+    with pytest.raises(TemplateRefused, match=r"took longer than 0\.3 seconds"):
+        template(HUNG_LOOP, time_limit_s=0.3)(messages=CHAT)
+    assert template(SMOLLM2)(messages=CHAT).prompt  # the next render is unaffected
+
+
+def test_stop_ends_a_render_that_would_never_end() -> None:
+    asked = {"stop": False}
+
+    def stop_after_a_while() -> bool:
+        asked["stop"] = True  # the first look of the watchdog says: stop
+        return True
+
+    with pytest.raises(RenderStopped):
+        template(HUNG_LOOP, time_limit_s=600)(messages=CHAT, should_stop=stop_after_a_while)
+    assert asked["stop"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_DATA is Linux's")
+def test_an_allocation_no_rule_foresaw_hits_the_memory_ceiling() -> None:
+    # 50,000 x 40,000 = 2 GB of text from two small strings: past the 512 MB ceiling.
+    with pytest.raises(TemplateRefused, match="more memory than a chat template may use"):
+        template('{{ ("y" * 50000).join("a" * 40000) }}')(messages=CHAT)
+
+
+def test_the_templates_own_refusal_names_what_is_wrong_with_the_conversation() -> None:
+    source = "{{ raise_exception('Conversation roles must alternate user/assistant') }}"
+    with pytest.raises(TemplateRefused) as refused:
+        template(source)(messages=CHAT)
+    assert str(refused.value) == (
+        "This model's chat template does not accept this conversation: "
+        "Conversation roles must alternate user/assistant"
+    )
+
+
+def test_a_template_that_cannot_be_read_fails_at_load_with_the_reason() -> None:
+    with pytest.raises(TemplateRefused, match="could not be read: TemplateSyntaxError"):
+        template("{% for m in messages %}")
+
+
+def test_a_template_is_not_folded_into_gigabytes_while_it_compiles() -> None:
+    # Jinja's optimizer would compute the constant (10 GB) while compiling, before any limit.
+    compiled = template('{% if false %}{{ "a" * 10**10 }}{% endif %}ok')
+    assert compiled(messages=CHAT).prompt == "ok"

@@ -1,0 +1,207 @@
+"""The real engine under a hostile chat template, and an engine that does not answer Stop:
+the user gets a clear message, keeps what was written, and the next request works.
+
+An unresponsive engine is made for real, at the outermost boundary: SIGSTOP on its process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+from gguf import GGUFReader, GGUFValueType, GGUFWriter
+
+from desktop.engine.client import EngineClient, GenerationStream
+from desktop.engine.protocol import ChatMessage, Sampling
+from desktop.errors import EngineFailed, EngineUnresponsive
+from desktop.models.installed import InstalledModel
+
+pytestmark = pytest.mark.engine
+
+STORY = (ChatMessage("user", "Write a very long story about a lighthouse keeper."),)
+HUNG = (ChatMessage("user", "loop"),)
+GIGABYTES = (ChatMessage("user", "gigabytes"),)
+
+
+def _hostile_template(real: str) -> str:
+    """The model's own template, but a message "loop" makes it loop without end (calling no
+    function, so that nothing but a watchdog sees it) and "gigabytes" asks for 10 GB."""
+    loop = (
+        "{% set r = range(100000)|list %}{% for i in r %}{% for j in r %}{% endfor %}{% endfor %}"
+    )
+    return (
+        f"{{% if messages[-1]['content'] == 'loop' %}}{loop}"
+        "{% elif messages[-1]['content'] == 'gigabytes' %}{{ 'a' * 10**10 }}"
+        f"{{% else %}}{real}{{% endif %}}"
+    )
+
+
+def _with_chat_template(source: Path, target: Path, rewrite: object) -> Path:
+    """A copy of the GGUF `source` whose tokenizer.chat_template is `rewrite(template)`."""
+    reader = GGUFReader(source)
+    writer = GGUFWriter(target, reader.fields["general.architecture"].contents())
+    for field in reader.fields.values():
+        if field.name == "general.architecture" or field.name.startswith("GGUF."):
+            continue  # the writer writes these itself
+        value = field.contents()
+        if field.name == "tokenizer.chat_template":
+            value = rewrite(value)  # type: ignore[operator]
+        sub_type = field.types[-1] if field.types[0] == GGUFValueType.ARRAY else None
+        writer.add_key_value(field.name, value, field.types[0], sub_type=sub_type)
+    for tensor in reader.tensors:
+        writer.add_tensor(
+            tensor.name, tensor.data, raw_shape=tensor.data.shape, raw_dtype=tensor.tensor_type
+        )
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return target
+
+
+@pytest.fixture(scope="session")
+def hostile_model(starter_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("hostile-template")
+    return _with_chat_template(starter_model_path, folder / "hostile.gguf", _hostile_template)
+
+
+def _engine(tmp_path: Path, **limits: float) -> EngineClient:
+    return EngineClient(tmp_path / "engine.log", **limits)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def hostile(tmp_path: Path, hostile_model: Path) -> Iterator[EngineClient]:
+    client = _engine(tmp_path, stop_timeout_s=1.0)
+    client.load(hostile_model, context_length=1024, threads=2)
+    yield client
+    client.close()
+
+
+class Reading:
+    """A stream iterated on a thread of its own, as the GUI's worker does."""
+
+    def __init__(self, stream: GenerationStream) -> None:
+        self.stream = stream
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            for _ in self.stream:
+                pass
+        except BaseException as exc:  # handed to the test
+            self.error = exc
+
+    def end(self) -> None:
+        self._thread.join(timeout=120)
+        assert not self._thread.is_alive(), "the stream never ended"
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _still_answers(engine: EngineClient) -> None:
+    with engine.generate(messages=STORY, sampling=Sampling(max_tokens=4)) as stream:
+        assert "".join(stream)
+
+
+def test_a_template_that_asks_for_gigabytes_is_refused_and_the_engine_lives_on(
+    hostile: EngineClient,
+) -> None:
+    pid = hostile.pid
+    assert pid is not None
+    with pytest.raises(EngineFailed) as refused, hostile.generate(messages=GIGABYTES) as s:
+        list(s)
+    assert str(refused.value).startswith("This model's chat template could not be rendered: ")
+    assert "10,000,000,000 characters" in str(refused.value)
+    assert hostile.pid == pid  # not a crash: the same engine answers the next request
+    assert psutil.Process(pid).memory_info().rss < 2**30  # and it never took the gigabytes
+    _still_answers(hostile)
+
+
+def test_a_template_that_loops_without_end_fails_after_its_time_limit(
+    tmp_path: Path, hostile_model: Path
+) -> None:
+    with _engine(tmp_path, render_time_limit_s=0.5) as engine:
+        engine.load(hostile_model, context_length=1024, threads=2)
+        pid = engine.pid
+        with (
+            pytest.raises(EngineFailed, match=r"took longer than 0\.5 seconds"),
+            engine.generate(messages=HUNG) as stream,
+        ):
+            list(stream)
+        assert engine.pid == pid and engine.loaded is not None
+        _still_answers(engine)
+
+
+def test_stop_during_a_render_that_never_ends_stops_it_and_the_engine_lives_on(
+    tmp_path: Path, hostile_model: Path
+) -> None:
+    # The template's own time limit is far away: only Stop can end this render in time.
+    with _engine(tmp_path, render_time_limit_s=600, stop_timeout_s=5) as engine:
+        engine.load(hostile_model, context_length=1024, threads=2)
+        pid = engine.pid
+        reading = Reading(engine.generate(messages=HUNG))
+        assert reading.stream.wait_for_stage("rendering", timeout=60)
+        reading.stream.cancel()
+        reading.end()
+        # Answered by the engine itself within the Stop limit: no error, nothing ended.
+        assert reading.error is None
+        assert reading.stream.finished is not None
+        assert reading.stream.finished.finish_reason == "cancelled"
+        assert engine.pid == pid
+        _still_answers(engine)
+
+
+def test_an_engine_stuck_while_rendering_is_ended_without_waiting_for_ever(
+    tmp_path: Path, hostile_model: Path, installed_starter: InstalledModel
+) -> None:
+    # Stuck where it cannot help itself (native code, say): SIGSTOP. No one presses Stop.
+    with _engine(tmp_path, render_time_limit_s=0.5, stop_timeout_s=0.5) as engine:
+        engine.load(hostile_model, context_length=1024, threads=2)
+        pid = engine.pid
+        assert pid is not None
+        reading = Reading(engine.generate(messages=HUNG))
+        assert reading.stream.wait_for_stage("rendering", timeout=60)
+        os.kill(pid, signal.SIGSTOP)
+        reading.end()
+        assert isinstance(reading.error, EngineUnresponsive)
+        assert "spent more than 1 seconds on this model's chat template" in str(reading.error)
+        assert _gone(pid) and engine.loaded is None
+        engine.load(installed_starter.path, context_length=1024, threads=2)
+        assert engine.pid not in (None, pid)
+        _still_answers(engine)
+
+
+def test_stop_unanswered_mid_answer_ends_the_engine_and_keeps_the_text(
+    tmp_path: Path, installed_starter: InstalledModel
+) -> None:
+    with _engine(tmp_path, stop_timeout_s=1.0) as engine:
+        engine.load(installed_starter.path, context_length=1024, threads=2)
+        pid = engine.pid
+        assert pid is not None
+        received: list[str] = []
+        stream = engine.generate(messages=STORY, sampling=Sampling(max_tokens=400))
+        with pytest.raises(EngineUnresponsive) as raised, stream:
+            for piece in stream:
+                received.append(piece)
+                if len(received) == 3:
+                    os.kill(pid, signal.SIGSTOP)  # the engine freezes mid-answer...
+                    stream.cancel()  # ...and the user presses Stop
+        message = raised.value.message
+        assert message.startswith("The model engine did not stop within 1 seconds of Stop")
+        assert "What was written so far is kept" in message
+        assert stream.text == "".join(received) and len(received) >= 3
+        assert _gone(pid) and engine.loaded is None and engine.pid is None
+        engine.load(installed_starter.path, context_length=1024, threads=2)
+        assert engine.pid not in (None, pid)
+        _still_answers(engine)
