@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         self._look_chosen = False  # the user picked a theme or size in this window
         self._unsaved: dict[str, Any] = {}  # settings changed here, not yet written
         self._saving = False
+        self._chat_status = ""  # the Chat page's status line, shown again on return to it
         # What the next new conversation starts with (chosen before its first message).
         self._new_chat_parameters = ConversationParameters()
         # One pool per window (Orange3's habit), so closing the window can wait for its reads.
@@ -200,6 +201,7 @@ class MainWindow(QMainWindow):
         self.summarize_page = SummarizePage(self._lantern, self._tasks)
         self.translate_page = TranslatePage(self._lantern, self._tasks)
         self.playground_page = PlaygroundPage(self._lantern, self._tasks)
+        self.playground_page.runs_ended.connect(self._playground_ran)
 
         icons = resources_dir() / "icons"
         self.rail = NavigationRail()
@@ -285,12 +287,37 @@ class MainWindow(QMainWindow):
     def show_page(self, index: int) -> None:
         if self.sections.currentIndex() == index:
             return
+        if self.sections.currentIndex() == CHAT_PAGE:
+            self._chat_status = self.statusBar().currentMessage()
         self.sections.setCurrentIndex(index)
         self.rail.set_current(index)
+        self._show_status_of(index)
         if index == CHAT_PAGE:
             if not self._has_models:
                 self.reload_models()  # one may have been added from the command line
             self.input.setFocus()
+
+    def _show_status_of(self, page: int) -> None:
+        """The status bar speaks for the page shown: the chat's last line on the Chat page,
+        the last run's figures on the Playground (none before a run has ended there)."""
+        message = {CHAT_PAGE: self._chat_status, PLAYGROUND_PAGE: self.playground_page.figures()}
+        self._show_status(message.get(page, ""))
+
+    def _show_status(self, message: str) -> None:
+        if message:
+            self.statusBar().showMessage(message)
+        else:
+            self.statusBar().clearMessage()
+
+    def _chat_says(self, message: str) -> None:
+        """A line of the chat's (a turn's figures): shown now on the Chat page, else on return."""
+        self._chat_status = message
+        if self.sections.currentIndex() == CHAT_PAGE:
+            self._show_status(message)
+
+    def _playground_ran(self) -> None:
+        if self.sections.currentIndex() == PLAYGROUND_PAGE:
+            self._show_status_of(PLAYGROUND_PAGE)
 
     def show_model_catalog(self) -> None:
         self.models_page.show_catalog()
@@ -458,10 +485,7 @@ class MainWindow(QMainWindow):
         answers = [m for m in messages if m.role == "assistant" and m.stats]
         latest = answers[-1].stats if answers else None
         self.context_meter.show_usage(latest, has_messages=bool(messages))
-        if latest:
-            self.statusBar().showMessage(stats_line(latest))
-        else:
-            self.statusBar().clearMessage()
+        self._chat_says(stats_line(latest) if latest else "")
         self._update_actions()
 
     def _show_error(self, message: str) -> None:
@@ -749,7 +773,7 @@ class MainWindow(QMainWindow):
             self.context_meter.show_usage(outcome.answer.stats)
         line = stats_line(asdict(outcome.stats)) if outcome.stats else ""
         prefix = "Stopped" if outcome.status == "stopped" else ""
-        self.statusBar().showMessage(" · ".join(p for p in (prefix, line) if p) or "Done.")
+        self._chat_says(" · ".join(p for p in (prefix, line) if p) or "Done.")
         self.sidebar.refresh(select=self._conversation_id)
 
     def _turn_failed(self, message: str) -> None:

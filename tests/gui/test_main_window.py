@@ -11,8 +11,10 @@ import pytest
 from PySide6.QtCore import Qt, QThread, QThreadPool
 from PySide6.QtWidgets import QWidget
 
+from desktop.engine.protocol import Sampling
 from desktop.paths import app_paths
 from desktop.services.app import Lantern
+from desktop.services.playground_parameters import PlaygroundParameters
 from desktop.settings import Settings, save_settings
 from desktop.ui.chat.message_widget import MessageWidget
 from desktop.ui.chat.view import ChatView
@@ -294,3 +296,32 @@ def test_escape_in_the_message_box_stops_the_answer(qtbot, long_answers, lantern
     qtbot.keyClick(window.input, Qt.Key.Key_Escape)
     qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
     assert window.view.toPlainText().endswith("Stopped")
+
+
+def test_the_status_bar_shows_the_figures_of_the_page_shown(qtbot, window):
+    """The chat's figures on the Chat page, the Playground's own on the Playground (none
+    before a run has ended there), each again when the user comes back to its page."""
+    send(qtbot, window, "Say hello.")
+    qtbot.waitUntil(lambda: "tok/s" in window.statusBar().currentMessage(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    chat_figures = window.statusBar().currentMessage()
+
+    qtbot.keyClick(window, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
+    assert window.sections.currentIndex() == PLAYGROUND_PAGE
+    assert window.statusBar().currentMessage() == ""  # not the chat's figures
+    page = window.playground_page
+    page.editor.prompt_box.setPlainText("The three primary colours are")
+    sampling = Sampling(max_tokens=5, temperature=0.0, seed=7)
+    page.parameters[0].set_parameters(PlaygroundParameters(sampling))
+    with qtbot.waitSignal(page.runs_ended, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(page.run_button, Qt.MouseButton.LeftButton)
+    figures = window.statusBar().currentMessage()
+    assert "tok/s" in figures and "seed 7" in figures
+    assert figures in page.lanes[0].status_label.text()  # what the run's side says too
+
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.statusBar().currentMessage() == chat_figures
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.statusBar().currentMessage() == ""  # the Models page has no figures
+    qtbot.keyClick(window, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
+    assert window.statusBar().currentMessage() == figures

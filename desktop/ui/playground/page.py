@@ -35,7 +35,7 @@ from desktop.services.playground_parameters import (
 from desktop.tasks.code_export import CodeRequest
 from desktop.ui.bridge import worker_thread
 from desktop.ui.playground.code_dialog import CodeDialog
-from desktop.ui.playground.lane_view import LaneView
+from desktop.ui.playground.lane_view import LaneView, stats_text
 from desktop.ui.playground.parameters_panel import ParametersPanel
 from desktop.ui.playground.prompt_editor import PromptEditor
 from desktop.ui.playground.token_view import BANDS, FORCED
@@ -49,6 +49,7 @@ from desktop.ui.widgets.session_history import (
 from desktop.ui.widgets.task_run import TaskRun, run_shortcuts
 
 if TYPE_CHECKING:
+    from desktop.engine.protocol import GenerationStats
     from desktop.models.installed import InstalledModel
     from desktop.services.app import Lantern
     from desktop.store.playground import PlaygroundRunRecord
@@ -81,6 +82,8 @@ class PlaygroundPage(QWidget):
         self._models: dict[str, InstalledModel] = {}
         self._runs: dict[int, TaskRun] = {}  # side -> its run while it streams
         self._threads: dict[int, QThread] = {}
+        self._ended: dict[int, GenerationStats] = {}  # side -> how its last run went
+        self._figures = ""
         self._count_generation = 0
         self._closed = False
         self._build()
@@ -239,6 +242,10 @@ class PlaygroundPage(QWidget):
     def is_running(self) -> bool:
         return bool(self._threads)
 
+    def figures(self) -> str:
+        """The last run's figures, for the window's status bar ('' until a run has ended)."""
+        return self._figures
+
     def sides(self) -> int:
         return 2 if self.compare_button.isChecked() else 1
 
@@ -345,6 +352,8 @@ class PlaygroundPage(QWidget):
         self._stream(side, lambda: lantern.playground.branch(run_id, position, token_id))
 
     def _stream(self, side: int, start: Any) -> None:
+        if not self._threads:
+            self._ended.clear()  # a new run (both of its sides start together)
         task = TaskRun(start)
         thread = worker_thread(task, self, "lantern-playground-run")
         lane = self.lanes[side]
@@ -365,13 +374,24 @@ class PlaygroundPage(QWidget):
         for side, thread in list(self._threads.items()):
             if thread.isFinished():
                 del self._threads[side]
-                self._runs.pop(side, None)
+                task = self._runs.pop(side, None)
+                run = task.run_object if task is not None else None
+                if isinstance(run, PlaygroundRun) and run.stats is not None:
+                    self._ended[side] = run.stats
                 thread.deleteLater()
         if not self._threads:
+            self._figures = self._figures_line()
             self._update_actions()
             self.refresh_history()
             self._prompt_changed()
             self.runs_ended.emit()
+
+    def _figures_line(self) -> str:
+        if len(self._ended) == 1 and 0 in self._ended and not self.compare_button.isChecked():
+            return stats_text(self._ended[0])
+        return " | ".join(
+            f"{SIDES[side]}: {stats_text(stats)}" for side, stats in sorted(self._ended.items())
+        )
 
     def stop(self) -> None:
         for task in self._runs.values():
