@@ -13,11 +13,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from desktop.engine.client import EngineClient, GenerationStream
-from desktop.engine.protocol import GenerationStats, ModelLoaded, Sampling
+from desktop.engine.protocol import ContextPolicy, GenerationStats, ModelLoaded, Sampling
 from desktop.errors import EngineCrashed, LanternError
 from desktop.models.installed import InstalledModel
 from desktop.services.loading import ModelLoader
@@ -31,6 +31,14 @@ from desktop.store.repositories import (
     MessageRepository,
 )
 from desktop.tasks.chat import chat_messages, context_use, conversation_title
+from desktop.tasks.sampling_limits import (
+    CONTEXT_POLICIES,
+    DEFAULT_CONTEXT_POLICY,
+    SAMPLING_RANGES,
+    sampling_problem,
+    usable_context_policy,
+    usable_sampling,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +54,7 @@ class TurnOutcome:
     error: str | None = None
 
 
-SAMPLING_FIELDS = {f.name for f in fields(Sampling)} - {"stop"}
+SAMPLING_FIELDS = set(SAMPLING_RANGES)
 
 
 @dataclass(frozen=True)
@@ -55,12 +63,35 @@ class ConversationParameters:
 
     system_prompt: str = ""  # "" for none
     sampling: dict[str, Any] = field(default_factory=dict)  # only the overridden fields
-    context_policy: str = "drop_middle"  # or "stop"
+    context_policy: str = DEFAULT_CONTEXT_POLICY  # or "stop"
 
     @classmethod
     def of(cls, record: ConversationRecord) -> ConversationParameters:
-        sampling = {k: v for k, v in (record.sampling or {}).items() if k in SAMPLING_FIELDS}
-        return cls(record.system_prompt or "", sampling, record.context_policy or "drop_middle")
+        return cls(
+            record.system_prompt or "", stored_sampling(record), stored_context_policy(record)
+        )
+
+
+def stored_sampling(record: ConversationRecord) -> dict[str, Any]:
+    """The sampling a conversation set for itself, as far as it can be used: a value stored by
+    an older Lantern (or by hand) that is of the wrong kind is left out, one out of range is
+    brought within it, and the log says so. The conversation opens and goes on either way."""
+    usable, notes = usable_sampling(record.sampling)
+    if notes:
+        log.warning("Conversation %s: stored sampling %s", record.id, "; ".join(notes))
+    return usable
+
+
+def stored_context_policy(record: ConversationRecord) -> ContextPolicy:
+    policy = usable_context_policy(record.context_policy)
+    if policy != record.context_policy:
+        log.warning(
+            "Conversation %s: unknown context policy %r, %s used",
+            record.id,
+            record.context_policy,
+            policy,
+        )
+    return policy
 
 
 def default_sampling(settings: Settings) -> dict[str, Any]:
@@ -170,9 +201,10 @@ class ChatService:
         answer = self.messages.get(answer_id)
         if answer.role != "assistant" or answer.status not in ("interrupted", "stopped"):
             raise LanternError("Only an answer that was cut short can be continued.")
+        if answer.parent_id is None:  # an imported conversation may begin with an answer
+            raise LanternError("This answer follows no message of yours; it cannot be continued.")
         conversation = self.conversations.get(answer.conversation_id)
         model = self._chosen_model(conversation, answer.model_id)
-        assert answer.parent_id is not None
         history = self.messages.path_to(answer.parent_id)
         answer = self.messages.resume(answer_id)
         return ChatTurn(
@@ -227,9 +259,7 @@ class ChatService:
     ) -> Sampling:
         """The app's settings, then what the conversation changed, then this request's."""
         chosen = default_sampling(self._settings)
-        chosen.update(
-            (k, v) for k, v in (conversation.sampling or {}).items() if k in SAMPLING_FIELDS
-        )
+        chosen.update(stored_sampling(conversation))
         if max_tokens:
             chosen["max_tokens"] = max_tokens
         if temperature is not None:
@@ -249,13 +279,13 @@ class ChatService:
         if system_prompt is not None:
             changes["system_prompt"] = system_prompt.strip() or None
         if sampling is not None:
-            unknown = set(sampling) - SAMPLING_FIELDS
-            if unknown:
-                raise LanternError(f"Unknown sampling settings: {', '.join(sorted(unknown))}.")
+            for name, value in sampling.items():
+                if (problem := sampling_problem(name, value)) is not None:
+                    raise LanternError(f"Sampling: {problem}.")
             changes["sampling"] = sampling
         if context_policy is not None:
-            if context_policy not in ("drop_middle", "stop"):
-                raise LanternError("The context policy is 'drop_middle' or 'stop'.")
+            if context_policy not in CONTEXT_POLICIES:
+                raise LanternError(f"The context policy is one of {', '.join(CONTEXT_POLICIES)}.")
             changes["context_policy"] = context_policy
         return self.conversations.change(conversation_id, **changes)
 
@@ -328,7 +358,7 @@ class ChatTurn:
             with self._service.engine.generate(
                 messages=prompt,
                 sampling=self._sampling,
-                context_policy=self.conversation.context_policy,  # type: ignore[arg-type]
+                context_policy=stored_context_policy(self.conversation),
                 continue_text=self._start,
             ) as stream:
                 self._stream = stream

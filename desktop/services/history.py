@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from desktop.errors import LanternError
+from desktop.errors import InvalidConversationFile, LanternError
 from desktop.services.files import write_file_atomically
 from desktop.store.db import Database
 from desktop.store.presets import PresetRecord, PresetRepository
@@ -73,13 +73,22 @@ class HistoryService:
         write_file_atomically(path, self.export(conversation_id, fmt).encode("utf-8"))
 
     def import_text(self, text: str, source_name: str) -> ConversationRecord:
+        """Every field is checked before anything is written, and the conversation is stored
+        in one transaction: a file that is refused leaves nothing behind."""
         return self.conversations.insert(parse_conversation_file(text, source_name))
 
     def import_file(self, path: Path) -> ConversationRecord:
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise LanternError(f"Cannot read {path}: {exc}") from exc
+            data = path.read_bytes()
+        except OSError as exc:
+            raise LanternError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+        try:
+            text = data.decode("utf-8-sig")  # a byte order mark, as some Windows editors write
+        except UnicodeDecodeError as exc:
+            raise InvalidConversationFile(
+                f"{path.name} is not UTF-8 text (byte {exc.start} cannot be read); Lantern "
+                "imports the JSON it exports."
+            ) from exc
         return self.import_text(text, path.name)
 
     def apply_preset(self, conversation_id: int, name: str) -> ConversationRecord:

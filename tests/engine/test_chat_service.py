@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -22,6 +23,7 @@ from desktop.errors import (
 )
 from desktop.models import machine
 from desktop.models.fit import RAM_HEADROOM_BYTES
+from desktop.store.repositories import NewConversation, NewMessage
 
 pytestmark = pytest.mark.engine
 
@@ -272,5 +274,33 @@ def test_a_conversation_remembers_its_own_parameters_and_context_use(lantern: An
     assert window == 4096 and used == (
         short.outcome.stats.prompt_tokens + short.outcome.stats.generated_tokens
     )
-    with pytest.raises(LanternError, match="Unknown sampling settings: warmth"):
+    with pytest.raises(LanternError, match="'warmth' is not a sampling setting"):
         chat.set_parameters(conversation_id, sampling={"warmth": 1})
+
+
+def test_a_conversation_stored_with_unusable_settings_opens_and_goes_on(
+    lantern: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As an older Lantern could have stored it (the store takes any JSON): a temperature that
+    is text, an answer length of 0, a context policy no Lantern knows. The next turn uses what
+    can be used, within its range, and the log says what was not."""
+    record = lantern.history.conversations.insert(
+        NewConversation(
+            title="From an older Lantern",
+            messages=(
+                NewMessage(key=1, parent=None, role="user", content="Say hi."),
+                NewMessage(key=2, parent=1, role="assistant", content="Hi."),
+            ),
+            sampling={"temperature": "warm", "max_tokens": 0, "top_k": -5},
+            context_policy="forget_everything",
+        )
+    )
+    with caplog.at_level(logging.WARNING, logger="desktop.services.chat"):
+        turn = lantern.chat.send("Say it again.", conversation_id=record.id)
+        answer = "".join(turn)
+    assert turn.outcome.status == "complete" and answer
+    assert turn.outcome.stats.generated_tokens == 1, "max_tokens 0 is taken as 1"
+    assert "temperature 'warm' is not a number" in caplog.text
+    assert "unknown context policy 'forget_everything', drop_middle used" in caplog.text
+    _, thread = lantern.chat.conversation(record.id)
+    assert [m.content for m in thread] == ["Say hi.", "Hi.", "Say it again.", answer]

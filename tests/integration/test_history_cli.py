@@ -94,8 +94,34 @@ def test_bad_imports_and_rm(branched: int, tmp_path: Path) -> None:
     refused = lantern("history", "import", str(bad), check=False)
     assert refused.returncode == 1 and refused.stderr.startswith("error: notes.txt is not JSON")
     wrong_role = lantern("history", "import", "-", check=False, stdin='[{"role": "bot"}]')
-    assert "message 1: role must be one of system, user, assistant" in wrong_role.stderr
+    assert "message 1: 'role' must be one of system, user, assistant." in wrong_role.stderr
 
     assert "Deleted conversation" in lantern("history", "rm", str(branched)).stdout
     assert lantern_json("history", "list") == []
     assert lantern_json("history", "search", "logbook") == []
+
+
+def test_hostile_imports_are_refused_by_name_and_store_nothing(
+    branched: int, tmp_path: Path
+) -> None:
+    exported = json.loads(lantern("history", "export", str(branched), "--format", "json").stdout)
+    unusable = tmp_path / "chat.json"
+    unusable.write_text(json.dumps(exported | {"sampling": "abc"}), encoding="utf-8")
+    refused = lantern("history", "import", str(unusable), check=False)
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        "error: chat.json: 'sampling' must be an object of sampling settings, or null.\n"
+    )
+
+    exported["messages"][1]["parent"] = [1]
+    unusable.write_text(json.dumps(exported), encoding="utf-8")
+    refused = lantern("history", "import", str(unusable), check=False)
+    assert refused.stderr == (
+        "error: chat.json, message 2: 'parent' must be the id of an earlier message, or null.\n"
+    )
+
+    deep = lantern("history", "import", "-", check=False, stdin="[" * 100_000 + "]" * 100_000)
+    assert deep.returncode == 1 and deep.stderr.startswith(
+        "error: standard input is nested too deeply to be a conversation."
+    )
+    assert [c["id"] for c in lantern_json("history", "list")] == [branched], "nothing added"
