@@ -18,7 +18,7 @@ from desktop import APP_NAME, __version__
 from desktop.cli_output import open_lantern, print_json
 from desktop.cli_playground import add_playground_commands
 from desktop.cli_writing import add_writing_commands
-from desktop.errors import LanternError
+from desktop.errors import InvalidModelFile, LanternError
 from desktop.log_file import log_to_file
 from desktop.paths import app_paths
 
@@ -229,18 +229,29 @@ def _cmd_models_info(args: argparse.Namespace) -> int:
             "parts": [asdict(p) for p in model.parts],
         }
         if not args.no_fit:
-            row["fit"] = _fit_row(service.fit(service.remote_info(repository, model), args.ctx))
+            try:  # one file llama.cpp would refuse does not hide the others
+                info = service.remote_info(repository, model)
+                row["fit"] = _fit_row(service.fit(info, args.ctx))
+            except InvalidModelFile as exc:
+                row["refused"] = str(exc)
         rows.append(row)
     if args.json:
-        print_json({**asdict(repository.model), "revision": repository.revision, "files": rows})
+        listing = {"revision": repository.revision, "files": rows}
+        print_json({**asdict(repository.model), **listing, "left_out": list(repository.left_out)})
         return 0
     m = repository.model
     print(f"{m.repo}  ({m.architecture or 'unknown architecture'}, {m.downloads:,} downloads)")
+    if notice := repository.left_out_notice():
+        print(notice)
     if not rows:
         print("This repository holds no GGUF model files.")
     for row in rows:
         parts = f" in {len(row['parts'])} parts" if len(row["parts"]) > 1 else ""
-        fit = f"\t{row['fit']['summary']}" if "fit" in row else ""
+        fit = ""
+        if "fit" in row:
+            fit = f"\t{row['fit']['summary']}"
+        elif "refused" in row:
+            fit = f"\tcannot be used: {row['refused']}"
         print(f"{row['quant']:>8}  {_size(row['size_bytes']):>9}{parts}  {row['name']}{fit}")
     return 0
 

@@ -18,7 +18,7 @@ from desktop.models.gguf_header import (
     TensorEntry,
     read_gguf_header,
 )
-from desktop.models.repo_files import split_name
+from desktop.models.repo_files import model_parts, split_name
 
 # general.file_type -> the quantization name people know (llama.cpp's LLAMA_FTYPE_*).
 FILE_TYPES = {
@@ -179,12 +179,8 @@ def read_gguf_info(path: Path) -> GgufInfo:
     a split model (`x-00001-of-00003.gguf`) stands for the whole: every part is checked.
     """
     split = split_name(path.name)
-    if split is None:
-        parts, name = [path], path.stem
-    else:
-        stem, _, count = split
-        parts = [path.with_name(f"{stem}-{i:05d}-of-{count:05d}.gguf") for i in range(1, count + 1)]
-        name = stem
+    parts = model_parts(path)
+    name = path.stem if split is None else split[0]
     headers = [_complete_header(part, parts) for part in parts]
     tensors = tuple(t for header in headers for t in header.tensors)
     if not tensors:

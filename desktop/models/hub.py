@@ -27,7 +27,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.utils import build_hf_headers
 
 from desktop.errors import HubAccessDenied, HubUnreachable, RepoNotFound, UnsafeHubListing
-from desktop.models.gguf_header import GgufHeader, read_gguf_header
+from desktop.models.gguf_header import REMOTE_HEADER_LIMIT, GgufHeader, read_gguf_header
 from desktop.models.repo_files import (
     ModelFiles,
     RepoFile,
@@ -73,6 +73,17 @@ class HubRepository:
     # Listed files Lantern refused to turn into paths (a backslash, a drive, `..`, a sha256
     # that is not hex...): left out of `files`, named here so messages can say so.
     left_out: tuple[str, ...] = ()
+
+    def left_out_notice(self) -> str | None:
+        """A sentence naming the model files left out as unsafe, if any."""
+        models = [name for name in self.left_out if ".gguf" in name.lower()]
+        if not models:
+            return None
+        names = ", ".join(repr(name) for name in models)
+        return (
+            f"Left out because their names or hashes are unsafe to save on this computer: {names}"
+            " (see the log)."
+        )
 
 
 class HubClient:
@@ -141,7 +152,7 @@ class HubClient:
                         break
             return bytes(data[:size])
 
-        return read_gguf_header(read_prefix)
+        return read_gguf_header(read_prefix, limit=REMOTE_HEADER_LIMIT)
 
 
 def _listed_files(repo: str, siblings: list[Any]) -> tuple[list[RepoFile], tuple[str, ...]]:

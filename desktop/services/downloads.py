@@ -90,7 +90,7 @@ class DownloadQueue:
         repository = self._models.repository(repo_or_catalog_id)
         repo = repository.model.repo
         files = repository.files
-        refused = _refused_note(repository.left_out)
+        refused = f" {notice}" if (notice := repository.left_out_notice()) else ""
         if not files:
             if refused:
                 raise UnsafeHubListing(
@@ -490,17 +490,6 @@ def _model_named(repo: str, files: list[ModelFiles], file: str, refused: str) ->
         raise ModelNotFound(f"{repo} has no file called '{file}'. Its models: {names}.{refused}")
     return matches[0]
 
-
-def _refused_note(left_out: Sequence[str]) -> str:
-    """A sentence naming the model files a listing offered that Lantern left out as unsafe."""
-    models = [name for name in left_out if ".gguf" in name.lower()]
-    if not models:
-        return ""
-    names = ", ".join(repr(name) for name in models)
-    return (
-        f" Left out because their names or hashes are unsafe to save on this computer: {names}"
-        " (see the log)."
-    )
 
 
 def _names_of(model: ModelFiles) -> set[str]:

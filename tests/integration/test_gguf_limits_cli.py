@@ -56,10 +56,6 @@ def remote_hub(tmp_path: Path) -> Iterator[LocalHub]:
     hub.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="desktop/models/hub.py must pass limit=REMOTE_HEADER_LIMIT to read_gguf_header",
-)
 def test_a_header_read_from_the_hub_is_refused_past_the_remote_cap(remote_hub: LocalHub) -> None:
     hub = HubClient(lambda: None, endpoint=remote_hub.endpoint)
     revision = hub.repository("hostile/Big-Header-GGUF").revision

@@ -208,13 +208,8 @@ def test_an_unsafe_repository_id_is_refused_whether_typed_or_listed(
 
 # ---- names as real repositories have them ----
 
+
 # read_gguf_info checks a split's parts under names it makes itself, `.gguf` in lower case.
-NEEDS_GGUF_INFO_PARTS = pytest.mark.xfail(
-    strict=True,
-    reason="gguf_info.read_gguf_info should name split parts with repo_files.model_parts",
-)
-
-
 def test_same_named_files_in_two_folders_install_apart_and_remove_apart(
     app: Lantern, test_hub: LocalHub, lantern_home: Path, starter_model_path: Path
 ) -> None:
@@ -293,7 +288,6 @@ def test_an_upper_case_file_already_in_the_models_folder_is_listed_and_removed(
     assert list(by_hand.iterdir()) == []
 
 
-@NEEDS_GGUF_INFO_PARTS
 def test_an_upper_case_split_already_in_the_models_folder_is_removed_whole(
     tmp_path: Path, starter_split: list[Path]
 ) -> None:
@@ -308,7 +302,6 @@ def test_an_upper_case_split_already_in_the_models_folder_is_removed_whole(
     assert list(by_hand.iterdir()) == [], "both parts removed"
 
 
-@NEEDS_GGUF_INFO_PARTS
 def test_an_upper_case_split_imports_under_lower_case_names(
     tmp_path: Path, starter_split: list[Path]
 ) -> None:
@@ -325,3 +318,20 @@ def test_an_upper_case_split_imports_under_lower_case_names(
     ]
     assert all(p.is_file() for p in model.files)
     assert [m.id for m in library.list()] == ["SmolLM2-Q4_1"]
+
+
+def test_lantern_models_info_names_the_files_it_left_out(
+    test_hub: LocalHub, starter_model_path: Path
+) -> None:
+    from test_cli import lantern, lantern_json
+
+    test_hub.add_repo(
+        WINDOWS_NAMES_REPO,
+        {"d:x-Q4_K_M.gguf": starter_model_path, "x-Q8_0.gguf": starter_model_path},
+    )
+    shown = lantern("models", "info", WINDOWS_NAMES_REPO, "--no-fit").stdout
+    assert "x-Q8_0.gguf" in shown
+    assert "unsafe to save on this computer: 'd:x-Q4_K_M.gguf'" in shown
+    listing = lantern_json("models", "info", WINDOWS_NAMES_REPO, "--no-fit")
+    assert [row["name"] for row in listing["files"]] == ["x-Q8_0.gguf"]
+    assert listing["left_out"] == ["d:x-Q4_K_M.gguf"]

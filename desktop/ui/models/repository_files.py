@@ -147,6 +147,8 @@ class RepositoryFilesView(QWidget):
             if count
             else f"{repository.model.repo} holds no GGUF model files."
         )
+        if notice := repository.left_out_notice():
+            self.notice.show_error(notice)
         self.table.setRowCount(count)
         for row, files in enumerate(repository.files):
             parts = f"{len(files.parts)} parts" if files.is_split else "1 file"
