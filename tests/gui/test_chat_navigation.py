@@ -127,6 +127,11 @@ def test_the_branch_arrows_keep_the_message_in_its_place(qtbot, lantern, window)
     newer = widget_for(window, newer_start)
     assert newer is not None
     bar = window.view.verticalScrollBar()
+    # The messages are built before the view lays them out; until it has, the range is 0 and a
+    # scroll does nothing, and the layout then shows the conversation's end (under load, a
+    # poll could land between the two: the reader's scroll was lost). The reader scrolls a
+    # conversation shown at its end.
+    qtbot.waitUntil(lambda: 0 < bar.maximum() == bar.value(), timeout=TIMEOUT_MS)
     # The reader scrolls so that the answer is in mid-screen, then looks at the older one.
     bar.setValue(bar.value() + top_in_view(window, newer) - 250)
     qtbot.waitUntil(lambda: abs(top_in_view(window, newer) - 250) <= 2)
