@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 from gguf import GGUFReader, GGUFValueType, GGUFWriter
+from gguf.scripts.gguf_new_metadata import MetadataDetails, copy_with_new_metadata
 
 from desktop.engine.client import EngineClient, GenerationStream
 from desktop.engine.protocol import ChatMessage, Sampling
@@ -40,33 +41,21 @@ def _hostile_template(real: str) -> str:
     )
 
 
-def _with_chat_template(source: Path, target: Path, rewrite: object) -> Path:
-    """A copy of the GGUF `source` whose tokenizer.chat_template is `rewrite(template)`."""
+def _with_chat_template(source: Path, target: Path, template: str) -> Path:
+    """A copy of the GGUF `source` with another tokenizer.chat_template, written by the
+    gguf package's own gguf-new-metadata."""
     reader = GGUFReader(source)
     writer = GGUFWriter(target, reader.fields["general.architecture"].contents())
-    for field in reader.fields.values():
-        if field.name == "general.architecture" or field.name.startswith("GGUF."):
-            continue  # the writer writes these itself
-        value = field.contents()
-        if field.name == "tokenizer.chat_template":
-            value = rewrite(value)  # type: ignore[operator]
-        sub_type = field.types[-1] if field.types[0] == GGUFValueType.ARRAY else None
-        writer.add_key_value(field.name, value, field.types[0], sub_type=sub_type)
-    for tensor in reader.tensors:
-        writer.add_tensor(
-            tensor.name, tensor.data, raw_shape=tensor.data.shape, raw_dtype=tensor.tensor_type
-        )
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+    template_key = MetadataDetails(GGUFValueType.STRING, template)
+    copy_with_new_metadata(reader, writer, {"tokenizer.chat_template": template_key}, [])
     return target
 
 
 @pytest.fixture(scope="session")
 def hostile_model(starter_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("hostile-template")
-    return _with_chat_template(starter_model_path, folder / "hostile.gguf", _hostile_template)
+    real = GGUFReader(starter_model_path).fields["tokenizer.chat_template"].contents()
+    return _with_chat_template(starter_model_path, folder / "hostile.gguf", _hostile_template(real))
 
 
 def _engine(tmp_path: Path, **limits: float) -> EngineClient:
