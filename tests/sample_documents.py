@@ -80,3 +80,95 @@ def short_paragraphs(count: int) -> str:
         else f"The mayor of {_TOWNS[i % len(_TOWNS)]} counted {i + 3} barrels of salt."
         for i in range(count)
     )
+
+
+# ---- hostile documents: each small on disk, and each refused or read fast ----
+
+
+def html_paragraphs(count: int) -> str:
+    """A page of `count` short paragraphs."""
+    return (
+        "<html><body>"
+        + "".join(f"<p>Line {i} of the log.</p>" for i in range(count))
+        + "</body></html>"
+    )
+
+
+def html_nested_divs(depth: int) -> str:
+    """One sentence `depth` <div>s deep (and closed again)."""
+    return "<div>" * depth + "The keeper slept." + "</div>" * depth
+
+
+def docx_inflating_to(size: int) -> bytes:
+    """A Word file (a zip) whose word/document.xml inflates to about `size` bytes of valid
+    XML from a zip of about size/1000 bytes: one paragraph element repeated."""
+    import io
+    import zipfile
+
+    paragraph = b"<w:p><w:r><w:t>The keeper counted the ships again.</w:t></w:r></w:p>"
+    head = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document xmlns:w='
+        b'"http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+    )
+    tail = b"</w:body></w:document>"
+    block = paragraph * (1024 * 1024 // len(paragraph))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as package:
+        package.writestr("[Content_Types].xml", _DOCX_CONTENT_TYPES)
+        package.writestr("_rels/.rels", _DOCX_RELS)
+        with package.open("word/document.xml", "w", force_zip64=True) as document:
+            document.write(head)
+            for _ in range(max(1, size // len(block))):
+                document.write(block)
+            document.write(tail)
+    return out.getvalue()
+
+
+_DOCX_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" '
+    'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/word/document.xml" ContentType="application/'
+    'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>'
+)
+_DOCX_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/officeDocument" Target="word/document.xml"/></Relationships>'
+)
+
+
+def pdf_with_stream_inflating_to(size: int) -> bytes:
+    """A one-page PDF whose content stream (FlateDecode) inflates to `size` bytes of spaces
+    from about size/1000 bytes on disk."""
+    import io
+    import zlib
+
+    from pypdf import PdfWriter
+    from pypdf.generic import DictionaryObject, NameObject, StreamObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=612, height=792)
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
+    )
+    stream = StreamObject()
+    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+    compressor = zlib.compressobj(9)
+    block = b" " * (1024 * 1024)
+    deflated = b"".join(compressor.compress(block) for _ in range(size // len(block)))
+    stream._data = deflated + compressor.flush()
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

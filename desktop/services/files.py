@@ -1,12 +1,41 @@
-"""Writing a file the user asked for, so that a failed write never leaves half a file where
-theirs was: the bytes go to a temporary file beside it, which then replaces it."""
+"""The user's files: documents read for the writing tools without ever holding more of them
+than Lantern would take, and files written so that a failed write never leaves half a file
+where theirs was (the bytes go to a temporary file beside it, which then replaces it)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 from desktop.errors import LanternError
+from desktop.tasks.documents import (
+    Document,
+    UnreadableDocument,
+    read_document,
+    size_limit,
+    too_large,
+)
+
+
+def read_document_file(path: Path) -> Document:
+    """The document at `path`, refused by its size before it is read (a 5 GB file dropped
+    on the text box is never loaded), and read at most one byte past its kind's limit."""
+    name = path.name
+    try:
+        with path.open("rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            if size > size_limit(name):
+                raise UnreadableDocument(too_large(name, size))
+            data = file.read(size_limit(name) + 1)
+    except OSError as exc:
+        raise LanternError(f"Cannot read {name}: {exc.strerror or exc}.") from exc
+    return read_document(data, name)
+
+
+def read_document_stream(stream: BinaryIO, name: str) -> Document:
+    """A document piped in (standard input): read up to one byte past its kind's limit."""
+    return read_document(stream.read(size_limit(name) + 1), name)
 
 
 def write_file_atomically(path: Path, data: bytes) -> None:
