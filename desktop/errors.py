@@ -31,6 +31,11 @@ class InvalidConstraint(EngineFailed, ValueError):
     """A grammar or JSON schema for the output that llama.cpp cannot use."""
 
 
+class InvalidChatTemplate(EngineFailed, ValueError):
+    """The model's chat template cannot be rendered within Lantern's limits, or refuses the
+    conversation."""
+
+
 class NoModelLoaded(EngineFailed):
     pass
 

@@ -67,6 +67,7 @@ from desktop.errors import (
     EngineCrashed,
     EngineFailed,
     EngineUnresponsive,
+    InvalidChatTemplate,
     InvalidConstraint,
     ModelLoadFailed,
     NoModelLoaded,
@@ -88,6 +89,7 @@ _ERRORS: dict[str, type[EngineFailed]] = {
     "context_overflow": ContextOverflow,
     "no_model": NoModelLoaded,
     "bad_constraint": InvalidConstraint,
+    "bad_template": InvalidChatTemplate,
 }
 
 

@@ -35,6 +35,7 @@ from desktop.engine.chat_template import (
     RenderStopped,
     TemplateRefused,
 )
+from desktop.engine.cpu_share import CpuShare
 from desktop.engine.protocol import (
     Cancel,
     ChatMessage,
@@ -126,10 +127,13 @@ class EngineWorker:
         self._app_gone = threading.Event()
         self._model: _LoadedModel | None = None
         self._render_time_limit_s = render_time_limit_s
+        # Threads for each generation: the cores other programs leave free (cpu_share.py).
+        self._cpu_share = CpuShare()
 
     # ---- plumbing ----
 
     def serve(self) -> None:
+        self._cpu_share.start()
         threading.Thread(target=self._read_requests, name="engine-reader", daemon=True).start()
         while True:
             request = self._requests.get()
@@ -186,6 +190,13 @@ class EngineWorker:
             self._send(self._probe(request.request_id))
         else:
             self._send(Failed(request.request_id, "bad_request", f"Unknown request {request!r}"))
+
+    def _threads_for(self, request: Generate) -> int:
+        """The request's own count, else the one the model was loaded with if the user chose
+        it, else the physical cores less those other programs keep busy now."""
+        assert self._model is not None
+        chosen = request.threads or self._model.request.threads
+        return chosen or self._cpu_share.threads(self._model.threads)
 
     # ---- hardware ----
 
@@ -443,7 +454,7 @@ class EngineWorker:
         sampling = request.sampling
         seed = sampling.seed if sampling.seed is not None else random.randrange(2**31)
         llm.set_seed(seed)
-        threads = request.threads or self._model.threads
+        threads = self._threads_for(request)
         self._llama_cpp.llama_set_n_threads(llm.ctx, threads, threads)
         alternatives = _Alternatives(request.logprobs) if request.logprobs else None
         answer: AnswerText[GeneratedToken | None] = AnswerText(stop)

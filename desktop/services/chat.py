@@ -18,7 +18,7 @@ from typing import Any
 
 from desktop.engine.client import EngineClient, GenerationStream
 from desktop.engine.protocol import ContextPolicy, GenerationStats, ModelLoaded, Sampling
-from desktop.errors import EngineCrashed, LanternError
+from desktop.errors import EngineCrashed, EngineUnresponsive, LanternError
 from desktop.models.installed import InstalledModel
 from desktop.services.loading import ModelLoader
 from desktop.services.models import ModelService
@@ -383,7 +383,10 @@ class ChatTurn:
         try:
             yield
         except EngineCrashed as exc:
-            self._finish("interrupted", parts, None, error=exc.message)
+            # Ended by Lantern because Stop went unanswered: the user's Stop, kept as such.
+            unanswered_stop = isinstance(exc, EngineUnresponsive) and self._cancelled.is_set()
+            status = "stopped" if unanswered_stop else "interrupted"
+            self._finish(status, parts, None, error=exc.message)
             raise
         except LanternError as exc:
             self._finish("failed", parts, None, error=exc.message)

@@ -18,7 +18,7 @@ from gguf.scripts.gguf_new_metadata import MetadataDetails, copy_with_new_metada
 
 from desktop.engine.client import EngineClient, GenerationStream
 from desktop.engine.protocol import ChatMessage, Sampling
-from desktop.errors import EngineFailed, EngineUnresponsive
+from desktop.errors import EngineUnresponsive, InvalidChatTemplate
 from desktop.models.installed import InstalledModel
 
 pytestmark = pytest.mark.engine
@@ -108,7 +108,7 @@ def test_a_template_that_asks_for_gigabytes_is_refused_and_the_engine_lives_on(
 ) -> None:
     pid = hostile.pid
     assert pid is not None
-    with pytest.raises(EngineFailed) as refused, hostile.generate(messages=GIGABYTES) as s:
+    with pytest.raises(InvalidChatTemplate) as refused, hostile.generate(messages=GIGABYTES) as s:
         list(s)
     assert str(refused.value).startswith("This model's chat template could not be rendered: ")
     assert "10,000,000,000 characters" in str(refused.value)
@@ -124,7 +124,7 @@ def test_a_template_that_loops_without_end_fails_after_its_time_limit(
         engine.load(hostile_model, context_length=1024, threads=2)
         pid = engine.pid
         with (
-            pytest.raises(EngineFailed, match=r"took longer than 0\.5 seconds"),
+            pytest.raises(InvalidChatTemplate, match=r"took longer than 0\.5 seconds"),
             engine.generate(messages=HUNG) as stream,
         ):
             list(stream)

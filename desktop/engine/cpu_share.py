@@ -1,0 +1,78 @@
+"""How many threads a generation may use now: the cores that other programs leave free.
+
+llama.cpp's threads meet at a spinning barrier after every operation of the graph. When
+other programs keep the cores busy, a thread spins its time slice away waiting for one the
+OS has not scheduled, and generation collapses rather than slows: on 2 cores under
+`stress-ng --cpu 2`, the starter model made 0.7 tokens/s with 2 threads and 20 with 1 (40 on
+the idle machine). So each request gets as many threads as the cores others left free over
+the last second, at least one, at most the engine's default (the physical cores).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import psutil
+
+SAMPLE_INTERVAL_S = 1.0  # how often the load is read; a request uses the latest reading
+
+
+@dataclass(frozen=True)
+class CpuReading:
+    at: float  # time.monotonic()
+    busy_s: float  # CPU seconds every program has used, all logical CPUs together
+    own_s: float  # of which this process's threads (the engine's own generation)
+
+
+def read_cpu() -> CpuReading:
+    times = psutil.cpu_times()
+    total = sum(times)
+    # Linux counts guest time inside user and nice too; psutil.cpu_percent leaves it out.
+    total -= getattr(times, "guest", 0.0) + getattr(times, "guest_nice", 0.0)
+    idle = times.idle + getattr(times, "iowait", 0.0)
+    own = psutil.Process().cpu_times()
+    return CpuReading(time.monotonic(), total - idle, own.user + own.system)
+
+
+class CpuShare:
+    """The load other programs put on the CPU, read in the background every second."""
+
+    def __init__(self, logical_cpus: int | None = None) -> None:
+        self._logical = logical_cpus or psutil.cpu_count() or 1
+        self._last = read_cpu()
+        self._others_busy = 0.0  # logical CPUs other programs kept busy, lately
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    def start(self) -> CpuShare:
+        self._watcher = threading.Thread(target=self._watch, name="cpu-share", daemon=True)
+        self._watcher.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(SAMPLE_INTERVAL_S):
+            self.update(read_cpu())
+
+    def update(self, reading: CpuReading) -> None:
+        last, self._last = self._last, reading
+        wall = reading.at - last.at
+        if wall <= 0:
+            return
+        others = (reading.busy_s - last.busy_s) - (reading.own_s - last.own_s)
+        self._others_busy = min(float(self._logical), max(0.0, others / wall))
+
+    @property
+    def others_busy(self) -> float:
+        """Logical CPUs other programs kept busy over the last reading's interval."""
+        return self._others_busy
+
+    def threads(self, most: int) -> int:
+        """Threads for a request now: `most` (physical cores) scaled by the share of the
+        logical CPUs left free, rounded, at least 1."""
+        free = self._logical - self._others_busy
+        return max(1, min(most, round(most * free / self._logical)))
