@@ -14,20 +14,16 @@ from typing import Any
 
 from desktop.cli_output import open_lantern, print_json
 from desktop.errors import LanternError
-from desktop.tasks.documents import SourceText, read_document
+from desktop.services.files import read_document_file, read_document_stream
+from desktop.tasks.documents import SourceText
 
 
 def read_source(where: str) -> SourceText:
     """A file, or standard input for "-", read as the app reads a dropped file."""
     if where == "-":
-        document = read_document(sys.stdin.buffer.read(), "standard input")
-        return SourceText(document.text)
+        return SourceText(read_document_stream(sys.stdin.buffer, "standard input").text)
     path = Path(where).expanduser()
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise LanternError(f"Cannot read {where}: {exc.strerror or exc}.") from exc
-    return SourceText(read_document(data, path.name).text, path.name)
+    return SourceText(read_document_file(path).text, path.name)
 
 
 def _progress(line: str) -> None:

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.errors import LanternError
-from desktop.tasks.documents import SourceText, read_document
+from desktop.services.files import read_document_file
+from desktop.tasks.documents import SourceText
 from desktop.ui.widgets.notice import Notice
 
 if TYPE_CHECKING:
@@ -122,11 +122,7 @@ class DocumentInput(QWidget):
         name = path.name
 
         def read() -> SourceText:
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise LanternError(f"Cannot read {name}: {exc.strerror or exc}.") from exc
-            return SourceText(read_document(data, name).text, name)
+            return SourceText(read_document_file(path).text, name)
 
         self._tasks.run(read, self.set_source, self.notice.show_error)
 
