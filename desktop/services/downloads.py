@@ -491,7 +491,6 @@ def _model_named(repo: str, files: list[ModelFiles], file: str, refused: str) ->
     return matches[0]
 
 
-
 def _names_of(model: ModelFiles) -> set[str]:
     return (
         {model.name}
