@@ -5,6 +5,7 @@ a summary's coverage can be traced to the paragraph each fact came from."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
 _TOWNS = [
     "Quillon",
@@ -141,17 +142,14 @@ _DOCX_RELS = (
 )
 
 
-def pdf_with_stream_inflating_to(size: int) -> bytes:
-    """A one-page PDF whose content stream (FlateDecode) inflates to `size` bytes of spaces
-    from about size/1000 bytes on disk."""
+def _pdf(contents: list[Any]) -> bytes:
+    """A PDF with one page per content stream, each with Helvetica as /F1."""
     import io
-    import zlib
 
     from pypdf import PdfWriter
-    from pypdf.generic import DictionaryObject, NameObject, StreamObject
+    from pypdf.generic import DictionaryObject, NameObject
 
     writer = PdfWriter()
-    page = writer.add_blank_page(width=612, height=792)
     font = DictionaryObject(
         {
             NameObject("/Type"): NameObject("/Font"),
@@ -159,16 +157,40 @@ def pdf_with_stream_inflating_to(size: int) -> bytes:
             NameObject("/BaseFont"): NameObject("/Helvetica"),
         }
     )
-    page[NameObject("/Resources")] = DictionaryObject(
-        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
-    )
+    for content in contents:
+        page = writer.add_blank_page(width=612, height=792)
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
+        )
+        page[NameObject("/Contents")] = writer._add_object(content)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def pdf_with_pages(*pages: str) -> bytes:
+    """A PDF whose pages each hold one line of text in Helvetica."""
+    from pypdf.generic import DecodedStreamObject
+
+    contents = []
+    for text in pages:
+        stream = DecodedStreamObject()
+        stream.set_data(f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1"))
+        contents.append(stream)
+    return _pdf(contents)
+
+
+def pdf_with_stream_inflating_to(size: int) -> bytes:
+    """A one-page PDF whose content stream (FlateDecode) inflates to `size` bytes of spaces
+    from about size/1000 bytes on disk."""
+    import zlib
+
+    from pypdf.generic import NameObject, StreamObject
+
     stream = StreamObject()
     stream[NameObject("/Filter")] = NameObject("/FlateDecode")
     compressor = zlib.compressobj(9)
     block = b" " * (1024 * 1024)
     deflated = b"".join(compressor.compress(block) for _ in range(size // len(block)))
     stream._data = deflated + compressor.flush()
-    page[NameObject("/Contents")] = writer._add_object(stream)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    return _pdf([stream])

@@ -8,7 +8,7 @@ import io
 import docx
 import pytest
 from pypdf import PdfWriter
-from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+from sample_documents import pdf_with_pages
 
 from desktop.tasks.documents import UnreadableDocument, read_document
 
@@ -17,29 +17,6 @@ FRENCH = (
     "les navires qui passaient, l'huile brûlée, et le nom des mouettes qu'il connaissait. "
     "Il préférait l'été, où la mer était calme et les soirées longues, à l'hiver glacé. "
 )
-
-
-def pdf_with_pages(*pages: str) -> bytes:
-    """A PDF whose pages each hold one line of text in Helvetica."""
-    writer = PdfWriter()
-    for text in pages:
-        page = writer.add_blank_page(width=612, height=792)
-        font = DictionaryObject(
-            {
-                NameObject("/Type"): NameObject("/Font"),
-                NameObject("/Subtype"): NameObject("/Type1"),
-                NameObject("/BaseFont"): NameObject("/Helvetica"),
-            }
-        )
-        page[NameObject("/Resources")] = DictionaryObject(
-            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
-        )
-        stream = DecodedStreamObject()
-        stream.set_data(f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1"))
-        page[NameObject("/Contents")] = writer._add_object(stream)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 def test_utf8_with_a_bom_and_windows_line_ends() -> None:
