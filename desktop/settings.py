@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 class Settings:
     default_model_id: str | None = None
     context_length: int = 4096
-    # None: as many threads as physical cores.
+    # None: the physical cores other programs leave free, per generation (engine/cpu_share.py).
     threads: int | None = None
     # None: chosen from free GPU memory at load; 0 keeps everything on the CPU; -1 offloads all.
     gpu_layers: int | None = None
