@@ -5,6 +5,7 @@ where theirs was (the bytes go to a temporary file beside it, which then replace
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,18 +19,26 @@ from desktop.tasks.documents import (
 )
 
 
-def read_document_file(path: Path) -> Document:
-    """The document at `path`, refused by its size before it is read (a 5 GB file dropped
-    on the text box is never loaded), and read at most one byte past its kind's limit."""
-    name = path.name
+def read_file_at_most(path: Path, limit: int, too_large: Callable[[int], LanternError]) -> bytes:
+    """The bytes of `path`, refused by its size before it is read (a 5 GB file is never
+    loaded) with `too_large(size)`, and read at most one byte past `limit` (a file growing
+    meanwhile, or one whose size the system does not know, is left to its reader's limit)."""
     try:
         with path.open("rb") as file:
             size = os.fstat(file.fileno()).st_size
-            if size > size_limit(name):
-                raise UnreadableDocument(too_large(name, size))
-            data = file.read(size_limit(name) + 1)
+            if size > limit:
+                raise too_large(size)
+            return file.read(limit + 1)
     except OSError as exc:
-        raise LanternError(f"Cannot read {name}: {exc.strerror or exc}.") from exc
+        raise LanternError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
+
+
+def read_document_file(path: Path) -> Document:
+    """The document at `path`, read no further than its kind's size limit."""
+    name = path.name
+    data = read_file_at_most(
+        path, size_limit(name), lambda size: UnreadableDocument(too_large(name, size))
+    )
     return read_document(data, name)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from desktop.errors import InvalidConversationFile, LanternError
-from desktop.services.files import write_file_atomically
+from desktop.services.files import read_file_at_most, write_file_atomically
 from desktop.store.db import Database
 from desktop.store.presets import PresetRecord, PresetRepository
 from desktop.store.repositories import (
@@ -27,6 +27,8 @@ from desktop.tasks.conversation_files import (
 ExportFormat = Literal["md", "json", "html"]
 # A deleted conversation can be brought back this long (the window's Undo), then it goes.
 UNDO_WINDOW = timedelta(minutes=10)
+# A conversation file is parsed whole (JSON); a chat of a million words exports to ~10 MB.
+IMPORT_LIMIT_BYTES = 64 * 10**6
 
 
 class HistoryService:
@@ -78,10 +80,15 @@ class HistoryService:
         return self.conversations.insert(parse_conversation_file(text, source_name))
 
     def import_file(self, path: Path) -> ConversationRecord:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise LanternError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+        def too_large(size: int) -> InvalidConversationFile:
+            return InvalidConversationFile(
+                f"{path.name} is {size / 1e6:,.0f} MB; Lantern imports conversation files of "
+                f"up to {IMPORT_LIMIT_BYTES // 10**6} MB (the longest chats export to a few MB)."
+            )
+
+        data = read_file_at_most(path, IMPORT_LIMIT_BYTES, too_large)
+        if len(data) > IMPORT_LIMIT_BYTES:  # it grew while being read
+            raise too_large(len(data))
         try:
             text = data.decode("utf-8-sig")  # a byte order mark, as some Windows editors write
         except UnicodeDecodeError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone
@@ -297,6 +298,27 @@ def test_a_file_that_is_not_utf8_is_refused_and_one_with_a_byte_order_mark_impor
     notepad.write_bytes('[{"role": "user", "content": "café"}]'.encode("utf-8-sig"))
     record = lantern.history.import_file(notepad)
     assert lantern.chat.conversation(record.id)[1][0].content == "café"
+
+
+def test_a_file_past_the_import_limit_is_refused_before_it_is_read(
+    lantern: Lantern, tmp_path: Path
+) -> None:
+    huge = tmp_path / "huge.json"
+    with huge.open("wb") as file:  # sparse: 300 MB on the books, nothing on the disk
+        file.truncate(300 * 10**6)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidConversationFile) as refused:
+            lantern.history.import_file(huge)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert str(refused.value) == (
+        "huge.json is 300 MB; Lantern imports conversation files of up to 64 MB "
+        "(the longest chats export to a few MB)."
+    )
+    assert peak < 10 * 10**6  # not read
+    assert lantern.history.list_conversations() == []
 
 
 def test_an_import_that_fails_midway_stores_nothing(lantern: Lantern) -> None:
