@@ -5,18 +5,19 @@ other programs keep the cores busy, a thread spins its time slice away waiting f
 OS has not scheduled, and generation collapses rather than slows: on 2 cores under
 `stress-ng --cpu 2`, the starter model made 0.7 tokens/s with 2 threads and 20 with 1 (40 on
 the idle machine). So each request gets as many threads as the cores others left free over
-the last second, at least one, at most the engine's default (the physical cores).
+the last second, at least one, at most the engine's default (the physical cores),
+asked again between tokens.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 
 import psutil
 
-SAMPLE_INTERVAL_S = 1.0  # how often the load is read; a request uses the latest reading
+SAMPLE_INTERVAL_S = 1.0  # how often the load is read again while generating
+FIRST_SAMPLE_S = 0.1  # the first reading may be shorter: a generation soon after the start
 
 
 @dataclass(frozen=True)
@@ -37,26 +38,15 @@ def read_cpu() -> CpuReading:
 
 
 class CpuShare:
-    """The load other programs put on the CPU, read in the background every second."""
+    """The load other programs put on the CPU: read again, at most once a second, when a
+    generation asks for its thread count (between tokens too, so that a long answer gives
+    cores back when a build starts, and takes them again when it ends)."""
 
     def __init__(self, logical_cpus: int | None = None) -> None:
         self._logical = logical_cpus or psutil.cpu_count() or 1
         self._last = read_cpu()
+        self._measured = False
         self._others_busy = 0.0  # logical CPUs other programs kept busy, lately
-        self._stop = threading.Event()
-        self._watcher: threading.Thread | None = None
-
-    def start(self) -> CpuShare:
-        self._watcher = threading.Thread(target=self._watch, name="cpu-share", daemon=True)
-        self._watcher.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _watch(self) -> None:
-        while not self._stop.wait(SAMPLE_INTERVAL_S):
-            self.update(read_cpu())
 
     def update(self, reading: CpuReading) -> None:
         last, self._last = self._last, reading
@@ -65,6 +55,7 @@ class CpuShare:
             return
         others = (reading.busy_s - last.busy_s) - (reading.own_s - last.own_s)
         self._others_busy = min(float(self._logical), max(0.0, others / wall))
+        self._measured = True
 
     @property
     def others_busy(self) -> float:
@@ -74,5 +65,8 @@ class CpuShare:
     def threads(self, most: int) -> int:
         """Threads for a request now: `most` (physical cores) scaled by the share of the
         logical CPUs left free, rounded, at least 1."""
+        since = time.monotonic() - self._last.at
+        if since >= SAMPLE_INTERVAL_S or (not self._measured and since >= FIRST_SAMPLE_S):
+            self.update(read_cpu())
         free = self._logical - self._others_busy
         return max(1, min(most, round(most * free / self._logical)))

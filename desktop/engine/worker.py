@@ -133,7 +133,6 @@ class EngineWorker:
     # ---- plumbing ----
 
     def serve(self) -> None:
-        self._cpu_share.start()
         threading.Thread(target=self._read_requests, name="engine-reader", daemon=True).start()
         while True:
             request = self._requests.get()
@@ -486,6 +485,9 @@ class EngineWorker:
                 finish_reason = "stop"
                 break
             generated += 1
+            if (now_free := self._threads_for(request)) != threads:  # another program's load
+                threads = now_free
+                self._llama_cpp.llama_set_n_threads(llm.ctx, threads, threads)
             data = llm.detokenize([token], special=False)
             record = alternatives.record(llm, token) if alternatives is not None else None
             outbox.add(answer.add(data, record))
