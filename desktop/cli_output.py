@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,3 +28,25 @@ def open_lantern() -> Any:
     from desktop.services.app import Lantern
 
     return Lantern()
+
+
+@contextmanager
+def ctrl_c_cancels(cancel: Callable[[], None]) -> Iterator[threading.Event]:
+    """While the block runs, Ctrl+C calls `cancel()` (the run then ends as stopped, having
+    saved what it wrote) instead of raising KeyboardInterrupt wherever the main thread is: in
+    a store write, or holding the engine client's lock that `cancel()` itself needs. It calls
+    it from a thread of its own, since the handler runs inside the main thread. The event
+    says whether Ctrl+C was pressed; a second Ctrl+C interrupts at once, as usual."""
+    pressed = threading.Event()
+
+    def on_ctrl_c(signum: int, frame: Any) -> None:
+        if pressed.is_set():
+            raise KeyboardInterrupt
+        pressed.set()
+        threading.Thread(target=cancel, name="ctrl-c-cancel", daemon=True).start()
+
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)

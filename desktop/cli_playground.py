@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from desktop.cli_output import open_lantern, print_json
+from desktop.cli_output import ctrl_c_cancels, open_lantern, print_json
 from desktop.engine.protocol import (
     ChatMessage,
     GeneratedToken,
@@ -69,19 +69,9 @@ def _cmd_complete(args: argparse.Namespace) -> int:
         [run] = service.start(prompt, [LaneRequest(model.id, parameters)])
         _progress(f"[playground run {run.run_id} · {model.id} · {prompt.mode} prompt]")
         write: Callable[[str], None] = _no_output if args.json else _stream_out
-        progress = iter(run)
         try:
-            _stream(progress, write)
-        except KeyboardInterrupt:
-            # Stopped between two pieces: let the engine stop and the run save what it has.
-            run.cancel()
-            try:
-                _stream(progress, write)
-            finally:
-                if not args.json and run.output:
-                    print()
-                _progress(f"stopped; what was written is kept in playground run {run.run_id}")
-            return 130
+            with ctrl_c_cancels(run.cancel) as stopped:
+                _stream(iter(run), write)  # to its end: a stopped run ends at the next token
         except LanternError as exc:
             if not args.json and run.output:
                 print()  # the error goes on a line of its own
@@ -89,6 +79,11 @@ def _cmd_complete(args: argparse.Namespace) -> int:
                 detail = " ".join(exc.message.split())
                 raise InvalidConstraint(f"{constraint_file}: {detail}") from exc
             raise
+        if stopped.is_set():
+            if not args.json and run.output:
+                print()
+            _progress(f"stopped; what was written is kept in playground run {run.run_id}")
+            return 130
         record = service.reopen(run.run_id)
         recorded = record.stats or {}
         finish_reason = recorded.get("finish_reason")
