@@ -94,7 +94,10 @@ def openai_client_code(request: CodeRequest) -> str:
     arguments.append(
         ("extra_body", "{  # llama.cpp's own settings, outside the OpenAI API\n" + body + "    }")
     )
-    path = shlex.quote(" ".join(request.model_path.splitlines()))  # a comment is one line
+    # A comment is one line, in UTF-8: a file name's undecodable bytes (held as lone
+    # surrogates) are written as escapes, or the script could not be saved or compiled.
+    printable = request.model_path.encode("utf-8", "backslashreplace").decode("utf-8")
+    path = shlex.quote(" ".join(printable.splitlines()))
     endpoint = "completions" if raw else "chat.completions"
     return "\n".join(
         [

@@ -415,3 +415,20 @@ def test_model_defaults_are_lanterns_under_what_the_models_file_recommends() -> 
     assert isinstance(reset.sampling.top_k, int)
     assert reset.alternatives == 2  # what is shown is not a sampling setting
     assert mine.with_recommended(()).sampling == Sampling(max_tokens=77)
+
+
+def test_a_file_name_with_undecodable_bytes_gives_a_script_that_saves_and_compiles() -> None:
+    """Linux hands Python a name's undecodable bytes as lone surrogates (found by the fuzz
+    test above: '\\ud800' in the path's comment could not be encoded to UTF-8)."""
+    request = CodeRequest(
+        model_path="/models/caf\udce9.gguf",
+        model_name="m",
+        prompt="Hi",
+        messages=(),
+        sampling=Sampling(),
+        constraint=None,
+        logprobs=0,
+    )
+    script = openai_client_code(request)
+    compile(script.encode("utf-8"), "<copied code>", "exec")
+    assert "/models/caf\\udce9.gguf" in script
