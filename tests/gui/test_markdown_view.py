@@ -105,6 +105,22 @@ def test_blocks_render_as_html():
     assert '<a href="mailto:someone@example.org">' in html
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Here is the code:\n```python\nprint(1)\n```\n",
+        "- a step:\n  ```python\n  print(1)\n  ```\n",
+        "> quoted:\n> ```python\n> print(1)\n> ```\n",
+    ],
+    ids=["after-a-paragraph", "in-a-list-item", "in-a-quote"],
+)
+def test_a_code_block_needs_no_blank_line_before_it(text):
+    """Models often open a fence on the line after their sentence: it is code all the same."""
+    rendered = render_markdown(text)
+    assert rendered.code_blocks == ["print(1)"]
+    assert "```" not in rendered.html
+
+
 def test_view_shows_the_rendered_text(qtbot):
     view = view_of(qtbot, ANSWER)
     text = view.toPlainText()

@@ -206,11 +206,16 @@ def _fence_noting_if_open(state: StateBlock, start: int, end: int, silent: bool)
     return True
 
 
+# Which rules a fence may interrupt (markdown-it's own fence rule has these; `at` drops them).
+FENCE_INTERRUPTS = ["paragraph", "reference", "blockquote", "list"]
+
+
 @cache
 def _markdown(dark: bool) -> MarkdownIt:
     theme = DARK if dark else LIGHT
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
-    md.block.ruler.at("fence", _fence_noting_if_open)
+    # The same chains as the rule it replaces: a fence may end a paragraph, a list item, a quote.
+    md.block.ruler.at("fence", _fence_noting_if_open, {"alt": FENCE_INTERRUPTS})
     md.validateLink = is_allowed_link  # type: ignore[method-assign]
 
     def code(tokens: list[Token], idx: int, env: dict[str, Any], language: str) -> str:
