@@ -441,7 +441,7 @@ def _cmd_history_export(args: argparse.Namespace) -> int:
 def _cmd_history_import(args: argparse.Namespace) -> int:
     history = open_lantern().history
     if args.file == "-":
-        conversation = history.import_text(sys.stdin.read(), "standard input")
+        conversation = history.import_stream(sys.stdin.buffer, "standard input")
     else:
         conversation = history.import_file(Path(args.file).expanduser())
     print(f"Imported conversation {conversation.id}: {conversation.title}")

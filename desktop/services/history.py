@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from desktop.errors import InvalidConversationFile, LanternError
 from desktop.services.files import read_file_at_most, write_file_atomically
@@ -80,26 +80,38 @@ class HistoryService:
         return self.conversations.insert(parse_conversation_file(text, source_name))
 
     def import_file(self, path: Path) -> ConversationRecord:
-        def too_large(size: int) -> InvalidConversationFile:
-            return InvalidConversationFile(
-                f"{path.name} is {size / 1e6:,.0f} MB; Lantern imports conversation files of "
-                f"up to {IMPORT_LIMIT_BYTES // 10**6} MB (the longest chats export to a few MB)."
-            )
+        data = read_file_at_most(
+            path,
+            IMPORT_LIMIT_BYTES,
+            lambda size: _import_too_large(path.name, f"{size / 1e6:,.0f} MB"),
+        )
+        return self.import_bytes(data, path.name)
 
-        data = read_file_at_most(path, IMPORT_LIMIT_BYTES, too_large)
-        if len(data) > IMPORT_LIMIT_BYTES:  # it grew while being read
-            raise too_large(len(data))
+    def import_stream(self, stream: BinaryIO, source_name: str) -> ConversationRecord:
+        """A conversation piped in (standard input): read one byte past the limit at most."""
+        return self.import_bytes(stream.read(IMPORT_LIMIT_BYTES + 1), source_name)
+
+    def import_bytes(self, data: bytes, source_name: str) -> ConversationRecord:
+        if len(data) > IMPORT_LIMIT_BYTES:  # a stream, or a file that grew while being read
+            raise _import_too_large(source_name, f"more than {IMPORT_LIMIT_BYTES // 10**6} MB")
         try:
             text = data.decode("utf-8-sig")  # a byte order mark, as some Windows editors write
         except UnicodeDecodeError as exc:
             raise InvalidConversationFile(
-                f"{path.name} is not UTF-8 text (byte {exc.start} cannot be read); Lantern "
+                f"{source_name} is not UTF-8 text (byte {exc.start} cannot be read); Lantern "
                 "imports the JSON it exports."
             ) from exc
-        return self.import_text(text, path.name)
+        return self.import_text(text, source_name)
 
     def apply_preset(self, conversation_id: int, name: str) -> ConversationRecord:
         preset: PresetRecord = self.presets.get(name)
         return self.conversations.change(
             conversation_id, system_prompt=preset.system_prompt, sampling=dict(preset.sampling)
         )
+
+
+def _import_too_large(name: str, size: str) -> InvalidConversationFile:
+    return InvalidConversationFile(
+        f"{name} is {size}; Lantern imports conversation files of up to "
+        f"{IMPORT_LIMIT_BYTES // 10**6} MB (the longest chats export to a few MB)."
+    )

@@ -4,6 +4,8 @@ file written the way chats write it (branches included)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -123,5 +125,16 @@ def test_hostile_imports_are_refused_by_name_and_store_nothing(
     deep = lantern("history", "import", "-", check=False, stdin="[" * 100_000 + "]" * 100_000)
     assert deep.returncode == 1 and deep.stderr.startswith(
         "error: standard input is nested too deeply to be a conversation."
+    )
+    latin1 = subprocess.run(
+        [sys.executable, "-m", "desktop", "history", "import", "-"],
+        input='[{"role": "user", "content": "café"}]'.encode("latin-1"),
+        capture_output=True,
+        timeout=240,
+    )
+    assert latin1.returncode == 1
+    assert latin1.stderr.decode() == (
+        "error: standard input is not UTF-8 text (byte 33 cannot be read); Lantern imports the "
+        "JSON it exports.\n"
     )
     assert [c["id"] for c in lantern_json("history", "list")] == [branched], "nothing added"

@@ -5,6 +5,7 @@ stored opens and goes on. Against a real SQLite store (a whole Lantern, without 
 from __future__ import annotations
 
 import copy
+import io
 import json
 import logging
 import tracemalloc
@@ -22,6 +23,7 @@ from desktop.engine.protocol import Sampling
 from desktop.errors import InvalidConversationFile, LanternError
 from desktop.services.app import Lantern
 from desktop.services.chat import ConversationParameters, default_sampling
+from desktop.services.history import IMPORT_LIMIT_BYTES
 from desktop.store.repositories import NewConversation, NewMessage
 from desktop.tasks.chat import chat_messages
 from desktop.tasks.conversation_files import FORMAT, ROLES, STATUSES
@@ -318,6 +320,19 @@ def test_a_file_past_the_import_limit_is_refused_before_it_is_read(
         "(the longest chats export to a few MB)."
     )
     assert peak < 10 * 10**6  # not read
+    assert lantern.history.list_conversations() == []
+
+
+def test_a_stream_past_the_import_limit_is_refused_after_one_byte_more(lantern: Lantern) -> None:
+    """Standard input has no size to check first: it is read one byte past the limit."""
+    endless = io.BytesIO(b" " * (IMPORT_LIMIT_BYTES + 10))
+    with pytest.raises(InvalidConversationFile) as refused:
+        lantern.history.import_stream(endless, "standard input")
+    assert str(refused.value) == (
+        "standard input is more than 64 MB; Lantern imports conversation files of up to 64 MB "
+        "(the longest chats export to a few MB)."
+    )
+    assert endless.tell() == IMPORT_LIMIT_BYTES + 1
     assert lantern.history.list_conversations() == []
 
 
