@@ -477,8 +477,11 @@ def _paths(record: DownloadRecord) -> list[str]:
 
 
 def _model_named(repo: str, files: list[ModelFiles], file: str, refused: str) -> ModelFiles:
-    """The model `file` names: its name, a part's path, or a part's file name if only one has it."""
-    matches = [m for m in files if file in _names_of(m)]
+    """The model `file` names: its name or a part's path; else a part's file name if only
+    one has it (a file at the top of the repository is named by its path, as it should)."""
+    matches = [m for m in files if file in _paths_of(m)] or [
+        m for m in files if file in {PurePosixPath(p.path).name for p in m.parts}
+    ]
     if len(matches) > 1:
         paths = ", ".join(m.name for m in matches)
         raise ModelNotFound(
@@ -491,12 +494,8 @@ def _model_named(repo: str, files: list[ModelFiles], file: str, refused: str) ->
     return matches[0]
 
 
-def _names_of(model: ModelFiles) -> set[str]:
-    return (
-        {model.name}
-        | {p.path for p in model.parts}
-        | {PurePosixPath(p.path).name for p in model.parts}
-    )
+def _paths_of(model: ModelFiles) -> set[str]:
+    return {model.name} | {p.path for p in model.parts}
 
 
 def _gb(n: int) -> str:

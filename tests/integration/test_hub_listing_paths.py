@@ -209,6 +209,17 @@ def test_an_unsafe_repository_id_is_refused_whether_typed_or_listed(
 # ---- names as real repositories have them ----
 
 
+def test_a_file_at_the_top_is_named_by_its_path_beside_a_folder_with_the_same_name(
+    app: Lantern, test_hub: LocalHub, starter_model_path: Path
+) -> None:
+    test_hub.add_repo(
+        FOLDERS_REPO, {"SmolLM2.gguf": starter_model_path, "Q8_0/SmolLM2.gguf": starter_model_path}
+    )
+    for name in ("SmolLM2.gguf", "Q8_0/SmolLM2.gguf"):
+        _repo, _revision, chosen = app.downloads.choose_files(FOLDERS_REPO, file=name)
+        assert [part.path for part in chosen.parts] == [name]
+
+
 # read_gguf_info checks a split's parts under names it makes itself, `.gguf` in lower case.
 def test_same_named_files_in_two_folders_install_apart_and_remove_apart(
     app: Lantern, test_hub: LocalHub, lantern_home: Path, starter_model_path: Path
