@@ -737,13 +737,13 @@ class MainWindow(QMainWindow):
         thread.finished.connect(self._thread_finished)
         self._run, self._thread, self._sent_text = run, thread, text
         self._update_actions()
-        self.statusBar().showMessage("Sending…")
+        self._chat_says("Sending…")
         thread.start()
 
     def stop(self) -> None:
         if self._run is not None:
             self._run.cancel()  # thread-safe; the turn ends as 'stopped'
-            self.statusBar().showMessage("Stopping…")
+            self._chat_says("Stopping…")
 
     def _turn_started(self, begun: TurnStart) -> None:
         if self._closed:
@@ -758,11 +758,11 @@ class MainWindow(QMainWindow):
         # The message is stored now; clear the box unless the user already wrote on.
         if self._sent_text and self.input.toPlainText() == self._sent_text:
             self.input.clear()
-        self.statusBar().showMessage(f"Loading {self.model_picker.currentData()}…")
+        self._chat_says(f"Loading {self.model_picker.currentData()}…")
 
     def _model_ready(self) -> None:
         if self._run is not None and not self._closed:
-            self.statusBar().showMessage(f"Answering with {self.model_picker.currentData()}…")
+            self._chat_says(f"Answering with {self.model_picker.currentData()}…")
 
     def _turn_finished(self, outcome: TurnOutcome) -> None:
         if self._closed:
@@ -787,7 +787,7 @@ class MainWindow(QMainWindow):
                 self.view.end_answer(status="failed", error=message)
             self._answer_open = False
             self.sidebar.refresh(select=self._conversation_id)
-        self.statusBar().showMessage(message)
+        self._chat_says(message)
 
     def _thread_finished(self) -> None:
         if self._thread is not None:

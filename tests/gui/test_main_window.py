@@ -235,6 +235,26 @@ def test_an_engine_crash_marks_the_answer_interrupted(qtbot, long_answers, lante
     window.close()
 
 
+def test_a_turn_that_ends_while_another_page_is_shown_speaks_on_the_chat_page(
+    qtbot, long_answers, lantern
+):
+    """The turn's lines (answering, its failure) belong to the Chat page: another page's
+    status bar stays its own, and the Chat page tells what happened on return."""
+    window = open_window(qtbot, lantern)
+    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    send(qtbot, window, "Write a very long story about a dragon and a knight, in many chapters.")
+    qtbot.waitUntil(lambda: answer_streaming(window), timeout=TIMEOUT_MS)
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.statusBar().currentMessage() == ""
+
+    os.kill(lantern.engine.pid, signal.SIGKILL)
+    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    assert window.statusBar().currentMessage() == ""  # still the Models page's own
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert "engine stopped unexpectedly" in window.statusBar().currentMessage()
+    window.close()
+
+
 def test_chat_view_coalesces_a_burst_into_one_update(qtbot, monkeypatch):
     parent = QWidget()
     qtbot.addWidget(parent)
