@@ -79,15 +79,21 @@ def catalog_file() -> Path:
     return resources_dir().parent / "models.json"
 
 
-def path_inside(folder: Path, *relative: str | PurePath) -> Path:
+def path_inside(folder: Path, *relative: str | PurePath, follow_last_link: bool = True) -> Path:
     """`folder` joined with `relative`, for a write, move or delete: PathOutsideFolder unless it
     resolves (links followed, `..` and drives taken as this OS reads them) strictly inside
     `folder`. Every path built from outside data (a Hub listing, a stored download) goes
     through here before anything on disk changes, so a name that slipped past a check can
-    still not reach the user's other files."""
+    still not reach the user's other files.
+
+    `follow_last_link=False` is for a delete: unlinking a link removes the link, never what it
+    points to, so a model the user linked into the folder from elsewhere can be removed."""
     target = folder.joinpath(*relative)
     base = folder.resolve()
-    resolved = target.resolve()
+    if follow_last_link or target.name in ("", ".", ".."):
+        resolved = target.resolve()
+    else:
+        resolved = target.parent.resolve() / target.name
     if resolved == base or not resolved.is_relative_to(base):
         shown = "/".join(str(part) for part in relative)
         raise PathOutsideFolder(

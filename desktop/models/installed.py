@@ -22,8 +22,9 @@ from desktop.models.repo_files import (
 from desktop.paths import path_inside
 
 log = logging.getLogger(__name__)
-# Raised whenever GgufInfo or ModelShape changes, so older cached headers are read again.
-HEADER_CACHE_FORMAT = 2
+# Raised whenever GgufInfo, ModelShape or the header checks change, so that older cached
+# headers are read (and checked) again: 3 since headers are checked against Lantern's limits.
+HEADER_CACHE_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ class ModelLibrary:
     def remove(self, model_id: str) -> InstalledModel:
         model = self.get(model_id)
         for part in model.files:
-            path_inside(self.models_dir, part).unlink(missing_ok=True)
+            path_inside(self.models_dir, part, follow_last_link=False).unlink(missing_ok=True)
         self._cache_file(model.path).unlink(missing_ok=True)
         log.info("Removed model %s", model.path)
         return model

@@ -74,6 +74,20 @@ def test_remove_deletes_the_file_and_unknown_ids_say_what_is_installed(
     assert library.list() == []
 
 
+def test_a_model_linked_in_from_elsewhere_is_removed_as_a_link(
+    library: ModelLibrary, starter_model_path: Path
+) -> None:
+    """A user's own link into the models folder: Remove takes the link away, and the file it
+    points to (outside the folder) stays."""
+    link = library.models_dir / "linked.gguf"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(starter_model_path)
+    [model] = library.list()
+    library.remove(model.id)
+    assert not link.is_symlink() and library.list() == []
+    assert starter_model_path.is_file()
+
+
 def test_the_header_is_read_from_the_first_bytes_alone(starter_model_path: Path) -> None:
     data = starter_model_path.read_bytes()
     reads: list[int] = []
