@@ -219,11 +219,10 @@ def missing_libraries_message(
         f"libraries that are not installed: {', '.join(sonames)}."
     ]
     if distribution.family is None:
-        lines.append(
-            f"Install the packages of {distribution.name} that provide them; on Debian or "
-            "Ubuntu that is:"
-        )
-        lines.append(f"  {install_command(sonames, Distribution('', 'debian'))}")
+        debian = install_command(sonames, Distribution("", "debian"))
+        lines.append(f"Install the packages of {distribution.name} that provide them" + (
+            f"; on Debian or Ubuntu that is:\n  {debian}" if debian else "."
+        ))  # fmt: skip
     else:
         command = install_command(sonames, distribution)
         if command:

@@ -145,6 +145,13 @@ def test_an_unknown_distribution_is_told_the_libraries_and_the_debian_names() ->
     assert "sudo apt-get install libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1" in message
 
 
+def test_an_unknown_distribution_missing_unknown_libraries_gets_no_empty_command() -> None:
+    missing = ["libxcb-future.so.9"]
+    message = missing_libraries_message("xcb", missing, distribution_from(OPENSUSE))
+    assert "Install the packages of openSUSE Tumbleweed that provide them.\n" in message
+    assert "None" not in message and "Debian" not in message
+
+
 def test_every_soname_has_a_package_on_each_distribution() -> None:
     for soname, names in PACKAGES.items():
         assert soname.startswith("lib") and ".so." in soname
