@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop import APP_NAME, __version__
-from desktop.cli_output import open_lantern, print_json
+from desktop.cli_output import follow_run, open_lantern, print_json, write_nothing, write_out
 from desktop.cli_playground import add_playground_commands
 from desktop.cli_writing import add_writing_commands
 from desktop.errors import InvalidModelFile, LanternError
@@ -90,15 +90,19 @@ def _cmd_chat(args: argparse.Namespace) -> int:
         )
         if not args.json:
             print(f"[conversation {turn.conversation.id} · {turn.model.id}]", file=sys.stderr)
+        write: Callable[[str], None] = write_nothing if args.json else write_out
         try:
-            for piece in turn:
-                if not args.json:
-                    sys.stdout.write(piece)
-                    sys.stdout.flush()
+            stopped = follow_run(turn, write)
         except LanternError:
             if not args.json:
                 print(file=sys.stdout)
             raise
+        if stopped:
+            if not args.json:
+                print()
+            print(f"stopped; what was written is kept in conversation {turn.conversation.id}",
+                  file=sys.stderr)  # fmt: skip
+            return 130
         outcome = turn.outcome
         if args.json:
             print_json(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,16 @@ def json_default(value: Any) -> Any:
 
 def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=json_default, ensure_ascii=False))
+
+
+def write_out(text: str) -> None:
+    """Streamed text, shown as it comes."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def write_nothing(text: str) -> None:
+    """For --json: the text is in the JSON printed at the end."""
 
 
 def open_lantern() -> Any:
@@ -50,3 +61,13 @@ def ctrl_c_cancels(cancel: Callable[[], None]) -> Iterator[threading.Event]:
         yield pressed
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def follow_run(run: Any, on_event: Callable[[Any], None]) -> bool:
+    """Iterate a service run (`services/runs.py`) to its end, handing each event to
+    `on_event`; Ctrl+C cancels it, and the run ends as stopped with what it wrote saved.
+    True when Ctrl+C stopped it."""
+    with ctrl_c_cancels(run.cancel) as stopped:
+        for event in run:
+            on_event(event)
+    return stopped.is_set()

@@ -13,12 +13,12 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from desktop.cli_output import ctrl_c_cancels, open_lantern, print_json
+from desktop.cli_output import follow_run, open_lantern, print_json, write_nothing, write_out
 from desktop.engine.protocol import (
     ChatMessage,
     GeneratedToken,
@@ -68,10 +68,9 @@ def _cmd_complete(args: argparse.Namespace) -> int:
         service = app.playground
         [run] = service.start(prompt, [LaneRequest(model.id, parameters)])
         _progress(f"[playground run {run.run_id} · {model.id} · {prompt.mode} prompt]")
-        write: Callable[[str], None] = _no_output if args.json else _stream_out
+        write: Callable[[str], None] = write_nothing if args.json else write_out
         try:
-            with ctrl_c_cancels(run.cancel) as stopped:
-                _stream(iter(run), write)  # to its end: a stopped run ends at the next token
+            stopped = follow_run(run, lambda step: write(step.text))
         except LanternError as exc:
             if not args.json and run.output:
                 print()  # the error goes on a line of its own
@@ -79,7 +78,7 @@ def _cmd_complete(args: argparse.Namespace) -> int:
                 detail = " ".join(exc.message.split())
                 raise InvalidConstraint(f"{constraint_file}: {detail}") from exc
             raise
-        if stopped.is_set():
+        if stopped:
             if not args.json and run.output:
                 print()
             _progress(f"stopped; what was written is kept in playground run {run.run_id}")
@@ -120,20 +119,6 @@ def _cmd_complete(args: argparse.Namespace) -> int:
         return 0 if run.status == "complete" else 1
     finally:
         app.close()
-
-
-def _stream(progress: Iterator[Any], write: Callable[[str], None]) -> None:
-    for step in progress:
-        write(step.text)
-
-
-def _stream_out(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
-
-
-def _no_output(text: str) -> None:
-    pass
 
 
 def _sampling(args: argparse.Namespace) -> Sampling:

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from desktop.cli_output import open_lantern, print_json
+from desktop.cli_output import follow_run, open_lantern, print_json
 from desktop.errors import LanternError
 from desktop.services.files import read_document_file, read_document_stream
 from desktop.tasks.documents import SourceText
@@ -61,20 +61,21 @@ def _cmd_summarize(args: argparse.Namespace) -> int:
     try:
         run = app.summarize.summarize(source, options, model_id=args.model)
         _progress(f"[summary {run.summary_id} · {run.model.id}]")
-        try:
-            for event in run:
-                if isinstance(event, PlanMade):
-                    plan = event.plan
-                    _progress(
-                        f"{plan.tokens:,} tokens in {len(plan.chunks)} part(s) of at most "
-                        f"{plan.chunk_tokens:,}; {plan.passes} pass(es) expected"
-                    )
-                elif isinstance(event, StepStarted):
-                    _progress(f"[{event.step}/{event.steps}] {event.label}{_eta(event.eta_s)}")
-                elif isinstance(event, SummaryPiece) and not args.json:
-                    sys.stdout.write(event.text)
-                    sys.stdout.flush()
-        except KeyboardInterrupt:
+
+        def show(event: object) -> None:
+            if isinstance(event, PlanMade):
+                plan = event.plan
+                _progress(
+                    f"{plan.tokens:,} tokens in {len(plan.chunks)} part(s) of at most "
+                    f"{plan.chunk_tokens:,}; {plan.passes} pass(es) expected"
+                )
+            elif isinstance(event, StepStarted):
+                _progress(f"[{event.step}/{event.steps}] {event.label}{_eta(event.eta_s)}")
+            elif isinstance(event, SummaryPiece) and not args.json:
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+
+        if follow_run(run, show):
             _progress(f"\nstopped; what was written is kept in summary {run.summary_id}")
             return 130
         outcome = run.outcome
@@ -132,16 +133,17 @@ def _cmd_translate(args: argparse.Namespace) -> int:
             f"[translation {run.translation_id} · {run.model.id} · "
             f"{record.source_language or 'unknown language'} -> {record.target_language}]"
         )
-        try:
-            for event in run:
-                if isinstance(event, SegmentStarted):
-                    _progress(f"[{event.step}/{event.steps}] segment {event.position + 1}"
-                              f"{_eta(event.eta_s)}")  # fmt: skip
-                elif isinstance(event, SegmentDone) and event.segment.missing_terms:
-                    terms = ", ".join(event.segment.missing_terms)
-                    _progress(f"  segment {event.segment.position + 1}: glossary term(s) "
-                              f"not translated as required: {terms}")  # fmt: skip
-        except KeyboardInterrupt:
+
+        def show(event: object) -> None:
+            if isinstance(event, SegmentStarted):
+                _progress(f"[{event.step}/{event.steps}] segment {event.position + 1}"
+                          f"{_eta(event.eta_s)}")  # fmt: skip
+            elif isinstance(event, SegmentDone) and event.segment.missing_terms:
+                terms = ", ".join(event.segment.missing_terms)
+                _progress(f"  segment {event.segment.position + 1}: glossary term(s) "
+                          f"not translated as required: {terms}")  # fmt: skip
+
+        if follow_run(run, show):
             _progress(f"\nstopped; finished segments are kept in translation {run.translation_id}")
             return 130
         outcome = run.outcome

@@ -4,6 +4,10 @@ starter model: results on stdout, progress on stderr, sessions stored, clear err
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +17,10 @@ from sample_documents import chronicle, short_paragraphs
 from test_cli import lantern
 
 from desktop.models.installed import InstalledModel
+from desktop.paths import app_paths
+from desktop.store.db import Database
+from desktop.store.summaries import SummaryRepository
+from desktop.store.translations import TranslationRepository
 
 
 def test_summarize_a_file_prints_the_summary_and_stores_the_session(
@@ -121,3 +129,52 @@ def test_bad_arguments_get_a_clear_message(
 
 def _json(result: Any) -> Any:
     return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("command", "kept"),
+    [
+        (
+            ["summarize", "{source}", "--length", "short"],
+            "what was written is kept in summary 1",
+        ),
+        (["translate", "{source}", "--to", "fr"], "finished segments are kept in translation 1"),
+    ],
+    ids=["summarize", "translate"],
+)
+def test_ctrl_c_stops_the_run_and_keeps_what_was_done(
+    installed_starter: InstalledModel, tmp_path: Path, command: list[str], kept: str
+) -> None:
+    """Ctrl+C in a terminal (the signal to the command and its engine together) cancels the
+    run: it ends as cancelled, with its session saved, not as a crash or a traceback."""
+    source = tmp_path / "long.md"
+    source.write_text(chronicle(40) if command[0] == "summarize" else short_paragraphs(40))
+    args = [part.format(source=source) for part in command]
+    with subprocess.Popen(
+        [sys.executable, "-m", "desktop", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+        start_new_session=True,
+    ) as app:
+        assert app.stderr is not None and app.stdout is not None
+        progress = ""
+        while not progress.startswith("[1/"):  # the first of many steps has begun
+            progress = app.stderr.readline()
+            assert progress, "the command ended before its first step"
+        os.killpg(app.pid, signal.SIGINT)
+        app.stdout.read()
+        errors = app.stderr.read()
+        assert app.wait(timeout=120) == 130, errors
+    assert "Traceback" not in errors and "error:" not in errors, errors
+    assert f"stopped; {kept}" in errors
+    db = Database(app_paths().database)
+    try:
+        if command[0] == "summarize":
+            status = SummaryRepository(db).get(1).status
+        else:
+            status = TranslationRepository(db).get(1).status
+    finally:
+        db.close()
+    assert status == "cancelled"
