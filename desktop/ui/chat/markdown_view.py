@@ -193,7 +193,7 @@ class AnswerDocument:
         body = shown.find(">", shown.rfind("<pre", 0, end)) + 1  # the code, after <pre ...>
         added = html[end : end + len(html) - len(shown)]
         if (
-            "<t" in shown[end:]  # in a table's cell, or a table after it: not the last block
+            "<table" in shown[end:]  # a table after it: the code is not the last block
             or "<" in shown[body:end]  # highlighted: the new text's format is not the last's
             or "<" in added
             or not html.startswith(shown[:end])
