@@ -19,15 +19,15 @@ from desktop.tasks.documents import (
 )
 
 
-def read_file_at_most(path: Path, limit: int, too_large: Callable[[int], LanternError]) -> bytes:
+def read_file_at_most(path: Path, limit: int, refusal: Callable[[int], LanternError]) -> bytes:
     """The bytes of `path`, refused by its size before it is read (a 5 GB file is never
-    loaded) with `too_large(size)`, and read at most one byte past `limit` (a file growing
+    loaded) with `refusal(size)`, and read at most one byte past `limit` (a file growing
     meanwhile, or one whose size the system does not know, is left to its reader's limit)."""
     try:
         with path.open("rb") as file:
             size = os.fstat(file.fileno()).st_size
             if size > limit:
-                raise too_large(size)
+                raise refusal(size)
             return file.read(limit + 1)
     except OSError as exc:
         raise LanternError(f"Cannot read {path.name}: {exc.strerror or exc}.") from exc
