@@ -68,8 +68,9 @@ class _Refused(Exception):
     """A limit the template went past; the message says which."""
 
 
-class _TimeUp(Exception):
-    """Raised into the render by the watchdog (time limit or Stop)."""
+class _TimeUp(BaseException):
+    """Raised into the render by a hook or the watchdog (time limit or Stop); not an
+    Exception, so that no `except Exception` on the way swallows it."""
 
 
 class _ConversationRefused(Exception):
@@ -84,6 +85,7 @@ class _Watch:
     char_limit: int
     should_stop: Callable[[], bool]
     timed_out: bool = field(default=False)
+    fired: bool = field(default=False)  # _TimeUp raised: the render is ending
 
     def should_end(self) -> bool:
         if time.monotonic() > self.deadline:
@@ -92,6 +94,7 @@ class _Watch:
 
     def check(self) -> None:
         if self.should_end():
+            self.fired = True
             raise _TimeUp
 
 
@@ -343,21 +346,27 @@ def _interrupted_when(watch: _Watch) -> Iterator[None]:
         return
     done = threading.Event()
 
+    # One raise only, by the hooks or by this: a second one could land while the first
+    # unwinds, in the code below (or in _memory_ceiling) that puts things back.
     def on_interrupt(signum: int, frame: Any) -> None:
-        if not done.is_set() and watch.should_end():
+        if not done.is_set() and not watch.fired and watch.should_end():
+            watch.fired = True
             raise _TimeUp
 
     def watch_the_render() -> None:
         while not done.wait(WATCH_INTERVAL_S):
             if watch.should_end():
                 _thread.interrupt_main(signal.SIGINT)
+                return
 
     previous = signal.signal(signal.SIGINT, on_interrupt)
-    watchdog = threading.Thread(target=watch_the_render, name="template-watchdog", daemon=True)
-    watchdog.start()
     try:
-        yield
+        watchdog = threading.Thread(target=watch_the_render, name="template-watchdog", daemon=True)
+        watchdog.start()
+        try:
+            yield
+        finally:
+            done.set()
+            watchdog.join()
     finally:
-        done.set()
-        watchdog.join()
         signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)

@@ -3,12 +3,18 @@ size, time and memory, and fails with a message for the user (no model needed he
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 
 import pytest
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
+from desktop.engine import chat_template
 from desktop.engine.chat_template import ChatTemplate, RenderStopped, TemplateRefused
+
+if sys.platform == "linux":
+    import resource
 
 CHAT = [{"role": "user", "content": "Hello there"}]
 
@@ -125,3 +131,20 @@ def test_a_template_is_not_folded_into_gigabytes_while_it_compiles() -> None:
     # Jinja's optimizer would compute the constant (10 GB) while compiling, before any limit.
     compiled = template('{% if false %}{{ "a" * 10**10 }}{% endif %}ok')
     assert compiled(messages=CHAT).prompt == "ok"
+
+
+def test_a_timed_out_render_leaves_no_watchdog_handler_or_memory_limit_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A watchdog that looks as often as it can: were it to interrupt more than once, the
+    # second interrupt would land while the first unwinds, in the code that restores these.
+    monkeypatch.setattr(chat_template, "WATCH_INTERVAL_S", 0.0)
+    handler = signal.getsignal(signal.SIGINT)
+    memory_limit = resource.getrlimit(resource.RLIMIT_DATA) if sys.platform == "linux" else None
+    for _ in range(20):
+        with pytest.raises(TemplateRefused, match="took longer than"):
+            template(HUNG_LOOP, time_limit_s=0.05)(messages=CHAT)
+        assert signal.getsignal(signal.SIGINT) is handler
+        if memory_limit is not None:
+            assert resource.getrlimit(resource.RLIMIT_DATA) == memory_limit
+        assert not [t for t in threading.enumerate() if t.name == "template-watchdog"]
