@@ -25,14 +25,15 @@ GUI_SWITCH_INTERVAL_S = 0.001
 
 
 def gui_application() -> QApplication:
-    app = QApplication.instance() or QApplication(sys.argv)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
     sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
     # Matches lantern.desktop (the installers' menu entry): Wayland docks group the window by it.
     app.setDesktopFileName("lantern")
     app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "lantern.svg")))
-    return app  # type: ignore[return-value]
+    return app
 
 
 def run_gui() -> int:

@@ -138,7 +138,7 @@ class ChatRun(QObject):
         self.failed.emit(user_message(exc))
 
 
-def worker_thread(worker: QObject, owner: QObject, name: str) -> QThread:
+def worker_thread(worker: Any, owner: QObject, name: str) -> QThread:
     """A new thread, not yet started, that runs `worker.run` and quits when the worker
     emits `finished` or `failed`. Connect to its `finished` before calling `start()`. A
     child of `owner`, so that it can be found (`owner.findChildren(QThread)`) until the
@@ -163,9 +163,11 @@ class _Relay(QObject):
     callbacks run on the GUI thread (Anki's taskman pattern)."""
 
     done = Signal(object)
-    error = Signal(str)
+    error = Signal(object)  # the exception
 
-    def __init__(self, on_done: Callable[[Any], None], on_error: Callable[[str], None]) -> None:
+    def __init__(
+        self, on_done: Callable[[Any], None], on_error: Callable[[BaseException], None]
+    ) -> None:
         super().__init__()
         self._on_done = on_done
         self._on_error = on_error
@@ -177,10 +179,10 @@ class _Relay(QObject):
         _pending.discard(self)
         self._on_done(result)
 
-    @Slot(str)
-    def _deliver_error(self, message: str) -> None:
+    @Slot(object)
+    def _deliver_error(self, error: BaseException) -> None:
         _pending.discard(self)
-        self._on_error(message)
+        self._on_error(error)
 
 
 # Relays waiting for their task; kept here so that Python does not collect them mid-flight.
@@ -199,7 +201,7 @@ class _Task(QRunnable):
         except BaseException as exc:
             if not isinstance(exc, LanternError):
                 log.exception("Background task failed", exc_info=exc)
-            self._relay.error.emit(user_message(exc))
+            self._relay.error.emit(exc)
         else:
             self._relay.done.emit(result)
 
@@ -207,11 +209,12 @@ class _Task(QRunnable):
 def run_in_background(
     fn: Callable[[], Any],
     on_done: Callable[[Any], None],
-    on_error: Callable[[str], None],
+    on_error: Callable[[BaseException], None],
     *,
     pool: QThreadPool | None = None,
 ) -> None:
-    """Run `fn()` on a pool thread; then `on_done(result)` or `on_error(message)` on the GUI thread.
+    """Run `fn()` on a pool thread; then `on_done(result)` or `on_error(exception)` on the GUI
+    thread (`error_text(exception)` is what to show).
 
     Call from the GUI thread. Pass the window's own pool so that closing it can wait for it.
     """
@@ -233,7 +236,7 @@ class BackgroundTasks:
         self,
         fn: Callable[[], Any],
         on_done: Callable[[Any], None],
-        on_error: Callable[[str], None],
+        on_error: Callable[[BaseException], None],
     ) -> None:
         if self.closed:
             return  # the pool is being joined; nothing may start on it now
@@ -242,9 +245,9 @@ class BackgroundTasks:
             if not self.closed:
                 on_done(result)
 
-        def fail(message: str) -> None:
+        def fail(error: BaseException) -> None:
             if not self.closed:
-                on_error(message)
+                on_error(error)
 
         run_in_background(fn, deliver, fail, pool=self._pool)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -46,6 +47,7 @@ from desktop.ui.chat.context_meter import ContextMeter
 from desktop.ui.chat.conversation_settings import ConversationSettingsDialog
 from desktop.ui.chat.sidebar import ConversationSidebar
 from desktop.ui.chat.view import ChatView
+from desktop.ui.error_text import error_text
 from desktop.ui.models.formatting import stats_line
 from desktop.ui.models.page import ModelsPage
 from desktop.ui.playground.page import PlaygroundPage
@@ -273,7 +275,7 @@ class MainWindow(QMainWindow):
         theme_menu = view_menu.addMenu("&Theme")
         self.theme_actions = QActionGroup(self)
         for theme in THEMES:
-            item = action(theme_menu, THEME_NAMES[theme], lambda t=theme: self.set_theme(t))
+            item = action(theme_menu, THEME_NAMES[theme], partial(self.set_theme, theme))
             item.setCheckable(True)
             item.setData(theme)
             self.theme_actions.addAction(item)
@@ -418,10 +420,11 @@ class MainWindow(QMainWindow):
             return
         view.blockSignals(True)
         try:
-            view.setCurrentItem(item)
             if item is None:
+                view.setCurrentRow(-1)
                 view.clearSelection()
             else:
+                view.setCurrentItem(item)
                 view.scrollToItem(item)
         finally:
             view.blockSignals(False)
@@ -488,11 +491,11 @@ class MainWindow(QMainWindow):
         self._chat_says(stats_line(latest) if latest else "")
         self._update_actions()
 
-    def _show_error(self, message: str) -> None:
+    def _show_error(self, error: BaseException) -> None:
         if self._closed:
             return
         self._loading = False
-        self.statusBar().showMessage(message)
+        self.statusBar().showMessage(error_text(error))
         self._update_actions()
 
     # ---- appearance ----
@@ -542,9 +545,9 @@ class MainWindow(QMainWindow):
                 self._settings_not_saved,
             )
 
-    def _settings_not_saved(self, message: str) -> None:
+    def _settings_not_saved(self, error: BaseException) -> None:
         self._saving = False
-        self._show_error(message)
+        self._show_error(error)
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.FontChange:

@@ -490,7 +490,7 @@ class ConversationSidebar(QWidget):
         self._deleting.add(target)
         if self.selected_conversation_id() == target:
             self._populating = True
-            self.conversation_list.setCurrentItem(None)
+            self.conversation_list.setCurrentRow(-1)
             self._populating = False
         self._show_conversations()
         self._undo_id = target
@@ -504,13 +504,13 @@ class ConversationSidebar(QWidget):
                 self._restore_after_delete.discard(target)
                 self._restore(target)
 
-        def failed(message: str) -> None:
+        def failed(error: BaseException) -> None:
             self._deleting.discard(target)
             self._hidden.discard(target)
             self._restore_after_delete.discard(target)
             if self._undo_id == target:
                 self._close_undo_bar()
-            self._show_error(message)
+            self._show_error(error)
             self.refresh()
 
         self._tasks.run(lambda: self._lantern.history.delete(target), deleted, failed)
@@ -549,14 +549,14 @@ class ConversationSidebar(QWidget):
         """A change to the store, then the list as it now is (or the error, and the list as
         it was)."""
 
-        def failed(message: str) -> None:
-            self._show_error(message)
+        def failed(error: BaseException) -> None:
+            self._show_error(error)
             self.refresh()
 
         self._tasks.run(change, lambda _: self.refresh(), failed)
 
-    def _show_error(self, message: str) -> None:
-        self.notice.show_error(message)
+    def _show_error(self, error: BaseException) -> None:
+        self.notice.show_error(error)
 
     # ---- search ----
 
@@ -584,9 +584,9 @@ class ConversationSidebar(QWidget):
             if generation == self._search_generation:
                 self._show_results(query, hits)
 
-        def failed(message: str) -> None:
+        def failed(error: BaseException) -> None:
             if generation == self._search_generation:
-                self._show_error(message)
+                self._show_error(error)
 
         self._tasks.run(lambda: self._lantern.history.search(query, SEARCH_LIMIT), show, failed)
 

@@ -143,9 +143,9 @@ class CatalogView(QWidget):
         self._loaded = True
         self._tasks.run(self._lantern.models.catalog, self._show_entries, self._show_load_error)
 
-    def _show_load_error(self, message: str) -> None:
+    def _show_load_error(self, error: BaseException) -> None:
         self._loaded = False  # try again next time the page is shown
-        self.notice.show_error(message)
+        self.notice.show_error(error)
 
     def _show_entries(self, entries: list[CatalogEntry]) -> None:
         self.entries = entries
@@ -200,8 +200,8 @@ class CatalogView(QWidget):
         url = f"https://huggingface.co/{entry.repo}"
         self.repo_link.setText(f'<a href="{url}">{entry.repo}</a>')
         for quant in entry.quants:
-            label = f"{quant} (recommended)" if quant == entry.quant else quant
-            self.quant_picker.addItem(label, quant)
+            shown = f"{quant} (recommended)" if quant == entry.quant else quant
+            self.quant_picker.addItem(shown, quant)
         self.quant_picker.setCurrentIndex(self.quant_picker.findData(entry.quant))
 
     def chosen_quant(self) -> str | None:

@@ -166,8 +166,8 @@ class DownloadRow(QFrame):
                 button.setEnabled(False)
         self.action.emit(key, self.record.id)
 
-    def show_action_error(self, message: str) -> None:
-        self.error.show_error(message)
+    def show_action_error(self, error: BaseException) -> None:
+        self.error.show_error(error)
         self._show_buttons_enabled()
 
     def _show_buttons_enabled(self) -> None:

@@ -197,7 +197,7 @@ class InstalledView(QWidget):
         self.refresh(select)
         self.models_changed.emit()
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, error: BaseException) -> None:
         self._busy = False
-        self.notice.show_error(message)
+        self.notice.show_error(error)
         self._update_actions()

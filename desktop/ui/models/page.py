@@ -54,7 +54,9 @@ class ModelsPage(QWidget):
         self.tabs.addTab(self.installed, "&Installed")
         self.tabs.addTab(self.downloads, "&Downloads")
         for view in (self.catalog, self.search, self.installed, self.downloads):
-            view.layout().setContentsMargins(10, 10, 10, 10)
+            layout = view.layout()
+            assert layout is not None  # each view lays itself out in its constructor
+            layout.setContentsMargins(10, 10, 10, 10)
         self.token_button = HubTokenButton(tasks)
         self.tabs.setCornerWidget(self.token_button, Qt.Corner.TopRightCorner)
         self.notice = Notice()
@@ -155,5 +157,5 @@ class ModelsPage(QWidget):
         else:
             self.notice.show_info(message)
 
-    def _show_error(self, message: str) -> None:
-        self.notice.show_error(message)
+    def _show_error(self, error: BaseException) -> None:
+        self.notice.show_error(error)

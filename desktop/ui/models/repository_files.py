@@ -117,7 +117,7 @@ class RepositoryFilesView(QWidget):
         self._tasks.run(
             lambda: lantern.models.repository(repo_or_catalog_id),
             lambda repository: self._show_repository(serial, repository),
-            lambda message: self._show_load_error(serial, message),
+            lambda error: self._show_load_error(serial, error),
         )
 
     def selected_files(self) -> ModelFiles | None:
@@ -167,9 +167,9 @@ class RepositoryFilesView(QWidget):
             quants = [files.quant.upper() for files in repository.files]
             self.table.selectRow(quants.index(wanted) if wanted in quants else 0)
 
-    def _show_load_error(self, serial: int, message: str) -> None:
+    def _show_load_error(self, serial: int, error: BaseException) -> None:
         if serial == self._load_serial:
-            self.notice.show_error(message)
+            self.notice.show_error(error)
 
     # ---- the selected file ----
 
@@ -213,7 +213,7 @@ class RepositoryFilesView(QWidget):
         self._tasks.run(
             assess,
             lambda result: self._show_assessment(serial, key, result),
-            lambda message: self._show_assessment_error(serial, message),
+            lambda error: self._show_assessment_error(serial, error),
         )
 
     def _show_assessment(
@@ -238,9 +238,9 @@ class RepositoryFilesView(QWidget):
         else:
             self.fit_line.show_info(summary)
 
-    def _show_assessment_error(self, serial: int, message: str) -> None:
+    def _show_assessment_error(self, serial: int, error: BaseException) -> None:
         if serial == self._assess_serial:
-            self.fit_line.show_error(message)
+            self.fit_line.show_error(error)
 
     def _download_clicked(self) -> None:
         if self._installed is not None:

@@ -90,7 +90,7 @@ class SearchView(QWidget):
         self._tasks.run(
             lambda: lantern.models.search(text, order),
             lambda found: self._show_results(serial, text, found),
-            lambda message: self._show_error(serial, message),
+            lambda error: self._show_error(serial, error),
         )
 
     def _order_changed(self) -> None:
@@ -135,9 +135,9 @@ class SearchView(QWidget):
             what = f"match “{text}”" if text else "were found"
             self.notice.show_info(f"No GGUF models on the Hub {what}.")
 
-    def _show_error(self, serial: int, message: str) -> None:
+    def _show_error(self, serial: int, error: BaseException) -> None:
         if serial == self._serial:
-            self.notice.show_error(message)
+            self.notice.show_error(error)
 
     def _result_picked(self) -> None:
         rows = self.table.selectionModel().selectedRows()

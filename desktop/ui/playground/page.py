@@ -34,6 +34,7 @@ from desktop.services.playground_parameters import (
 )
 from desktop.tasks.code_export import CodeRequest
 from desktop.ui.bridge import worker_thread
+from desktop.ui.error_text import error_text
 from desktop.ui.playground.code_dialog import CodeDialog
 from desktop.ui.playground.lane_view import LaneView, stats_text
 from desktop.ui.playground.parameters_panel import ParametersPanel
@@ -273,7 +274,7 @@ class PlaygroundPage(QWidget):
         self._tasks.run(
             lambda: lantern.playground.preview(model_id, prompt),
             lambda preview: self._show_count(generation, preview),
-            lambda message: self._count_failed(generation, message),
+            lambda error: self._count_failed(generation, error),
         )
 
     def _show_count(self, generation: int, preview: Any) -> None:
@@ -283,9 +284,9 @@ class PlaygroundPage(QWidget):
         self.editor.show_count(f"{preview.tokens:,} token{plural}", "By the model's own tokenizer")
         self.editor.show_preview(preview.text)
 
-    def _count_failed(self, generation: int, message: str) -> None:
+    def _count_failed(self, generation: int, error: BaseException) -> None:
         if generation == self._count_generation:
-            self.editor.show_count("", f"Tokens could not be counted: {message}")
+            self.editor.show_count("", f"Tokens could not be counted: {error_text(error)}")
 
     def count_text(self) -> str:
         return self.editor.count_label.text()
@@ -328,9 +329,9 @@ class PlaygroundPage(QWidget):
         self.run_button.setEnabled(not busy)
         self.compare_button.setEnabled(not busy)
 
-    def _start_failed(self, message: str) -> None:
+    def _start_failed(self, error: BaseException) -> None:
         self._busy(False)
-        self.status.show_error(message)
+        self.status.show_error(error)
         for lane in self.lanes:
             lane.show_status("")
         self._update_actions()
@@ -360,7 +361,7 @@ class PlaygroundPage(QWidget):
         # Bound methods of widgets: delivered on the GUI thread (a lambda would run in the
         # run's thread).
         task.started.connect(lane.run_started)
-        task.event.connect(lane.run_progress)
+        task.yielded.connect(lane.run_progress)
         task.finished.connect(lane.run_finished)
         task.failed.connect(lane.run_failed)
         thread.finished.connect(self._thread_ended)

@@ -6,6 +6,7 @@ presets in the background; this panel only shows them and says what the user ask
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -212,10 +213,11 @@ class ParametersPanel(QScrollArea):
         stops = tuple(
             line.replace("\\n", "\n") for line in self.stop.toPlainText().splitlines() if line
         )
+        numbers: dict[str, Any] = {
+            k: (int(v) if k in ("max_tokens", "top_k") else float(v)) for k, v in values.items()
+        }
         sampling = Sampling(
-            **{
-                k: (int(v) if k in ("max_tokens", "top_k") else float(v)) for k, v in values.items()
-            },
+            **numbers,
             mirostat=int(self.mirostat.currentData()),
             seed=None if seed == SEED_RANDOM else seed,
             stop=stops,

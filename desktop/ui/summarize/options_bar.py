@@ -82,9 +82,9 @@ class SummaryOptionsBar(QWidget):
         for row, pairs in enumerate(rows):
             column = 0
             for text, control, extra in pairs:
-                label = QLabel(text)
-                label.setBuddy(control)
-                grid.addWidget(label, row, column)
+                caption = QLabel(text)
+                caption.setBuddy(control)
+                grid.addWidget(caption, row, column)
                 if extra is None:
                     grid.addWidget(control, row, column + 1, 1, 2)
                 else:

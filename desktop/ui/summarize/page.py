@@ -39,6 +39,7 @@ from desktop.services.summarize import (
 )
 from desktop.tasks.documents import SourceText
 from desktop.tasks.summary import SummaryOptions
+from desktop.ui.error_text import error_text
 from desktop.ui.models.formatting import time_left_text
 from desktop.ui.summarize.notes_area import NotesArea
 from desktop.ui.summarize.options_bar import SummaryOptionsBar
@@ -283,17 +284,19 @@ class SummarizePage(QWidget):
         self._tasks.run(
             lambda: lantern.summarize.plan(source, options, model_id=model_id),
             lambda plan: self._show_counts(generation, words, plan),
-            lambda message: self._counts_failed(generation, words, message),
+            lambda error: self._counts_failed(generation, words, error),
         )
 
     def _show_counts(self, generation: int, words: int, plan: SummaryPlan) -> None:
         if generation == self._count_generation:
             self.document_input.set_counts(counts_line(words, plan))
 
-    def _counts_failed(self, generation: int, words: int, message: str) -> None:
+    def _counts_failed(self, generation: int, words: int, error: BaseException) -> None:
         if generation == self._count_generation:
             self.document_input.set_counts(counts_line(words))
-            self.document_input.counts.setToolTip(f"Tokens could not be counted: {message}")
+            self.document_input.counts.setToolTip(
+                f"Tokens could not be counted: {error_text(error)}"
+            )
 
     def counts_text(self) -> str:
         return self.document_input.counts.text()
@@ -336,7 +339,7 @@ class SummarizePage(QWidget):
             lambda: lantern.summarize.summarize(source, options, model_id=model_id)
         )
         self._task.started.connect(self._run_started)
-        self._task.event.connect(self._on_event)
+        self._task.yielded.connect(self._on_event)
         self._task.finished.connect(self._on_finished)
         self._task.failed.connect(self._on_failed)
         self._thread = task_thread(self._task, self)
@@ -368,9 +371,9 @@ class SummarizePage(QWidget):
             parts = [f"step {event.step} of {event.steps}", event.label, about]
             self.progress.setFormat(" · ".join(part for part in parts if part))
         elif isinstance(event, PlanMade):
-            parts = len(event.plan.chunks)
-            if parts > 1:
-                self.progress.setFormat(f"Reading the text in {parts} parts…")
+            chunks = len(event.plan.chunks)
+            if chunks > 1:
+                self.progress.setFormat(f"Reading the text in {chunks} parts…")
 
     def _on_finished(self, outcome: SummaryOutcome) -> None:
         self._ended(outcome.record, outcome.status, outcome.error)

@@ -77,7 +77,8 @@ class VersionsView(QWidget):
         self.close_button.clicked.connect(lambda _checked=False: self.closed.emit())
 
     def columns(self) -> list[VersionColumn]:
-        return [self.splitter.widget(i) for i in range(self.splitter.count())]
+        shown = (self.splitter.widget(i) for i in range(self.splitter.count()))
+        return [column for column in shown if isinstance(column, VersionColumn)]
 
     def show_versions(self, records: list[SummaryRecord]) -> None:
         """`records` oldest first: the newest ends up on the right."""

@@ -118,11 +118,12 @@ class GlossaryDialog(QDialog):
     def add_row(self, term: str = "", translation: str = "") -> int:
         row = self.table.rowCount()
         self.table.insertRow(row)
-        self.table.setItem(row, 0, QTableWidgetItem(term))
+        term_cell = QTableWidgetItem(term)
+        self.table.setItem(row, 0, term_cell)
         self.table.setItem(row, 1, QTableWidgetItem(translation))
         if not term:
             self.table.setCurrentCell(row, 0)
-            self.table.editItem(self.table.item(row, 0))
+            self.table.editItem(term_cell)
         return row
 
     def remove_selected(self) -> None:

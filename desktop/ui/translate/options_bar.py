@@ -44,6 +44,8 @@ class TranslationOptionsBar(QWidget):
         self.from_box.addItem(DETECT, None)
         for language in COMMON_LANGUAGES:
             self.from_box.addItem(language.name, language)
+        self.target_notice = Notice()
+        self.target_notice.setAccessibleName("Target language message")
         self.to_box = QComboBox()
         self.to_box.setAccessibleName("Translate to")
         self.to_box.setEditable(True)
@@ -51,21 +53,19 @@ class TranslationOptionsBar(QWidget):
         for language in COMMON_LANGUAGES:
             self.to_box.addItem(language.name, language)
         self.to_box.setCurrentIndex(-1)
-        self.to_box.lineEdit().setPlaceholderText("Language or code")
+        _set_placeholder(self.to_box, "Language or code")
         self.to_box.editTextChanged.connect(lambda _text: self.target_notice.clear_message())
         self.tone_box = QComboBox()
         self.tone_box.setAccessibleName("Tone")
         self.tone_box.setEditable(True)
         self.tone_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.tone_box.addItems(TONES)
-        self.tone_box.lineEdit().setPlaceholderText("Any tone")
+        _set_placeholder(self.tone_box, "Any tone")
         self.tone_box.setMinimumContentsLength(9)
         self.to_box.setMinimumContentsLength(12)
         self.glossary_button = QPushButton()
         self.glossary_button.setAccessibleName("Glossary")
         self.glossary_button.clicked.connect(lambda _checked=False: self.edit_glossary())
-        self.target_notice = Notice()
-        self.target_notice.setAccessibleName("Target language message")
 
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
@@ -191,3 +191,9 @@ class TranslationOptionsBar(QWidget):
     def set_enabled_for_run(self, running: bool) -> None:
         for widget in (self.from_box, self.to_box, self.tone_box, self.glossary_button):
             widget.setEnabled(not running)
+
+
+def _set_placeholder(box: QComboBox, text: str) -> None:
+    line = box.lineEdit()
+    assert line is not None  # an editable box has its line
+    line.setPlaceholderText(text)

@@ -318,7 +318,7 @@ class TranslatePage(QWidget):
         self.notice.clear_message()
         task = TaskRun(begin)
         task.started.connect(self._run_started)
-        task.event.connect(self._run_event)
+        task.yielded.connect(self._run_event)
         task.finished.connect(self._run_finished)
         task.failed.connect(self._run_failed)
         thread = task_thread(task, self)
@@ -418,8 +418,8 @@ class TranslatePage(QWidget):
             self._show_flagged()
         self.segment_saved.emit(segment)
 
-    def _edit_failed(self, message: str) -> None:
-        self.notice.show_error(message)
+    def _edit_failed(self, error: BaseException) -> None:
+        self.notice.show_error(error)
         self._reload_session()  # the cell shows what is stored again
 
     # ---- sessions ----
@@ -458,9 +458,9 @@ class TranslatePage(QWidget):
             self._session_failed,
         )
 
-    def _session_failed(self, message: str) -> None:
+    def _session_failed(self, error: BaseException) -> None:
         self._wanted_session = self._translation_id  # another click may try again
-        self.notice.show_error(message)
+        self.notice.show_error(error)
 
     def _session_read(
         self, result: tuple[TranslationRecord, list[SegmentRecord]], restore_inputs: bool

@@ -97,16 +97,16 @@ class SegmentTable(QTableWidget):
             return
         self._filling = True
         try:
-            self.item(position, TRANSLATION).setText("")
-            self.item(position, STATE).setText(TRANSLATING_STATE)
+            self._cell(position, TRANSLATION).setText("")
+            self._cell(position, STATE).setText(TRANSLATING_STATE)
         finally:
             self._filling = False
-        self.scrollToItem(self.item(position, SOURCE))
+        self.scrollToItem(self._cell(position, SOURCE))
 
     def append_translation(self, position: int, text: str) -> None:
         if not 0 <= position < len(self._segments):
             return
-        item = self.item(position, TRANSLATION)
+        item = self._cell(position, TRANSLATION)
         self._filling = True
         try:
             item.setText(item.text() + text)
@@ -130,7 +130,7 @@ class SegmentTable(QTableWidget):
         return list(self._segments)
 
     def translation_text(self, row: int) -> str:
-        return self.item(row, TRANSLATION).text()
+        return self._cell(row, TRANSLATION).text()
 
     def selected_segment(self) -> SegmentRecord | None:
         row = self.currentRow()
@@ -147,13 +147,19 @@ class SegmentTable(QTableWidget):
         current = self.currentRow()
         row = next((r for r in flagged if r > current), flagged[0])
         self.setCurrentCell(row, TRANSLATION)
-        self.scrollToItem(self.item(row, TRANSLATION))
+        self.scrollToItem(self._cell(row, TRANSLATION))
         return row
 
     # ---- inside ----
 
+    def _cell(self, row: int, column: int) -> QTableWidgetItem:
+        """A cell of a shown segment: show_segments gives every row its three items."""
+        item = self.item(row, column)
+        assert item is not None, (row, column)
+        return item
+
     def _fill(self, row: int, segment: SegmentRecord) -> None:
-        source, translation, state = (self.item(row, c) for c in (SOURCE, TRANSLATION, STATE))
+        source, translation, state = (self._cell(row, c) for c in (SOURCE, TRANSLATION, STATE))
         # Both sides without the Markdown around them ("## ", "- "): the translation cell
         # is what the user edits, and the markup is put back on export.
         source.setText(segment.text if segment.translatable else segment.source)
@@ -218,7 +224,7 @@ class SegmentTable(QTableWidget):
         edit = QAction("Edit the translation", menu)
         edit.setEnabled(self._editable and segment.translatable)
         edit.triggered.connect(
-            lambda _checked=False, r=row: self.editItem(self.item(r, TRANSLATION))
+            lambda _checked=False, r=row: self.editItem(self._cell(r, TRANSLATION))
         )
         menu.addAction(edit)
         menu.addAction(again)

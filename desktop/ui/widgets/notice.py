@@ -8,6 +8,8 @@ import re
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
+from desktop.ui.error_text import error_text
+
 ERROR_COLOR = "#c62828"  # readable on light and dark backgrounds
 _URL = re.compile(r"https?://[^\s)]+[^\s).,;:]")
 
@@ -29,8 +31,9 @@ class Notice(QLabel):
     def show_info(self, message: str) -> None:
         self._show(message, error=False)
 
-    def show_error(self, message: str) -> None:
-        self._show(message, error=True)
+    def show_error(self, error: str | BaseException) -> None:
+        """A sentence, or an exception as `error_text` words it."""
+        self._show(error if isinstance(error, str) else error_text(error), error=True)
 
     def clear_message(self) -> None:
         self.message, self.is_error = "", False

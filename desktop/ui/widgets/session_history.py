@@ -36,8 +36,8 @@ def status_words(status: str) -> str:
 
 def local_time(moment: datetime) -> str:
     """A stored time (naive UTC) as the user reads times, in their own zone."""
-    local = moment.replace(tzinfo=UTC).astimezone().replace(tzinfo=None)
-    return QLocale().toString(QDateTime(local), QLocale.FormatType.ShortFormat)
+    seconds = int(moment.replace(tzinfo=UTC).timestamp())
+    return QLocale().toString(QDateTime.fromSecsSinceEpoch(seconds), QLocale.FormatType.ShortFormat)
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ class SessionHistory(QWidget):
         self.delete_button.setEnabled(self.list.currentItem() is not None)
 
     def clear_selection(self) -> None:
-        self.list.setCurrentItem(None)
+        self.list.setCurrentRow(-1)
         self.list.clearSelection()
         self.delete_button.setEnabled(False)
 

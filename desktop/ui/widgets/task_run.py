@@ -4,7 +4,7 @@
 `cancel()` and, once the iteration ends, `outcome` (SummaryRun, TranslationRun). The start
 itself (a database write, a file read) happens in the thread too.
 
-Signals: `started(run)` once the run exists, `event(object)` for each event (as many as the
+Signals: `started(run)` once the run exists, `yielded(object)` for each event (as many as the
 engine makes tokens: a view coalesces them), then exactly one of `finished(outcome)` (a
 cancelled run too) or `failed(message)`; a run that fails after it started has saved what it
 had, and `run.outcome` says so.
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 class TaskRun(QObject):
     started = Signal(object)
-    event = Signal(object)
+    yielded = Signal(object)
     finished = Signal(object)
     failed = Signal(str)
 
@@ -60,7 +60,7 @@ class TaskRun(QObject):
                 run.cancel()
             self.started.emit(run)
             for item in run:
-                self.event.emit(item)
+                self.yielded.emit(item)
         except BaseException as exc:
             if not isinstance(exc, LanternError):
                 log.exception("Writing task failed", exc_info=exc)

@@ -1,0 +1,24 @@
+"""What the window says when something fails. Signals and callbacks carry the exception itself,
+so that a page can act on its kind (`isinstance(error, NoModelInstalled)`); this turns it
+into the sentence shown, with the advice that fits the window (the CLI adds its own: commands).
+"""
+
+from __future__ import annotations
+
+from desktop.errors import LanternError, NoModelInstalled
+
+# Where in the window the user can act on an error; the message itself names no surface.
+ADVICE: dict[type[LanternError], str] = {
+    NoModelInstalled: "Get one on the Models page: the Catalog, or Search.",
+}
+
+
+def error_text(error: BaseException) -> str:
+    """Our own message (with the window's advice for its kind), or a pointer to the log for a
+    bug."""
+    if not isinstance(error, LanternError):
+        return (
+            f"Something went wrong ({type(error).__name__}: {error}). Details are in the log file."
+        )
+    advice = next((text for kind, text in ADVICE.items() if isinstance(error, kind)), "")
+    return f"{error.message} {advice}".strip()
