@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from desktop.ui.models.download_row import DownloadRow
+from desktop.ui.widgets.throttle import Throttle
 
 if TYPE_CHECKING:
     from desktop.services.app import Lantern
@@ -44,10 +45,7 @@ class DownloadsView(QWidget):
         self._tasks = tasks
         self.rows: dict[int, DownloadRow] = {}
         self._news: dict[int, _News] = {}
-        self._flush_timer = QTimer(self)
-        self._flush_timer.setSingleShot(True)
-        self._flush_timer.setInterval(FLUSH_INTERVAL_MS)
-        self._flush_timer.timeout.connect(self.flush)
+        self._throttle = Throttle(self.flush, FLUSH_INTERVAL_MS, parent=self)
 
         self.empty = QLabel(EMPTY)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -84,10 +82,10 @@ class DownloadsView(QWidget):
             news.status_record = record
         else:
             news.progress = progress
-        if not self._flush_timer.isActive():
-            self._flush_timer.start()
+        self._throttle.request()
 
     def flush(self) -> None:
+        self._throttle.cancel()
         news, self._news = self._news, {}
         for download_id, item in news.items():
             row = self.rows.get(download_id)

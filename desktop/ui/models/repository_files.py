@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -22,6 +22,7 @@ from desktop.errors import InvalidModelFile
 from desktop.ui.models.formatting import size_text
 from desktop.ui.widgets.notice import Notice
 from desktop.ui.widgets.row_table import row_table
+from desktop.ui.widgets.throttle import Throttle
 
 if TYPE_CHECKING:
     from desktop.models.fit import FitEstimate
@@ -68,10 +69,7 @@ class RepositoryFilesView(QWidget):
         self.notice = Notice()
         self.table = row_table(COLUMNS, "Model files")
         self.table.itemSelectionChanged.connect(self._file_picked)
-        self._assess_timer = QTimer(self)
-        self._assess_timer.setSingleShot(True)
-        self._assess_timer.setInterval(ASSESS_DELAY_MS)
-        self._assess_timer.timeout.connect(self._assess_selected)
+        self._assess_soon = Throttle(self._assess_selected, ASSESS_DELAY_MS, parent=self)
 
         self.fit_line = Notice()
         self.fit_line.setAccessibleName("Memory fit")
@@ -185,7 +183,7 @@ class RepositoryFilesView(QWidget):
             return
         self.fit_line.show_info(f"Checking whether {files.quant} fits this computer…")
         # Arrowing through the files reads only the header of the one the user stops at.
-        self._assess_timer.start()
+        self._assess_soon.restart()
 
     def _assess_selected(self) -> None:
         files = self.selected_files()
