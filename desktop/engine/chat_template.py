@@ -8,7 +8,7 @@ nested loops over a 100,000-item list never end. Here every render and compile:
 - runs in a sandbox that refuses, before building it, a text past the output allowance
   (from repetition, `+` and `~`, join, replace, indent, `%` and str.format), a power past
   4096 bits, a number past LARGEST_NUMBER handed to a function, filter or `%` format, and a
-  format width of millions; these hold on every system, memory ceiling or not;
+  format width of millions (no memory ceiling needed: these hold on every system);
 - ends after RENDER_TIME_LIMIT_S, or as soon as the request is stopped: the hooks above
   check, and a watchdog interrupts the main thread for loops that call no hook;
 - on Linux runs under an RLIMIT_DATA ceiling of what the process holds now plus
