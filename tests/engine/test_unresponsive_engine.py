@@ -109,6 +109,14 @@ class Reading:
         self._thread.join(timeout=120)
         assert not self._thread.is_alive(), "the stream never ended"
 
+    def stop(self) -> GenerationStats:
+        """Press Stop and wait: answered by the engine itself, the answer ends as stopped."""
+        self.stream.cancel()
+        self.end()
+        assert self.error is None and self.stream.finished is not None
+        assert self.stream.finished.finish_reason == "cancelled"
+        return self.stream.finished.stats
+
 
 def _gone(pid: int) -> bool:
     try:
@@ -160,12 +168,7 @@ def test_stop_during_a_render_that_never_ends_stops_it_and_the_engine_lives_on(
         pid = engine.pid
         reading = Reading(engine.generate(messages=HUNG))
         assert reading.stream.wait_for_stage("rendering", timeout=60)
-        reading.stream.cancel()
-        reading.end()
-        # Answered by the engine itself within the Stop limit: no error, nothing ended.
-        assert reading.error is None
-        assert reading.stream.finished is not None
-        assert reading.stream.finished.finish_reason == "cancelled"
+        reading.stop()  # within the Stop limit: nothing ended
         assert engine.pid == pid
         _still_answers(engine)
 
@@ -230,11 +233,7 @@ def test_stop_on_a_request_queued_behind_another_is_answered_at_once(
         queued.cancel()
         assert list(queued) == []
         assert queued.finished is not None and queued.finished.finish_reason == "cancelled"
-        # The other request went on meanwhile, until its own Stop.
-        running.stream.cancel()
-        running.end()
-        assert running.error is None and running.stream.finished is not None
-        assert running.stream.finished.finish_reason == "cancelled"
+        running.stop()  # it went on meanwhile, until its own Stop
         assert engine.pid == pid
         _still_answers(engine)
 
@@ -247,14 +246,9 @@ def test_stop_while_a_long_prompt_is_read_stops_between_batches(
         pid = engine.pid
 
         def stopped_while_reading() -> GenerationStats:
-            stream = engine.generate(prompt=LONG_PROMPT, sampling=Sampling(max_tokens=4))
-            reading = Reading(stream)
-            assert stream.wait_for_stage("reading_prompt", timeout=60)
-            stream.cancel()
-            reading.end()
-            assert reading.error is None and stream.finished is not None
-            assert stream.finished.finish_reason == "cancelled"
-            return stream.finished.stats
+            reading = Reading(engine.generate(prompt=LONG_PROMPT, sampling=Sampling(max_tokens=4)))
+            assert reading.stream.wait_for_stage("reading_prompt", timeout=60)
+            return reading.stop()
 
         first = stopped_while_reading()
         again = stopped_while_reading()  # the same prompt: what the first read is cached
