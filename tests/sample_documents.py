@@ -268,6 +268,19 @@ def pdf_drawing_a_form(times: int, size: int) -> bytes:
     return _pdf([page], {"/Figure": _deflated(_SHOWING_NOTHING, size)})
 
 
+def pdf_with_a_stamp(times: int, unused: int) -> bytes:
+    """A one-page PDF that says "Do it." and draws a small form (a stamp) `times` times
+    each, the drawings on lines of their own as reportlab writes them, beside a form of
+    `unused` bytes of text operators that it never draws."""
+    says = " (Do it.) Tj" * times
+    page = _plain(f"BT /F1 12 Tf 72 720 Td (To Do:) Tj{says} ET" + "\n/Stamp Do" * times)
+    forms = {
+        "/Stamp": _plain("BT /F1 10 Tf 400 60 Td (Approved) Tj ET"),
+        "/Archive": _deflated(_SHOWING_NOTHING, unused),
+    }
+    return _pdf([page], forms)
+
+
 def pdf_with_forms_drawing(drawings: dict[str, str]) -> bytes:
     """A one-page PDF that draws the first of its forms; each form (by name) shows its
     name and draws the form it names in `drawings`: itself, or another."""

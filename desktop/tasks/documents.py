@@ -71,7 +71,7 @@ PDF_PAGES_LIMIT = 5_000  # pypdf takes milliseconds a page: thousands are alread
 # parse is counted before it starts. Text takes 4 to 15 bytes of content a character, so
 # this is past MAX_CHARACTERS, and half a minute of parsing at most.
 PDF_CONTENT_LIMIT = 32 * MB
-PDF_FORM_OVERHEAD = 1024  # pypdf's work to enter a form (its resources, its fonts), as bytes
+PDF_FORM_OVERHEAD = 1024  # pypdf's work to parse a form (its resources, its fonts), as bytes
 # pypdf's own bound on what one stream may inflate to, for every filter (6.4 and later): past
 # it, pypdf raises LimitReachedError. Named here for the message.
 PDF_STREAM_LIMIT = 75_000_000
@@ -87,17 +87,26 @@ ZIP64_LOCATOR = struct.Struct("<4sLQL")
 ZIP64_END = struct.Struct("<4sQ2H2L4Q")
 # pypdf parses no content without one of these operators (it cannot show text).
 PDF_TEXT_OPERATORS = (b"Tj", b"TJ", b"Do", b"'", b'"')
+_PDF_TOKEN_START = rb"(?:\A|(?<=[\s)\]>}]))"
 _PDF_TOKEN_END = rb"(?![^\s()<>\[\]{}/%])"
+# A string on one line without parentheses in it ("(Do not remove) Tj"): what it holds
+# is no operator, and no comment or string can start before it and end after it.
+PDF_SHORT_STRING = re.compile(rb"\((?:[^()\\\r\n]|\\.)*\)")
 # Every "Do" that may be the operator that draws an XObject (and a few that are not).
 PDF_DRAWING = re.compile(rb"(?<![A-Za-z/])Do" + _PDF_TOKEN_END)
 _PDF_OPERATOR = rb"[A-Za-z'\"][^\s()<>\[\]{}/%]*"
-_PDF_PLAIN_NAME = rb"/([^\x00-\x20\x7f-\xff()<>\[\]{}/%#]+)"
-# "cm /Im1 Do": a plain name drawn right after an operator, on one line or from an operator
-# that starts its line, so that no string or comment can hide other operands before it.
+_PDF_DRAWN_NAME = rb"/([^\x00-\x20\x7f-\xff()<>\[\]{}/%#]+)"
+_PDF_THEN_DO = rb"(?=Do" + _PDF_TOKEN_END + rb")"  # left for the next drawing's operator
+# "cm /Im1 Do": a plain name right after an operator, so the only operand of its "Do".
 PDF_DRAWING_BY_NAME = re.compile(
-    rb"(?:\A|(?<=[\s)\]>}]))" + _PDF_OPERATOR + rb"[ \t]+" + _PDF_PLAIN_NAME + rb"[ \t]+Do"
-    + _PDF_TOKEN_END + rb"|(?:\A|(?<=[\r\n]))[ \t]*" + _PDF_OPERATOR + rb"\s+"
-    + _PDF_PLAIN_NAME + rb"\s+Do" + _PDF_TOKEN_END
+    _PDF_TOKEN_START + _PDF_OPERATOR + rb"\s+" + _PDF_DRAWN_NAME + rb"\s+" + _PDF_THEN_DO
+)
+# The same where a comment could hide operands: all on one line, or from an operator that
+# starts its line.
+PDF_DRAWING_BY_NAME_BESIDE_COMMENTS = re.compile(
+    _PDF_TOKEN_START + _PDF_OPERATOR + rb"[ \t]+" + _PDF_DRAWN_NAME + rb"[ \t]+" + _PDF_THEN_DO
+    + rb"|(?:\A|(?<=[\r\n]))[ \t]*" + _PDF_OPERATOR + rb"\s+" + _PDF_DRAWN_NAME + rb"\s+"
+    + _PDF_THEN_DO
 )  # fmt: skip
 
 
@@ -316,8 +325,10 @@ class _PdfParsing:
         if cost > PDF_CONTENT_LIMIT or b"Do" not in data:
             return cost
         xobjects = _pdf_dictionary(resources, "/XObject")
+        data = PDF_SHORT_STRING.sub(b"()", data)  # text saying "Do", not drawing
         unnamed = PDF_DRAWING.subn(b"", data)[1]
-        named = Counter(match[1] or match[2] for match in PDF_DRAWING_BY_NAME.finditer(data))
+        by_name = PDF_DRAWING_BY_NAME_BESIDE_COMMENTS if b"%" in data else PDF_DRAWING_BY_NAME
+        named = Counter(name for match in by_name.finditer(data) for name in match.groups() if name)
         for drawn, times in named.items():
             unnamed -= times
             form = _pdf_form(xobjects.get("/" + drawn.decode()))
@@ -334,9 +345,9 @@ class _PdfParsing:
             return 0 if key == self._drawing[-1] else PDF_CONTENT_LIMIT + 1
         if key not in self._forms:
             self._drawing.append(key)
-            resources = form.get_inherited("/Resources")
-            cost = PDF_FORM_OVERHEAD + self._content(form.get_data(), resources)
+            parsed = self._content(form.get_data(), form.get_inherited("/Resources"))
             self._drawing.pop()
+            cost = parsed + PDF_FORM_OVERHEAD if parsed else 0  # a figure without text: 0
             self._forms[key] = (form, min(cost, PDF_CONTENT_LIMIT + 1))
         return self._forms[key][1]
 
