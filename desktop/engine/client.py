@@ -8,9 +8,10 @@ When the engine does not answer, the client ends it (`EngineUnresponsive`), but 
 silence is sure to mean trouble. Loading a big model, or reading a long prompt on a slow CPU,
 may take minutes without a word, so a request as such has no time limit. Two moments do:
 - after Stop: the engine's reader thread answers at once for a request still queued behind
-  another; the request being served checks for it while rendering the template, between
-  batches of the prompt and between tokens. A healthy engine answers within one batch or
-  token; STOP_TIMEOUT_S later it is ended;
+  another; the request being served checks for it while rendering the template, while
+  reading the prompt (between batches, and on the CPU between the steps of one) and
+  between tokens. A healthy engine answers within a token's time; STOP_TIMEOUT_S later it
+  is ended;
 - while the engine renders the model's chat template (it says so with StageReached before
   each render): it stops a render itself after RENDER_TIME_LIMIT_S, so one still silent
   STOP_TIMEOUT_S after that is stuck where it cannot help itself, and is ended.
@@ -81,8 +82,8 @@ from desktop.models.gguf_info import ModelShape
 log = logging.getLogger(__name__)
 
 # How long a Stop may go unanswered before the engine is ended. A healthy engine answers
-# within one token or one batch of the prompt: well under a second on a GPU, a second or
-# two for a big model on a slow CPU; a queued request is answered at once. A person who
+# within one token, also while it reads the prompt: well under a second on a GPU, a second
+# or two for a big model on a slow CPU; a queued request is answered at once. A person who
 # pressed Stop and sees nothing for five seconds thinks the app is stuck; ending the engine
 # costs only a model reload on the next request.
 STOP_TIMEOUT_S = 5.0
