@@ -5,8 +5,9 @@ This is the only module of the app that imports llama_cpp. It runs in its own pr
 
 A reader thread takes requests off the pipe as they arrive, so that a stop never waits
 behind the generation: a Cancel for the request being served flips a flag that it checks
-between prompt batches, between tokens and while the template renders; a Cancel for a
-request still queued behind it is answered at once, and that request is skipped.
+while the template renders, while the prompt is read (llama.cpp asks too, within a batch)
+and between tokens; a Cancel for a request still queued behind it is answered at once, and
+that request is skipped.
 """
 
 from __future__ import annotations
