@@ -1,0 +1,87 @@
+"""The `lantern` command: the window by default, subcommands for scripting.
+
+Every subcommand calls the same services as the window. Errors meant for the user are printed
+as one plain line on stderr, with the command line's advice for their kind (`advice.py`), and
+exit code 1; `--json` prints data for scripts.
+
+One module per command group, each with `add_commands(commands)` that adds its parsers and
+sets each one's `handler` (a function of the parsed arguments that returns the exit code):
+`chat`, `models`, `history`, `writing` (summarize, translate), `complete` (the Playground),
+`doctor`, `bench`. To add a group, write `desktop/cli/<group>.py` the same way and list it in
+COMMAND_GROUPS; what the groups share lives in `output.py` (the app, printing, Ctrl+C) and
+`arguments.py` (checked numbers, the sampling flags from the one table of sampling fields).
+A group imports its services inside its handlers, so that `lantern --help` stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from desktop import APP_NAME, __version__
+from desktop.cli import bench, chat, complete, doctor, history, models, writing
+from desktop.cli.advice import error_line
+from desktop.cli.output import Handler
+from desktop.errors import LanternError
+from desktop.log_file import log_to_file
+from desktop.paths import app_paths
+
+log = logging.getLogger(__name__)
+
+# In the order `lantern --help` lists them.
+COMMAND_GROUPS = (chat, models, history, writing, complete, doctor, bench)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    paths = app_paths()
+    log_to_file(paths.logs)
+    if args.self_test is not None:
+        from desktop.cli.self_test import run_self_test
+
+        return run_self_test(Path(args.self_test) if args.self_test else None)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        if getattr(args, "group_parser", None) is not None:
+            args.group_parser.print_help(sys.stderr)
+            return 2
+        handler = _open_window
+    try:
+        return handler(args)
+    except LanternError as exc:
+        log.info("User error: %s", exc)
+        print(f"error: {error_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopped", file=sys.stderr)
+        return 130
+
+
+def _open_window(args: argparse.Namespace) -> int:
+    from desktop.ui.app import run_gui
+
+    return run_gui()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lantern", description=f"{APP_NAME}: run language models on your own computer."
+    )
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    parser.add_argument(
+        "--self-test",
+        nargs="?",
+        const="",
+        metavar="GGUF",
+        help="check this installation without a screen: a model (the starter model unless "
+        "GGUF is given) answers in the engine process, the store is written and read in a "
+        "temporary home, the main window opens offscreen; exit 0 when all pass",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for group in COMMAND_GROUPS:
+        group.add_commands(commands)
+    return parser
