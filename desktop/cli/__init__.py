@@ -36,7 +36,7 @@ COMMAND_GROUPS = (chat, models, history, writing, complete, doctor, bench)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    parser = command_parser()
     args = parser.parse_args(argv)
     paths = app_paths()
     log_to_file(paths.logs)
@@ -67,7 +67,8 @@ def _open_window(args: argparse.Namespace) -> int:
     return run_gui()
 
 
-def _parser() -> argparse.ArgumentParser:
+def command_parser() -> argparse.ArgumentParser:
+    """The whole `lantern` command line: every group's commands and flags."""
     parser = argparse.ArgumentParser(
         prog="lantern", description=f"{APP_NAME}: run language models on your own computer."
     )

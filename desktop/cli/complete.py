@@ -36,11 +36,15 @@ from desktop.engine.protocol import (
     TokenChoice,
 )
 from desktop.errors import InvalidConstraint, LanternError
+from desktop.services.playground_parameters import (
+    MAX_ALTERNATIVES,
+    PlaygroundParameters,
+    PlaygroundPrompt,
+)
 from desktop.tasks.sampling_limits import SAMPLING_RANGES, NumberRange
 
 CLI_MAX_TOKENS = 256
 JSON_ALTERNATIVES = 5  # per token, with --json and no --logprobs
-MAX_ALTERNATIVES = 20  # as in the app's Playground
 NEW_SEED_EACH_RUN = "a new one each run, shown with the stats"
 
 
@@ -113,7 +117,6 @@ def add_commands(commands: Commands) -> None:
 
 def _complete(args: argparse.Namespace) -> int:
     from desktop.services.playground import LaneRequest
-    from desktop.services.playground_parameters import PlaygroundParameters, PlaygroundPrompt
 
     text = sys.stdin.read() if args.prompt == "-" else args.prompt
     if not text.strip():
