@@ -2,15 +2,24 @@
 
 Every subcommand calls the same services as the window. Errors meant for the user are printed
 as one plain line on stderr, with the command line's advice for their kind (`advice.py`), and
-exit code 1; `--json` prints data for scripts.
+exit code 1; a bad argument ends the command before anything runs, with exit code 2; `--json`
+prints data for scripts.
 
-One module per command group, each with `add_commands(commands)` that adds its parsers and
-sets each one's `handler` (a function of the parsed arguments that returns the exit code):
-`chat`, `models`, `history`, `writing` (summarize, translate), `complete` (the Playground),
-`doctor`, `bench`. To add a group, write `desktop/cli/<group>.py` the same way and list it in
-COMMAND_GROUPS; what the groups share lives in `output.py` (the app, printing, Ctrl+C) and
-`arguments.py` (checked numbers, the sampling flags from the one table of sampling fields).
-A group imports its services inside its handlers, so that `lantern --help` stays quick.
+One module per command group: `chat`, `models` (with `hub_login`), `history`, `writing`
+(summarize, translate), `complete` (the Playground), `doctor`, `bench`; `self_test` behind
+`--self-test`. To add a group:
+
+1. write `desktop/cli/<group>.py` with `add_commands(commands)`, which adds its parsers
+   (`add_group` for a group of subcommands, `add_sampling_flag` for a sampling setting) and
+   sets each one's `handler`: a function of the parsed arguments that returns the exit code;
+2. import what is slow to load (services, huggingface_hub, Qt) inside the handlers, so that
+   `lantern --help` stays quick;
+3. list the module in COMMAND_GROUPS below, and in the import-linter contract on the CLI's
+   groups in pyproject.toml.
+
+What the groups share is in `arguments.py` (parsers, checked numbers, the sampling flags from
+the one table of sampling fields) and `output.py` (the app, printing, Ctrl+C that stops a run);
+a group never imports another group.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ from pathlib import Path
 from desktop import APP_NAME, __version__
 from desktop.cli import bench, chat, complete, doctor, history, models, writing
 from desktop.cli.advice import error_line
-from desktop.cli.output import Handler
+from desktop.cli.arguments import Handler
 from desktop.errors import LanternError
 from desktop.log_file import log_to_file
 from desktop.paths import app_paths

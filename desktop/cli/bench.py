@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from desktop.cli.arguments import positive_int
-from desktop.cli.output import Commands, open_lantern, print_json
+from desktop.cli.arguments import Commands, positive_int
+from desktop.cli.output import open_lantern, print_json
 
 
 def add_commands(commands: Commands) -> None:

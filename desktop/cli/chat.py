@@ -9,15 +9,8 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict
 
-from desktop.cli.arguments import add_sampling_flag
-from desktop.cli.output import (
-    Commands,
-    follow_run,
-    open_lantern,
-    print_json,
-    write_nothing,
-    write_out,
-)
+from desktop.cli.arguments import Commands, add_sampling_flag
+from desktop.cli.output import follow_run, open_lantern, print_json, write_nothing, write_out
 from desktop.errors import LanternError
 
 # What a turn gets for a flag left out.

@@ -18,9 +18,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from desktop.cli.arguments import add_sampling_flag, number_in
+from desktop.cli.arguments import Commands, add_sampling_flag, number_in
 from desktop.cli.output import (
-    Commands,
     follow_run,
     open_lantern,
     print_json,

@@ -10,7 +10,8 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from desktop import APP_NAME, __version__
-from desktop.cli.output import Commands, installed_model_row, open_lantern, print_json, size
+from desktop.cli.arguments import Commands
+from desktop.cli.output import installed_model_row, open_lantern, print_json, size
 
 if TYPE_CHECKING:
     from desktop.display_libraries import DisplayCheck

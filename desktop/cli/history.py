@@ -8,14 +8,12 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from desktop.cli.arguments import positive_int
-from desktop.cli.output import Commands, open_lantern, print_json
+from desktop.cli.arguments import Commands, add_group, positive_int
+from desktop.cli.output import open_lantern, print_json
 
 
 def add_commands(commands: Commands) -> None:
-    history = commands.add_parser("history", help="stored conversations")
-    history.set_defaults(group_parser=history)
-    history_commands = history.add_subparsers(title="commands", metavar="COMMAND")
+    history_commands = add_group(commands, "history", "stored conversations")
     hlist = history_commands.add_parser("list", help="conversations, newest first")
     hlist.add_argument("--json", action="store_true")
     hlist.set_defaults(handler=_list)

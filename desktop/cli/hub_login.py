@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from desktop.cli.output import Commands
+from desktop.cli.arguments import Commands
 from desktop.errors import InvalidToken
 
 

@@ -10,9 +10,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from desktop.cli.arguments import positive_int
+from desktop.cli.arguments import Commands, add_group, positive_int
 from desktop.cli.hub_login import add_login_commands
-from desktop.cli.output import Commands, installed_model_row, open_lantern, print_json, size
+from desktop.cli.output import installed_model_row, open_lantern, print_json, size
 from desktop.errors import InvalidModelFile
 
 if TYPE_CHECKING:
@@ -21,9 +21,7 @@ if TYPE_CHECKING:
 
 
 def add_commands(commands: Commands) -> None:
-    models = commands.add_parser("models", help="find, fit, install and remove models")
-    models.set_defaults(group_parser=models)
-    models_commands = models.add_subparsers(title="commands", metavar="COMMAND")
+    models_commands = add_group(commands, "models", "find, fit, install and remove models")
     listing = models_commands.add_parser("list", help="installed models")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_list)

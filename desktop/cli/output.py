@@ -3,7 +3,6 @@ progress, and Ctrl+C that stops a run with what it wrote saved."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import signal
 import sys
@@ -12,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from desktop.services.runs import ServiceRun
 
@@ -20,10 +19,6 @@ if TYPE_CHECKING:
     from desktop.models.installed import InstalledModel
     from desktop.services.app import Lantern
 
-# What a command does with its parsed arguments: the exit code.
-Handler: TypeAlias = Callable[[argparse.Namespace], int]
-# The `lantern` parser's subcommands, which each group's add_commands adds to.
-Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 EventT = TypeVar("EventT")
 
 

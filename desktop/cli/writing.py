@@ -12,7 +12,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from desktop.cli.output import Commands, follow_run, open_lantern, print_json, progress
+from desktop.cli.arguments import Commands
+from desktop.cli.output import follow_run, open_lantern, print_json, progress
 from desktop.errors import LanternError
 from desktop.services.files import read_document_file, read_document_stream
 from desktop.tasks.documents import SourceText
