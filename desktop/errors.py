@@ -1,6 +1,10 @@
-"""Errors a user can act on. Each carries a message written for the user; the UI and CLI show it."""
+"""Errors a user can act on. Each carries a message written for the user that names no surface
+(no menu, no command): the window and the command line show it with advice of their own for its
+kind (`with_advice`, with the table in `ui/error_text.py` and in `cli/advice.py`)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 
 class LanternError(Exception):
@@ -112,3 +116,14 @@ class PathOutsideFolder(LanternError, PermissionError):
 class EngineUnresponsive(EngineCrashed):
     """The engine gave no answer to a Stop (or a request) in time; Lantern ended it, and the
     next request starts a fresh one."""
+
+
+class InvalidToken(LanternError, ValueError):
+    """The access token typed or piped in is empty or not one word."""
+
+
+def with_advice(error: LanternError, advice: Mapping[type[LanternError], str]) -> str:
+    """The error's message, then the advice for its kind (the first that fits) from a surface's
+    table: the message names no surface, the window and the command line each add theirs."""
+    extra = next((text for kind, text in advice.items() if isinstance(error, kind)), "")
+    return f"{error.message} {extra}".strip()

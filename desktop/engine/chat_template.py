@@ -5,8 +5,10 @@ engine, or the machine, down.
 Jinja's sandbox keeps a template away from Python's internals, but not from time and memory:
 `{{ "a" * 10**10 }}` asks for 10 GB (at compile time, even: Jinja folds constants), and two
 nested loops over a 100,000-item list never end. Here every render and compile:
-- runs in a sandbox that refuses repetitions, sums and powers past the output allowance,
-  numbers past LARGEST_NUMBER handed to a function or filter, and output past the allowance;
+- runs in a sandbox that refuses, before building it, a text past the output allowance
+  (from repetition, `+` and `~`, join, replace, indent, `%` and str.format), a power past
+  4096 bits, a number past LARGEST_NUMBER handed to a function, filter or `%` format, and a
+  format width of millions (no memory ceiling needed: these hold on every system);
 - ends after RENDER_TIME_LIMIT_S, or as soon as the request is stopped: the hooks above
   check, and a watchdog interrupts the main thread for loops that call no hook;
 - on Linux runs under an RLIMIT_DATA ceiling of what the process holds now plus
@@ -30,7 +32,12 @@ from typing import Any
 
 import jinja2
 import jinja2.ext
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import nodes, pass_eval_context
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.filters import make_attrgetter
+from jinja2.runtime import markup_join, str_join
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
+from markupsafe import soft_str
 
 # A real template renders a chat in milliseconds; seconds mean a loop without end.
 RENDER_TIME_LIMIT_S = 2.0
@@ -102,8 +109,21 @@ def _never() -> bool:
     return False
 
 
+class _SizedCodeGenerator(CodeGenerator):
+    """Compiles `a ~ b` to a call of the sandbox, which checks the text's size before it is
+    built: Jinja joins it inline, and `{% set ns.s = ns.s ~ ns.s %}` doubles it each time."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.tilde_join(context, (")
+        for operand in node.nodes:
+            self.visit(operand, frame)
+            self.write(", ")
+        self.write("))")
+
+
 class _BoundedSandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+", "%"})
+    code_generator_class = _SizedCodeGenerator
 
     def __init__(self, extensions: Sequence[type[jinja2.ext.Extension]]) -> None:
         # As llama-cpp-python's Jinja2ChatFormatter, but without the optimizer: constant
@@ -116,19 +136,58 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
             optimized=False,
         )
         self.watch = _Watch(math.inf, OUTPUT_ALLOWANCE_CHARS, _never)
+        self.filters.update(self._sized_filters())
         self.filters = {name: self._bounded(name, f) for name, f in self.filters.items()}
 
     def _bounded(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
         def bounded_filter(*args: Any, **kwargs: Any) -> Any:
             self.watch.check()
             _check_numbers(f"the {name} filter", args, kwargs)
-            if name == "format":
-                _check_format_text(args)
             return function(*args, **kwargs)
 
         # Jinja reads how to call a filter (pass the context, the environment...) from it.
         bounded_filter.__dict__.update(getattr(function, "__dict__", {}))
         return bounded_filter
+
+    def _sized_filters(self) -> dict[str, Callable[..., Any]]:
+        """The filters whose text can be far longer than what they are given, each checking
+        the length of its result before building it."""
+        join, replace, indent, percent = (
+            self.filters[name] for name in ("join", "replace", "indent", "format")
+        )
+
+        @pass_eval_context
+        def sized_join(eval_ctx: Any, value: Any, d: Any = "", attribute: Any = None) -> Any:
+            if attribute is not None:
+                value = map(make_attrgetter(eval_ctx.environment, attribute), value)
+            items = list(value)
+            self._check_size(_joined_size(d, items))
+            return join(eval_ctx, items, d)
+
+        @pass_eval_context
+        def sized_replace(eval_ctx: Any, s: Any, old: Any, new: Any, count: Any = None) -> Any:
+            self._check_size(_replaced_size(s, old, new, count))
+            return replace(eval_ctx, s, old, new, count)
+
+        def sized_indent(s: Any, width: Any = 4, first: bool = False, blank: bool = False) -> Any:
+            text = str(s)
+            indention = (
+                len(width) if isinstance(width, str) else width if isinstance(width, int) else 0
+            )
+            lines = text.count("\n") + 1
+            self._check_size(len(text) + lines * max(indention, 0))
+            return indent(s, width, first, blank)
+
+        def sized_format(value: Any, *args: Any, **kwargs: Any) -> Any:
+            self._check_percent_format("the format filter", str(value), kwargs or args)
+            return percent(value, *args, **kwargs)
+
+        return {
+            "join": sized_join,
+            "replace": sized_replace,
+            "indent": sized_indent,
+            "format": sized_format,
+        }
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         self.watch.check()
@@ -139,20 +198,42 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
         elif operator == "+":
             self._check_size(_length(left) + _length(right))
         elif operator == "%" and isinstance(left, str):
-            _check_format_text((left,))
-            _check_numbers("a % format", (right,), {})
+            self._check_percent_format("a % format", left, right)
         return super().call_binop(context, operator, left, right)
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         __self.watch.check()
         name = getattr(__obj, "__name__", "a function")
-        what = _CALLABLE_NAMES.get(name, name)
-        _check_numbers(what, args, kwargs)
+        _check_numbers(_CALLABLE_NAMES.get(name, name), args, kwargs)
         # The sandbox hands out str.format wrapped; the string is the wrapped method's own.
         text = getattr(getattr(__obj, "__wrapped__", __obj), "__self__", None)
-        if what in ("format", "format_map") and isinstance(text, str):
-            _check_format_text((text,))
+        if isinstance(text, str):
+            args = __self._check_str_method(text, name, args, kwargs)
         return super().call(__context, __obj, *args, **kwargs)
+
+    def _check_str_method(
+        self, text: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[Any, ...]:
+        """Refuse `text.name(*args, **kwargs)` whose result would be too long, before it is
+        built; the arguments to call it with (what join joins is read here, once)."""
+        if name == "join" and len(args) == 1 and not kwargs:
+            items = list(args[0])
+            self._check_size(_joined_size(text, items))
+            return (items,)
+        if name == "replace" and len(args) in (2, 3) and not kwargs:
+            self._check_size(_replaced_size(text, *args))
+        elif name == "format":
+            _SizedFormatter(self).vformat(text, args, kwargs)
+        elif name == "format_map" and len(args) == 1 and not kwargs:
+            _SizedFormatter(self).vformat(text, (), args[0])
+        return args
+
+    def tilde_join(self, context: Any, operands: tuple[Any, ...]) -> str:
+        """`a ~ b ~ c`, as Jinja joins it, once its length is known to be within limits."""
+        self.watch.check()
+        texts = [soft_str(operand) for operand in operands]
+        self._check_size(sum(len(text) for text in texts))
+        return markup_join(texts) if context.eval_ctx.autoescape else str_join(texts)
 
     def concat(self, pieces: Iterable[str]) -> str:
         """Every output, of the template and of each macro or block, piece by piece."""
@@ -163,6 +244,23 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
             self.watch.check()
             parts.append(piece)
         return "".join(parts)
+
+    def _check_percent_format(self, what: str, text: str, values: Any) -> None:
+        """`text % values`: the widths and the values it is given add up to the length of
+        the result, at most (a `*` width takes a number of the values)."""
+        _check_format_width(text)
+        if isinstance(values, dict):
+            values = tuple(values.values())
+        elif not isinstance(values, tuple):
+            values = (values,)
+        _check_numbers(what, values, {})
+        widths = sum(
+            int(width or 0) + int(precision or 0)
+            for width, precision in _PERCENT_FIELD.findall(text)
+        )
+        if "*" in text:
+            widths += sum(abs(v) for v in values if isinstance(v, int))
+        self._check_size(len(text) + widths + sum(_text_length(v) for v in values))
 
     def _check_repetition(self, left: Any, right: Any) -> None:
         for sequence, times in ((left, right), (right, left)):
@@ -177,11 +275,48 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
             )
 
 
+class _SizedFormatter(SandboxedFormatter):
+    """str.format as the sandbox runs it, checking each field's width once it is known (it
+    may come from an argument: `"{:{}}".format(x, "999999999")`) and the text's length as it
+    grows. Run first, to check; Jinja's own formatter then makes the result."""
+
+    def __init__(self, sandbox: _BoundedSandbox) -> None:
+        super().__init__(sandbox)
+        self._sandbox = sandbox
+        self._length = 0
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        _check_format_width(format_spec)
+        text = super().format_field(value, format_spec)
+        self._length += len(text)
+        self._sandbox._check_size(self._length)
+        return text
+
+
 _CALLABLE_NAMES = {"safe_range": "range"}
+# One %-conversion: its width and precision.
+_PERCENT_FIELD = re.compile(r"%(?:\([^)]*\))?[-+ #0]*(\d*)(?:\.(\d*))?")
 
 
 def _length(value: Any) -> int:
     return len(value) if isinstance(value, (str, list, tuple)) else 0
+
+
+def _text_length(value: Any) -> int:
+    """The length of `value` written out by %s (near enough for %r: a limit, not a count)."""
+    return len(value) if isinstance(value, str) else len(repr(value))
+
+
+def _joined_size(separator: Any, items: list[Any]) -> int:
+    return len(str(separator)) * max(len(items) - 1, 0) + sum(len(str(item)) for item in items)
+
+
+def _replaced_size(text: Any, old: Any, new: Any, count: Any = None) -> int:
+    text, old, new = str(text), str(old), str(new)
+    found = text.count(old) if old else len(text) + 1
+    if isinstance(count, int) and count >= 0:
+        found = min(found, count)
+    return len(text) + found * (len(new) - len(old))
 
 
 def _check_numbers(what: str, args: Sequence[Any], kwargs: dict[str, Any]) -> None:
@@ -192,8 +327,8 @@ def _check_numbers(what: str, args: Sequence[Any], kwargs: dict[str, Any]) -> No
             )
 
 
-def _check_format_text(args: Sequence[Any]) -> None:
-    if args and isinstance(args[0], str) and _HUGE_WIDTH.search(args[0]):
+def _check_format_width(text: str) -> None:
+    if _HUGE_WIDTH.search(text):
         raise _Refused("its format string asks for a width of millions of characters")
 
 

@@ -7,11 +7,16 @@ Thread-safe: a GUI thread may cancel while a worker thread reads the stream.
 When the engine does not answer, the client ends it (`EngineUnresponsive`), but only where
 silence is sure to mean trouble. Loading a big model, or reading a long prompt on a slow CPU,
 may take minutes without a word, so a request as such has no time limit. Two moments do:
-- after Stop: the engine checks for it between tokens and while rendering the template, so
-  a healthy one answers within a token's time; STOP_TIMEOUT_S later it is ended;
-- while the engine renders the model's chat template (it says so with StageReached): it
-  stops a render itself after RENDER_TIME_LIMIT_S, so one still silent STOP_TIMEOUT_S after
-  that is stuck where it cannot help itself, and is ended.
+- after Stop: the engine's reader thread answers at once for a request still queued behind
+  another; the request being served checks for it while rendering the template, while
+  reading the prompt (between batches, and on the CPU between the steps of one) and
+  between tokens. A healthy engine answers within a token's time; STOP_TIMEOUT_S later it
+  is ended;
+- while the engine renders the model's chat template (it says so with StageReached before
+  each render): it stops a render itself after RENDER_TIME_LIMIT_S, so one still silent
+  STOP_TIMEOUT_S after that is stuck where it cannot help itself, and is ended.
+A stream left before its end (a `break` out of the loop) sends Stop, so that the engine does
+not go on to max_tokens while the next request waits.
 """
 
 from __future__ import annotations
@@ -77,12 +82,15 @@ from desktop.models.gguf_info import ModelShape
 log = logging.getLogger(__name__)
 
 # How long a Stop may go unanswered before the engine is ended. A healthy engine answers
-# within one token: well under a second on a GPU, a second or two for a big model on a slow
-# CPU. A person who pressed Stop and sees nothing for five seconds thinks the app is stuck;
-# ending the engine costs only a model reload on the next request.
+# within one token, also while it reads the prompt: well under a second on a GPU, a second
+# or two for a big model on a slow CPU; a queued request is answered at once. A person who
+# pressed Stop and sees nothing for five seconds thinks the app is stuck; ending the engine
+# costs only a model reload on the next request.
 STOP_TIMEOUT_S = 5.0
-# After SIGTERM, how long the engine may take to go before SIGKILL.
+# After SIGTERM, how long the engine may take to go before SIGKILL; and after SIGKILL.
 KILL_WAIT_S = 2.0
+# After Shutdown, how long the engine may take to free its model before SIGKILL.
+SHUTDOWN_WAIT_S = 5.0
 
 _ERRORS: dict[str, type[EngineFailed]] = {
     "model_load": ModelLoadFailed,
@@ -106,6 +114,8 @@ class _StopAsked:
 
 
 _Inbox = queue.SimpleQueue[Event | _EngineDied | _StopAsked]
+# Events that come before a request's answer; any other event is its last.
+_PROGRESS = (StageReached, TokenText, GeneratedTokens)
 
 
 class EngineClient:
@@ -123,7 +133,7 @@ class EngineClient:
         self._lock = threading.Lock()  # guards the process, the pipe and the waiting queues
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
-        # request id -> (the process it was sent to, where its events go)
+        # request id -> (the process it was sent to, where its events go), until its last event
         self._waiting: dict[int, tuple[BaseProcess, _Inbox]] = {}
         self._loaded: ModelLoaded | None = None
         # Processes ended for not answering -> why, for the requests that were waiting on them.
@@ -144,16 +154,12 @@ class EngineClient:
     def close(self) -> None:
         with self._lock:
             process, conn = self._process, self._conn
-            self._process = self._conn = None
-            self._loaded = None
+            self._forget_locked(process)
         if conn is not None:
             with contextlib.suppress(OSError):  # already gone
                 conn.send(Shutdown())
         if process is not None:
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
-                process.join()
+            _end_process(process, SHUTDOWN_WAIT_S)
         if conn is not None:
             conn.close()
 
@@ -193,10 +199,13 @@ class EngineClient:
             except (EOFError, OSError):
                 break
             with self._lock:
-                waiting = self._waiting.get(event.request_id)
+                if isinstance(event, _PROGRESS):
+                    waiting = self._waiting.get(event.request_id)
+                else:  # its answer is complete
+                    waiting = self._waiting.pop(event.request_id, None)
             if waiting is not None:
                 waiting[1].put(event)
-        process.join(timeout=5)
+        process.join(timeout=SHUTDOWN_WAIT_S)
         with self._lock:
             why_ended = self._ended.pop(process, None)
             error = (
@@ -204,11 +213,10 @@ class EngineClient:
                 if why_ended is not None
                 else EngineCrashed(_death_message(process.exitcode, self._log_file))
             )
-            if self._process is process:
-                self._process = self._conn = None
-                self._loaded = None
+            self._forget_locked(process)
             # Only this process's requests: a request may already be with a fresh engine.
-            waiting_queues = [inbox for owner, inbox in self._waiting.values() if owner is process]
+            orphans = [rid for rid, (owner, _) in self._waiting.items() if owner is process]
+            waiting_queues = [self._waiting.pop(rid)[1] for rid in orphans]
         if process.exitcode not in (0, None):
             log.error("Engine process %s died: exit code %s", process.pid, process.exitcode)
         for inbox in waiting_queues:
@@ -228,9 +236,12 @@ class EngineClient:
                 raise EngineCrashed(_death_message(None, self._log_file)) from exc
         return request.request_id, inbox
 
-    def _done(self, request_id: int) -> None:
-        with self._lock:
-            self._waiting.pop(request_id, None)
+    def _forget_locked(self, process: BaseProcess | None) -> None:
+        """Let go of `process` if it is the running engine (self._lock held): the next
+        request starts a fresh one."""
+        if self._process is process:
+            self._process = self._conn = None
+            self._loaded = None
 
     def _end_unresponsive(self, request_id: int, why: str) -> EngineUnresponsive:
         """End the engine process that `request_id` waits on (SIGTERM, then SIGKILL); the
@@ -241,24 +252,16 @@ class EngineClient:
             process = owner[0] if owner is not None else None
             if process is not None:
                 self._ended[process] = message
-                if self._process is process:
-                    self._process = self._conn = None
-                    self._loaded = None
+                self._forget_locked(process)
         if process is not None:
             log.warning("Engine process %s did not answer; ending it: %s", process.pid, why)
             process.terminate()
-            process.join(KILL_WAIT_S)
-            if process.is_alive():  # stuck in native code, or stopped (SIGSTOP)
-                process.kill()
-                process.join()
+            _end_process(process, KILL_WAIT_S)
         return EngineUnresponsive(message)
 
     def _call(self, make: Any) -> Event:
-        request_id, inbox = self._submit(make)
-        try:
-            return _raise_for(inbox.get())
-        finally:
-            self._done(request_id)
+        _, inbox = self._submit(make)
+        return _raise_for(inbox.get())
 
     # ---- requests ----
 
@@ -361,7 +364,7 @@ class GenerationStream:
         self.finished: Finished | None = None
         self.tokens: list[GeneratedToken] = []
         self._pieces: list[str] = []
-        self._closed = False
+        self._ended = False  # the engine's last word on it is read: Finished, or an error
         self._stage: GenerationStage | None = None
         self._stage_changed = threading.Condition()
         self._stop_deadline: float | None = None
@@ -387,7 +390,7 @@ class GenerationStream:
             return self._stage_changed.wait_for(lambda: self._stage == stage, timeout)
 
     def cancel(self) -> None:
-        if self._closed:
+        if self._ended:
             return
         if self._stop_deadline is None:
             self._stop_deadline = time.monotonic() + self._client.stop_timeout_s
@@ -396,7 +399,7 @@ class GenerationStream:
 
     def __iter__(self) -> Iterator[str]:
         try:
-            while True:
+            while not self._ended:
                 event = self._next_event()
                 if isinstance(event, TokenText):
                     self._pieces.append(event.text)
@@ -410,13 +413,17 @@ class GenerationStream:
                     self._reach(event.stage)
                 elif isinstance(event, Finished):
                     self.finished = event
-                    return
+                    self._ended = True
+        except (EngineCrashed, EngineFailed):
+            self._ended = True
+            raise
         finally:
-            self._closed = True
-            self._client._done(self.request_id)
+            if not self._ended:  # left half-way: the engine would go on up to max_tokens
+                self._client.cancel(self.request_id)  # while the next request waits
 
     def _reach(self, stage: GenerationStage) -> None:
         client = self._client
+        # Each render (one more per message left out to fit) has a limit of its own.
         self._render_deadline = (
             time.monotonic() + client.render_time_limit_s + client.stop_timeout_s
             if stage == "rendering"
@@ -450,8 +457,9 @@ class GenerationStream:
         return min(limits) if limits else None
 
     def close(self) -> None:
-        """Stop a stream that is abandoned half-way, and wait for the engine to settle."""
-        if self._closed:
+        """Stop a stream that is abandoned half-way, and wait for the engine to settle (its
+        `finished` then says how the request ended)."""
+        if self._ended:
             return
         self.cancel()
         for _ in self:  # drain until Finished (or the crash) so the next request starts clean
@@ -472,6 +480,14 @@ class GenerationStream:
             except (EngineCrashed, EngineFailed):
                 if exc_type is None:
                     raise
+
+
+def _end_process(process: BaseProcess, grace_s: float) -> None:
+    """Give `process` `grace_s` to go (after Shutdown or SIGTERM), then SIGKILL it."""
+    process.join(grace_s)
+    if process.is_alive():  # stuck in native code, or stopped (SIGSTOP)
+        process.kill()
+        process.join(KILL_WAIT_S)
 
 
 def _unresponsive_to_stop(stop_timeout_s: float) -> str:

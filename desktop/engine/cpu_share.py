@@ -5,8 +5,9 @@ other programs keep the cores busy, a thread spins its time slice away waiting f
 OS has not scheduled, and generation collapses rather than slows: on 2 cores under
 `stress-ng --cpu 2`, the starter model made 0.7 tokens/s with 2 threads and 20 with 1 (40 on
 the idle machine). So each request gets as many threads as the cores others left free over
-the last second, at least one, at most the engine's default (the physical cores),
-asked again between tokens.
+the last second, at least one, at most the engine's default (the physical cores), asked
+again between tokens. A request after a quiet spell (or the first one) is measured over a
+fresh FRESH_SAMPLE_S: the average since the last request would hide a build started since.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 import psutil
 
 SAMPLE_INTERVAL_S = 1.0  # how often the load is read again while generating
-FIRST_SAMPLE_S = 0.1  # the first reading may be shorter: a generation soon after the start
+STALE_AFTER_S = 2 * SAMPLE_INTERVAL_S  # a longer gap: no generation read the load meanwhile
+FRESH_SAMPLE_S = 0.1  # short, as it delays the request; long enough to see the load
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,8 @@ def read_cpu() -> CpuReading:
 class CpuShare:
     """The load other programs put on the CPU: read again, at most once a second, when a
     generation asks for its thread count (between tokens too, so that a long answer gives
-    cores back when a build starts, and takes them again when it ends)."""
+    cores back when a build starts, and takes them again when it ends); measured afresh
+    when the last reading is stale."""
 
     def __init__(self, logical_cpus: int | None = None) -> None:
         self._logical = logical_cpus or psutil.cpu_count() or 1
@@ -57,16 +60,15 @@ class CpuShare:
         self._others_busy = min(float(self._logical), max(0.0, others / wall))
         self._measured = True
 
-    @property
-    def others_busy(self) -> float:
-        """Logical CPUs other programs kept busy over the last reading's interval."""
-        return self._others_busy
-
     def threads(self, most: int) -> int:
         """Threads for a request now: `most` (physical cores) scaled by the share of the
         logical CPUs left free, rounded, at least 1."""
         since = time.monotonic() - self._last.at
-        if since >= SAMPLE_INTERVAL_S or (not self._measured and since >= FIRST_SAMPLE_S):
+        if since > STALE_AFTER_S or not self._measured:
+            self._last = read_cpu()
+            time.sleep(FRESH_SAMPLE_S)  # once per request after a quiet spell, at most
+            self.update(read_cpu())
+        elif since >= SAMPLE_INTERVAL_S:
             self.update(read_cpu())
         free = self._logical - self._others_busy
         return max(1, min(most, round(most * free / self._logical)))

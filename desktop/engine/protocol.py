@@ -101,6 +101,9 @@ class Generate:
 
 @dataclass(frozen=True)
 class Cancel:
+    """Stop a Generate: one still queued is answered at once (Finished, "cancelled") and
+    skipped; the one being served stops at its next check. Ignored for any other id."""
+
     request_id: int  # the id of the Generate to stop
 
 
@@ -162,9 +165,10 @@ GenerationStage = Literal["rendering", "reading_prompt"]
 
 @dataclass(frozen=True)
 class StageReached:
-    """Where a Generate is before its first token: rendering the chat template (which has a
-    time limit, so the app may end an engine stuck there), then reading the prompt (which
-    may take minutes on a slow CPU)."""
+    """Where a Generate is before its first token: rendering the chat template, sent before
+    each render (a chat too long for the context is rendered again for each turn left out;
+    each render has its own time limit, so the app may end an engine stuck in one), then
+    reading the prompt (which may take minutes on a slow CPU)."""
 
     request_id: int
     stage: GenerationStage

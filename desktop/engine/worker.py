@@ -3,8 +3,11 @@
 This is the only module of the app that imports llama_cpp. It runs in its own process
 (`run_engine` is the process entry point), so a crash in llama.cpp ends only this process.
 
-A reader thread takes requests off the pipe as they arrive: a Cancel flips a flag that the
-generation loop checks between tokens, so a stop never waits behind the generation.
+A reader thread takes requests off the pipe as they arrive, so that a stop never waits
+behind the generation: a Cancel for the request being served flips a flag that it checks
+while the template renders, while the prompt is read (llama.cpp asks too, within a batch)
+and between tokens; a Cancel for a request still queued behind it is answered at once, and
+that request is skipped.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
-import functools
 import logging
 import os
 import queue
@@ -43,6 +45,7 @@ from desktop.engine.protocol import (
     Event,
     Failed,
     Finished,
+    FinishReason,
     Generate,
     GeneratedToken,
     GeneratedTokens,
@@ -69,6 +72,8 @@ from desktop.log_file import rotate_if_large
 log = logging.getLogger("desktop.engine")
 
 SEND_INTERVAL_S = 0.025
+# The exit code when the app's requests can no longer be read: the app reports a crash.
+_UNREADABLE_REQUEST_EXIT = 70
 _DEVICE_KINDS = {0: "cpu", 1: "gpu", 2: "igpu", 3: "accel"}
 
 
@@ -122,8 +127,12 @@ class EngineWorker:
         self._llama_cpp = llama_cpp
         self._conn = conn
         self._requests: queue.Queue[Request] = queue.Queue()
-        self._cancelled: set[int] = set()
-        self._cancel_lock = threading.Lock()
+        self._send_lock = threading.Lock()  # the reader thread answers some Cancels itself
+        # Which Generate a Cancel finds: still queued (answered at once), or being served.
+        self._state_lock = threading.Lock()
+        self._queued: set[int] = set()
+        self._serving: int | None = None
+        self._stop_asked = threading.Event()  # for the one being served
         self._app_gone = threading.Event()
         self._model: _LoadedModel | None = None
         self._render_time_limit_s = render_time_limit_s
@@ -138,6 +147,8 @@ class EngineWorker:
             request = self._requests.get()
             if isinstance(request, Shutdown):
                 return
+            if not self._begin(request):
+                continue  # stopped while queued: the reader has answered it
             try:
                 self._handle(request)
             except (BrokenPipeError, ConnectionResetError):
@@ -145,33 +156,59 @@ class EngineWorker:
             except Exception as exc:  # a bug here must not take the engine down silently
                 log.exception("Request %s failed", request)
                 self._send(Failed(request.request_id, "internal", f"Engine error: {exc}"))
+            finally:
+                with self._state_lock:
+                    self._serving = None
 
     def _read_requests(self) -> None:
-        while True:
-            try:
+        try:
+            while True:
                 request = self._conn.recv()
-            except (EOFError, OSError):  # the app went away: stop generating, then exit
-                self._app_gone.set()
-                self._requests.put(Shutdown())
-                return
-            if isinstance(request, Cancel):
-                with self._cancel_lock:
-                    self._cancelled.add(request.request_id)
-            else:
+                if isinstance(request, Cancel):
+                    self._cancel(request.request_id)
+                    continue
+                if isinstance(request, Generate):
+                    with self._state_lock:
+                        self._queued.add(request.request_id)
                 self._requests.put(request)
+        except (EOFError, OSError):  # the app went away: stop generating, then exit
+            self._app_gone.set()
+            self._requests.put(Shutdown())
+        except Exception:  # a request that cannot be read (unpickling, memory)
+            # Its id is unknown, so nothing could answer it: end the process, which the
+            # app reports as a crash for every request waiting on it.
+            log.exception("The engine cannot read the app's requests; ending")
+            os._exit(_UNREADABLE_REQUEST_EXIT)
 
-    def _is_cancelled(self, request_id: int) -> bool:
-        if self._app_gone.is_set():
+    def _begin(self, request: Request) -> bool:
+        """Mark a Generate as being served; False when a Stop took it out of the queue."""
+        if not isinstance(request, Generate):
             return True
-        with self._cancel_lock:
-            return request_id in self._cancelled
+        with self._state_lock:
+            if request.request_id not in self._queued:
+                return False
+            self._queued.discard(request.request_id)
+            self._serving = request.request_id
+            self._stop_asked.clear()
+        return True
 
-    def _forget_cancel(self, request_id: int) -> None:
-        with self._cancel_lock:
-            self._cancelled.discard(request_id)
+    def _cancel(self, request_id: int) -> None:
+        with self._state_lock:
+            queued = request_id in self._queued
+            self._queued.discard(request_id)
+            if request_id == self._serving:
+                self._stop_asked.set()
+        if queued:  # answered now: the request it waits behind may take minutes
+            now = time.perf_counter()
+            self._send(Finished(request_id, "cancelled", _stats(0, 0, 0, now, None, now)))
+
+    def _is_stopped(self) -> bool:
+        """Whether the Generate being served should stop: Stop, or the app went away."""
+        return self._stop_asked.is_set() or self._app_gone.is_set()
 
     def _send(self, event: Event) -> None:
-        self._conn.send(event)
+        with self._send_lock:
+            self._conn.send(event)
 
     def _handle(self, request: Request) -> None:
         if isinstance(request, LoadModel):
@@ -370,24 +407,27 @@ class EngineWorker:
             _check_fits(len(tokens) + 1, n_ctx, "The prompt")
             return tokens, list(request.sampling.stop), 0
         messages = [_as_dict(m) for m in request.messages]
-        self._send(StageReached(request.request_id, "rendering"))
-        stop_asked = functools.partial(self._is_cancelled, request.request_id)
+
+        def render() -> tuple[list[int], Any]:
+            # Each render has its own time limit; the app times each from this event.
+            self._send(StageReached(request.request_id, "rendering"))
+            return self._render(messages, request.continue_text, self._is_stopped)
+
+        tokens, rendered = render()
         # Room kept for the answer: what was asked, up to a quarter of the window.
-        room = len(self._render(messages, request.continue_text, stop_asked)[0])
         reserve = min(request.sampling.max_tokens, n_ctx // 4)
         first = 1 if messages and messages[0]["role"] == "system" else 0
         if request.context_policy == "stop":
-            _check_fits(room + reserve, n_ctx, "The conversation", "stop")
+            _check_fits(len(tokens) + reserve, n_ctx, "The conversation", "stop")
         dropped = 0
-        while room + reserve > n_ctx and len(messages) - first > 1:  # the latest one stays
+        while len(tokens) + reserve > n_ctx and len(messages) - first > 1:  # the latest stays
             del messages[first]
             dropped += 1
             # Whole turns: many templates insist the chat starts with the user.
             while messages[first]["role"] == "assistant" and len(messages) - first > 1:
                 del messages[first]
                 dropped += 1
-            room = len(self._render(messages, request.continue_text, stop_asked)[0])
-        tokens, rendered = self._render(messages, request.continue_text, stop_asked)
+            tokens, rendered = render()
         tokens += forced
         _check_fits(len(tokens) + 1, n_ctx, "The latest message")  # and one answer token
         stop = list(request.sampling.stop)
@@ -418,10 +458,6 @@ class EngineWorker:
     def _generate(self, request: Generate) -> None:
         rid = request.request_id
         started = time.perf_counter()
-        if self._is_cancelled(rid):  # stopped before it began
-            self._forget_cancel(rid)
-            self._send(Finished(rid, "cancelled", _stats(0, 0, 0, started, None, started)))
-            return
         if self._model is None:
             self._send(Failed(rid, "no_model", "No model is loaded; choose a model first."))
             return
@@ -432,7 +468,6 @@ class EngineWorker:
             tokens, stop, dropped = self._prompt_tokens(request, n_ctx)
             grammar = self._grammar(request.constraint)
         except RenderStopped:
-            self._forget_cancel(rid)
             self._send(Finished(rid, "cancelled", _stats(0, 0, 0, started, None, started)))
             return
         except TemplateRefused as exc:
@@ -455,11 +490,22 @@ class EngineWorker:
         llm.set_seed(seed)
         threads = self._threads_for(request)
         self._llama_cpp.llama_set_n_threads(llm.ctx, threads, threads)
+
+        def finished(reason: FinishReason, generated: int, first_at: float | None) -> Finished:
+            stats = _stats(len(tokens), cached, generated, started, first_at, time.perf_counter())
+            return Finished(
+                rid, reason, dataclasses.replace(stats, dropped_messages=dropped, seed=seed)
+            )
+
+        if not _read_prompt(llm, tokens, self._is_stopped):
+            self._send(finished("cancelled", 0, None))
+            return
         alternatives = _Alternatives(request.logprobs) if request.logprobs else None
         answer: AnswerText[GeneratedToken | None] = AnswerText(stop)
         outbox = _Outbox(self._send, rid, token_events=alternatives is not None)
         budget = min(sampling.max_tokens, n_ctx - len(tokens))
-        generated, first_at, finish_reason = 0, None, "length"
+        generated, first_at = 0, None
+        finish_reason: FinishReason = "length"
         stream = llm.generate(
             tokens,
             temp=sampling.temperature,
@@ -478,7 +524,7 @@ class EngineWorker:
         )
         for token in _closing(stream):
             first_at = first_at or time.perf_counter()
-            if self._is_cancelled(rid):
+            if self._is_stopped():
                 finish_reason = "cancelled"
                 break
             if self._llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
@@ -498,10 +544,7 @@ class EngineWorker:
                 break
         outbox.add(answer.finish())
         outbox.flush()
-        self._forget_cancel(rid)
-        stats = _stats(len(tokens), cached, generated, started, first_at, time.perf_counter())
-        stats = dataclasses.replace(stats, dropped_messages=dropped, seed=seed)
-        self._send(Finished(rid, finish_reason, stats))  # type: ignore[arg-type]
+        self._send(finished(finish_reason, generated, first_at))
 
     def _grammar(self, constraint: OutputConstraint | None) -> Any:
         """The constraint as a LlamaGrammar that llama.cpp accepted (_BadConstraint if not)."""
@@ -632,6 +675,48 @@ def _templates_left_to_lantern(llama_chat_format: Any) -> Iterator[None]:
         yield
     finally:
         llama_chat_format.Jinja2ChatFormatter = real
+
+
+def _read_prompt(llm: Any, tokens: list[int], stopped: Callable[[], bool]) -> bool:
+    """Evaluate the prompt as `llm.generate()` would, the same batches of n_batch from the
+    same cached prefix (so the answer is the same), but one that `stopped()` can end: False
+    then. generate() then finds the whole prompt cached and samples at once."""
+    prefix = llm.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens)
+    if prefix == len(tokens) == llm.n_tokens and not llm._requires_eval:
+        return True  # exactly this prompt, with fresh logits: nothing to read
+    keep = prefix - 1 if prefix == len(tokens) else prefix  # the last token gives logits
+    if keep <= 0 or not llm._ctx.kv_cache_seq_rm(-1, keep, -1):  # a model that cannot
+        llm.reset()  # drop part of its memory (recurrent) reads the prompt afresh
+        keep = 0
+    llm.n_tokens = keep
+    llm._requires_eval = True  # the logits held are another position's
+    with _abortable(llm, stopped):
+        for start in range(keep, len(tokens), llm.n_batch):
+            if stopped():
+                return False
+            try:
+                llm.eval(tokens[start : start + llm.n_batch])
+            except RuntimeError:  # "llama_decode returned 2": aborted, that batch undone
+                if stopped():
+                    return False
+                raise
+    return True
+
+
+@contextlib.contextmanager
+def _abortable(llm: Any, stopped: Callable[[], bool]) -> Iterator[None]:
+    """Meanwhile llama.cpp asks `stopped()` between the steps of a batch (on the CPU; a GPU
+    is done with a batch sooner): a batch of a big model on a CPU takes many seconds, past
+    the time the app gives a Stop. Not while generating: a token is short, and the call
+    costs a few microseconds a step."""
+    import llama_cpp
+
+    callback = llama_cpp.ggml_abort_callback(lambda _data: stopped())
+    llama_cpp.llama_set_abort_callback(llm.ctx, callback, None)
+    try:
+        yield
+    finally:
+        llama_cpp.llama_set_abort_callback(llm.ctx, llama_cpp.ggml_abort_callback(), None)
 
 
 def _closing(stream: Iterator[Any]) -> Iterator[Any]:

@@ -91,12 +91,8 @@ class ModelService:
         if model_id:
             return self.library.get(model_id)
         installed = self.library.list()
-        if not installed:
-            raise NoModelInstalled(
-                "No model is installed yet. Get one on the Models page (Catalog or Search), or "
-                "run `lantern models pull ID` (ids: `lantern models search`), `lantern models "
-                "install-starter` for the small starter model, or `lantern models import PATH`."
-            )
+        if not installed:  # the window and the command line each say how to get one
+            raise NoModelInstalled("No model is installed yet.")
         default = self._settings.default_model_id
         return next((m for m in installed if m.id == default), installed[0])
 

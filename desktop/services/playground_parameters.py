@@ -15,10 +15,12 @@ from desktop.engine.protocol import (
     Sampling,
     TokenChoice,
 )
+from desktop.tasks.sampling_limits import SAMPLING_RANGES
 
 PromptMode = Literal["raw", "chat"]
 SAMPLING_FIELDS = {f.name for f in fields(Sampling)}
 DEFAULT_ALTERNATIVES = 5
+MAX_ALTERNATIVES = 20  # tokens shown per place: the Playground's and `lantern complete`'s
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ class PlaygroundParameters:
         """Sampling back to Lantern's defaults under what the model's makers recommend."""
         values: dict[str, Any] = {"max_tokens": self.sampling.max_tokens}
         for name, value in recommended:
-            values[name] = int(value) if name in ("top_k", "mirostat") else value
+            values[name] = int(value) if SAMPLING_RANGES[name].whole else value
         return replace(self, sampling=Sampling(**values))
 
 

@@ -124,9 +124,7 @@ class ConversationRepository:
         with self._db.session() as session:
             row = session.get(Conversation, conversation_id)
             if row is None or row.deleted_at is not None:
-                raise ConversationNotFound(
-                    f"There is no conversation {conversation_id}. See `lantern history list`."
-                )
+                raise ConversationNotFound(f"There is no conversation {conversation_id}.")
             count = session.scalar(
                 select(func.count()).where(Message.conversation_id == conversation_id)
             )

@@ -13,9 +13,12 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import posixpath
 import re
+import struct
 import zipfile
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -51,14 +54,60 @@ SIZE_LIMITS = {"pdf": 100 * MB, "docx": 100 * MB, "html": 20 * MB, "text": 8 * M
 DOCX_UNPACKED_LIMIT = 200 * MB
 DOCX_XML_LIMIT = 32 * MB  # Word's XML is a few times its text: this is past MAX_CHARACTERS
 DOCX_PARTS_LIMIT = 5_000
+# zipfile reads a zip's whole directory, and makes an object of each entry in it, before
+# anything can be counted: a 100 MB zip may list 2 million entries of 47 bytes. A Word
+# file's parts take well under a kilobyte each there.
+DOCX_DIRECTORY_LIMIT = DOCX_PARTS_LIMIT * 1024
 # python-docx takes a tenth of a millisecond for each paragraph's text: a 1,000-page book has
 # some 20,000 paragraphs, a hostile file millions of empty ones.
 DOCX_PARAGRAPHS_LIMIT = 50_000
+# Word gives every table cell a paragraph, so a document within the paragraph limit has
+# fewer cells; more (cells merged into others, with none) is a file made to be slow.
+DOCX_CELLS_LIMIT = DOCX_PARAGRAPHS_LIMIT
 PDF_PAGES_LIMIT = 5_000  # pypdf takes milliseconds a page: thousands are already a minute
+# pypdf parses in Python, about 1 MB a second, each content stream that can show text, and
+# a form XObject's content again each time a content draws it: one stream shown on every
+# page, or one form drawn a thousand times, is an hour from a few KB of file. What it would
+# parse is counted before it starts. Text takes 4 to 15 bytes of content a character, so
+# this is past MAX_CHARACTERS, and half a minute of parsing at most.
+PDF_CONTENT_LIMIT = 32 * MB
+PDF_FORM_OVERHEAD = 1024  # pypdf's work to parse a form (its resources, its fonts), as bytes
 # pypdf's own bound on what one stream may inflate to, for every filter (6.4 and later): past
 # it, pypdf raises LimitReachedError. Named here for the message.
 PDF_STREAM_LIMIT = 75_000_000
 HTML_FEED_CHARACTERS = MB  # the HTML parser gets the markup in pieces, the text is counted
+
+WORD = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+CONTENT_TYPES = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+# The cells that continue a merged cell above them (Word's vMerge: "continue" unless it
+# says "restart").
+CONTINUED_MERGES = ".//w:tc[w:tcPr/w:vMerge[not(@w:val) or @w:val = 'continue']]"
+ZIP_END = struct.Struct("<4s4H2LH")  # the end of central directory record
+ZIP64_LOCATOR = struct.Struct("<4sLQL")
+ZIP64_END = struct.Struct("<4sQ2H2L4Q")
+# pypdf parses no content without one of these operators (it cannot show text).
+PDF_TEXT_OPERATORS = (b"Tj", b"TJ", b"Do", b"'", b'"')
+_PDF_TOKEN_START = rb"(?:\A|(?<=[\s)\]>}]))"
+_PDF_TOKEN_END = rb"(?![^\s()<>\[\]{}/%])"
+# A string on one line without parentheses in it ("(Do not remove) Tj"): what it holds
+# is no operator, and no comment or string can start before it and end after it.
+PDF_SHORT_STRING = re.compile(rb"\((?:[^()\\\r\n]|\\.)*\)")
+# Every "Do" that may be the operator that draws an XObject (and a few that are not).
+PDF_DRAWING = re.compile(rb"(?<![A-Za-z/])Do" + _PDF_TOKEN_END)
+_PDF_OPERATOR = rb"[A-Za-z'\"][^\s()<>\[\]{}/%]*"
+_PDF_DRAWN_NAME = rb"/([^\x00-\x20\x7f-\xff()<>\[\]{}/%#]+)"
+_PDF_THEN_DO = rb"(?=Do" + _PDF_TOKEN_END + rb")"  # left for the next drawing's operator
+# "cm /Im1 Do": a plain name right after an operator, so the only operand of its "Do".
+PDF_DRAWING_BY_NAME = re.compile(
+    _PDF_TOKEN_START + _PDF_OPERATOR + rb"\s+" + _PDF_DRAWN_NAME + rb"\s+" + _PDF_THEN_DO
+)
+# The same where a comment could hide operands: all on one line, or from an operator that
+# starts its line.
+PDF_DRAWING_BY_NAME_BESIDE_COMMENTS = re.compile(
+    _PDF_TOKEN_START + _PDF_OPERATOR + rb"[ \t]+" + _PDF_DRAWN_NAME + rb"[ \t]+" + _PDF_THEN_DO
+    + rb"|(?:\A|(?<=[\r\n]))[ \t]*" + _PDF_OPERATOR + rb"\s+" + _PDF_DRAWN_NAME + rb"\s+"
+    + _PDF_THEN_DO
+)  # fmt: skip
 
 
 class UnreadableDocument(LanternError):
@@ -225,6 +274,9 @@ def _pdf_text(data: bytes, name: str) -> str:
                     f"{name} has {pages:,} pages; Lantern reads PDFs of up to "
                     f"{PDF_PAGES_LIMIT:,} pages. Split it into smaller files."
                 )
+            parsing = _PdfParsing(name)
+            for page in reader.pages:
+                parsing.add(page)
             for page in reader.pages:
                 budget.add(page.extract_text() or "")
         except LimitReachedError as exc:
@@ -238,6 +290,108 @@ def _pdf_text(data: bytes, name: str) -> str:
     return "\n\n".join(budget.pieces)
 
 
+class _PdfParsing:
+    """What pypdf will parse to extract a PDF's text, counted before it parses any: each
+    page's content, and a form XObject's content each time a content draws it. A drawing by
+    a plain name counts the form of that name; any other "Do" counts the costliest form the
+    content could draw. A form drawn inside itself counts nothing, as pypdf skips it; one
+    drawn inside a form it draws counts as endless (what it costs depends on the path)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.total = 0
+        self._forms: dict[int, tuple[Any, int]] = {}  # id -> (form, what a drawing costs)
+        self._drawing: list[int] = []  # the forms being counted, each drawn by the one before
+        self._costliest: dict[int, tuple[Any, int]] = {}  # id of a page's /XObject -> cost
+
+    def add(self, page: Any) -> None:
+        contents = page.get_contents()
+        if contents is not None:
+            self.total += self._content(contents.get_data(), page.get_inherited("/Resources"))
+        if self.total > PDF_CONTENT_LIMIT:
+            raise UnreadableDocument(
+                f"{self.name} has more than {_megabytes(PDF_CONTENT_LIMIT)} of page content "
+                "to go through (a part counted each time a page shows it), more than Lantern "
+                "reads at once. Split it into smaller files, or print it to a new PDF and "
+                "open that."
+            )
+
+    def _content(self, data: bytes, resources: Any) -> int:
+        """What pypdf parses for `data` and the forms it draws, in bytes (once past the
+        limit, any number past it)."""
+        if not any(operator in data for operator in PDF_TEXT_OPERATORS):
+            return 0
+        cost = len(data)
+        if cost > PDF_CONTENT_LIMIT or b"Do" not in data:
+            return cost
+        xobjects = _pdf_dictionary(resources, "/XObject")
+        data = PDF_SHORT_STRING.sub(b"()", data)  # text saying "Do", not drawing
+        unnamed = PDF_DRAWING.subn(b"", data)[1]
+        by_name = PDF_DRAWING_BY_NAME_BESIDE_COMMENTS if b"%" in data else PDF_DRAWING_BY_NAME
+        named = Counter(name for match in by_name.finditer(data) for name in match.groups() if name)
+        for drawn, times in named.items():
+            unnamed -= times
+            form = _pdf_form(xobjects.get("/" + drawn.decode()))
+            if form is not None:
+                cost += times * self._form(form)
+        if unnamed and xobjects:
+            cost += unnamed * self._costliest_form(xobjects)
+        return min(cost, PDF_CONTENT_LIMIT + 1)
+
+    def _form(self, form: Any) -> int:
+        """What pypdf parses each time a content draws `form`."""
+        key = id(form)
+        if key in self._drawing:
+            return 0 if key == self._drawing[-1] else PDF_CONTENT_LIMIT + 1
+        if key not in self._forms:
+            self._drawing.append(key)
+            parsed = self._content(form.get_data(), form.get_inherited("/Resources"))
+            self._drawing.pop()
+            cost = parsed + PDF_FORM_OVERHEAD if parsed else 0  # a figure without text: 0
+            self._forms[key] = (form, min(cost, PDF_CONTENT_LIMIT + 1))
+        return self._forms[key][1]
+
+    def _costliest_form(self, xobjects: Any) -> int:
+        """The most one drawing of a form in `xobjects` costs: kept for a page's, which
+        pages often share (a form's own is worked out once, with the form)."""
+        if id(xobjects) in self._costliest:
+            return self._costliest[id(xobjects)][1]
+        costliest = 0
+        for value in xobjects.values():
+            form = _pdf_form(value)
+            costliest = max(costliest, self._form(form) if form is not None else 0)
+            if costliest > PDF_CONTENT_LIMIT:
+                break
+        if not self._drawing:
+            self._costliest[id(xobjects)] = (xobjects, costliest)
+        return costliest
+
+
+def _pdf_dictionary(dictionary: Any, key: str) -> Any:
+    """`dictionary[key]` where both are PDF dictionaries, else an empty one."""
+    from pypdf.generic import DictionaryObject
+
+    value = _pdf_object(dictionary)
+    value = _pdf_object(value.get(key)) if isinstance(value, DictionaryObject) else None
+    return value if isinstance(value, DictionaryObject) else DictionaryObject()
+
+
+def _pdf_form(value: Any) -> Any:
+    """The form XObject `value` is, else None: pypdf draws any stream but an image."""
+    from pypdf.generic import StreamObject
+
+    value = _pdf_object(value)
+    is_form = isinstance(value, StreamObject) and value.get("/Subtype") != "/Image"
+    return value if is_form else None
+
+
+def _pdf_object(value: Any) -> Any:
+    """`value`, or the object it refers to."""
+    from pypdf.generic import PdfObject
+
+    return value.get_object() if isinstance(value, PdfObject) else value
+
+
 def _docx_text(data: bytes, name: str) -> str:
     import docx
 
@@ -249,27 +403,59 @@ def _docx_text(data: bytes, name: str) -> str:
     with _reading(name, damaged):
         _check_word_package(data, name)
         document = docx.Document(io.BytesIO(data))
-        _check_paragraph_count(document.element.body, name)
+        body = document.element.body
+        _check_word_counts(body, name)
         for paragraph in document.paragraphs:
             budget.add(paragraph.text)
-        for table in document.tables:  # after the body text: python-docx keeps them apart
-            for row in table.rows:
-                budget.add(" | ".join(cell.text.strip() for cell in row.cells))
+        continued = set(body.xpath(CONTINUED_MERGES))  # found by libxml2, not in Python
+        for table in body.iterchildren(WORD + "tbl"):  # after the body text, as before
+            for line in _row_lines(table, continued):
+                budget.add(line)
     return "\n\n".join(budget.pieces)
+
+
+def _row_lines(table: Any, continued: set[Any]) -> Iterator[str]:
+    """A table's rows, a line each (its cells' text apart by " | "), each followed by the
+    rows of the tables inside its cells. Read from the XML in one pass: python-docx follows
+    each merged cell up to the cell it continues, row by row (minutes for 300 rows). A cell
+    in `continued` shows the merged cell above it: it has no text of its own."""
+    for row in table.iterchildren(WORD + "tr"):
+        cells = list(row.iterchildren(WORD + "tc"))
+        yield " | ".join("" if cell in continued else _cell_text(cell) for cell in cells)
+        for cell in cells:
+            for inner in cell.iterchildren(WORD + "tbl") if cell not in continued else ():
+                yield from _row_lines(inner, continued)
+
+
+def _cell_text(cell: Any) -> str:
+    """The text of a cell's paragraphs, as python-docx gives each (its CT_P elements)."""
+    return "\n".join(paragraph.text for paragraph in cell.iterchildren(WORD + "p")).strip()
 
 
 def _check_word_package(data: bytes, name: str) -> None:
     """Refuse a zip bomb before python-docx unpacks it: the sizes the zip declares bound
-    what zipfile will inflate (it stops at the declared size and checks the CRC)."""
+    what zipfile will inflate (it stops at the declared size and checks the CRC). What
+    python-docx parses is XML by its content type, whatever the part's name."""
+    directory = _zip_directory_size(data)
+    if directory > DOCX_DIRECTORY_LIMIT:
+        raise UnreadableDocument(
+            f"{name} is a zip whose list of parts takes {_megabytes(directory)}, room for far "
+            f"more than the {DOCX_PARTS_LIMIT:,} parts Lantern opens in a Word document. "
+            "Save it again as .docx in Word or LibreOffice."
+        )
     with zipfile.ZipFile(io.BytesIO(data)) as package:
         members = package.infolist()
-    if len(members) > DOCX_PARTS_LIMIT:
-        raise UnreadableDocument(
-            f"{name} is a zip of {len(members):,} parts; Lantern opens Word documents of up "
-            f"to {DOCX_PARTS_LIMIT:,}. Save it again as .docx in Word or LibreOffice."
-        )
+        if len(members) > DOCX_PARTS_LIMIT:
+            raise UnreadableDocument(
+                f"{name} is a zip of {len(members):,} parts; Lantern opens Word documents of "
+                f"up to {DOCX_PARTS_LIMIT:,}. Save it again as .docx in Word or LibreOffice."
+            )
+        content_types = package.getinfo("[Content_Types].xml")
+        xml = content_types.file_size  # past the limit by itself: not read
+        if xml <= DOCX_XML_LIMIT:
+            is_xml = _word_xml_parts(package.read(content_types))
+            xml = sum(member.file_size for member in members if is_xml(member.filename))
     unpacked = sum(member.file_size for member in members)
-    xml = sum(m.file_size for m in members if m.filename.lower().endswith((".xml", ".rels")))
     if unpacked > DOCX_UNPACKED_LIMIT or xml > DOCX_XML_LIMIT:
         raise UnreadableDocument(
             f"{name} unpacks to {_megabytes(unpacked)} ({_megabytes(xml)} of it text and "
@@ -279,41 +465,107 @@ def _check_word_package(data: bytes, name: str) -> None:
         )
 
 
-def _check_paragraph_count(body: Any, name: str) -> None:
-    paragraphs = int(body.xpath("count(.//w:p)"))  # counted by libxml2, not in Python
-    if paragraphs > DOCX_PARAGRAPHS_LIMIT:
-        raise UnreadableDocument(
-            f"{name} has {paragraphs:,} paragraphs; Lantern reads Word documents of up to "
-            f"{DOCX_PARAGRAPHS_LIMIT:,}. Split it into smaller files, or paste the part you "
-            "need."
-        )
+def _zip_directory_size(data: bytes) -> int:
+    """How many bytes of directory zipfile will read (and make an object of every 47 of),
+    from the end record found where zipfile looks for it: the last 22 bytes, else the last
+    one in the 64 KB of comment it may have; zip64's record before it is trusted first."""
+    end = len(data) - ZIP_END.size
+    if not (data.startswith(b"PK\x05\x06", max(end, 0)) and data.endswith(b"\x00\x00")):
+        end = data.rfind(b"PK\x05\x06", max(end - (1 << 16), 0))
+    if end < 0 or end + ZIP_END.size > len(data):
+        return 0  # not a zip: zipfile says so
+    size: int = ZIP_END.unpack_from(data, end)[5]
+    locator = end - ZIP64_LOCATOR.size
+    record = locator - ZIP64_END.size
+    zip64 = data.startswith(b"PK\x06\x07", locator) and data.startswith(b"PK\x06\x06", record)
+    if record >= 0 and zip64:
+        size = ZIP64_END.unpack_from(data, record)[8]
+    return min(size, len(data))
+
+
+def _word_xml_parts(content_types: bytes) -> Callable[[str], bool]:
+    """Which members of a Word package count as XML: [Content_Types].xml and the
+    relationships (python-docx parses those by name), and each part whose content type
+    (its Override in [Content_Types].xml, else the Default for its extension) is XML, or
+    that has none."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    types = etree.fromstring(content_types, parser)
+    overrides = {
+        override.get("PartName", "").lower(): override.get("ContentType", "")
+        for override in types.iterchildren(CONTENT_TYPES + "Override")
+    }
+    defaults = {
+        default.get("Extension", "").lower(): default.get("ContentType", "")
+        for default in types.iterchildren(CONTENT_TYPES + "Default")
+    }
+
+    def is_xml(member: str) -> bool:
+        if member == "[Content_Types].xml" or member.lower().endswith(".rels"):
+            return True
+        part = "/" + member.lower()
+        kind = overrides.get(part, defaults.get(posixpath.splitext(part)[1][1:]))
+        return kind is None or kind.strip().lower().endswith("xml")
+
+    return is_xml
+
+
+def _check_word_counts(body: Any, name: str) -> None:
+    """Refuse a body of more paragraphs or table cells than Lantern reads: counted by
+    libxml2, before Python touches any."""
+    for element, what, limit in (
+        ("w:p", "paragraphs", DOCX_PARAGRAPHS_LIMIT),
+        ("w:tc", "table cells", DOCX_CELLS_LIMIT),
+    ):
+        count = int(body.xpath(f"count(.//{element})"))
+        if count > limit:
+            raise UnreadableDocument(
+                f"{name} has {count:,} {what}; Lantern reads Word documents of up to "
+                f"{limit:,}. Split it into smaller files, or paste the part you need."
+            )
 
 
 class _HtmlText:
     """lxml's HTML parser calls these as it reads (no tree is built): text inside a block
-    element is one paragraph; nothing inside script, style, head and the like is kept."""
+    element is one paragraph; nothing inside script, style, head and the like is kept.
+    Only what the text will hold is counted: one break between paragraphs, however many
+    blocks open and close there, and a space between words, however much whitespace."""
 
     def __init__(self, budget: _TextBudget) -> None:
         self._budget = budget
         self._hidden = 0  # how many hidden elements the parser is inside
+        self._at_break = True  # at the start, or after a paragraph break
+        self._at_space = True  # there, or after whitespace
 
     def start(self, tag: str, attrib: object) -> None:
         if tag in HTML_HIDDEN:
             self._hidden += 1
         if tag in HTML_BLOCKS:
-            self._budget.add("\n\n")
+            self._break()
 
     def end(self, tag: str) -> None:
         if tag in HTML_HIDDEN and self._hidden:
             self._hidden -= 1
         if tag in HTML_BLOCKS:
-            self._budget.add("\n\n")
+            self._break()
 
     def data(self, data: str) -> None:
-        if not self._hidden:
-            # Inside a paragraph the source's line breaks and indentation are only spaces,
-            # as a browser shows them.
-            self._budget.add(WHITESPACE.sub(" ", data))
+        if self._hidden:
+            return
+        # Inside a paragraph the source's line breaks and indentation are only spaces, as
+        # a browser shows them.
+        text = WHITESPACE.sub(" ", data)
+        if text == " " and self._at_space:
+            return
+        self._budget.add(text)
+        self._at_break = False
+        self._at_space = text.endswith(" ")
+
+    def _break(self) -> None:
+        if not self._at_break:
+            self._budget.add("\n\n")
+            self._at_break = self._at_space = True
 
     def close(self) -> None:
         return None

@@ -5,7 +5,7 @@ into the sentence shown, with the advice that fits the window (the CLI adds its 
 
 from __future__ import annotations
 
-from desktop.errors import LanternError, NoModelInstalled
+from desktop.errors import LanternError, NoModelInstalled, with_advice
 
 # Where in the window the user can act on an error; the message itself names no surface.
 ADVICE: dict[type[LanternError], str] = {
@@ -20,5 +20,4 @@ def error_text(error: BaseException) -> str:
         return (
             f"Something went wrong ({type(error).__name__}: {error}). Details are in the log file."
         )
-    advice = next((text for kind, text in ADVICE.items() if isinstance(error, kind)), "")
-    return f"{error.message} {advice}".strip()
+    return with_advice(error, ADVICE)

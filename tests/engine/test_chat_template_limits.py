@@ -51,6 +51,22 @@ def test_a_real_template_renders_as_llama_cpp_renders_it() -> None:
     assert ours.stop == ["<|im_end|>"] and ours.added_special
 
 
+def test_what_the_limits_watch_renders_as_llama_cpp_renders_it() -> None:
+    # Concatenation, join, replace, indent and every kind of format, as real templates use
+    # them: the checks before each change nothing of the result.
+    source = (
+        "{% for m in messages %}{{ '<|' ~ m.role ~ '|>' ~ loop.index }}"
+        "{{ m.content|replace('Hello', 'Hi')|indent(2, first=True) }}"
+        "{{ [m.role, m.content]|join(', ') }}{{ messages|join('/', attribute='role') }}"
+        "{{ '%s:%03d' % (m.role, loop.index) }}{{ '%-8s|'|format(m.role) }}"
+        "{{ '{}-{:>{}}'.format(m.role, loop.index, 4) }}{{ '{r}!'.format_map({'r': m.role}) }}"
+        "{{ m.content.replace('e', 'E', 1) }}{{ '-'.join(['x', m.role]) }}{% endfor %}"
+    )
+    theirs = Jinja2ChatFormatter(source, eos_token="<|im_end|>", bos_token="<|im_start|>")
+    chat = [*CHAT, {"role": "assistant", "content": "Hello\nagain"}]
+    assert template(source)(messages=chat).prompt == theirs(messages=chat).prompt  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("source", "why"),
     [
@@ -64,6 +80,25 @@ def test_a_real_template_renders_as_llama_cpp_renders_it() -> None:
         ("{{ 7 ** 100000 }}", "raises 7 to the power 100,000"),
         ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "calls itself without end"),
         ("{% for m in messages %}{{ m.content * 1000000 }}{% endfor %}", "characters"),
+        # Each of these builds gigabytes from a few small pieces, whatever the memory.
+        (
+            '{% set ns = namespace(s="ab") %}{% for i in range(64) %}'
+            "{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}",
+            "a text of 1,048,576 characters",
+        ),
+        ('{{ (["x" * 100000] * 100000)|join }}', "a text of 10,000,000,000 characters"),
+        ('{{ ("a" * 40000)|join("y" * 50000) }}', "a text of 1,999,990,000 characters"),
+        ('{{ ("y" * 50000).join("a" * 40000) }}', "a text of 1,999,990,000 characters"),
+        ('{{ ("a" * 100000)|replace("a", "b" * 100000) }}', "a text of 10,000,000,000"),
+        ('{{ ("a" * 100000).replace("", "b" * 100000) }}', "a text of 10,000,200,000"),
+        ('{{ ("\n" * 100000)|indent("x" * 100000, blank=True) }}', "a text of 10,000,200,000"),
+        ('{{ "%*d" % (10**9, 1) }}', "passes 1,000,000,000 to a % format"),
+        ('{{ ("%999999d" * 2000) % ((1,) * 2000) }}', "a text of 2,000,016,000"),
+        ('{{ ("%s" * 2000) % (("x" * 1000000,) * 2000) }}', "a text of 2,000,004,000"),
+        ('{{ ("%999999d" * 2000)|format(*((1,) * 2000)) }}', "a text of 2,000,016,000"),
+        ('{{ "{:{}}".format(1, "999999999") }}', "a width of millions of characters"),
+        ('{{ ("{0:999999}" * 2000).format(1) }}', "characters"),
+        ('{{ "{x:{w}}".format_map({"x": 1, "w": "999999999"}) }}', "a width of millions"),
     ],
     ids=[
         "string-times-1e10",
@@ -76,6 +111,20 @@ def test_a_real_template_renders_as_llama_cpp_renders_it() -> None:
         "power",
         "recursion",
         "message-times-1e6",
+        "tilde-doubling",
+        "join-filter",
+        "join-filter-separator",
+        "str-join",
+        "replace-filter",
+        "str-replace",
+        "indent-filter",
+        "percent-star-width",
+        "percent-many-widths",
+        "percent-many-values",
+        "format-filter-many-widths",
+        "format-width-from-argument",
+        "format-many-fields",
+        "format-map-width-from-argument",
     ],
 )
 def test_a_hostile_template_is_refused_with_the_reason(source: str, why: str) -> None:
@@ -107,9 +156,9 @@ def test_stop_ends_a_render_that_would_never_end() -> None:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_DATA is Linux's")
 def test_an_allocation_no_rule_foresaw_hits_the_memory_ceiling() -> None:
-    # 50,000 x 40,000 = 2 GB of text from two small strings: past the 512 MB ceiling.
+    # 40,000 tabs of 50,000 spaces = 2 GB of text from a small string: past the 512 MB ceiling.
     with pytest.raises(TemplateRefused, match="more memory than a chat template may use"):
-        template('{{ ("y" * 50000).join("a" * 40000) }}')(messages=CHAT)
+        template('{{ ("\t" * 40000).expandtabs(50000) }}')(messages=CHAT)
 
 
 def test_the_templates_own_refusal_names_what_is_wrong_with_the_conversation() -> None:

@@ -1,10 +1,13 @@
 """The real engine under a hostile chat template, and an engine that does not answer Stop:
-the user gets a clear message, keeps what was written, and the next request works.
+the user gets a clear message, keeps what was written, and the next request works. And a
+healthy engine is never taken for an unresponsive one: Stop on a queued request, while a
+long prompt is read, or by leaving a stream half-way, is answered in time.
 
 An unresponsive engine is made for real, at the outermost boundary: SIGSTOP on its process."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import threading
@@ -17,8 +20,16 @@ from gguf import GGUFReader, GGUFValueType, GGUFWriter
 from gguf.scripts.gguf_new_metadata import MetadataDetails, copy_with_new_metadata
 
 from desktop.engine.client import EngineClient, GenerationStream
-from desktop.engine.protocol import ChatMessage, Sampling
-from desktop.errors import EngineUnresponsive, InvalidChatTemplate
+from desktop.engine.protocol import (
+    ChatMessage,
+    Finished,
+    Generate,
+    GenerationStats,
+    OutputConstraint,
+    Sampling,
+    StageReached,
+)
+from desktop.errors import EngineCrashed, EngineUnresponsive, InvalidChatTemplate
 from desktop.models.installed import InstalledModel
 
 pytestmark = pytest.mark.engine
@@ -26,6 +37,14 @@ pytestmark = pytest.mark.engine
 STORY = (ChatMessage("user", "Write a very long story about a lighthouse keeper."),)
 HUNG = (ChatMessage("user", "loop"),)
 GIGABYTES = (ChatMessage("user", "gigabytes"),)
+# An answer that never ends by itself (the grammar allows no end): only Stop or max_tokens.
+ENDLESS = OutputConstraint("grammar", 'root ::= "a" root')
+# Some 3,000 tokens: six batches of the prompt to read.
+LONG_PROMPT = (
+    "<|im_start|>user\n"
+    + "The keeper climbed the stairs and lit the lamp. " * 300
+    + "<|im_end|>\n<|im_start|>assistant\n"
+)
 
 
 def _hostile_template(real: str) -> str:
@@ -59,7 +78,7 @@ def hostile_model(starter_model_path: Path, tmp_path_factory: pytest.TempPathFac
 
 
 def _engine(tmp_path: Path, **limits: float) -> EngineClient:
-    return EngineClient(tmp_path / "engine.log", **limits)  # type: ignore[arg-type]
+    return EngineClient(tmp_path / "engine.log", **limits)
 
 
 @pytest.fixture
@@ -89,6 +108,14 @@ class Reading:
     def end(self) -> None:
         self._thread.join(timeout=120)
         assert not self._thread.is_alive(), "the stream never ended"
+
+    def stop(self) -> GenerationStats:
+        """Press Stop and wait: answered by the engine itself, the answer ends as stopped."""
+        self.stream.cancel()
+        self.end()
+        assert self.error is None and self.stream.finished is not None
+        assert self.stream.finished.finish_reason == "cancelled"
+        return self.stream.finished.stats
 
 
 def _gone(pid: int) -> bool:
@@ -141,12 +168,7 @@ def test_stop_during_a_render_that_never_ends_stops_it_and_the_engine_lives_on(
         pid = engine.pid
         reading = Reading(engine.generate(messages=HUNG))
         assert reading.stream.wait_for_stage("rendering", timeout=60)
-        reading.stream.cancel()
-        reading.end()
-        # Answered by the engine itself within the Stop limit: no error, nothing ended.
-        assert reading.error is None
-        assert reading.stream.finished is not None
-        assert reading.stream.finished.finish_reason == "cancelled"
+        reading.stop()  # within the Stop limit: nothing ended
         assert engine.pid == pid
         _still_answers(engine)
 
@@ -193,4 +215,118 @@ def test_stop_unanswered_mid_answer_ends_the_engine_and_keeps_the_text(
         assert _gone(pid) and engine.loaded is None and engine.pid is None
         engine.load(installed_starter.path, context_length=1024, threads=2)
         assert engine.pid not in (None, pid)
+        _still_answers(engine)
+
+
+def test_stop_on_a_request_queued_behind_another_is_answered_at_once(
+    tmp_path: Path, installed_starter: InstalledModel
+) -> None:
+    # A chat turn queued behind a summary step, say: its Stop must not wait for the step.
+    with _engine(tmp_path) as engine:
+        engine.load(installed_starter.path, context_length=1024)
+        pid = engine.pid
+        running = Reading(
+            engine.generate(messages=STORY, sampling=Sampling(max_tokens=1000), constraint=ENDLESS)
+        )
+        assert running.stream.wait_for_stage("reading_prompt", timeout=60)
+        queued = engine.generate(messages=STORY, sampling=Sampling(max_tokens=4))
+        queued.cancel()
+        assert list(queued) == []
+        assert queued.finished is not None and queued.finished.finish_reason == "cancelled"
+        running.stop()  # it went on meanwhile, until its own Stop
+        assert engine.pid == pid
+        _still_answers(engine)
+
+
+def test_stop_while_a_long_prompt_is_read_stops_between_batches(
+    tmp_path: Path, installed_starter: InstalledModel
+) -> None:
+    with _engine(tmp_path) as engine:
+        engine.load(installed_starter.path, context_length=4096)
+        pid = engine.pid
+
+        def stopped_while_reading() -> GenerationStats:
+            reading = Reading(engine.generate(prompt=LONG_PROMPT, sampling=Sampling(max_tokens=4)))
+            assert reading.stream.wait_for_stage("reading_prompt", timeout=60)
+            return reading.stop()
+
+        first = stopped_while_reading()
+        again = stopped_while_reading()  # the same prompt: what the first read is cached
+        # The first stopped part-way through the prompt, not after reading all of it.
+        assert again.prompt_tokens == first.prompt_tokens
+        assert again.cached_prompt_tokens < again.prompt_tokens - 1
+        assert engine.pid == pid
+        _still_answers(engine)
+
+
+def test_leaving_a_stream_half_way_stops_the_answer_for_the_next_request(
+    tmp_path: Path, installed_starter: InstalledModel
+) -> None:
+    with _engine(tmp_path) as engine:
+        engine.load(installed_starter.path, context_length=1024)
+        left = engine.generate(
+            messages=STORY, sampling=Sampling(max_tokens=1000), constraint=ENDLESS
+        )
+        for _ in left:
+            break  # as a caller does that has what it wanted
+        _still_answers(engine)  # served once the first has stopped
+        left.close()  # reads what the engine said of the first
+        assert left.finished is not None and left.finished.finish_reason == "cancelled"
+
+
+def _events_of(engine: EngineClient, request: Generate) -> list[object]:
+    """What the engine sends for `request`, up to Finished (the client's own inbox)."""
+    _, inbox = engine._submit(lambda rid: dataclasses.replace(request, request_id=rid))
+    events: list[object] = []
+    while not events or not isinstance(events[-1], Finished):
+        events.append(inbox.get(timeout=120))
+    return events
+
+
+def test_the_engine_announces_each_render_of_a_chat_it_trims_to_fit(
+    tmp_path: Path, installed_starter: InstalledModel
+) -> None:
+    # Each render has its own time limit, so the app times each from its announcement:
+    # a long chat trimmed under load must not add up to one hostile-looking render.
+    turns = [ChatMessage("user" if i % 2 == 0 else "assistant", "word " * 120) for i in range(16)]
+    chat = (*turns, ChatMessage("user", "And now?"))
+    with _engine(tmp_path) as engine:
+        engine.load(installed_starter.path, context_length=1024)
+        events = _events_of(
+            engine, Generate(0, chat, sampling=Sampling(max_tokens=1), context_policy="drop_middle")
+        )
+        finished = events[-1]
+        assert isinstance(finished, Finished) and finished.stats.dropped_messages >= 4
+        renders = [e for e in events if isinstance(e, StageReached) and e.stage == "rendering"]
+        # One render, then one per turn left out (a user message and its answer).
+        assert len(renders) == 1 + finished.stats.dropped_messages // 2
+
+
+class _Unreadable:
+    """Pickles to a call that fails in the engine as it unpickles it."""
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (int, ("not a request",))
+
+
+def test_a_request_the_engine_cannot_read_ends_it_as_a_crash(
+    tmp_path: Path, installed_starter: InstalledModel
+) -> None:
+    with _engine(tmp_path) as engine:
+        engine.load(installed_starter.path, context_length=1024)
+        pid = engine.pid
+        assert pid is not None and engine._conn is not None
+        engine._conn.send(_Unreadable())  # as a damaged message would arrive
+        error: BaseException | None
+        try:
+            stream = engine.generate(messages=STORY, sampling=Sampling(max_tokens=4))
+        except EngineCrashed as crashed:  # the engine was gone already
+            error = crashed
+        else:
+            reading = Reading(stream)
+            reading.end()
+            error = reading.error
+        assert isinstance(error, EngineCrashed) and not isinstance(error, EngineUnresponsive)
+        assert _gone(pid) and engine.loaded is None
+        engine.load(installed_starter.path, context_length=1024)
         _still_answers(engine)

@@ -100,6 +100,8 @@ def test_user_errors_are_one_plain_line() -> None:
     no_model = lantern("chat", "hello", check=False)
     assert no_model.returncode == 1
     assert no_model.stderr.startswith("error: No model is installed yet")
+    assert "`lantern models install-starter`" in no_model.stderr  # the command line's advice
+    assert "Models page" not in no_model.stderr  # the window's is not for a terminal
     unknown = lantern("history", "show", "42", check=False)
     assert (
         unknown.returncode == 1

@@ -162,12 +162,13 @@ def test_bad_arguments_are_refused_before_anything_runs(tmp_path: Path) -> None:
         "complete", "Hi", "--grammar", str(grammar), "--json-schema", str(grammar), check=False
     )
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
-    cases = [
-        (["--top-p", "0"], "above 0 and at most 1"),
+    cases = [  # the ranges, in words, of the one table of sampling fields
+        (["--top-p", "1.5"], "1.5 is out of range: a number from 0 to 1"),
         (["--temperature", "-1"], "from 0 to 5"),
-        (["--top-k", "-3"], "at least 0"),
-        (["--max-tokens", "0"], "at least 1"),
-        (["--mirostat", "3"], "invalid choice"),
+        (["--top-k", "-3"], "a whole number from 0 to 1000"),
+        (["--max-tokens", "0"], "a whole number from 1 to 131072"),
+        (["--repeat-penalty", "0"], "a number from 0.5 to 3"),
+        (["--mirostat", "3"], "a whole number from 0 to 2"),
         (["--logprobs", "many"], "is not a whole number"),
         (["--seed", "-1"], "random one"),
     ]

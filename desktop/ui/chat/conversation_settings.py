@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtCore import QSignalBlocker, Signal
@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -31,14 +30,20 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.services.chat import SAMPLING_FIELDS, ConversationParameters, default_sampling
 from desktop.settings import Settings
+from desktop.tasks.sampling_limits import SAMPLING_RANGES
 from desktop.ui.widgets.notice import Notice
+from desktop.ui.widgets.sampling_spin_box import (
+    SamplingSpinBox,
+    sampling_spin_box,
+    show_in_spin_box,
+    spin_box_value,
+)
 
 if TYPE_CHECKING:
     from desktop.services.app import Lantern
@@ -47,39 +52,24 @@ if TYPE_CHECKING:
 
 DROP_OLDEST = "Drop the oldest messages (keep the system prompt and the latest)"
 STOP_AND_ASK = "Stop and ask me"
-RANDOM_SEED = -1  # what the seed box holds for "Random", the seed every conversation gets
 
 
-class Field(NamedTuple):
-    name: str  # the Sampling field
-    label: str  # with its mnemonic
-    minimum: float
-    maximum: float
-    step: float
-    decimals: int  # 0: a whole number
-    hint: str
+# The fields the dialog shows, in its order, each with the letter of its Alt+ shortcut (one
+# no other label or button of the dialog has); their ranges and hints are the table's.
+FIELD_KEYS = (
+    ("temperature", "T"),
+    ("top_p", "o"),
+    ("top_k", "k"),
+    ("min_p", "M"),
+    ("repeat_penalty", "R"),
+    ("max_tokens", "x"),
+    ("seed", "e"),
+)
 
 
-FIELDS = (
-    Field("temperature", "&Temperature", 0, 5, 0.05, 2,
-          "Higher gives more varied answers; 0 always picks the likeliest word."),
-    Field("top_p", "T&op P", 0, 1, 0.01, 2,
-          "Only the likeliest words that together reach this probability; 1 turns it off."),
-    Field("top_k", "Top &K", 0, 1000, 1, 0,
-          "Only this many of the likeliest words are considered; 0 turns it off."),
-    Field("min_p", "&Min P", 0, 1, 0.01, 2,
-          "Leaves out words less likely than this share of the likeliest; 0 turns it off."),
-    Field("repeat_penalty", "&Repeat penalty", 0, 3, 0.05, 2,
-          "Above 1 makes repeating the same words less likely; 1 turns it off."),
-    Field("max_tokens", "Ma&x answer length", 1, 131_072, 128, 0,
-          "The longest answer, in tokens (a token is about three quarters of a word)."),
-    Field("seed", "S&eed", RANDOM_SEED, 2**31 - 1, 1, 0,
-          "A fixed seed gives the same answer to the same question; Random, a new one."),
-)  # fmt: skip
-
-
-def _plain(label: str) -> str:
-    return label.replace("&", "")
+def _with_mnemonic(label: str, key: str) -> str:
+    at = label.index(key)
+    return f"{label[:at]}&{label[at:]}"
 
 
 class ConversationSettingsDialog(QDialog):
@@ -130,18 +120,20 @@ class ConversationSettingsDialog(QDialog):
         self.prompt_edit.setTabChangesFocus(True)  # Tab moves on, as everywhere else here
         self.prompt_edit.setMinimumHeight(self.fontMetrics().lineSpacing() * 6)
 
-        self.spins: dict[str, QSpinBox | QDoubleSpinBox] = {}
+        self.spins: dict[str, SamplingSpinBox] = {}
         self.default_boxes: dict[str, QCheckBox] = {}
         grid = QGridLayout()
-        for row, spec in enumerate(FIELDS):
-            spin = self._spin(spec)
+        for row, (name, key) in enumerate(FIELD_KEYS):
+            field = SAMPLING_RANGES[name]
+            spin = sampling_spin_box(field)
+            spin.valueChanged.connect(partial(self._value_edited, name))
             box = QCheckBox("Default")
-            box.setAccessibleName(f"Use the default {_plain(spec.label).lower()}")
-            box.toggled.connect(partial(self._default_toggled, spec.name))
-            grid.addWidget(self._label(f"{spec.label}:", spin), row, 0)
+            box.setAccessibleName(f"Use the default {field.label.lower()}")
+            box.toggled.connect(partial(self._default_toggled, name))
+            grid.addWidget(self._label(f"{_with_mnemonic(field.label, key)}:", spin), row, 0)
             grid.addWidget(spin, row, 1)
             grid.addWidget(box, row, 2)
-            self.spins[spec.name], self.default_boxes[spec.name] = spin, box
+            self.spins[name], self.default_boxes[name] = spin, box
         grid.setColumnStretch(1, 1)
         sampling = QGroupBox("Sampling (fields marked Default follow the app's settings)")
         sampling.setLayout(grid)
@@ -189,25 +181,6 @@ class ConversationSettingsDialog(QDialog):
         button.clicked.connect(slot)
         return button
 
-    def _spin(self, spec: Field) -> QSpinBox | QDoubleSpinBox:
-        spin: QSpinBox | QDoubleSpinBox
-        if spec.decimals:
-            spin = QDoubleSpinBox()
-            spin.setDecimals(spec.decimals)
-            spin.setRange(spec.minimum, spec.maximum)
-            spin.setSingleStep(spec.step)
-        else:
-            spin = QSpinBox()
-            spin.setRange(int(spec.minimum), int(spec.maximum))
-            spin.setSingleStep(int(spec.step))
-        if spec.name == "seed":
-            spin.setSpecialValueText("Random")  # shown at the minimum, RANDOM_SEED
-        spin.setAccessibleName(_plain(spec.label))
-        spin.setAccessibleDescription(spec.hint)
-        spin.setToolTip(spec.hint)
-        spin.valueChanged.connect(partial(self._value_edited, spec.name))
-        return spin
-
     # ---- the values ----
 
     def parameters(self) -> ConversationParameters:
@@ -239,14 +212,12 @@ class ConversationSettingsDialog(QDialog):
         for name, spin in self.spins.items():
             value = self._overrides.get(name, self._defaults.get(name))
             with QSignalBlocker(spin), QSignalBlocker(self.default_boxes[name]):
-                if value is None:
-                    spin.setValue(RANDOM_SEED)
-                else:
-                    spin.setValue(value if isinstance(spin, QDoubleSpinBox) else int(value))
+                show_in_spin_box(spin, value)
                 self.default_boxes[name].setChecked(name not in self._overrides)
 
-    def _value_edited(self, name: str, value: float) -> None:
-        if name == "seed" and value == RANDOM_SEED:
+    def _value_edited(self, name: str, _shown: float) -> None:
+        value = spin_box_value(self.spins[name])
+        if value is None:
             self._overrides.pop(name, None)  # Random is what every conversation gets anyway
         else:
             self._overrides[name] = value
@@ -257,8 +228,8 @@ class ConversationSettingsDialog(QDialog):
         if use_default:
             self._overrides.pop(name, None)
         else:  # keep what it shows, as the conversation's own value (a fixed seed: 0)
-            value = self.spins[name].value()
-            self._overrides[name] = max(value, 0) if name == "seed" else value
+            value = spin_box_value(self.spins[name])
+            self._overrides[name] = int(SAMPLING_RANGES[name].low) if value is None else value
         self._show_sampling()
 
     # ---- presets ----
@@ -347,9 +318,9 @@ class ConversationSettingsDialog(QDialog):
         self.notice.show_info(message)
         self.refresh(select)  # the buttons come back with the new list
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, error: BaseException) -> None:
         self._set_busy(False)
-        self.notice.show_error(message)
+        self.notice.show_error(error)
 
     def _set_busy(self, busy: bool) -> None:
         chosen = self.preset_box.currentIndex() >= 0 and not busy

@@ -11,7 +11,6 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QInputDialog,
@@ -25,33 +24,17 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.engine.protocol import OutputConstraint, Sampling
-from desktop.services.playground_parameters import PlaygroundParameters
+from desktop.services.playground_parameters import MAX_ALTERNATIVES, PlaygroundParameters
+from desktop.tasks.sampling_limits import SAMPLING_RANGES
+from desktop.ui.widgets.sampling_spin_box import (
+    SamplingSpinBox,
+    sampling_spin_box,
+    show_in_spin_box,
+    spin_box_value,
+)
 
-SEED_RANDOM = -1
+# The Playground's own controls; each sampling field's hint is the table's.
 HELP = {
-    "max_tokens": "The most tokens the answer may have. Generation also ends at the model's "
-    "end of text or a stop sequence.",
-    "temperature": "How adventurous sampling is. 0 always takes the most likely token "
-    "(greedy: the same answer every time); 0.7 is balanced; above 1 gets wild.",
-    "top_k": "Sample only among the K most likely tokens. 0 turns the limit off.",
-    "top_p": "Nucleus sampling: only the most likely tokens whose probabilities add up to P. "
-    "1 turns it off.",
-    "min_p": "Drop tokens less likely than this share of the most likely token's probability. "
-    "0 turns it off.",
-    "typical_p": "Locally typical sampling: keep tokens whose surprise is close to the "
-    "average. 1 turns it off.",
-    "repeat_penalty": "Make tokens already in the recent text less likely. 1 is off; "
-    "1.1 is a light touch.",
-    "presence_penalty": "Lower the odds of any token that already appeared, once "
-    "(OpenAI-style). 0 is off; negative values encourage repeats.",
-    "frequency_penalty": "Lower the odds of a token more each time it appears "
-    "(OpenAI-style). 0 is off.",
-    "mirostat": "Mirostat steers sampling to a steady level of surprise instead of top-k, "
-    "top-p, min-p and typical-p (which it replaces).",
-    "mirostat_tau": "Mirostat's target surprise: lower is more focused, higher more varied.",
-    "mirostat_eta": "How fast Mirostat adjusts to reach its target.",
-    "seed": "The random seed. The same seed and settings give the same answer. Random picks "
-    "a new one each run (the run shows which).",
     "stop": "Text that ends the answer where it appears (not included). One per line; "
     "write \\n for a line break.",
     "constraint": "Hold the answer to a shape: a JSON schema (the answer is JSON that fits "
@@ -60,20 +43,6 @@ HELP = {
     "answer (hover a token). 0 shows plain text and runs a little faster.",
 }
 CONSTRAINT_KINDS = (("None", None), ("JSON schema", "json_schema"), ("GBNF grammar", "grammar"))
-
-
-def _spin(low: int, high: int) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(low, high)
-    return box
-
-
-def _number(low: float, high: float, step: float, decimals: int = 2) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(low, high)
-    box.setSingleStep(step)
-    box.setDecimals(decimals)
-    return box
 
 
 class ParametersPanel(QScrollArea):
@@ -87,24 +56,16 @@ class ParametersPanel(QScrollArea):
         super().__init__(parent)
         self.setWidgetResizable(True)
         self.setAccessibleName(title)
-        self._fields: dict[str, QSpinBox | QDoubleSpinBox] = {
-            "max_tokens": _spin(1, 32768),
-            "temperature": _number(0.0, 5.0, 0.05),
-            "top_k": _spin(0, 1000),
-            "top_p": _number(0.0, 1.0, 0.01),
-            "min_p": _number(0.0, 1.0, 0.01),
-            "typical_p": _number(0.0, 1.0, 0.01),
-            "repeat_penalty": _number(0.5, 2.0, 0.01),
-            "presence_penalty": _number(-2.0, 2.0, 0.05),
-            "frequency_penalty": _number(-2.0, 2.0, 0.05),
-            "mirostat_tau": _number(0.0, 20.0, 0.5),
-            "mirostat_eta": _number(0.0, 1.0, 0.01),
-            "seed": _spin(SEED_RANDOM, 2**31 - 1),
+        # A spin box for every sampling field but Mirostat, which is a choice of versions.
+        self._fields: dict[str, SamplingSpinBox] = {
+            name: sampling_spin_box(field)
+            for name, field in SAMPLING_RANGES.items()
+            if name != "mirostat"
         }
-        self._fields["seed"].setSpecialValueText("Random")
         self.mirostat = QComboBox()
-        for label, version in (("Off", 0), ("Mirostat 1", 1), ("Mirostat 2", 2)):
-            self.mirostat.addItem(label, version)
+        mirostat = SAMPLING_RANGES["mirostat"]
+        for version in range(int(mirostat.low), int(mirostat.high) + 1):
+            self.mirostat.addItem(f"Mirostat {version}" if version else "Off", version)
         self.stop = QPlainTextEdit()
         self.stop.setFixedHeight(54)
         self.constraint_kind = QComboBox()
@@ -113,7 +74,8 @@ class ParametersPanel(QScrollArea):
         self.constraint_text = QPlainTextEdit()
         self.constraint_text.setPlaceholderText('{"type": "object", "properties": {…}}')
         self.constraint_text.setMinimumHeight(80)
-        self.alternatives = _spin(0, 20)
+        self.alternatives = QSpinBox()
+        self.alternatives.setRange(0, MAX_ALTERNATIVES)
 
         self.presets = QComboBox()
         self.presets.setAccessibleName("Preset")
@@ -142,37 +104,22 @@ class ParametersPanel(QScrollArea):
         layout.addLayout(presets)
         layout.addWidget(self.reset_button)
         form = QFormLayout()
-        labels = {
-            "max_tokens": "Max tokens",
-            "temperature": "Temperature",
-            "top_k": "Top-k",
-            "top_p": "Top-p",
-            "min_p": "Min-p",
-            "typical_p": "Typical-p",
-            "repeat_penalty": "Repeat penalty",
-            "presence_penalty": "Presence penalty",
-            "frequency_penalty": "Frequency penalty",
-        }
-        for name, label in labels.items():
-            self._add_row(form, label, self._fields[name], name)
-        self._add_row(form, "Mirostat", self.mirostat, "mirostat")
-        self._add_row(form, "Mirostat tau", self._fields["mirostat_tau"], "mirostat_tau")
-        self._add_row(form, "Mirostat eta", self._fields["mirostat_eta"], "mirostat_eta")
-        self._add_row(form, "Seed", self._fields["seed"], "seed")
-        self._add_row(form, "Stop sequences", self.stop, "stop")
-        self._add_row(form, "Output shape", self.constraint_kind, "constraint")
+        for name, field in SAMPLING_RANGES.items():  # in the table's order
+            self._add_row(form, field.label, self._fields.get(name, self.mirostat), field.hint)
+        self._add_row(form, "Stop sequences", self.stop, HELP["stop"])
+        self._add_row(form, "Output shape", self.constraint_kind, HELP["constraint"])
         form.addRow(self.constraint_text)
-        self._add_row(form, "Alternatives per token", self.alternatives, "alternatives")
+        self._add_row(form, "Alternatives per token", self.alternatives, HELP["alternatives"])
         layout.addLayout(form)
         layout.addStretch(1)
         self.setWidget(body)
 
     @staticmethod
-    def _add_row(form: QFormLayout, label: str, field: QWidget, name: str) -> None:
+    def _add_row(form: QFormLayout, label: str, field: QWidget, hint: str) -> None:
         field.setAccessibleName(label)
-        field.setToolTip(HELP[name])
+        field.setToolTip(hint)
         caption = QLabel(label)
-        caption.setToolTip(HELP[name])
+        caption.setToolTip(hint)
         form.addRow(caption, field)
 
     def _connect(self) -> None:
@@ -208,20 +155,11 @@ class ParametersPanel(QScrollArea):
     # ---- values ----
 
     def parameters(self) -> PlaygroundParameters:
-        values = {name: box.value() for name, box in self._fields.items()}
-        seed = int(values.pop("seed"))
+        values: dict[str, Any] = {name: spin_box_value(box) for name, box in self._fields.items()}
         stops = tuple(
             line.replace("\\n", "\n") for line in self.stop.toPlainText().splitlines() if line
         )
-        numbers: dict[str, Any] = {
-            k: (int(v) if k in ("max_tokens", "top_k") else float(v)) for k, v in values.items()
-        }
-        sampling = Sampling(
-            **numbers,
-            mirostat=int(self.mirostat.currentData()),
-            seed=None if seed == SEED_RANDOM else seed,
-            stop=stops,
-        )
+        sampling = Sampling(**values, mirostat=int(self.mirostat.currentData()), stop=stops)
         kind = self.constraint_kind.currentData()
         text = self.constraint_text.toPlainText()
         constraint = OutputConstraint(kind, text) if kind is not None and text.strip() else None
@@ -231,8 +169,7 @@ class ParametersPanel(QScrollArea):
         sampling = parameters.sampling
         self.blockSignals(True)
         for name, box in self._fields.items():
-            value = getattr(sampling, name)
-            box.setValue(SEED_RANDOM if value is None else value)
+            show_in_spin_box(box, getattr(sampling, name))
         self.mirostat.setCurrentIndex(max(0, self.mirostat.findData(sampling.mirostat)))
         self.stop.setPlainText("\n".join(s.replace("\n", "\\n") for s in sampling.stop))
         constraint = parameters.constraint

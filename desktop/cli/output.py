@@ -1,4 +1,5 @@
-"""What every `lantern` subcommand shares: the app it works on and how it prints data."""
+"""What every `lantern` command group shares: the app it works on, how it prints data and
+progress, and Ctrl+C that stops a run with what it wrote saved."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from desktop.services.runs import ServiceRun
+
+if TYPE_CHECKING:
+    from desktop.models.installed import InstalledModel
+    from desktop.services.app import Lantern
+
+EventT = TypeVar("EventT")
 
 
 def json_default(value: Any) -> Any:
@@ -35,7 +44,35 @@ def write_nothing(text: str) -> None:
     """For --json: the text is in the JSON printed at the end."""
 
 
-def open_lantern() -> Any:
+def progress(line: str) -> None:
+    """A line about the work (not its result), on stderr, so that stdout stays the result."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def size(n: float) -> str:
+    """Bytes as people read them: 1.2 GB."""
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return str(n)
+
+
+def installed_model_row(model: InstalledModel) -> dict[str, Any]:
+    """An installed model as `models list --json` and `doctor --json` print it."""
+    info = model.info
+    return {
+        "id": model.id,
+        "name": info.name,
+        "architecture": info.architecture,
+        "quantization": info.quantization,
+        "context_length": info.context_length,
+        "size_bytes": model.size_bytes,
+        "path": str(model.path),
+    }
+
+
+def open_lantern() -> Lantern:
     from desktop.services.app import Lantern
 
     return Lantern()
@@ -63,7 +100,7 @@ def ctrl_c_cancels(cancel: Callable[[], None]) -> Iterator[threading.Event]:
         signal.signal(signal.SIGINT, previous)
 
 
-def follow_run(run: Any, on_event: Callable[[Any], None]) -> bool:
+def follow_run(run: ServiceRun[EventT, object], on_event: Callable[[EventT], None]) -> bool:
     """Iterate a service run (`services/runs.py`) to its end, handing each event to
     `on_event`; Ctrl+C cancels it, and the run ends as stopped with what it wrote saved.
     True when Ctrl+C stopped it."""

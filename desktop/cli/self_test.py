@@ -179,7 +179,7 @@ def _main_window(paths: AppPaths) -> tuple[None, str]:
 def _install_root() -> str:
     if getattr(sys, "frozen", False):
         return str(Path(sys.executable).resolve().parent)
-    return str(Path(__file__).resolve().parent)
+    return str(Path(__file__).resolve().parents[1])  # the desktop package
 
 
 def _ascii(text: str) -> str:

@@ -12,10 +12,42 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from desktop.cli_output import follow_run, open_lantern, print_json
+from desktop.cli.arguments import Commands
+from desktop.cli.output import follow_run, open_lantern, print_json, progress
 from desktop.errors import LanternError
 from desktop.services.files import read_document_file, read_document_stream
 from desktop.tasks.documents import SourceText
+
+
+def add_commands(commands: Commands) -> None:
+    from desktop.tasks.summary import FORMATS
+
+    summarize = commands.add_parser(
+        "summarize", help="summarize a document of any length (.txt .md .pdf .docx .html)"
+    )
+    summarize.add_argument("file", help="the document, or - to read standard input")
+    summarize.add_argument(
+        "--length", default="short", help="sentence, short, detailed, or a number of words"
+    )
+    summarize.add_argument("--format", choices=FORMATS, default="paragraph")
+    summarize.add_argument("--tone", help='audience or tone, e.g. "for a ten-year-old"')
+    summarize.add_argument("--language", help="write the summary in this language")
+    summarize.add_argument("--focus", help="what to pay particular attention to")
+    summarize.add_argument("--model", help="installed model id")
+    summarize.add_argument("--json", action="store_true", help="the result, plan and timings")
+    summarize.set_defaults(handler=_summarize)
+
+    translate = commands.add_parser("translate", help="translate a document, segment by segment")
+    translate.add_argument("file", help="the document, or - to read standard input")
+    translate.add_argument("--to", required=True, help="target language: a name or code")
+    translate.add_argument(
+        "--from", dest="source_language", help="source language (default: detected)"
+    )
+    translate.add_argument("--glossary", help="a CSV file of term,translation rows")
+    translate.add_argument("--tone", help='e.g. "formal" or "informal"')
+    translate.add_argument("--model", help="installed model id")
+    translate.add_argument("--json", action="store_true", help="every segment, and timings")
+    translate.set_defaults(handler=_translate)
 
 
 def read_source(where: str) -> SourceText:
@@ -24,10 +56,6 @@ def read_source(where: str) -> SourceText:
         return SourceText(read_document_stream(sys.stdin.buffer, "standard input").text)
     path = Path(where).expanduser()
     return SourceText(read_document_file(path).text, path.name)
-
-
-def _progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def _eta(seconds: float | None) -> str:
@@ -43,7 +71,7 @@ def _eta(seconds: float | None) -> str:
 # ---- summarize ----
 
 
-def _cmd_summarize(args: argparse.Namespace) -> int:
+def _summarize(args: argparse.Namespace) -> int:
     from desktop.services.summarize import PlanMade, StepStarted, SummaryPiece
     from desktop.tasks.summary import SummaryOptions, parse_length
 
@@ -60,23 +88,23 @@ def _cmd_summarize(args: argparse.Namespace) -> int:
     app = open_lantern()
     try:
         run = app.summarize.summarize(source, options, model_id=args.model)
-        _progress(f"[summary {run.summary_id} · {run.model.id}]")
+        progress(f"[summary {run.summary_id} · {run.model.id}]")
 
         def show(event: object) -> None:
             if isinstance(event, PlanMade):
                 plan = event.plan
-                _progress(
+                progress(
                     f"{plan.tokens:,} tokens in {len(plan.chunks)} part(s) of at most "
                     f"{plan.chunk_tokens:,}; {plan.passes} pass(es) expected"
                 )
             elif isinstance(event, StepStarted):
-                _progress(f"[{event.step}/{event.steps}] {event.label}{_eta(event.eta_s)}")
+                progress(f"[{event.step}/{event.steps}] {event.label}{_eta(event.eta_s)}")
             elif isinstance(event, SummaryPiece) and not args.json:
                 sys.stdout.write(event.text)
                 sys.stdout.flush()
 
         if follow_run(run, show):
-            _progress(f"\nstopped; what was written is kept in summary {run.summary_id}")
+            progress(f"\nstopped; what was written is kept in summary {run.summary_id}")
             return 130
         outcome = run.outcome
         assert outcome is not None
@@ -97,7 +125,7 @@ def _cmd_summarize(args: argparse.Namespace) -> int:
         else:
             print()
             timings = record.timings or {}
-            _progress(
+            progress(
                 f"[{outcome.status} · {timings.get('passes', '?')} pass(es), "
                 f"{len(timings.get('steps', []))} step(s) in {timings.get('work_s', 0):.1f} s]"
             )
@@ -109,7 +137,7 @@ def _cmd_summarize(args: argparse.Namespace) -> int:
 # ---- translate ----
 
 
-def _cmd_translate(args: argparse.Namespace) -> int:
+def _translate(args: argparse.Namespace) -> int:
     from desktop.services.translate import SegmentDone, SegmentStarted, TranslationOptions
     from desktop.tasks.glossary import Glossary, read_glossary_csv
     from desktop.tasks.languages import find_language
@@ -129,22 +157,22 @@ def _cmd_translate(args: argparse.Namespace) -> int:
         service = app.translate
         run = service.start(source, options, model_id=args.model)
         record = service.translations.get(run.translation_id)
-        _progress(
+        progress(
             f"[translation {run.translation_id} · {run.model.id} · "
             f"{record.source_language or 'unknown language'} -> {record.target_language}]"
         )
 
         def show(event: object) -> None:
             if isinstance(event, SegmentStarted):
-                _progress(f"[{event.step}/{event.steps}] segment {event.position + 1}"
+                progress(f"[{event.step}/{event.steps}] segment {event.position + 1}"
                           f"{_eta(event.eta_s)}")  # fmt: skip
             elif isinstance(event, SegmentDone) and event.segment.missing_terms:
                 terms = ", ".join(event.segment.missing_terms)
-                _progress(f"  segment {event.segment.position + 1}: glossary term(s) "
+                progress(f"  segment {event.segment.position + 1}: glossary term(s) "
                           f"not translated as required: {terms}")  # fmt: skip
 
         if follow_run(run, show):
-            _progress(f"\nstopped; finished segments are kept in translation {run.translation_id}")
+            progress(f"\nstopped; finished segments are kept in translation {run.translation_id}")
             return 130
         outcome = run.outcome
         assert outcome is not None
@@ -168,7 +196,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
             sys.stdout.write(document.rstrip("\n") + "\n")
             flagged = sum(1 for s in segments if s.missing_terms)
             timings = record.timings or {}
-            _progress(
+            progress(
                 f"[{outcome.status} · {len(segments)} segments, {flagged} flagged for the "
                 f"glossary · {timings.get('seconds') or 0:.1f} s]"
             )
@@ -190,38 +218,3 @@ def _read_text(where: str) -> str:
         raise LanternError(f"{where} is not UTF-8 text; save the glossary as UTF-8 CSV.") from exc
     except OSError as exc:
         raise LanternError(f"Cannot read {where}: {exc.strerror or exc}.") from exc
-
-
-# ---- the parsers ----
-
-
-def add_writing_commands(commands: Any) -> None:
-    """`summarize` and `translate`, on the `lantern` parser's subcommands."""
-    from desktop.tasks.summary import FORMATS
-
-    summarize = commands.add_parser(
-        "summarize", help="summarize a document of any length (.txt .md .pdf .docx .html)"
-    )
-    summarize.add_argument("file", help="the document, or - to read standard input")
-    summarize.add_argument(
-        "--length", default="short", help="sentence, short, detailed, or a number of words"
-    )
-    summarize.add_argument("--format", choices=FORMATS, default="paragraph")
-    summarize.add_argument("--tone", help='audience or tone, e.g. "for a ten-year-old"')
-    summarize.add_argument("--language", help="write the summary in this language")
-    summarize.add_argument("--focus", help="what to pay particular attention to")
-    summarize.add_argument("--model", help="installed model id")
-    summarize.add_argument("--json", action="store_true", help="the result, plan and timings")
-    summarize.set_defaults(handler=_cmd_summarize)
-
-    translate = commands.add_parser("translate", help="translate a document, segment by segment")
-    translate.add_argument("file", help="the document, or - to read standard input")
-    translate.add_argument("--to", required=True, help="target language: a name or code")
-    translate.add_argument(
-        "--from", dest="source_language", help="source language (default: detected)"
-    )
-    translate.add_argument("--glossary", help="a CSV file of term,translation rows")
-    translate.add_argument("--tone", help='e.g. "formal" or "informal"')
-    translate.add_argument("--model", help="installed model id")
-    translate.add_argument("--json", action="store_true", help="every segment, and timings")
-    translate.set_defaults(handler=_cmd_translate)

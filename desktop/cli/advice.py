@@ -1,0 +1,18 @@
+"""What the command line adds to an error's message: the commands that act on it. A service's
+or the store's message names no surface (the window adds its own advice, `ui/error_text.py`);
+here each kind of error gets the `lantern` commands that help."""
+
+from __future__ import annotations
+
+from desktop.errors import ConversationNotFound, LanternError, NoModelInstalled, with_advice
+
+ADVICE: dict[type[LanternError], str] = {
+    NoModelInstalled: "Run `lantern models pull ID` (ids: `lantern models search`), `lantern "
+    "models install-starter` for the small starter model, or `lantern models import PATH`.",
+    ConversationNotFound: "See `lantern history list`.",
+}
+
+
+def error_line(error: LanternError) -> str:
+    """The line `lantern` prints after "error: "."""
+    return with_advice(error, ADVICE)
