@@ -29,6 +29,7 @@ from desktop.services.playground_parameters import (
 from desktop.settings import Settings
 from desktop.store.db import Database
 from desktop.store.playground import PlaygroundPresets, PlaygroundRunRecord, PlaygroundRuns
+from desktop.store.sessions import RunStatus
 
 FLUSH_INTERVAL_S = 0.5
 LANES = 2
@@ -221,7 +222,7 @@ class PlaygroundRun:
         self._forced = list(forced)
         self.tokens: list[GeneratedToken] = list(forced)
         self.output = "".join(t.choice.text for t in forced)
-        self.status = "running"
+        self.status: RunStatus = "running"
         self.stats: GenerationStats | None = None
         self._cancelled = threading.Event()
         self._stream: GenerationStream | None = None
@@ -293,7 +294,7 @@ class PlaygroundRun:
             self.run_id, output=self.output, tokens=[token_as_json(t) for t in self.tokens]
         )
 
-    def _finish(self, status: str, error: str | None = None) -> None:
+    def _finish(self, status: RunStatus, error: str | None = None) -> None:
         self.status = status
         self._service.runs.change(
             self.run_id,

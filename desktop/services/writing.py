@@ -1,0 +1,77 @@
+"""What the writing tools (Summarize, Translate) share, written once: they run on the app's
+engine with a model chosen among the installed ones, and keep their sessions in a store
+(store/sessions.py) that is listed, read, deleted and exported to a file. Each tool adds how
+it makes a session (a run: services/runs.py) and what its export holds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Generic, TypedDict, TypeVar
+
+from desktop.engine.client import EngineClient
+from desktop.models.installed import InstalledModel
+from desktop.services.files import write_file_atomically
+from desktop.services.loading import ModelLoader
+from desktop.services.models import ModelService
+from desktop.store.sessions import SessionStore
+from desktop.tasks.chat import conversation_title
+from desktop.tasks.document_export import ExportFormat
+from desktop.tasks.documents import SourceText
+
+RecordT = TypeVar("RecordT")
+
+
+class SourceColumns(TypedDict):
+    title: str
+    source_name: str | None
+    source_hash: str  # sessions over the same text are versions of each other
+
+
+def source_columns(source: SourceText) -> SourceColumns:
+    """What a session keeps of where its text came from."""
+    return SourceColumns(
+        title=source.name or conversation_title(source.text),
+        source_name=source.name,
+        source_hash=source.sha256,
+    )
+
+
+class WritingService(Generic[RecordT]):
+    # The session as a document: (session id, format, the tool's options) -> the file's bytes.
+    export: Callable[..., bytes]
+
+    def __init__(
+        self,
+        store: SessionStore[RecordT],
+        models: ModelService,
+        engine: EngineClient,
+        loader: ModelLoader,
+    ) -> None:
+        self._store = store
+        self._models = models
+        self._engine = engine
+        self._loader = loader
+
+    @property
+    def engine(self) -> EngineClient:
+        return self._engine
+
+    @property
+    def loader(self) -> ModelLoader:
+        return self._loader
+
+    def model(self, model_id: str | None) -> InstalledModel:
+        """The installed model to run: `model_id`, or the default one."""
+        return self._models.choose(model_id)
+
+    def sessions(self, query: str = "") -> list[RecordT]:
+        """The saved sessions, newest first; with a query, those that have its words."""
+        return self._store.recent(query)
+
+    def delete(self, session_id: int) -> None:
+        self._store.delete(session_id)
+
+    def export_file(self, session_id: int, path: Path, fmt: ExportFormat, **options: bool) -> None:
+        """The export written to `path` whole, or not at all."""
+        write_file_atomically(path, self.export(session_id, fmt, **options))
