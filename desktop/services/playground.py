@@ -179,6 +179,13 @@ class PlaygroundService:
     def reopen(self, run_id: int) -> PlaygroundRunRecord:
         return self.runs.get(run_id)
 
+    def sides(self, run_id: int) -> list[PlaygroundRunRecord]:
+        """A saved run with the one started side by side with it, if any, by side."""
+        record = self.runs.get(run_id)
+        if record.comparison_id is None:
+            return [record]
+        return self.runs.comparison(record.comparison_id)
+
     def delete(self, run_id: int) -> None:
         self.runs.delete(run_id)
 

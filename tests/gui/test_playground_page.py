@@ -201,10 +201,10 @@ def test_a_saved_run_opens_with_its_prompt_parameters_and_tokens(
     greedy(page, max_tokens=5)
     run(qtbot, page)
     shown = list(page.lanes[0].view.tokens)
-    page.new_run()
+    page.sessions.new()
     assert page.editor.prompt_box.toPlainText() == "" and not page.lanes[0].view.tokens
     [record] = lantern.playground.history()
-    page.open_run(record.id)
+    page.sessions.open(record.id)
     qtbot.waitUntil(lambda: len(page.lanes[0].view.tokens) == len(shown), timeout=TIMEOUT_MS)
     assert page.editor.prompt_box.toPlainText() == "Name a {thing}:"
     assert page.editor.variables() == {"thing": "fruit"}

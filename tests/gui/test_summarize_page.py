@@ -166,7 +166,7 @@ def test_a_saved_summary_opens_with_its_source_options_result_and_notes(
     qtbot, page: SummarizePage, lantern: Lantern
 ) -> None:
     record = saved_summary(lantern)
-    page.refresh_history()
+    page.sessions.refresh()
     qtbot.waitUntil(lambda: page.history.ids() == [record.id], timeout=TIMEOUT_MS)
     item = page.history.list.item(0)
     assert item.text().startswith("Library plans\n") and "complete" in item.text()
@@ -191,7 +191,7 @@ def test_export_writes_a_docx_that_word_can_read(
     qtbot, page: SummarizePage, lantern: Lantern, tmp_path: Path
 ) -> None:
     record = saved_summary(lantern)
-    page.open_summary(record.id)
+    page.sessions.open(record.id)
     qtbot.waitUntil(page.export_button.isEnabled, timeout=TIMEOUT_MS)
     target = tmp_path / "summary.docx"
     page.export_to(target, "docx")
@@ -220,13 +220,13 @@ def test_deleting_a_summary_asks_first_and_removes_it(
     qtbot, page: SummarizePage, lantern: Lantern, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     record = saved_summary(lantern)
-    page.refresh_history()
+    page.sessions.refresh()
     qtbot.waitUntil(lambda: page.history.ids() == [record.id], timeout=TIMEOUT_MS)
-    page.open_summary(record.id)
+    page.sessions.open(record.id)
     qtbot.waitUntil(lambda: page.history.selected_id() == record.id, timeout=TIMEOUT_MS)
-    monkeypatch.setattr(page, "confirm_delete", lambda: False)
+    monkeypatch.setattr(page.sessions, "confirm_delete", lambda _summary_id: False)
     qtbot.mouseClick(page.history.delete_button, Qt.MouseButton.LeftButton)
-    monkeypatch.setattr(page, "confirm_delete", lambda: True)
+    monkeypatch.setattr(page.sessions, "confirm_delete", lambda _summary_id: True)
     qtbot.mouseClick(page.history.delete_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.history.ids() == [], timeout=TIMEOUT_MS)
     assert lantern.summarize.sessions() == []
