@@ -26,6 +26,7 @@ from desktop.services.playground_parameters import (
     token_as_json,
     token_from_json,
 )
+from desktop.services.sessions import SessionService
 from desktop.settings import Settings
 from desktop.store.db import Database
 from desktop.store.playground import PlaygroundPresets, PlaygroundRunRecord, PlaygroundRuns
@@ -65,11 +66,12 @@ class PlaygroundLane:
         self.loader = ModelLoader(models, self.engine, settings)
 
 
-class PlaygroundService:
+class PlaygroundService(SessionService[PlaygroundRunRecord]):
     def __init__(
         self, db: Database, models: ModelService, settings: Settings, log_dir: Path
     ) -> None:
         self.runs = PlaygroundRuns(db)
+        super().__init__(self.runs)
         self.presets = PlaygroundPresets(db)
         self._models = models
         self._settings = settings
@@ -173,21 +175,15 @@ class PlaygroundService:
         )
         return PlaygroundRun(self, record.id, source.lane, prompt, parameters, model, None, forced)
 
-    def history(self, query: str = "") -> list[PlaygroundRunRecord]:
-        return self.runs.recent(query)
-
     def reopen(self, run_id: int) -> PlaygroundRunRecord:
         return self.runs.get(run_id)
 
-    def sides(self, run_id: int) -> list[PlaygroundRunRecord]:
+    def session(self, run_id: int) -> list[PlaygroundRunRecord]:
         """A saved run with the one started side by side with it, if any, by side."""
         record = self.runs.get(run_id)
         if record.comparison_id is None:
             return [record]
         return self.runs.comparison(record.comparison_id)
-
-    def delete(self, run_id: int) -> None:
-        self.runs.delete(run_id)
 
     def close(self) -> None:
         with self._lock:

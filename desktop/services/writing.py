@@ -1,19 +1,20 @@
 """What the writing tools (Summarize, Translate) share, written once: they run on the app's
-engine with a model chosen among the installed ones, and keep their sessions in a store
-(store/sessions.py) that is listed, read, deleted and exported to a file. Each tool adds how
-it makes a session (a run: services/runs.py) and what its export holds."""
+engine with a model chosen among the installed ones, and their saved sessions
+(services/sessions.py) are also exported to a file. Each tool adds how it makes a session (a
+run: services/runs.py) and what its export holds."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Generic, TypedDict, TypeVar
+from typing import TypedDict, TypeVar
 
 from desktop.engine.client import EngineClient
 from desktop.models.installed import InstalledModel
 from desktop.services.files import write_file_atomically
 from desktop.services.loading import ModelLoader
 from desktop.services.models import ModelService
+from desktop.services.sessions import SessionService
 from desktop.store.sessions import SessionStore
 from desktop.tasks.chat import conversation_title
 from desktop.tasks.document_export import ExportFormat
@@ -37,7 +38,7 @@ def source_columns(source: SourceText) -> SourceColumns:
     )
 
 
-class WritingService(Generic[RecordT]):
+class WritingService(SessionService[RecordT]):
     # The session as a document: (session id, format, the tool's options) -> the file's bytes.
     export: Callable[..., bytes]
 
@@ -48,7 +49,7 @@ class WritingService(Generic[RecordT]):
         engine: EngineClient,
         loader: ModelLoader,
     ) -> None:
-        self._store = store
+        super().__init__(store)
         self._models = models
         self._engine = engine
         self._loader = loader
@@ -64,13 +65,6 @@ class WritingService(Generic[RecordT]):
     def model(self, model_id: str | None) -> InstalledModel:
         """The installed model to run: `model_id`, or the default one."""
         return self._models.choose(model_id)
-
-    def sessions(self, query: str = "") -> list[RecordT]:
-        """The saved sessions, newest first; with a query, those that have its words."""
-        return self._store.recent(query)
-
-    def delete(self, session_id: int) -> None:
-        self._store.delete(session_id)
 
     def export_file(self, session_id: int, path: Path, fmt: ExportFormat, **options: bool) -> None:
         """The export written to `path` whole, or not at all."""

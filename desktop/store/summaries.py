@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import select
 
@@ -32,6 +32,15 @@ class SummaryRecord:
     updated_at: datetime
 
 
+class NewSummary(TypedDict):
+    title: str
+    source_name: str | None
+    source_hash: str
+    source_text: str
+    options: dict[str, Any]
+    model_id: str
+
+
 class SummaryRepository(SessionStore[SummaryRecord]):
     table = Summary
     noun = "summary"
@@ -42,27 +51,9 @@ class SummaryRepository(SessionStore[SummaryRecord]):
             SummaryRecord, row, options=dict(row.options), partials=list(row.partials or [])
         )
 
-    def create(
-        self,
-        *,
-        title: str,
-        source_name: str | None,
-        source_hash: str,
-        source_text: str,
-        options: dict[str, Any],
-        model_id: str,
-    ) -> SummaryRecord:
+    def create(self, **columns: Unpack[NewSummary]) -> SummaryRecord:
         """A run starting now, owned by this process until it ends."""
-        return self._create(
-            title=title,
-            source_name=source_name,
-            source_hash=source_hash,
-            source_text=source_text,
-            options=options,
-            model_id=model_id,
-            partials=[],
-            result="",
-        )
+        return self._create(**columns, partials=[], result="")
 
     def versions(self, source_hash: str) -> list[SummaryRecord]:
         """Every run over one source, oldest first: the versions to compare."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session
@@ -67,6 +67,17 @@ class NewSegment:
     continuation: str = ""
 
 
+class NewTranslation(TypedDict):
+    title: str
+    source_name: str | None
+    source_hash: str
+    source_language: str | None
+    target_language: str
+    tone: str
+    glossary: Sequence[tuple[str, str]]
+    model_id: str
+
+
 def _segment(row: TranslationSegment) -> SegmentRecord:
     return plain_record(SegmentRecord, row, missing_terms=list(row.missing_terms or []))
 
@@ -81,31 +92,12 @@ class TranslationRepository(SessionStore[TranslationRecord]):
         return plain_record(TranslationRecord, row, glossary=glossary)
 
     def create(
-        self,
-        *,
-        title: str,
-        source_name: str | None,
-        source_hash: str,
-        source_language: str | None,
-        target_language: str,
-        tone: str,
-        glossary: Sequence[tuple[str, str]],
-        model_id: str,
-        segments: Sequence[NewSegment],
+        self, *, segments: Sequence[NewSegment], **columns: Unpack[NewTranslation]
     ) -> TranslationRecord:
         """The session and every segment, in one commit: untranslatable ones (code) are done."""
+        glossary = [list(pair) for pair in columns["glossary"]]
         with self._db.session() as session:
-            row = self._started(
-                session,
-                title=title,
-                source_name=source_name,
-                source_hash=source_hash,
-                source_language=source_language,
-                target_language=target_language,
-                tone=tone,
-                glossary=[list(pair) for pair in glossary],
-                model_id=model_id,
-            )
+            row = self._started(session, **{**columns, "glossary": glossary})
             session.add_all(
                 TranslationSegment(
                     translation_id=row.id,

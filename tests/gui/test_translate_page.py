@@ -90,8 +90,8 @@ def test_three_paragraphs_give_three_aligned_translated_rows_and_a_history_entry
     record, segments = lantern.translate.session(page.translation_id)
     assert [s.translation for s in segments] == [table.translation_text(r) for r in range(3)]
     assert record.target_language == "fr"
-    qtbot.waitUntil(lambda: page.history.ids() == [record.id], timeout=TIMEOUT_MS)
-    assert "French" in page.history.list.item(0).text()
+    qtbot.waitUntil(lambda: page.sessions.history.ids() == [record.id], timeout=TIMEOUT_MS)
+    assert "French" in page.sessions.history.list.item(0).text()
     assert page.export_button.isEnabled() and page.bilingual_button.isEnabled()
     assert unnamed_controls(page) == []
 
@@ -175,9 +175,9 @@ def test_cancel_keeps_finished_segments_and_continue_finishes_the_rest(
     translation_id = page.translation_id
     page.sessions.new()
     assert not page.continue_button.isEnabled()
-    qtbot.waitUntil(lambda: page.history.ids() == [translation_id], timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: page.sessions.history.ids() == [translation_id], timeout=TIMEOUT_MS)
     with qtbot.waitSignal(page.session_shown, timeout=TIMEOUT_MS):
-        page.history.list.itemClicked.emit(page.history.list.item(0))
+        page.sessions.history.list.itemClicked.emit(page.sessions.history.list.item(0))
     assert page.continue_button.isEnabled()
     with qtbot.waitSignal(page.run_ended, timeout=TIMEOUT_MS) as ended:
         page.continue_button.click()
@@ -197,10 +197,10 @@ def test_reopening_a_session_restores_its_rows(
     translations = [page.table.translation_text(row) for row in range(2)]
     page.sessions.new()
     assert page.table.rowCount() == 0 and page.input.source().text == ""
-    qtbot.waitUntil(lambda: page.history.ids() == [translation_id], timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: page.sessions.history.ids() == [translation_id], timeout=TIMEOUT_MS)
 
     with qtbot.waitSignal(page.session_shown, timeout=TIMEOUT_MS):
-        page.history.list.itemClicked.emit(page.history.list.item(0))
+        page.sessions.history.list.itemClicked.emit(page.sessions.history.list.item(0))
 
     assert page.translation_id == translation_id
     assert [page.table.translation_text(row) for row in range(2)] == translations
@@ -249,15 +249,15 @@ def test_search_and_delete_in_the_history(
     dogs = lantern.translate.start(SourceText("The dog runs."), french).translation_id
     with qtbot.waitSignal(page.sessions.history_shown, timeout=TIMEOUT_MS):
         page.sessions.refresh()
-    assert page.history.ids() == [dogs, cats]  # newest first
+    assert page.sessions.history.ids() == [dogs, cats]  # newest first
 
     with qtbot.waitSignal(page.sessions.history_shown, timeout=TIMEOUT_MS):
-        page.history.search_field.setText("cat")
-    assert page.history.ids() == [cats]
+        page.sessions.history.search_field.setText("cat")
+    assert page.sessions.history.ids() == [cats]
 
     monkeypatch.setattr(QMessageBox, "question", lambda *_args: QMessageBox.StandardButton.Yes)
-    page.history.list.setCurrentRow(0)
+    page.sessions.history.list.setCurrentRow(0)
     with qtbot.waitSignal(page.sessions.history_shown, timeout=TIMEOUT_MS):
-        page.history.delete_button.click()
-    assert page.history.ids() == []
+        page.sessions.history.delete_button.click()
+    assert page.sessions.history.ids() == []
     assert [record.id for record in lantern.translate.sessions()] == [dogs]

@@ -45,13 +45,8 @@ from desktop.ui.playground.token_view import BANDS, FORCED
 from desktop.ui.runs import PageRun
 from desktop.ui.widgets.notice import Notice
 from desktop.ui.widgets.run_shortcuts import run_shortcuts
-from desktop.ui.widgets.session_history import (
-    HistoryRow,
-    SessionHistory,
-    local_time,
-    status_words,
-)
-from desktop.ui.widgets.session_page import SavedSessions, SessionCalls
+from desktop.ui.widgets.session_history import HistoryRow, local_time, status_words
+from desktop.ui.widgets.session_page import SavedSessions, SessionWords
 from desktop.ui.widgets.throttle import Throttle
 
 if TYPE_CHECKING:
@@ -65,6 +60,7 @@ log = logging.getLogger(__name__)
 COUNT_DELAY_MS = 500  # count once typing pauses: counting may load the model
 NO_MODEL = "Install a model on the Models page to use the Playground."
 SIDES = ("A", "B")
+RUNS = SessionWords("run", "runs", delete_question=None)  # deleted at once
 
 
 def legend_html() -> str:
@@ -103,7 +99,6 @@ class PlaygroundPage(QWidget):
     # ---- layout ----
 
     def _build(self) -> None:
-        self.history = SessionHistory("run", "runs")
         self.editor = PromptEditor()
         self.run_button = QPushButton("Run")
         self.run_button.setAccessibleName("Run")
@@ -120,6 +115,8 @@ class PlaygroundPage(QWidget):
             "sets of parameters"
         )
         self.model_notice = Notice()  # shown while no model is installed
+        self.model_notice.show_info(NO_MODEL)
+        self.model_notice.hide()  # until the window says which models there are
         self.status = Notice()
         actions = QHBoxLayout()
         actions.setContentsMargins(0, 0, 0, 0)
@@ -157,12 +154,17 @@ class PlaygroundPage(QWidget):
         work.addWidget(bottom)
         work.setSizes([300, 440])
 
+        lantern = self._lantern
+        self.sessions: SavedSessions[PlaygroundRunRecord, list[PlaygroundRunRecord]] = (
+            SavedSessions(self, self._tasks, self.status, lambda: lantern.playground, RUNS)
+        )
+
         self.parameter_tabs = QTabWidget()
         for panel, name in zip(self.parameters, SIDES, strict=True):
             self.parameter_tabs.addTab(panel, name)
         main = QSplitter(Qt.Orientation.Horizontal)
         main.setChildrenCollapsible(False)
-        main.addWidget(self.history)
+        main.addWidget(self.sessions.history)
         main.addWidget(work)
         main.addWidget(self.parameter_tabs)
         main.setStretchFactor(1, 1)
@@ -174,22 +176,6 @@ class PlaygroundPage(QWidget):
         self.stop_shortcut = run_shortcuts(self, self.run, self.stop)
         self._count_later = Throttle(self._count, COUNT_DELAY_MS, parent=self)
         self._show_sides()
-
-        lantern = self._lantern
-        self.sessions: SavedSessions[PlaygroundRunRecord, list[PlaygroundRunRecord]] = (
-            SavedSessions(
-                self,
-                self.history,
-                self._tasks,
-                self.status,
-                SessionCalls(
-                    listed=lambda query: lantern.playground.history(query),
-                    read=lambda run_id: lantern.playground.sides(run_id),
-                    delete=lambda run_id: lantern.playground.delete(run_id),
-                ),
-                question=None,
-            )
-        )
 
     def _connect(self) -> None:
         self.editor.changed.connect(self._prompt_changed)
@@ -240,10 +226,7 @@ class PlaygroundPage(QWidget):
         self._models = {model.id: model for model in models}
         for lane in self.lanes:
             lane.model_picker.show_models(models, default_id)
-        if models:
-            self.model_notice.clear_message()
-        else:
-            self.model_notice.show_info(NO_MODEL)
+        self.model_notice.setVisible(not models)
         self._update_actions()
 
     def start(self) -> None:

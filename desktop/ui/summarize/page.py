@@ -59,13 +59,8 @@ from desktop.ui.summarize.versions_view import VersionsView
 from desktop.ui.widgets.document_input import DocumentInput
 from desktop.ui.widgets.notice import Notice
 from desktop.ui.widgets.run_shortcuts import run_shortcuts
-from desktop.ui.widgets.session_history import (
-    HistoryRow,
-    SessionHistory,
-    local_time,
-    status_words,
-)
-from desktop.ui.widgets.session_page import SavedSessions, SessionCalls
+from desktop.ui.widgets.session_history import HistoryRow, local_time, status_words
+from desktop.ui.widgets.session_page import SavedSessions, SessionWords
 from desktop.ui.widgets.throttle import Throttle
 
 if TYPE_CHECKING:
@@ -79,12 +74,11 @@ log = logging.getLogger(__name__)
 
 COUNT_DELAY_MS = 700  # count tokens once typing pauses: counting loads the model
 NO_MODEL = "Install a model on the Models page to summarize."
+SUMMARIES = SessionWords("summary", "summaries", "Delete this summary? It cannot be undone.")
 OUTCOME_MESSAGES = {
     "complete": "Done: the summary is saved.",
     "cancelled": "Cancelled: the notes and the text written so far are kept.",
 }
-# A saved summary as the page opens it: the summary, and every version of its text.
-OpenedSummary = tuple[SummaryRecord, list[SummaryRecord]]
 
 
 def counts_line(words: int, plan: SummaryPlan | None = None) -> str:
@@ -119,7 +113,6 @@ class SummarizePage(QWidget):
     # ---- layout ----
 
     def _build(self) -> None:
-        self.history = SessionHistory("summary", "summaries")
         self.document_input = DocumentInput(self._tasks)
         self.options_bar = SummaryOptionsBar()
 
@@ -134,6 +127,8 @@ class SummarizePage(QWidget):
         self.progress.setAccessibleName("Progress")
         self.progress.setTextVisible(True)
         self.model_notice = Notice()  # shown while no model is installed
+        self.model_notice.show_info(NO_MODEL)
+        self.model_notice.hide()  # until the window says which models there are
         self.status = Notice()  # how the run went, or what is wrong with starting one
         actions = QHBoxLayout()
         actions.setContentsMargins(0, 0, 0, 0)
@@ -182,6 +177,11 @@ class SummarizePage(QWidget):
         bottom_layout.addWidget(self.result_notice)
         bottom_layout.addWidget(self.notes)
 
+        lantern = self._lantern
+        self.sessions: SavedSessions[SummaryRecord, SummaryRecord] = SavedSessions(
+            self, self._tasks, self.status, lambda: lantern.summarize, SUMMARIES
+        )
+
         work = QSplitter(Qt.Orientation.Vertical)
         work.setChildrenCollapsible(False)
         work.addWidget(top)
@@ -189,7 +189,7 @@ class SummarizePage(QWidget):
         work.setSizes([320, 360])
         main = QSplitter(Qt.Orientation.Horizontal)
         main.setChildrenCollapsible(False)
-        main.addWidget(self.history)
+        main.addWidget(self.sessions.history)
         main.addWidget(work)
         main.setStretchFactor(1, 1)
         main.setSizes([240, 760])
@@ -199,23 +199,6 @@ class SummarizePage(QWidget):
 
         self.cancel_shortcut = run_shortcuts(self, self.summarize, self.cancel)
         self._count_later = Throttle(self._count, COUNT_DELAY_MS, parent=self)
-
-        lantern = self._lantern
-        self.sessions: SavedSessions[SummaryRecord, OpenedSummary] = SavedSessions(
-            self,
-            self.history,
-            self._tasks,
-            self.status,
-            SessionCalls(
-                listed=lambda query: lantern.summarize.sessions(query),
-                read=lambda summary_id: (
-                    lantern.summarize.session(summary_id),
-                    lantern.summarize.versions(summary_id),
-                ),
-                delete=lambda summary_id: lantern.summarize.delete(summary_id),
-            ),
-            question="Delete this summary? It cannot be undone.",
-        )
 
     def _connect(self) -> None:
         self.document_input.changed.connect(self._text_changed)
@@ -237,10 +220,7 @@ class SummarizePage(QWidget):
 
     def set_models(self, models: list[InstalledModel], default_id: str | None) -> None:
         self.options_bar.set_models(models, default_id)
-        if models:
-            self.model_notice.clear_message()
-        else:
-            self.model_notice.show_info(NO_MODEL)
+        self.model_notice.setVisible(not models)
         self._update_actions()
 
     def start(self) -> None:
@@ -471,7 +451,7 @@ class SummarizePage(QWidget):
     def _open_version(self, summary_id: int) -> None:
         """A version's Open: that summary alone, even the one shown (out of the comparison)."""
         self.sessions.open(
-            summary_id, again=True, show=lambda opened: self._show_summary(opened, compare=False)
+            summary_id, again=True, show=lambda record: self._show_summary(record, compare=False)
         )
 
     # ---- the saved summaries (SavedSessions' owner) ----
@@ -483,13 +463,13 @@ class SummarizePage(QWidget):
             f"{local_time(record.updated_at)} · {status_words(record.status)}",
         )
 
-    def show_session(self, opened: OpenedSummary) -> None:
+    def show_session(self, record: SummaryRecord) -> None:
         """A saved summary: its source, options, result, notes, and its versions compared."""
-        self._show_summary(opened, compare=True)
+        self._show_summary(record, compare=True)
 
-    def _show_summary(self, opened: OpenedSummary, *, compare: bool) -> None:
-        record, versions = opened
+    def _show_summary(self, record: SummaryRecord, *, compare: bool) -> None:
         self._current = record
+        self._versions = []  # until its own are read
         self.document_input.set_source(SourceText(record.source_text, record.source_name))
         try:
             self.options_bar.set_options(SummaryOptions.from_dict(record.options))
@@ -503,8 +483,8 @@ class SummarizePage(QWidget):
         self._show_status(record.status, record.error)
         if record.status == "complete":
             self.status.clear_message()
-        self._show_versions(record.id, versions, compare)
         self._update_actions()
+        self._read_versions(record.id, compare=compare)
 
     def clear_session(self) -> None:
         self._current = None
@@ -566,7 +546,7 @@ class SummarizePage(QWidget):
         self.cancel_button.setVisible(running)
         self.cancel_button.setEnabled(running)
         self.progress.setVisible(running)
-        self.history.setEnabled(not running)
+        self.sessions.history.setEnabled(not running)
         self.copy_button.setEnabled(not running and has_result)
         self.export_button.setEnabled(not running and has_result)
         versions = len(self._versions)

@@ -52,13 +52,8 @@ from desktop.ui.widgets.document_input import DocumentInput
 from desktop.ui.widgets.model_picker import ModelPicker
 from desktop.ui.widgets.notice import Notice
 from desktop.ui.widgets.run_shortcuts import run_shortcuts
-from desktop.ui.widgets.session_history import (
-    HistoryRow,
-    SessionHistory,
-    local_time,
-    status_words,
-)
-from desktop.ui.widgets.session_page import DOCUMENT_FORMATS, SavedSessions, SessionCalls
+from desktop.ui.widgets.session_history import HistoryRow, local_time, status_words
+from desktop.ui.widgets.session_page import DOCUMENT_FORMATS, SavedSessions, SessionWords
 from desktop.ui.widgets.throttle import Throttle
 
 if TYPE_CHECKING:
@@ -70,6 +65,11 @@ if TYPE_CHECKING:
 DETECT_DELAY_MS = 400  # detect once the user pauses typing
 BILINGUAL_FORMATS = ("md", "docx")
 HISTORY_WIDTH = 260
+TRANSLATIONS = SessionWords(
+    "translation",
+    "translations",
+    "Delete “{title}” and its translated segments? This cannot be undone.",
+)
 # A saved translation as the page opens it: the session and its segments.
 OpenedTranslation = tuple[TranslationRecord, list[SegmentRecord]]
 
@@ -112,8 +112,6 @@ class TranslatePage(QWidget):
         self._run.finished.connect(self._run_finished)
         self._run.failed.connect(self._run_failed)
         self._run.ended.connect(self._run_ended)
-
-        self.history = SessionHistory("translation", "translations")
 
         self.options = TranslationOptionsBar(tasks)
         self.options.glossary_changed.connect(self._update_buttons)
@@ -158,16 +156,7 @@ class TranslatePage(QWidget):
         self.status.setWordWrap(True)
         self.notice = Notice()
         self.sessions: SavedSessions[TranslationRecord, OpenedTranslation] = SavedSessions(
-            self,
-            self.history,
-            tasks,
-            self.notice,
-            SessionCalls(
-                listed=lambda query: lantern.translate.sessions(query),
-                read=lambda translation_id: lantern.translate.session(translation_id),
-                delete=lambda translation_id: lantern.translate.delete(translation_id),
-            ),
-            question="Delete “{title}” and its translated segments? This cannot be undone.",
+            self, tasks, self.notice, lambda: lantern.translate, TRANSLATIONS
         )
 
         self.table = SegmentTable()
@@ -226,7 +215,7 @@ class TranslatePage(QWidget):
         work_layout.addWidget(self.notice)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.history)
+        splitter.addWidget(self.sessions.history)
         splitter.addWidget(work)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 4)
@@ -549,7 +538,7 @@ class TranslatePage(QWidget):
         )
         self.export_button.setEnabled(not running and has_translation)
         self.bilingual_button.setEnabled(not running and has_translation)
-        self.history.setEnabled(not running)
+        self.sessions.history.setEnabled(not running)
         self.options.set_enabled_for_run(running)
         self.model_picker.setEnabled(not running)
         self.table.set_editable(not running)

@@ -58,7 +58,6 @@ class SessionHistory(QWidget):
 
     def __init__(self, noun: str, plural: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.noun = noun  # "summary"
         self.search_field = QLineEdit()
         self.search_field.setAccessibleName(f"Search {plural}")
         self.search_field.setPlaceholderText(f"Search {plural}")

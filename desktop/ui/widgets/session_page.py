@@ -1,22 +1,17 @@
 """What every page with saved sessions (Summarize, Translate, the Playground) does with them,
-written once: `SavedSessions`, the controller between the page's history list
-(`SessionHistory`) and the store.
+written once: `SavedSessions`, the history list on the left of the page (`history`, a
+`SessionHistory`) with the controller between it and the store.
 
 It keeps the list in step with the store (reads can end out of order: only the latest one is
 shown), opens the session clicked (the last one asked for wins; none while a run goes),
 starts a new one, deletes one once the user agrees, and writes an export in the background.
-The page supplies the store calls (run in the background, so they name the Lantern, never a
-widget) and, as the `SessionOwner`, shows what was read:
+The page hands it the tool's service (services/sessions.py: sessions, session, delete),
+called in the background only, and what it calls its sessions; as the `SessionOwner`, the
+page shows a session read, clears itself for a new one, and words a history line:
 
-    self.sessions = SavedSessions(
-        self, self.history, tasks, self.notice,  # the page is the SessionOwner
-        SessionCalls(
-            listed=lambda query: lantern.translate.sessions(query),
-            read=lambda translation_id: lantern.translate.session(translation_id),
-            delete=lambda translation_id: lantern.translate.delete(translation_id),
-        ),
-        question="Delete “{title}” and its translated segments? This cannot be undone.",
-    )
+    TRANSLATIONS = SessionWords("translation", "translations", "Delete “{title}”? ...")
+    self.sessions = SavedSessions(self, tasks, self.notice, lambda: lantern.translate, TRANSLATIONS)
+    splitter.addWidget(self.sessions.history)
 
 The page's own code then calls `sessions.set_current(id)` when a run makes a session, and
 `sessions.refresh()` when one changes; the history's buttons and list call the rest.
@@ -42,8 +37,20 @@ if TYPE_CHECKING:
 
 RecordT = TypeVar("RecordT")
 SessionT = TypeVar("SessionT")
+RecordT_co = TypeVar("RecordT_co", covariant=True)
+SessionT_co = TypeVar("SessionT_co", covariant=True)
 RecordT_contra = TypeVar("RecordT_contra", contravariant=True)
 SessionT_contra = TypeVar("SessionT_contra", contravariant=True)
+
+
+@dataclass(frozen=True)
+class SessionWords:
+    """What a page calls its sessions, and asks before it deletes one."""
+
+    noun: str  # "summary"
+    plural: str  # "summaries"
+    delete_question: str | None  # "{title}" in it is the session's; None: delete at once
+
 
 # What the writing tools export to: format -> its line in the save dialog's list of types.
 DOCUMENT_FORMATS = {
@@ -53,13 +60,16 @@ DOCUMENT_FORMATS = {
 }
 
 
-@dataclass(frozen=True)
-class SessionCalls(Generic[RecordT, SessionT]):
-    """The store's side, each called in the background."""
+class SessionService(Protocol[RecordT_co, SessionT_co]):
+    """The tool's side (services/sessions.py), called in the background."""
 
-    listed: Callable[[str], Sequence[RecordT]]  # the sessions that have a query's words
-    read: Callable[[int], SessionT]  # one session, all that the page shows of it
-    delete: Callable[[int], object]
+    def sessions(self, query: str = "", /) -> Sequence[RecordT_co]: ...
+
+    def session(self, session_id: int, /) -> SessionT_co:
+        """All that the page shows of a session."""
+        ...
+
+    def delete(self, session_id: int, /) -> None: ...
 
 
 class SessionOwner(Protocol[RecordT_contra, SessionT_contra]):
@@ -85,38 +95,34 @@ class SavedSessions(QObject, Generic[RecordT, SessionT]):
     def __init__(
         self,
         owner: SessionOwner[RecordT, SessionT],
-        history: SessionHistory,
         tasks: BackgroundTasks,
         notice: Notice,
-        calls: SessionCalls[RecordT, SessionT],
-        *,
-        question: str | None,
+        service: Callable[[], SessionService[RecordT, SessionT]],
+        words: SessionWords,
     ) -> None:
-        """`owner`: the page; `notice` says what went wrong; `question` is asked before a
-        session is deleted ("{title}" in it is the session's), or None to delete at once."""
+        """`owner`: the page; `notice` says what went wrong; `service` gives the tool's
+        service (in the background: it may be built on first use)."""
+        history = SessionHistory(words.noun, words.plural)
         super().__init__(history)
-        self._owner = owner
-        self._history = history
-        self._tasks = tasks
-        self._notice = notice
-        self._calls = calls
-        self._question = question
-        self._generation = 0  # of the latest read of the list
-        self._opening = 0  # of the latest session asked for: only its read is shown
-        self._wanted: int | None = None  # the session asked for, or shown
-        self.current: int | None = None  # the session shown
+        self.history = history
+        self._owner, self._service, self._words = owner, service, words
+        self._tasks, self._notice = tasks, notice
         history.search_changed.connect(lambda _query: self.refresh())
         history.opened.connect(self.open)
         history.new_requested.connect(self.new)
         history.delete_requested.connect(self.delete)
+        self._generation = 0  # of the latest read of the list
+        self._opening = 0  # of the latest session asked for: only its read is shown
+        self._wanted: int | None = None  # the session asked for, or shown
+        self.current: int | None = None  # the session shown
 
     def refresh(self) -> None:
         """Read the list again (the search as typed); the session shown stays selected."""
-        listed, query = self._calls.listed, self._history.query()
+        service, query = self._service, self.history.query()
         self._generation += 1
         generation = self._generation
         self._tasks.run(
-            lambda: listed(query),
+            lambda: service().sessions(query),
             lambda records: self._show_rows(generation, records),
             self._notice.show_error,
         )
@@ -125,7 +131,7 @@ class SavedSessions(QObject, Generic[RecordT, SessionT]):
         if generation != self._generation:
             return  # a later read is on its way
         rows = [self._owner.history_row(record) for record in records]
-        self._history.show_rows(rows, self.current)
+        self.history.show_rows(rows, self.current)
         self.history_shown.emit()
 
     def set_current(self, session_id: int | None) -> None:
@@ -133,9 +139,9 @@ class SavedSessions(QObject, Generic[RecordT, SessionT]):
         self._opening += 1  # a session on its way is not wanted any more
         self.current = self._wanted = session_id
         if session_id is None:
-            self._history.clear_selection()
+            self.history.clear_selection()
         else:
-            self._history.select(session_id)
+            self.history.select(session_id)
 
     def open(
         self,
@@ -153,9 +159,9 @@ class SavedSessions(QObject, Generic[RecordT, SessionT]):
             return  # shown, or on its way (a click and an activation both ask)
         self._wanted = session_id
         self._opening += 1
-        opening, read, show = self._opening, self._calls.read, show or self._owner.show_session
+        opening, service, show = self._opening, self._service, show or self._owner.show_session
         self._tasks.run(
-            lambda: read(session_id),
+            lambda: service().session(session_id),
             lambda session: self._read(opening, session_id, session, show),
             lambda error: self._open_failed(opening, error),
         )
@@ -166,7 +172,7 @@ class SavedSessions(QObject, Generic[RecordT, SessionT]):
         if opening != self._opening or self._owner.is_running():
             return  # something else was asked for meanwhile, or a run writes the page now
         self.current = session_id
-        self._history.select(session_id)
+        self.history.select(session_id)
         show(session)
 
     def _open_failed(self, opening: int, error: BaseException) -> None:
@@ -187,21 +193,22 @@ class SavedSessions(QObject, Generic[RecordT, SessionT]):
             return
         if not self.confirm_delete(session_id):
             return
-        delete = self._calls.delete
+        service = self._service
         self._tasks.run(
-            lambda: delete(session_id),
+            lambda: service().delete(session_id),
             lambda _none: self._deleted(session_id),
             self._notice.show_error,
         )
 
     def confirm_delete(self, session_id: int) -> bool:
-        if self._question is None:
+        question = self._words.delete_question
+        if question is None:
             return True
-        title = self._history.title_of(session_id) or ""
+        title = self.history.title_of(session_id) or ""
         answer = QMessageBox.question(
-            self._history,
-            f"Delete {self._history.noun}",
-            self._question.format(title=title),
+            self.history,
+            f"Delete {self._words.noun}",
+            question.format(title=title),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,
         )
@@ -220,7 +227,7 @@ class SavedSessions(QObject, Generic[RecordT, SessionT]):
         self, title: str, suggested_name: str, formats: Mapping[str, str] = DOCUMENT_FORMATS
     ) -> tuple[Path, ExportFormat] | None:
         """Ask where to save the session shown, and as what."""
-        chosen = choose_export_file(self._history, title, suggested_name, formats)
+        chosen = choose_export_file(self.history, title, suggested_name, formats)
         if chosen is None:
             return None
         path, fmt = chosen
