@@ -201,8 +201,9 @@ class PlaygroundError(LanternError, ValueError):
 
 
 class PlaygroundRun:
-    """One side of a run. Iterate it for RunProgress; afterwards `status` and `stats` say how
-    it ended. `cancel()` may be called from any thread: what was written is kept."""
+    """One side of a run: a ServiceRun[RunProgress, PlaygroundRun] (services/runs.py).
+    Iterate it for RunProgress; afterwards `status` and `stats` say how it ended. `cancel()`
+    may be called from any thread: what was written is kept."""
 
     def __init__(
         self,

@@ -208,8 +208,9 @@ def _token_counter(engine: EngineClient) -> Callable[[str], int]:
 
 
 class SummaryRun:
-    """One summary being made. Iterate it for its events; `outcome` is set when the iteration
-    ends. `cancel()` may be called from any thread: the notes and text so far are kept."""
+    """One summary being made: a ServiceRun[SummaryEvent, SummaryOutcome] (services/runs.py).
+    Iterate it for its events; `outcome` is set when the iteration ends. `cancel()` may be
+    called from any thread: the notes and text so far are kept."""
 
     def __init__(
         self,

@@ -233,8 +233,10 @@ def _cleaned(translation: str, segment: SegmentRecord) -> str:
 
 
 class TranslationRun:
-    """Translating a session's pending segments (or one segment). Iterate it for its events;
-    `outcome` is set when the iteration ends. `cancel()` may be called from any thread."""
+    """Translating a session's pending segments (or one segment): a
+    ServiceRun[TranslationEvent, TranslationOutcome] (services/runs.py). Iterate it for its
+    events; `outcome` is set when the iteration ends. `cancel()` may be called from any
+    thread."""
 
     def __init__(
         self,

@@ -105,7 +105,9 @@ def test_a_pasted_text_is_counted_summarized_as_it_streams_and_saved(
     assert record.status == "complete" and record.result
     assert page.summary_view.markdown() == record.result
     assert "Done" in page.status_text()
-    qtbot.waitUntil(lambda: "complete" in page.sessions.history.list.item(0).text(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: "complete" in page.sessions.history.list.item(0).text(), timeout=TIMEOUT_MS
+    )
     assert page.sessions.history.ids() == [record.id]
     assert page.copy_button.isEnabled() and page.summarize_button.isEnabled()
     page.copy_summary()
@@ -133,7 +135,9 @@ def test_cancel_keeps_what_was_written_and_says_so(
     assert record.status == "cancelled"
     assert "Cancelled" in page.status_text()
     assert page.summary_view.markdown() == record.result  # the partial text stays
-    qtbot.waitUntil(lambda: "cancelled" in page.sessions.history.list.item(0).text(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: "cancelled" in page.sessions.history.list.item(0).text(), timeout=TIMEOUT_MS
+    )
     assert page.sessions.history.ids() == [record.id]
     assert not page.cancel_button.isVisible()
 
@@ -172,7 +176,9 @@ def test_a_saved_summary_opens_with_its_source_options_result_and_notes(
     assert item.text().startswith("Library plans\n") and "complete" in item.text()
 
     rect = page.sessions.history.list.visualItemRect(item)
-    qtbot.mouseClick(page.sessions.history.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseClick(
+        page.sessions.history.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center()
+    )
     qtbot.waitUntil(lambda: page.summary_view.markdown() == record.result, timeout=TIMEOUT_MS)
     assert page.document_input.source().text == TEXT
     options = page.options_bar.options()

@@ -520,7 +520,7 @@ class PlaygroundPage(QWidget):
         try:
             request = self.code_request(side)
         except LanternError as exc:
-            self.status.show_error(exc.message)
+            self.status.show_error(exc)
             return None
         dialog = CodeDialog(request, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
