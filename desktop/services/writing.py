@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypedDict, TypeVar
+from typing import TypeVar
 
 from desktop.engine.client import EngineClient
 from desktop.models.installed import InstalledModel
@@ -15,18 +15,12 @@ from desktop.services.files import write_file_atomically
 from desktop.services.loading import ModelLoader
 from desktop.services.models import ModelService
 from desktop.services.sessions import SessionService
-from desktop.store.sessions import SessionStore
+from desktop.store.sessions import SessionStore, SourceColumns
 from desktop.tasks.chat import conversation_title
 from desktop.tasks.document_export import ExportFormat
 from desktop.tasks.documents import SourceText
 
 RecordT = TypeVar("RecordT")
-
-
-class SourceColumns(TypedDict):
-    title: str
-    source_name: str | None
-    source_hash: str  # sessions over the same text are versions of each other
 
 
 def source_columns(source: SourceText) -> SourceColumns:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from dataclasses import fields
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypedDict, TypeVar
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -33,6 +33,14 @@ DataclassT = TypeVar("DataclassT", bound="DataclassInstance")
 
 class SessionNotFound(LanternError, LookupError):
     pass
+
+
+class SourceColumns(TypedDict):
+    """What a session of a text keeps of where the text came from."""
+
+    title: str
+    source_name: str | None  # the file; None if pasted
+    source_hash: str  # sessions over the same text are versions of each other
 
 
 def plain_record(kind: type[DataclassT], row: object, **converted: object) -> DataclassT:

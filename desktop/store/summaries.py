@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict, Unpack
+from typing import Any, Unpack
 
 from sqlalchemy import select
 
 from desktop.store.schema import Summary
-from desktop.store.sessions import RunStatus, SessionStore, plain_record
+from desktop.store.sessions import RunStatus, SessionStore, SourceColumns, plain_record
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,7 @@ class SummaryRecord:
     updated_at: datetime
 
 
-class NewSummary(TypedDict):
-    title: str
-    source_name: str | None
-    source_hash: str
+class NewSummary(SourceColumns):
     source_text: str
     options: dict[str, Any]
     model_id: str

@@ -6,13 +6,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, TypedDict, Unpack
+from typing import Any, Literal, Unpack
 
 from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session
 
 from desktop.store.schema import Translation, TranslationSegment
-from desktop.store.sessions import RunStatus, SessionNotFound, SessionStore, plain_record
+from desktop.store.sessions import (
+    RunStatus,
+    SessionNotFound,
+    SessionStore,
+    SourceColumns,
+    plain_record,
+)
 
 # "incomplete": one segment was translated again while others still wait.
 TranslationStatus = Literal[RunStatus, "incomplete"]
@@ -67,10 +73,7 @@ class NewSegment:
     continuation: str = ""
 
 
-class NewTranslation(TypedDict):
-    title: str
-    source_name: str | None
-    source_hash: str
+class NewTranslation(SourceColumns):
     source_language: str | None
     target_language: str
     tone: str
