@@ -26,13 +26,12 @@ from desktop.services.playground_parameters import (
     token_as_json,
     token_from_json,
 )
-from desktop.services.sessions import SessionService
+from desktop.services.sessions import FLUSH_INTERVAL_S, SessionService
 from desktop.settings import Settings
 from desktop.store.db import Database
 from desktop.store.playground import PlaygroundPresets, PlaygroundRunRecord, PlaygroundRuns
 from desktop.store.sessions import RunStatus
 
-FLUSH_INTERVAL_S = 0.5
 LANES = 2
 
 

@@ -22,7 +22,8 @@ from desktop.models.installed import InstalledModel
 from desktop.services.generation_steps import GenerationSteps, Pace, marked_if_it_fails
 from desktop.services.loading import ModelLoader
 from desktop.services.models import ModelService
-from desktop.services.writing import WritingService, source_columns
+from desktop.services.sessions import FLUSH_INTERVAL_S
+from desktop.services.writing import WritingOutcome, WritingService, source_columns
 from desktop.store.db import Database
 from desktop.store.sessions import RunStatus
 from desktop.store.summaries import SummaryRecord, SummaryRepository
@@ -45,7 +46,6 @@ from desktop.tasks.summary import (
 
 log = logging.getLogger(__name__)
 
-FLUSH_INTERVAL_S = 0.5
 # Summaries want the text's own words, not invention; a small penalty keeps small models
 # from looping on a phrase.
 SUMMARY_SAMPLING = Sampling(temperature=0.2, top_p=0.9, repeat_penalty=1.1)
@@ -113,11 +113,7 @@ class SummaryPiece:
 SummaryEvent = PlanMade | StepStarted | NotesPiece | NotesDone | SummaryPiece
 
 
-@dataclass(frozen=True)
-class SummaryOutcome:
-    status: RunStatus  # not "running": how the run ended
-    record: SummaryRecord
-    error: str | None = None
+SummaryOutcome = WritingOutcome[RunStatus, SummaryRecord]
 
 
 class SummaryService(WritingService[SummaryRecord]):

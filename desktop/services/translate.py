@@ -23,7 +23,8 @@ from desktop.models.installed import InstalledModel
 from desktop.services.generation_steps import GenerationSteps, Pace, StepCost, marked_if_it_fails
 from desktop.services.loading import ModelLoader
 from desktop.services.models import ModelService
-from desktop.services.writing import WritingService, source_columns
+from desktop.services.sessions import FLUSH_INTERVAL_S
+from desktop.services.writing import WritingOutcome, WritingService, source_columns
 from desktop.store.db import Database
 from desktop.store.translations import (
     NewSegment,
@@ -41,7 +42,6 @@ from desktop.tasks.segments import Segment, assemble, split_into_segments
 
 log = logging.getLogger(__name__)
 
-FLUSH_INTERVAL_S = 0.5
 TRANSLATION_SAMPLING = Sampling(temperature=0.2, top_p=0.9, repeat_penalty=1.05)
 
 
@@ -78,11 +78,7 @@ class SegmentDone:
 TranslationEvent = SegmentStarted | SegmentPiece | SegmentDone
 
 
-@dataclass(frozen=True)
-class TranslationOutcome:
-    status: TranslationStatus  # not "running": how the run ended
-    record: TranslationRecord
-    error: str | None = None
+TranslationOutcome = WritingOutcome[TranslationStatus, TranslationRecord]
 
 
 class TranslationService(WritingService[TranslationRecord]):

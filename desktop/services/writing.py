@@ -6,8 +6,9 @@ run: services/runs.py) and what its export holds."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from desktop.engine.client import EngineClient
 from desktop.models.installed import InstalledModel
@@ -21,6 +22,7 @@ from desktop.tasks.document_export import ExportFormat
 from desktop.tasks.documents import SourceText
 
 RecordT = TypeVar("RecordT")
+StatusT = TypeVar("StatusT", bound=str)
 
 
 def source_columns(source: SourceText) -> SourceColumns:
@@ -30,6 +32,15 @@ def source_columns(source: SourceText) -> SourceColumns:
         source_name=source.name,
         source_hash=source.sha256,
     )
+
+
+@dataclass(frozen=True)
+class WritingOutcome(Generic[StatusT, RecordT]):
+    """How a writing run ended (its status is not "running"), with its session as saved."""
+
+    status: StatusT
+    record: RecordT
+    error: str | None = None  # why it failed, as saved
 
 
 class WritingService(SessionService[RecordT]):
