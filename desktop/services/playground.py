@@ -26,11 +26,12 @@ from desktop.services.playground_parameters import (
     token_as_json,
     token_from_json,
 )
+from desktop.services.sessions import FLUSH_INTERVAL_S, SessionService
 from desktop.settings import Settings
 from desktop.store.db import Database
 from desktop.store.playground import PlaygroundPresets, PlaygroundRunRecord, PlaygroundRuns
+from desktop.store.sessions import RunStatus
 
-FLUSH_INTERVAL_S = 0.5
 LANES = 2
 
 
@@ -64,11 +65,12 @@ class PlaygroundLane:
         self.loader = ModelLoader(models, self.engine, settings)
 
 
-class PlaygroundService:
+class PlaygroundService(SessionService[PlaygroundRunRecord]):
     def __init__(
         self, db: Database, models: ModelService, settings: Settings, log_dir: Path
     ) -> None:
         self.runs = PlaygroundRuns(db)
+        super().__init__(self.runs)
         self.presets = PlaygroundPresets(db)
         self._models = models
         self._settings = settings
@@ -172,14 +174,15 @@ class PlaygroundService:
         )
         return PlaygroundRun(self, record.id, source.lane, prompt, parameters, model, None, forced)
 
-    def history(self, query: str = "") -> list[PlaygroundRunRecord]:
-        return self.runs.recent(query)
-
     def reopen(self, run_id: int) -> PlaygroundRunRecord:
         return self.runs.get(run_id)
 
-    def delete(self, run_id: int) -> None:
-        self.runs.delete(run_id)
+    def session(self, run_id: int) -> list[PlaygroundRunRecord]:
+        """A saved run with the one started side by side with it, if any, by side."""
+        record = self.runs.get(run_id)
+        if record.comparison_id is None:
+            return [record]
+        return self.runs.comparison(record.comparison_id)
 
     def close(self) -> None:
         with self._lock:
@@ -197,8 +200,9 @@ class PlaygroundError(LanternError, ValueError):
 
 
 class PlaygroundRun:
-    """One side of a run. Iterate it for RunProgress; afterwards `status` and `stats` say how
-    it ended. `cancel()` may be called from any thread: what was written is kept."""
+    """One side of a run: a ServiceRun[RunProgress, PlaygroundRun] (services/runs.py).
+    Iterate it for RunProgress; afterwards `status` and `stats` say how it ended. `cancel()`
+    may be called from any thread: what was written is kept."""
 
     def __init__(
         self,
@@ -221,7 +225,7 @@ class PlaygroundRun:
         self._forced = list(forced)
         self.tokens: list[GeneratedToken] = list(forced)
         self.output = "".join(t.choice.text for t in forced)
-        self.status = "running"
+        self.status: RunStatus = "running"
         self.stats: GenerationStats | None = None
         self._cancelled = threading.Event()
         self._stream: GenerationStream | None = None
@@ -293,7 +297,7 @@ class PlaygroundRun:
             self.run_id, output=self.output, tokens=[token_as_json(t) for t in self.tokens]
         )
 
-    def _finish(self, status: str, error: str | None = None) -> None:
+    def _finish(self, status: RunStatus, error: str | None = None) -> None:
         self.status = status
         self._service.runs.change(
             self.run_id,

@@ -14,19 +14,19 @@ import logging
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 
 from desktop.engine.client import EngineClient
 from desktop.engine.protocol import ModelLoaded, Sampling
 from desktop.errors import LanternError
 from desktop.models.installed import InstalledModel
-from desktop.services.files import write_file_atomically
 from desktop.services.generation_steps import GenerationSteps, Pace, marked_if_it_fails
 from desktop.services.loading import ModelLoader
 from desktop.services.models import ModelService
+from desktop.services.sessions import FLUSH_INTERVAL_S
+from desktop.services.writing import WritingOutcome, WritingService, source_columns
 from desktop.store.db import Database
+from desktop.store.sessions import RunStatus
 from desktop.store.summaries import SummaryRecord, SummaryRepository
-from desktop.tasks.chat import conversation_title
 from desktop.tasks.chunking import Chunk, split_into_chunks
 from desktop.tasks.document_export import ExportFormat, export_document
 from desktop.tasks.documents import SourceText
@@ -46,7 +46,6 @@ from desktop.tasks.summary import (
 
 log = logging.getLogger(__name__)
 
-FLUSH_INTERVAL_S = 0.5
 # Summaries want the text's own words, not invention; a small penalty keeps small models
 # from looping on a phrase.
 SUMMARY_SAMPLING = Sampling(temperature=0.2, top_p=0.9, repeat_penalty=1.1)
@@ -114,21 +113,15 @@ class SummaryPiece:
 SummaryEvent = PlanMade | StepStarted | NotesPiece | NotesDone | SummaryPiece
 
 
-@dataclass(frozen=True)
-class SummaryOutcome:
-    status: str  # complete | cancelled | failed | interrupted
-    record: SummaryRecord
-    error: str | None = None
+SummaryOutcome = WritingOutcome[RunStatus, SummaryRecord]
 
 
-class SummaryService:
+class SummaryService(WritingService[SummaryRecord]):
     def __init__(
         self, db: Database, models: ModelService, engine: EngineClient, loader: ModelLoader
     ) -> None:
         self.summaries = SummaryRepository(db)
-        self._models = models
-        self._engine = engine
-        self._loader = loader
+        super().__init__(self.summaries, models, engine, loader)
 
     def summarize(
         self, source: SourceText, options: SummaryOptions, *, model_id: str | None = None
@@ -136,11 +129,9 @@ class SummaryService:
         """Commit the session; iterate the run to make the summary."""
         if not source.text.strip():
             raise LanternError("There is no text to summarize: paste some, or open a file.")
-        model = self._models.choose(model_id)
+        model = self.model(model_id)
         record = self.summaries.create(
-            title=source.name or conversation_title(source.text),
-            source_name=source.name,
-            source_hash=source.sha256,
+            **source_columns(source),
             source_text=source.text,
             options=options.as_dict(),
             model_id=model.id,
@@ -151,8 +142,7 @@ class SummaryService:
         self, source: SourceText, options: SummaryOptions, *, model_id: str | None = None
     ) -> SummaryPlan:
         """How a text would be summarized: its tokens, chunks and passes (loads the model)."""
-        model = self._models.choose(model_id)
-        loaded = self._loader.ensure_loaded(model)
+        loaded = self._loader.ensure_loaded(self.model(model_id))
         return self.make_plan(source, options, loaded)
 
     def make_plan(
@@ -187,9 +177,6 @@ class SummaryService:
             context, tokens, part_budget, chunks, passes, notes_budget, combine_budget, note
         )
 
-    def sessions(self, query: str = "") -> list[SummaryRecord]:
-        return self.summaries.recent(query)
-
     def session(self, summary_id: int) -> SummaryRecord:
         return self.summaries.get(summary_id)
 
@@ -197,25 +184,11 @@ class SummaryService:
         """Every summary of the same source, oldest first (this one among them)."""
         return self.summaries.versions(self.summaries.get(summary_id).source_hash)
 
-    def delete(self, summary_id: int) -> None:
-        self.summaries.delete(summary_id)
-
     def export(self, summary_id: int, fmt: ExportFormat) -> bytes:
         record = self.summaries.get(summary_id)
         if not record.result.strip():
             raise LanternError("This summary has no text yet to export.")
         return export_document(record.result, fmt, title=f"Summary of {record.title}")
-
-    def export_file(self, summary_id: int, path: Path, fmt: ExportFormat) -> None:
-        write_file_atomically(path, self.export(summary_id, fmt))
-
-    @property
-    def engine(self) -> EngineClient:
-        return self._engine
-
-    @property
-    def loader(self) -> ModelLoader:
-        return self._loader
 
 
 def _token_counter(engine: EngineClient) -> Callable[[str], int]:
@@ -231,8 +204,9 @@ def _token_counter(engine: EngineClient) -> Callable[[str], int]:
 
 
 class SummaryRun:
-    """One summary being made. Iterate it for its events; `outcome` is set when the iteration
-    ends. `cancel()` may be called from any thread: the notes and text so far are kept."""
+    """One summary being made: a ServiceRun[SummaryEvent, SummaryOutcome] (services/runs.py).
+    Iterate it for its events; `outcome` is set when the iteration ends. `cancel()` may be
+    called from any thread: the notes and text so far are kept."""
 
     def __init__(
         self,
@@ -400,12 +374,12 @@ class SummaryRun:
 
     # ---- the end ----
 
-    def _finish(self, status: str, *, error: str | None = None) -> None:
+    def _finish(self, status: RunStatus, *, error: str | None = None) -> None:
         self._timings["steps"] = [asdict(cost) for cost in self._steps.costs]
         if self.plan is not None:
             single = len(self.plan.chunks) == 1
             self._timings["passes"] = 1 if single else 2 + self._merge_rounds
-        self._repository.change(
+        record = self._repository.change(
             self.summary_id,
             partials=list(self._notes),
             result="".join(self._result).strip(),
@@ -413,7 +387,6 @@ class SummaryRun:
             error=error,
             timings=dict(self._timings),
         )
-        record = self._repository.get(self.summary_id)
         self.outcome = SummaryOutcome(status, record, error)
         log.info("Summary %s: %s after %d steps", self.summary_id, status, len(self._steps.costs))
 

@@ -14,25 +14,25 @@ import logging
 import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any
 
 from desktop.engine.client import EngineClient
 from desktop.engine.protocol import ChatMessage, Sampling
 from desktop.errors import LanternError
 from desktop.models.installed import InstalledModel
-from desktop.services.files import write_file_atomically
 from desktop.services.generation_steps import GenerationSteps, Pace, StepCost, marked_if_it_fails
 from desktop.services.loading import ModelLoader
 from desktop.services.models import ModelService
+from desktop.services.sessions import FLUSH_INTERVAL_S
+from desktop.services.writing import WritingOutcome, WritingService, source_columns
 from desktop.store.db import Database
 from desktop.store.translations import (
     NewSegment,
     SegmentRecord,
     TranslationRecord,
     TranslationRepository,
+    TranslationStatus,
 )
-from desktop.tasks.chat import conversation_title
 from desktop.tasks.document_export import ExportFormat, export_bilingual, export_document
 from desktop.tasks.documents import SourceText
 from desktop.tasks.glossary import Glossary, glossary_from_pairs
@@ -42,7 +42,6 @@ from desktop.tasks.segments import Segment, assemble, split_into_segments
 
 log = logging.getLogger(__name__)
 
-FLUSH_INTERVAL_S = 0.5
 TRANSLATION_SAMPLING = Sampling(temperature=0.2, top_p=0.9, repeat_penalty=1.05)
 
 
@@ -79,21 +78,15 @@ class SegmentDone:
 TranslationEvent = SegmentStarted | SegmentPiece | SegmentDone
 
 
-@dataclass(frozen=True)
-class TranslationOutcome:
-    status: str  # complete | cancelled | failed | interrupted
-    record: TranslationRecord
-    error: str | None = None
+TranslationOutcome = WritingOutcome[TranslationStatus, TranslationRecord]
 
 
-class TranslationService:
+class TranslationService(WritingService[TranslationRecord]):
     def __init__(
         self, db: Database, models: ModelService, engine: EngineClient, loader: ModelLoader
     ) -> None:
         self.translations = TranslationRepository(db)
-        self._models = models
-        self._engine = engine
-        self._loader = loader
+        super().__init__(self.translations, models, engine, loader)
 
     def start(
         self, source: SourceText, options: TranslationOptions, *, model_id: str | None = None
@@ -102,12 +95,10 @@ class TranslationService:
         segments = split_into_segments(source.text)
         if not any(segment.translatable for segment in segments):
             raise LanternError("There is no text to translate: paste some, or open a file.")
-        model = self._models.choose(model_id)
+        model = self.model(model_id)
         source_language = options.source or detect_language(source.text)
         record = self.translations.create(
-            title=source.name or conversation_title(source.text),
-            source_name=source.name,
-            source_hash=source.sha256,
+            **source_columns(source),
             source_language=source_language.code if source_language else None,
             target_language=options.target.code,
             tone=options.tone.strip(),
@@ -120,7 +111,7 @@ class TranslationService:
     def resume(self, translation_id: int, *, model_id: str | None = None) -> TranslationRun:
         """Go on with the segments a cancelled, failed or interrupted run did not finish."""
         record = self.translations.get(translation_id)
-        model = self._models.choose(model_id or record.model_id)
+        model = self.model(model_id or record.model_id)
         self.translations.change(translation_id, status="running", error=None)
         return TranslationRun(self, translation_id, model)
 
@@ -130,7 +121,7 @@ class TranslationService:
         if not segment.translatable:
             raise LanternError("This part is code or markup: it is kept as it is.")
         record = self.translations.get(segment.translation_id)
-        model = self._models.choose(model_id or record.model_id)
+        model = self.model(model_id or record.model_id)
         self.translations.change(record.id, status="running", error=None)
         return TranslationRun(self, record.id, model, only=segment.position)
 
@@ -145,12 +136,6 @@ class TranslationService:
 
     def session(self, translation_id: int) -> tuple[TranslationRecord, list[SegmentRecord]]:
         return self.translations.get(translation_id), self.translations.segments(translation_id)
-
-    def sessions(self, query: str = "") -> list[TranslationRecord]:
-        return self.translations.recent(query)
-
-    def delete(self, translation_id: int) -> None:
-        self.translations.delete(translation_id)
 
     def glossary(self, translation_id: int) -> Glossary:
         return glossary_from_pairs(self.translations.get(translation_id).glossary)
@@ -181,19 +166,6 @@ class TranslationService:
             target_language=_language_name(record.target_language),
             title=title,
         )
-
-    def export_file(
-        self, translation_id: int, path: Path, fmt: ExportFormat, *, bilingual: bool = False
-    ) -> None:
-        write_file_atomically(path, self.export(translation_id, fmt, bilingual=bilingual))
-
-    @property
-    def engine(self) -> EngineClient:
-        return self._engine
-
-    @property
-    def loader(self) -> ModelLoader:
-        return self._loader
 
 
 def _same_fields(kind: Any, segment: Any) -> Any:
@@ -257,8 +229,10 @@ def _cleaned(translation: str, segment: SegmentRecord) -> str:
 
 
 class TranslationRun:
-    """Translating a session's pending segments (or one segment). Iterate it for its events;
-    `outcome` is set when the iteration ends. `cancel()` may be called from any thread."""
+    """Translating a session's pending segments (or one segment): a
+    ServiceRun[TranslationEvent, TranslationOutcome] (services/runs.py). Iterate it for its
+    events; `outcome` is set when the iteration ends. `cancel()` may be called from any
+    thread."""
 
     def __init__(
         self,
@@ -348,7 +322,9 @@ class TranslationRun:
         tokens = chars // 4  # about four characters a token, for a guess
         return pace.seconds_for(tokens * 2, tokens)
 
-    def _finish(self, status: str, *, error: str | None = None, started: float = 0.0) -> None:
+    def _finish(
+        self, status: TranslationStatus, *, error: str | None = None, started: float = 0.0
+    ) -> None:
         segments = self._repository.segments(self.translation_id)
         if status == "complete" and any(self._unfinished(s) for s in segments):
             status = "incomplete"  # one segment translated again while others still wait

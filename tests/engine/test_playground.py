@@ -299,8 +299,8 @@ def test_a_run_is_saved_and_reopens_as_it_was(
     assert record.stats is not None
     assert record.stats["generated_tokens"] == stats_of(result).generated_tokens
 
-    assert [r.id for r in lantern.playground.history("quillwort")] == [result.run_id]
-    assert lantern.playground.history("lighthouse") == []
+    assert [r.id for r in lantern.playground.sessions("quillwort")] == [result.run_id]
+    assert lantern.playground.sessions("lighthouse") == []
 
 
 def texts_of(choices: tuple[Any, ...]) -> list[tuple[int, str]]:

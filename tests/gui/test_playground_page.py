@@ -78,7 +78,7 @@ def test_an_answer_shows_each_token_with_its_probability_and_alternatives(
     greedy(page)
     run(qtbot, page)
     lane = page.lanes[0]
-    [record] = lantern.playground.history()
+    [record] = lantern.playground.sessions()
     assert record.status == "complete"
     assert lane.view.toPlainText() == record.output
     tokens = lane.view.tokens
@@ -93,7 +93,7 @@ def test_an_answer_shows_each_token_with_its_probability_and_alternatives(
     # A click on a token finds that token.
     rect = lane.view.cursorRect(cursor)
     assert lane.view.position_at(QPoint(rect.x() - 2, rect.center().y())) == 0
-    qtbot.waitUntil(lambda: page.history.ids() == [record.id], timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: page.sessions.history.ids() == [record.id], timeout=TIMEOUT_MS)
 
 
 def test_choosing_an_alternative_puts_it_in_place_and_goes_on_from_there(
@@ -115,7 +115,7 @@ def test_choosing_an_alternative_puts_it_in_place_and_goes_on_from_there(
     ]
     assert tokens[position].forced
     assert tokens[position].choice.token_id != first[position].choice.token_id
-    branch = lantern.playground.history()[0]
+    branch = lantern.playground.sessions()[0]
     assert branch.branch_of is not None and branch.branch_at == position
     cursor = QTextCursor(page.lanes[0].view.document())
     cursor.setPosition(len("".join(t.choice.text for t in tokens[:position])) + 1)
@@ -134,7 +134,7 @@ def test_side_by_side_runs_both_sides_and_shows_each_ones_speed(
         PlaygroundParameters(Sampling(max_tokens=6, temperature=1.2, seed=3))
     )
     run(qtbot, page)
-    records = lantern.playground.history()
+    records = lantern.playground.sessions()
     assert sorted(r.lane for r in records) == [0, 1]
     assert len({r.comparison_id for r in records}) == 1
     for lane, record in zip(page.lanes, sorted(records, key=lambda r: r.lane), strict=True):
@@ -201,10 +201,10 @@ def test_a_saved_run_opens_with_its_prompt_parameters_and_tokens(
     greedy(page, max_tokens=5)
     run(qtbot, page)
     shown = list(page.lanes[0].view.tokens)
-    page.new_run()
+    page.sessions.new()
     assert page.editor.prompt_box.toPlainText() == "" and not page.lanes[0].view.tokens
-    [record] = lantern.playground.history()
-    page.open_run(record.id)
+    [record] = lantern.playground.sessions()
+    page.sessions.open(record.id)
     qtbot.waitUntil(lambda: len(page.lanes[0].view.tokens) == len(shown), timeout=TIMEOUT_MS)
     assert page.editor.prompt_box.toPlainText() == "Name a {thing}:"
     assert page.editor.variables() == {"thing": "fruit"}
@@ -244,7 +244,7 @@ def test_a_grammar_llama_cpp_rejects_is_reported_and_the_next_run_works(
     run(qtbot, page)
     assert "grammar" in page.status.message.lower()
     assert "Failed" in page.lanes[0].status_label.text()
-    assert lantern.playground.history()[0].status == "failed"
+    assert lantern.playground.sessions()[0].status == "failed"
     greedy(page, max_tokens=4, constraint=OutputConstraint("grammar", 'root ::= "yes" | "no"'))
     run(qtbot, page)
     assert page.lanes[0].view.toPlainText() in ("yes", "no")
@@ -270,7 +270,7 @@ def test_esc_stops_a_run_and_keeps_what_was_written(
         qtbot.mouseClick(page.run_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: len(page.lanes[0].view.tokens) >= 3, timeout=TIMEOUT_MS)
         qtbot.keyClick(page.editor.prompt_box, Qt.Key.Key_Escape)
-    [record] = lantern.playground.history()
+    [record] = lantern.playground.sessions()
     assert record.status == "cancelled"
     assert record.output and page.lanes[0].view.toPlainText() == record.output
     assert "Stopped" in page.lanes[0].status_label.text()

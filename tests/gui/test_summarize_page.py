@@ -105,8 +105,10 @@ def test_a_pasted_text_is_counted_summarized_as_it_streams_and_saved(
     assert record.status == "complete" and record.result
     assert page.summary_view.markdown() == record.result
     assert "Done" in page.status_text()
-    qtbot.waitUntil(lambda: "complete" in page.history.list.item(0).text(), timeout=TIMEOUT_MS)
-    assert page.history.ids() == [record.id]
+    qtbot.waitUntil(
+        lambda: "complete" in page.sessions.history.list.item(0).text(), timeout=TIMEOUT_MS
+    )
+    assert page.sessions.history.ids() == [record.id]
     assert page.copy_button.isEnabled() and page.summarize_button.isEnabled()
     page.copy_summary()
     assert QApplication.clipboard().text() == record.result
@@ -133,8 +135,10 @@ def test_cancel_keeps_what_was_written_and_says_so(
     assert record.status == "cancelled"
     assert "Cancelled" in page.status_text()
     assert page.summary_view.markdown() == record.result  # the partial text stays
-    qtbot.waitUntil(lambda: "cancelled" in page.history.list.item(0).text(), timeout=TIMEOUT_MS)
-    assert page.history.ids() == [record.id]
+    qtbot.waitUntil(
+        lambda: "cancelled" in page.sessions.history.list.item(0).text(), timeout=TIMEOUT_MS
+    )
+    assert page.sessions.history.ids() == [record.id]
     assert not page.cancel_button.isVisible()
 
 
@@ -166,24 +170,26 @@ def test_a_saved_summary_opens_with_its_source_options_result_and_notes(
     qtbot, page: SummarizePage, lantern: Lantern
 ) -> None:
     record = saved_summary(lantern)
-    page.refresh_history()
-    qtbot.waitUntil(lambda: page.history.ids() == [record.id], timeout=TIMEOUT_MS)
-    item = page.history.list.item(0)
+    page.sessions.refresh()
+    qtbot.waitUntil(lambda: page.sessions.history.ids() == [record.id], timeout=TIMEOUT_MS)
+    item = page.sessions.history.list.item(0)
     assert item.text().startswith("Library plans\n") and "complete" in item.text()
 
-    rect = page.history.list.visualItemRect(item)
-    qtbot.mouseClick(page.history.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    rect = page.sessions.history.list.visualItemRect(item)
+    qtbot.mouseClick(
+        page.sessions.history.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center()
+    )
     qtbot.waitUntil(lambda: page.summary_view.markdown() == record.result, timeout=TIMEOUT_MS)
     assert page.document_input.source().text == TEXT
     options = page.options_bar.options()
     assert (options.length, options.format, options.tone, options.focus) == (
         "short", "bullets", "plain", "money")  # fmt: skip
     assert page.notes.isVisible() and page.notes.parts() == ["Notes on the first part."]
-    assert page.history.selected_id() == record.id
+    assert page.sessions.history.selected_id() == record.id
     page.notes.toggle.click()
     assert unnamed_controls(page) == []
 
-    qtbot.mouseClick(page.history.new_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(page.sessions.history.new_button, Qt.MouseButton.LeftButton)
     assert page.document_input.source().text == "" and page.summary_view.markdown() == ""
 
 
@@ -191,7 +197,7 @@ def test_export_writes_a_docx_that_word_can_read(
     qtbot, page: SummarizePage, lantern: Lantern, tmp_path: Path
 ) -> None:
     record = saved_summary(lantern)
-    page.open_summary(record.id)
+    page.sessions.open(record.id)
     qtbot.waitUntil(page.export_button.isEnabled, timeout=TIMEOUT_MS)
     target = tmp_path / "summary.docx"
     page.export_to(target, "docx")
@@ -220,14 +226,14 @@ def test_deleting_a_summary_asks_first_and_removes_it(
     qtbot, page: SummarizePage, lantern: Lantern, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     record = saved_summary(lantern)
-    page.refresh_history()
-    qtbot.waitUntil(lambda: page.history.ids() == [record.id], timeout=TIMEOUT_MS)
-    page.open_summary(record.id)
-    qtbot.waitUntil(lambda: page.history.selected_id() == record.id, timeout=TIMEOUT_MS)
-    monkeypatch.setattr(page, "confirm_delete", lambda: False)
-    qtbot.mouseClick(page.history.delete_button, Qt.MouseButton.LeftButton)
-    monkeypatch.setattr(page, "confirm_delete", lambda: True)
-    qtbot.mouseClick(page.history.delete_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: page.history.ids() == [], timeout=TIMEOUT_MS)
+    page.sessions.refresh()
+    qtbot.waitUntil(lambda: page.sessions.history.ids() == [record.id], timeout=TIMEOUT_MS)
+    page.sessions.open(record.id)
+    qtbot.waitUntil(lambda: page.sessions.history.selected_id() == record.id, timeout=TIMEOUT_MS)
+    monkeypatch.setattr(page.sessions, "confirm_delete", lambda _summary_id: False)
+    qtbot.mouseClick(page.sessions.history.delete_button, Qt.MouseButton.LeftButton)
+    monkeypatch.setattr(page.sessions, "confirm_delete", lambda _summary_id: True)
+    qtbot.mouseClick(page.sessions.history.delete_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.sessions.history.ids() == [], timeout=TIMEOUT_MS)
     assert lantern.summarize.sessions() == []
     assert page.summary_view.markdown() == ""

@@ -43,7 +43,7 @@ def page(qtbot, lantern: Lantern) -> Iterator[TranslatePage]:
     page.resize(1100, 750)
     models = lantern.models.list()
     page.set_models(models, models[0].id)
-    with qtbot.waitSignal(page.history_shown, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(page.sessions.history_shown, timeout=TIMEOUT_MS):
         page.start()
     page.show()
     yield page
@@ -78,7 +78,7 @@ def set_glossary(qtbot, page: TranslatePage, pairs: list[tuple[str, str]]) -> No
 def test_three_paragraphs_give_three_aligned_translated_rows_and_a_history_entry(
     qtbot, page: TranslatePage, lantern: Lantern, tmp_path: Path
 ) -> None:
-    with qtbot.waitSignal(page.history_shown, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(page.sessions.history_shown, timeout=TIMEOUT_MS):
         status = translate(qtbot, page, THREE_PARAGRAPHS)
 
     assert status == "complete"
@@ -90,16 +90,16 @@ def test_three_paragraphs_give_three_aligned_translated_rows_and_a_history_entry
     record, segments = lantern.translate.session(page.translation_id)
     assert [s.translation for s in segments] == [table.translation_text(r) for r in range(3)]
     assert record.target_language == "fr"
-    qtbot.waitUntil(lambda: page.history.ids() == [record.id], timeout=TIMEOUT_MS)
-    assert "French" in page.history.list.item(0).text()
+    qtbot.waitUntil(lambda: page.sessions.history.ids() == [record.id], timeout=TIMEOUT_MS)
+    assert "French" in page.sessions.history.list.item(0).text()
     assert page.export_button.isEnabled() and page.bilingual_button.isEnabled()
     assert unnamed_controls(page) == []
 
-    with qtbot.waitSignal(page.exported, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(page.sessions.exported, timeout=TIMEOUT_MS):
         page.export_to(tmp_path / "cats.md", "md", bilingual=False)
     translated = (tmp_path / "cats.md").read_text(encoding="utf-8")
     assert table.translation_text(1).splitlines()[0] in translated
-    with qtbot.waitSignal(page.exported, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(page.sessions.exported, timeout=TIMEOUT_MS):
         page.export_to(tmp_path / "cats-bilingual.md", "md", bilingual=True)
     bilingual = (tmp_path / "cats-bilingual.md").read_text(encoding="utf-8")
     assert "| The dog runs. |" in bilingual
@@ -173,11 +173,11 @@ def test_cancel_keeps_finished_segments_and_continue_finishes_the_rest(
 
     # Continued later: the session reopened from the history.
     translation_id = page.translation_id
-    page.new_translation()
+    page.sessions.new()
     assert not page.continue_button.isEnabled()
-    qtbot.waitUntil(lambda: page.history.ids() == [translation_id], timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: page.sessions.history.ids() == [translation_id], timeout=TIMEOUT_MS)
     with qtbot.waitSignal(page.session_shown, timeout=TIMEOUT_MS):
-        page.history.list.itemClicked.emit(page.history.list.item(0))
+        page.sessions.history.list.itemClicked.emit(page.sessions.history.list.item(0))
     assert page.continue_button.isEnabled()
     with qtbot.waitSignal(page.run_ended, timeout=TIMEOUT_MS) as ended:
         page.continue_button.click()
@@ -195,12 +195,12 @@ def test_reopening_a_session_restores_its_rows(
     assert translate(qtbot, page, TWO_PARAGRAPHS, target="German") == "complete"
     translation_id = page.translation_id
     translations = [page.table.translation_text(row) for row in range(2)]
-    page.new_translation()
+    page.sessions.new()
     assert page.table.rowCount() == 0 and page.input.source().text == ""
-    qtbot.waitUntil(lambda: page.history.ids() == [translation_id], timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: page.sessions.history.ids() == [translation_id], timeout=TIMEOUT_MS)
 
     with qtbot.waitSignal(page.session_shown, timeout=TIMEOUT_MS):
-        page.history.list.itemClicked.emit(page.history.list.item(0))
+        page.sessions.history.list.itemClicked.emit(page.sessions.history.list.item(0))
 
     assert page.translation_id == translation_id
     assert [page.table.translation_text(row) for row in range(2)] == translations
@@ -233,7 +233,7 @@ def test_an_unknown_target_language_says_so_and_starts_nothing(
     notice = page.options.target_notice
     assert notice.isVisible() and notice.is_error
     assert "Klingonese" in notice.message
-    assert not page.running and running_threads(page) == []
+    assert not page.is_running() and running_threads(page) == []
     assert page.table.rowCount() == 0
     assert lantern.translate.sessions() == []
     page.options.to_box.setEditText("Spanish")
@@ -247,17 +247,17 @@ def test_search_and_delete_in_the_history(
     french = TranslationOptions(target=find_language("fr"))
     cats = lantern.translate.start(SourceText("The cat sleeps."), french).translation_id
     dogs = lantern.translate.start(SourceText("The dog runs."), french).translation_id
-    with qtbot.waitSignal(page.history_shown, timeout=TIMEOUT_MS):
-        page.refresh_history()
-    assert page.history.ids() == [dogs, cats]  # newest first
+    with qtbot.waitSignal(page.sessions.history_shown, timeout=TIMEOUT_MS):
+        page.sessions.refresh()
+    assert page.sessions.history.ids() == [dogs, cats]  # newest first
 
-    with qtbot.waitSignal(page.history_shown, timeout=TIMEOUT_MS):
-        page.history.search_field.setText("cat")
-    assert page.history.ids() == [cats]
+    with qtbot.waitSignal(page.sessions.history_shown, timeout=TIMEOUT_MS):
+        page.sessions.history.search_field.setText("cat")
+    assert page.sessions.history.ids() == [cats]
 
     monkeypatch.setattr(QMessageBox, "question", lambda *_args: QMessageBox.StandardButton.Yes)
-    page.history.list.setCurrentRow(0)
-    with qtbot.waitSignal(page.history_shown, timeout=TIMEOUT_MS):
-        page.history.delete_button.click()
-    assert page.history.ids() == []
+    page.sessions.history.list.setCurrentRow(0)
+    with qtbot.waitSignal(page.sessions.history_shown, timeout=TIMEOUT_MS):
+        page.sessions.history.delete_button.click()
+    assert page.sessions.history.ids() == []
     assert [record.id for record in lantern.translate.sessions()] == [dogs]

@@ -1,8 +1,7 @@
 """One side of the Playground's output: the model it runs, the answer token by token, and
 how the run went (tokens per second, time to the first token, token counts).
 
-Its slots take a side's run signals (TaskRun's, from the run's thread): bound methods of a
-widget, so that Qt delivers them on the GUI thread."""
+Its slots take a side's run signals (its PageRun's, on the GUI thread)."""
 
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from desktop.engine.protocol import GenerationStats
 from desktop.services.playground import PlaygroundRun, RunProgress
+from desktop.ui.error_text import error_text
 from desktop.ui.models.formatting import stats_line
 from desktop.ui.playground.token_view import TokenView
 from desktop.ui.widgets.model_picker import ModelPicker
@@ -34,7 +34,7 @@ def stats_text(stats: GenerationStats) -> str:
 
 
 class LaneView(QWidget):
-    failed = Signal(str)  # a run of this side failed; the message is for the user
+    failed = Signal(object)  # the exception a run of this side failed with
 
     def __init__(self, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -97,11 +97,11 @@ class LaneView(QWidget):
         self.view.flush()
         self.show_status(run.status, run.stats)
 
-    @Slot(str)
-    def run_failed(self, message: str) -> None:
+    @Slot(object)
+    def run_failed(self, error: BaseException) -> None:
         self.view.flush()
-        self.show_status("failed", error=message)
-        self.failed.emit(message)
+        self.show_status("failed", error=error_text(error))
+        self.failed.emit(error)
 
     def clear_run(self) -> None:
         self.run_id = None

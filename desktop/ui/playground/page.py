@@ -3,17 +3,19 @@ every sampling setting, the answer shown token by token with its probabilities, 
 alternative token forced and continued from, two runs side by side (two models, or one model
 with two parameter sets), and the saved runs, searchable, to open again.
 
-Reads and writes go through the window's BackgroundTasks; each side's run streams in a
-TaskRun thread of its own (a child of this page). The page only shows what comes back, and
-asks for `lantern.playground` only inside those: built on first use, it opens the database.
+Built as every page with a long job is (see ui/summarize/page.py): each side's run streams
+in a `PageRun` of its own, the saved runs are a `SavedSessions`, the presets and counts go
+through the window's BackgroundTasks. The page only shows what comes back, and asks for
+`lantern.playground` only inside those: built on first use, it opens the database.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -26,40 +28,39 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.errors import LanternError
-from desktop.services.playground import LaneRequest, PlaygroundRun
+from desktop.services.playground import LaneRequest, PlaygroundRun, PromptPreview
 from desktop.services.playground_parameters import (
     PlaygroundParameters,
     stats_from_json,
     token_from_json,
 )
+from desktop.store.playground import PlaygroundRunRecord
 from desktop.tasks.code_export import CodeRequest
-from desktop.ui.bridge import worker_thread
 from desktop.ui.error_text import error_text
 from desktop.ui.playground.code_dialog import CodeDialog
 from desktop.ui.playground.lane_view import LaneView, stats_text
 from desktop.ui.playground.parameters_panel import ParametersPanel
 from desktop.ui.playground.prompt_editor import PromptEditor
 from desktop.ui.playground.token_view import BANDS, FORCED
+from desktop.ui.runs import PageRun
 from desktop.ui.widgets.notice import Notice
-from desktop.ui.widgets.session_history import (
-    HistoryRow,
-    SessionHistory,
-    local_time,
-    status_words,
-)
-from desktop.ui.widgets.task_run import TaskRun, run_shortcuts
+from desktop.ui.widgets.run_shortcuts import run_shortcuts
+from desktop.ui.widgets.session_history import HistoryRow, local_time, status_words
+from desktop.ui.widgets.session_page import SavedSessions, SessionWords
+from desktop.ui.widgets.throttle import Throttle
 
 if TYPE_CHECKING:
     from desktop.engine.protocol import GenerationStats
     from desktop.models.installed import InstalledModel
     from desktop.services.app import Lantern
-    from desktop.store.playground import PlaygroundRunRecord
     from desktop.ui.bridge import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
 COUNT_DELAY_MS = 500  # count once typing pauses: counting may load the model
+NO_MODEL = "Install a model on the Models page to use the Playground."
 SIDES = ("A", "B")
+RUNS = SessionWords("run", "runs", delete_question=None)  # deleted at once
 
 
 def legend_html() -> str:
@@ -69,6 +70,11 @@ def legend_html() -> str:
         f"<span style='background:{color}; color:#1b1b1b'>&nbsp;{words}&nbsp;</span>"
         for color, words in swatches
     )
+
+
+def _saved(run: PlaygroundRun) -> Callable[[], PlaygroundRun]:
+    """A run the service has saved already, as a PageRun starts one."""
+    return lambda: run
 
 
 class PlaygroundPage(QWidget):
@@ -81,8 +87,7 @@ class PlaygroundPage(QWidget):
         self._lantern = lantern
         self._tasks = tasks
         self._models: dict[str, InstalledModel] = {}
-        self._runs: dict[int, TaskRun] = {}  # side -> its run while it streams
-        self._threads: dict[int, QThread] = {}
+        self._runs = [PageRun(self, "lantern-playground-run") for _side in SIDES]
         self._ended: dict[int, GenerationStats] = {}  # side -> how its last run went
         self._figures = ""
         self._count_generation = 0
@@ -94,7 +99,6 @@ class PlaygroundPage(QWidget):
     # ---- layout ----
 
     def _build(self) -> None:
-        self.history = SessionHistory("run", "runs")
         self.editor = PromptEditor()
         self.run_button = QPushButton("Run")
         self.run_button.setAccessibleName("Run")
@@ -110,6 +114,9 @@ class PlaygroundPage(QWidget):
             "Run the prompt twice at once, in two engines: two models, or one model with two "
             "sets of parameters"
         )
+        self.model_notice = Notice()  # shown while no model is installed
+        self.model_notice.show_info(NO_MODEL)
+        self.model_notice.hide()  # until the window says which models there are
         self.status = Notice()
         actions = QHBoxLayout()
         actions.setContentsMargins(0, 0, 0, 0)
@@ -139,6 +146,7 @@ class PlaygroundPage(QWidget):
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.editor, 1)
         top_layout.addLayout(actions)
+        top_layout.addWidget(self.model_notice)
         top_layout.addWidget(self.status)
         work = QSplitter(Qt.Orientation.Vertical)
         work.setChildrenCollapsible(False)
@@ -146,12 +154,17 @@ class PlaygroundPage(QWidget):
         work.addWidget(bottom)
         work.setSizes([300, 440])
 
+        lantern = self._lantern
+        self.sessions: SavedSessions[PlaygroundRunRecord, list[PlaygroundRunRecord]] = (
+            SavedSessions(self, self._tasks, self.status, lambda: lantern.playground, RUNS)
+        )
+
         self.parameter_tabs = QTabWidget()
         for panel, name in zip(self.parameters, SIDES, strict=True):
             self.parameter_tabs.addTab(panel, name)
         main = QSplitter(Qt.Orientation.Horizontal)
         main.setChildrenCollapsible(False)
-        main.addWidget(self.history)
+        main.addWidget(self.sessions.history)
         main.addWidget(work)
         main.addWidget(self.parameter_tabs)
         main.setStretchFactor(1, 1)
@@ -161,11 +174,7 @@ class PlaygroundPage(QWidget):
         layout.addWidget(main)
 
         self.stop_shortcut = run_shortcuts(self, self.run, self.stop)
-
-        self._count_timer = QTimer(self)
-        self._count_timer.setSingleShot(True)
-        self._count_timer.setInterval(COUNT_DELAY_MS)
-        self._count_timer.timeout.connect(self._count)
+        self._count_later = Throttle(self._count, COUNT_DELAY_MS, parent=self)
         self._show_sides()
 
     def _connect(self) -> None:
@@ -174,7 +183,14 @@ class PlaygroundPage(QWidget):
         self.stop_button.clicked.connect(lambda _checked=False: self.stop())
         self.compare_button.toggled.connect(lambda _on: self._show_sides())
         self.lanes[0].model_picker.currentIndexChanged.connect(lambda _i: self._prompt_changed())
-        for side, (lane, panel) in enumerate(zip(self.lanes, self.parameters, strict=True)):
+        for side, (lane, panel, run) in enumerate(
+            zip(self.lanes, self.parameters, self._runs, strict=True)
+        ):
+            run.started.connect(lane.run_started)
+            run.yielded.connect(lane.run_progress)
+            run.finished.connect(lambda outcome, side=side: self._side_finished(side, outcome))
+            run.failed.connect(lane.run_failed)
+            run.ended.connect(self._side_ended)
             lane.failed.connect(self.status.show_error)
             lane.view.force_requested.connect(
                 lambda position, token_id, side=side: self.force(side, position, token_id)
@@ -190,10 +206,6 @@ class PlaygroundPage(QWidget):
             panel.delete_preset_requested.connect(self.delete_preset)
             panel.reset_requested.connect(lambda side=side: self.reset_to_model(side))
             lane.settings_label.setText(panel.summary())
-        self.history.search_changed.connect(lambda _query: self.refresh_history())
-        self.history.opened.connect(self.open_run)
-        self.history.new_requested.connect(self.new_run)
-        self.history.delete_requested.connect(self.delete_run)
 
     def _show_sides(self) -> None:
         both = self.compare_button.isChecked()
@@ -214,15 +226,12 @@ class PlaygroundPage(QWidget):
         self._models = {model.id: model for model in models}
         for lane in self.lanes:
             lane.model_picker.show_models(models, default_id)
-        if not models:
-            self.status.show_info("Install a model on the Models page to use the Playground.")
-        elif self.status.message.startswith("Install a model"):
-            self.status.clear_message()
+        self.model_notice.setVisible(not models)
         self._update_actions()
 
     def start(self) -> None:
         """The window opened: read the saved runs and the presets."""
-        self.refresh_history()
+        self.sessions.refresh()
         self.refresh_presets()
 
     def shutdown(self) -> None:
@@ -230,18 +239,14 @@ class PlaygroundPage(QWidget):
         if self._closed:
             return
         self._closed = True
-        self._count_timer.stop()
-        for task in self._runs.values():
-            task.cancel()
-        for thread in self._threads.values():
-            thread.wait()
-        self._runs.clear()
-        self._threads.clear()
+        self._count_later.cancel()
+        for run in self._runs:
+            run.shutdown()
         for lane in self.lanes:
             lane.view.flush()
 
     def is_running(self) -> bool:
-        return bool(self._threads)
+        return any(run.running() for run in self._runs)
 
     def figures(self) -> str:
         """The last run's figures, for the window's status bar ('' until a run has ended)."""
@@ -256,7 +261,7 @@ class PlaygroundPage(QWidget):
         self._count_generation += 1  # a count on its way is for older text now
         if self.editor.has_text() and self.lanes[0].model_picker.currentData():
             self.editor.show_count("counting…")
-            self._count_timer.start()
+            self._count_later.restart()
         else:
             self.editor.show_count("")
 
@@ -277,7 +282,7 @@ class PlaygroundPage(QWidget):
             lambda error: self._count_failed(generation, error),
         )
 
-    def _show_count(self, generation: int, preview: Any) -> None:
+    def _show_count(self, generation: int, preview: PromptPreview) -> None:
         if generation != self._count_generation:
             return
         plural = "" if preview.tokens == 1 else "s"
@@ -302,7 +307,7 @@ class PlaygroundPage(QWidget):
         try:
             prompt = self.editor.prompt()
         except LanternError as exc:
-            self.status.show_error(exc.message)
+            self.status.show_error(exc)
             return
         sides = []
         for side in range(self.sides()):
@@ -312,7 +317,7 @@ class PlaygroundPage(QWidget):
                 return
             sides.append(LaneRequest(model_id, self.parameters[side].parameters()))
         self.status.clear_message()
-        self.history.clear_selection()
+        self.sessions.set_current(None)
         for side in range(self.sides()):
             self.lanes[side].view.clear_answer()
             self.lanes[side].show_status("loading")
@@ -340,8 +345,8 @@ class PlaygroundPage(QWidget):
         if self._closed:
             return
         for run in runs:
-            self._stream(run.lane, lambda run=run: run)
-        self.refresh_history()
+            self._stream(run.lane, _saved(run))
+        self.sessions.refresh()
 
     def force(self, side: int, position: int, token_id: int) -> None:
         """Put the alternative `token_id` at `position` of side `side`'s answer and go on."""
@@ -352,40 +357,25 @@ class PlaygroundPage(QWidget):
         self.status.clear_message()
         self._stream(side, lambda: lantern.playground.branch(run_id, position, token_id))
 
-    def _stream(self, side: int, start: Any) -> None:
-        if not self._threads:
+    def _stream(self, side: int, start: Callable[[], PlaygroundRun]) -> None:
+        if not self.is_running():
             self._ended.clear()  # a new run (both of its sides start together)
-        task = TaskRun(start)
-        thread = worker_thread(task, self, "lantern-playground-run")
-        lane = self.lanes[side]
-        # Bound methods of widgets: delivered on the GUI thread (a lambda would run in the
-        # run's thread).
-        task.started.connect(lane.run_started)
-        task.yielded.connect(lane.run_progress)
-        task.finished.connect(lane.run_finished)
-        task.failed.connect(lane.run_failed)
-        thread.finished.connect(self._thread_ended)
-        self._runs[side] = task
-        self._threads[side] = thread
+        self._runs[side].start(start)
         self._update_actions()
-        thread.start()
 
-    @Slot()
-    def _thread_ended(self) -> None:
-        for side, thread in list(self._threads.items()):
-            if thread.isFinished():
-                del self._threads[side]
-                task = self._runs.pop(side, None)
-                run = task.run_object if task is not None else None
-                if isinstance(run, PlaygroundRun) and run.stats is not None:
-                    self._ended[side] = run.stats
-                thread.deleteLater()
-        if not self._threads:
-            self._figures = self._figures_line()
-            self._update_actions()
-            self.refresh_history()
-            self._prompt_changed()
-            self.runs_ended.emit()
+    def _side_finished(self, side: int, run: PlaygroundRun) -> None:
+        self.lanes[side].run_finished(run)
+        if run.stats is not None:
+            self._ended[side] = run.stats
+
+    def _side_ended(self) -> None:
+        if self.is_running():
+            return  # the other side goes on
+        self._figures = self._figures_line()
+        self._update_actions()
+        self.sessions.refresh()
+        self._prompt_changed()
+        self.runs_ended.emit()
 
     def _figures_line(self) -> str:
         if len(self._ended) == 1 and 0 in self._ended and not self.compare_button.isChecked():
@@ -395,52 +385,22 @@ class PlaygroundPage(QWidget):
         )
 
     def stop(self) -> None:
-        for task in self._runs.values():
-            task.cancel()
+        for run in self._runs:
+            run.cancel()
 
-    # ---- saved runs ----
+    # ---- saved runs (SavedSessions' owner) ----
 
-    def refresh_history(self) -> None:
-        if self._closed:
-            return
-        query = self.history.query()
-        lantern = self._lantern
-        self._tasks.run(
-            lambda: lantern.playground.history(query),
-            self._show_history,
-            self.status.show_error,
+    def history_row(self, record: PlaygroundRunRecord) -> HistoryRow:
+        side = f" · side {SIDES[record.lane]}" if record.comparison_id else ""
+        forced = f" · from run {record.branch_of}" if record.branch_of else ""
+        details = (
+            f"{local_time(record.created_at)} · {record.model_id or 'no model'} · "
+            f"{status_words(record.status)}{side}{forced}"
         )
+        return HistoryRow(record.id, record.title, details, record.output[:300])
 
-    def _show_history(self, records: list[PlaygroundRunRecord]) -> None:
-        rows = []
-        for record in records:
-            side = f" · side {SIDES[record.lane]}" if record.comparison_id else ""
-            forced = f" · from run {record.branch_of}" if record.branch_of else ""
-            details = (
-                f"{local_time(record.created_at)} · {record.model_id or 'no model'} · "
-                f"{status_words(record.status)}{side}{forced}"
-            )
-            rows.append(HistoryRow(record.id, record.title, details, record.output[:300]))
-        self.history.show_rows(rows)
-
-    def open_run(self, run_id: int) -> None:
-        """Show a saved run (both sides of a side-by-side one)."""
-        if self.is_running():
-            self.status.show_error("Stop the run before opening another one.")
-            return
-        lantern = self._lantern
-
-        def read() -> list[PlaygroundRunRecord]:
-            record = lantern.playground.reopen(run_id)
-            if record.comparison_id is None:
-                return [record]
-            return lantern.playground.runs.comparison(record.comparison_id)
-
-        self._tasks.run(read, self._show_runs, self.status.show_error)
-
-    def _show_runs(self, records: list[PlaygroundRunRecord]) -> None:
-        if self.is_running() or not records:
-            return
+    def show_session(self, records: list[PlaygroundRunRecord]) -> None:
+        """A saved run (both sides of a side-by-side one)."""
         first = records[0]
         self.editor.restore(first.mode, first.setup, first.prompt)
         self.compare_button.setChecked(len(records) > 1)
@@ -454,25 +414,17 @@ class PlaygroundPage(QWidget):
             lane.run_id = record.id
         self.status.clear_message()
 
-    def new_run(self) -> None:
-        if self.is_running():
-            return
-        self.history.clear_selection()
+    def clear_session(self) -> None:
         self.editor.restore("raw", {})
         for lane in self.lanes:
             lane.clear_run()
         self.editor.prompt_box.setFocus()
 
-    def delete_run(self, run_id: int) -> None:
-        lantern = self._lantern
-
-        def deleted(_result: object) -> None:
-            for lane in self.lanes:
-                if lane.run_id == run_id:
-                    lane.clear_run()
-            self.refresh_history()
-
-        self._tasks.run(lambda: lantern.playground.delete(run_id), deleted, self.status.show_error)
+    def session_deleted(self, run_id: int, *, shown: bool) -> None:
+        """The sides that show the run are emptied; the prompt stays, to run again."""
+        for lane in self.lanes:
+            if lane.run_id == run_id:
+                lane.clear_run()
 
     # ---- presets ----
 
@@ -568,7 +520,7 @@ class PlaygroundPage(QWidget):
         try:
             request = self.code_request(side)
         except LanternError as exc:
-            self.status.show_error(exc.message)
+            self.status.show_error(exc)
             return None
         dialog = CodeDialog(request, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -3,7 +3,7 @@ it, hovering shows the most likely tokens at that place, and clicking one of tho
 in place of the token and goes on from there (`force_requested`).
 
 Tokens arrive in bursts while a run streams; they are appended, never re-rendered, and the
-view catches up at most ~60 times a second."""
+view catches up at most once a frame (a Throttle)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import html
 import math
 from collections.abc import Sequence
 
-from PySide6.QtCore import QPoint, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QMouseEvent, QTextCharFormat, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QMenu, QTextEdit, QWidget
 
 from desktop.engine.protocol import GeneratedToken
+from desktop.ui.widgets.throttle import Throttle
 
-FLUSH_MS = 16
 POSITION = QTextFormat.Property.UserProperty + 1  # the token's place in the answer
 # Probability bands, most likely first: (at least, background, what it means).
 BANDS = (
@@ -75,10 +75,7 @@ class TokenView(QTextEdit):
         self.tokens: list[GeneratedToken] = []
         self._pending_tokens: list[GeneratedToken] = []
         self._pending_text: list[str] = []
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(FLUSH_MS)
-        self._timer.timeout.connect(self.flush)
+        self._throttle = Throttle(self.flush, parent=self)
 
     # ---- filling ----
 
@@ -92,7 +89,7 @@ class TokenView(QTextEdit):
         self.flush()
 
     def clear_answer(self) -> None:
-        self._timer.stop()
+        self._throttle.cancel()
         self.tokens = []
         self._pending_tokens.clear()
         self._pending_text.clear()
@@ -100,19 +97,15 @@ class TokenView(QTextEdit):
 
     def append_tokens(self, tokens: Sequence[GeneratedToken]) -> None:
         self._pending_tokens.extend(tokens)
-        self._schedule()
+        self._throttle.request()
 
     def append_text(self, text: str) -> None:
         """Text without token probabilities (a run that did not ask for them)."""
         self._pending_text.append(text)
-        self._schedule()
-
-    def _schedule(self) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
+        self._throttle.request()
 
     def flush(self) -> None:
-        self._timer.stop()
+        self._throttle.cancel()
         if not self._pending_tokens and not self._pending_text:
             return
         bar = self.verticalScrollBar()

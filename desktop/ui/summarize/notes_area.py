@@ -1,13 +1,13 @@
 """The notes written on each part of a long text, as they are written: a section that folds
-open and shut under the summary. Pieces are gathered and appended ~60 times a second."""
+open and shut under the summary. Pieces are gathered and appended at most once a frame."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit, QToolButton, QVBoxLayout, QWidget
 
-from desktop.ui.summarize.result_view import FLUSH_INTERVAL_MS
+from desktop.ui.widgets.throttle import Throttle
 
 
 class NotesArea(QWidget):
@@ -32,10 +32,7 @@ class NotesArea(QWidget):
 
         self._parts: list[str] = []  # each part's notes, as written so far
         self._pending: list[str] = []
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(FLUSH_INTERVAL_MS)
-        self._timer.timeout.connect(self.flush)
+        self._throttle = Throttle(self.flush, parent=self)
 
     def _fold(self, open_: bool) -> None:
         self.toggle.setArrowType(Qt.ArrowType.DownArrow if open_ else Qt.ArrowType.RightArrow)
@@ -47,7 +44,7 @@ class NotesArea(QWidget):
 
     def set_parts(self, parts: list[str]) -> None:
         """Notes already written (a saved summary); hidden when there are none."""
-        self._timer.stop()
+        self._throttle.cancel()
         self._pending.clear()
         self._parts = list(parts)
         self.text.setPlainText("".join(_heading(i) + text for i, text in enumerate(self._parts)))
@@ -62,8 +59,7 @@ class NotesArea(QWidget):
             self.show()
         self._parts[part] += piece
         self._pending.append(piece)
-        if not self._timer.isActive():
-            self._timer.start()
+        self._throttle.request()
 
     def part_done(self, part: int, text: str) -> None:
         if part < len(self._parts) and self._parts[part].strip() == text:
@@ -74,7 +70,7 @@ class NotesArea(QWidget):
         self.set_parts(self._parts)
 
     def flush(self) -> None:
-        self._timer.stop()
+        self._throttle.cancel()
         if self._pending:
             cursor = self.text.textCursor()
             cursor.movePosition(QTextCursor.MoveOperation.End)

@@ -2,23 +2,30 @@
 options chosen, streamed as it is written, saved, compared with the other summaries of the
 same text, copied or exported; and the saved summaries, searchable, to open again.
 
-Every read and write goes through the window's BackgroundTasks, the summary itself through a
-TaskRun in a thread of its own (a child of this page); the page only shows what comes back.
+It is built the way every page with a long job is (Translate and the Playground too):
+- the job runs in a `PageRun` (ui/runs.py), in a thread of its own that is a child of the
+  page: its events stream into the views, then its outcome, or the exception with what was
+  saved, arrives typed on the GUI thread;
+- the saved sessions in the history on the left are a `SavedSessions`
+  (widgets/session_page.py): the page shows a session read, clears itself for a new one, and
+  words a history line;
+- every other read and write goes through the window's BackgroundTasks;
+- streamed text reaches the views at most once a frame, and a count waits for typing to
+  pause, each through a `Throttle` (widgets/throttle.py).
+Nothing here blocks the GUI thread; errors are worded by `error_text`.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QThread, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -33,42 +40,41 @@ from desktop.services.summarize import (
     NotesPiece,
     PlanMade,
     StepStarted,
+    SummaryEvent,
     SummaryOutcome,
     SummaryPiece,
     SummaryPlan,
+    SummaryRun,
 )
+from desktop.store.summaries import SummaryRecord
 from desktop.tasks.documents import SourceText
 from desktop.tasks.summary import SummaryOptions
 from desktop.ui.error_text import error_text
 from desktop.ui.models.formatting import time_left_text
+from desktop.ui.runs import PageRun
 from desktop.ui.summarize.notes_area import NotesArea
 from desktop.ui.summarize.options_bar import SummaryOptionsBar
 from desktop.ui.summarize.result_view import SummaryView
 from desktop.ui.summarize.versions_view import VersionsView
 from desktop.ui.widgets.document_input import DocumentInput
 from desktop.ui.widgets.notice import Notice
-from desktop.ui.widgets.session_history import (
-    HistoryRow,
-    SessionHistory,
-    local_time,
-    status_words,
-)
-from desktop.ui.widgets.task_run import TaskRun, run_shortcuts, task_thread
+from desktop.ui.widgets.run_shortcuts import run_shortcuts
+from desktop.ui.widgets.session_history import HistoryRow, local_time, status_words
+from desktop.ui.widgets.session_page import SavedSessions, SessionWords
+from desktop.ui.widgets.throttle import Throttle
 
 if TYPE_CHECKING:
     from desktop.models.installed import InstalledModel
     from desktop.services.app import Lantern
-    from desktop.store.summaries import SummaryRecord
+    from desktop.store.sessions import RunStatus
+    from desktop.tasks.document_export import ExportFormat
     from desktop.ui.bridge import BackgroundTasks
 
 log = logging.getLogger(__name__)
 
 COUNT_DELAY_MS = 700  # count tokens once typing pauses: counting loads the model
-EXPORT_FILTERS = {
-    "Markdown (*.md)": "md",
-    "Plain text (*.txt)": "txt",
-    "Word document (*.docx)": "docx",
-}
+NO_MODEL = "Install a model on the Models page to summarize."
+SUMMARIES = SessionWords("summary", "summaries", "Delete this summary? It cannot be undone.")
 OUTCOME_MESSAGES = {
     "complete": "Done: the summary is saved.",
     "cancelled": "Cancelled: the notes and the text written so far are kept.",
@@ -84,7 +90,7 @@ def counts_line(words: int, plan: SummaryPlan | None = None) -> str:
 
 
 class SummarizePage(QWidget):
-    run_ended = Signal(str)  # complete | cancelled | failed | interrupted, once the thread ends
+    run_ended = Signal(str)  # the run's RunStatus, once its thread has ended
 
     def __init__(
         self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
@@ -92,15 +98,13 @@ class SummarizePage(QWidget):
         super().__init__(parent)
         self._lantern = lantern
         self._tasks = tasks
-        self._task: TaskRun | None = None
-        self._thread: QThread | None = None
-        self._ended_status = ""
+        self._run = PageRun(self, "lantern-summary")
+        self._summary_run: SummaryRun | None = None  # the run going, once it has started
+        self._ended_status: RunStatus = "failed"
         self._closed = False
         self._current: SummaryRecord | None = None  # the summary shown (run or opened)
         self._versions: list[SummaryRecord] = []
-        self._opening: int | None = None
         self._count_generation = 0
-        self._history_generation = 0
         self._count_after_run = False
         self._build()
         self._connect()
@@ -109,7 +113,6 @@ class SummarizePage(QWidget):
     # ---- layout ----
 
     def _build(self) -> None:
-        self.history = SessionHistory("summary", "summaries")
         self.document_input = DocumentInput(self._tasks)
         self.options_bar = SummaryOptionsBar()
 
@@ -123,6 +126,9 @@ class SummarizePage(QWidget):
         self.progress = QProgressBar()
         self.progress.setAccessibleName("Progress")
         self.progress.setTextVisible(True)
+        self.model_notice = Notice()  # shown while no model is installed
+        self.model_notice.show_info(NO_MODEL)
+        self.model_notice.hide()  # until the window says which models there are
         self.status = Notice()  # how the run went, or what is wrong with starting one
         actions = QHBoxLayout()
         actions.setContentsMargins(0, 0, 0, 0)
@@ -137,6 +143,7 @@ class SummarizePage(QWidget):
         top_layout.addWidget(self.document_input, 1)
         top_layout.addWidget(self.options_bar)
         top_layout.addLayout(actions)
+        top_layout.addWidget(self.model_notice)
         top_layout.addWidget(self.status)
 
         self.result_title = QLabel("<b>Summary</b>")
@@ -170,6 +177,11 @@ class SummarizePage(QWidget):
         bottom_layout.addWidget(self.result_notice)
         bottom_layout.addWidget(self.notes)
 
+        lantern = self._lantern
+        self.sessions: SavedSessions[SummaryRecord, SummaryRecord] = SavedSessions(
+            self, self._tasks, self.status, lambda: lantern.summarize, SUMMARIES
+        )
+
         work = QSplitter(Qt.Orientation.Vertical)
         work.setChildrenCollapsible(False)
         work.addWidget(top)
@@ -177,7 +189,7 @@ class SummarizePage(QWidget):
         work.setSizes([320, 360])
         main = QSplitter(Qt.Orientation.Horizontal)
         main.setChildrenCollapsible(False)
-        main.addWidget(self.history)
+        main.addWidget(self.sessions.history)
         main.addWidget(work)
         main.setStretchFactor(1, 1)
         main.setSizes([240, 760])
@@ -186,11 +198,7 @@ class SummarizePage(QWidget):
         layout.addWidget(main)
 
         self.cancel_shortcut = run_shortcuts(self, self.summarize, self.cancel)
-
-        self._count_timer = QTimer(self)
-        self._count_timer.setSingleShot(True)
-        self._count_timer.setInterval(COUNT_DELAY_MS)
-        self._count_timer.timeout.connect(self._count)
+        self._count_later = Throttle(self._count, COUNT_DELAY_MS, parent=self)
 
     def _connect(self) -> None:
         self.document_input.changed.connect(self._text_changed)
@@ -201,44 +209,36 @@ class SummarizePage(QWidget):
         self.export_button.clicked.connect(lambda _checked=False: self._choose_export_file())
         self.compare_button.clicked.connect(lambda _checked=False: self.show_comparison())
         self.versions_view.closed.connect(self.close_comparison)
-        self.versions_view.open_requested.connect(
-            lambda summary_id: self.open_summary(summary_id, compare=False)
-        )
-        self.history.search_changed.connect(lambda _query: self.refresh_history())
-        self.history.opened.connect(self.open_summary)
-        self.history.new_requested.connect(self.new_summary)
-        self.history.delete_requested.connect(self.delete_summary)
+        self.versions_view.open_requested.connect(self._open_version)
+        self._run.started.connect(self._run_started)
+        self._run.yielded.connect(self._on_event)
+        self._run.finished.connect(self._on_finished)
+        self._run.failed.connect(self._on_failed)
+        self._run.ended.connect(self._run_ended)
 
     # ---- what the window calls ----
 
     def set_models(self, models: list[InstalledModel], default_id: str | None) -> None:
         self.options_bar.set_models(models, default_id)
-        if not models:
-            self.status.show_info("Install a model on the Models page to summarize.")
-        elif not self.is_running() and self.status.message.startswith("Install a model"):
-            self.status.clear_message()
+        self.model_notice.setVisible(not models)
         self._update_actions()
 
     def start(self) -> None:
         """The window opened: read the saved summaries."""
-        self.refresh_history()
+        self.sessions.refresh()
 
     def shutdown(self) -> None:
         """The window is closing: cancel the run and wait for its thread."""
         if self._closed:
             return
         self._closed = True
-        self._count_timer.stop()
-        if self._task is not None:
-            self._task.cancel()
-        if self._thread is not None:
-            self._thread.wait()  # the run ends at the next token (or once a model load ends)
-        self._task = self._thread = None
+        self._count_later.cancel()
+        self._run.shutdown()
         self.summary_view.flush()
         self.notes.flush()
 
     def is_running(self) -> bool:
-        return self._thread is not None
+        return self._run.running()
 
     # ---- counts: words now, tokens and passes once typing pauses ----
 
@@ -253,7 +253,7 @@ class SummarizePage(QWidget):
             self.document_input.set_counts(counts_line(words))
         self._count_generation += 1  # an answer on its way is for older text now
         if has_text:
-            self._count_timer.start()
+            self._count_later.restart()
         self._update_actions()
 
     def _options_changed(self) -> None:
@@ -312,18 +312,17 @@ class SummarizePage(QWidget):
             return
         model_id = self.options_bar.model_id()
         if model_id is None:
-            self.status.show_error("Install a model on the Models page to summarize.")
+            self.status.show_error(NO_MODEL)
             return
         try:
             options = self.options_bar.options()
         except LanternError as exc:
-            self.status.show_error(exc.message)
+            self.status.show_error(exc)
             return
-        self._count_timer.stop()
+        self._count_later.cancel()
         self._current = None
         self._versions = []
-        self._opening = None
-        self.history.clear_selection()
+        self.sessions.set_current(None)
         self.close_comparison()
         self.summary_view.set_markdown("")
         self.notes.set_parts([])
@@ -334,30 +333,23 @@ class SummarizePage(QWidget):
         self.progress.setFormat("Loading the model…")
 
         lantern = self._lantern
-        self._ended_status = ""
-        self._task = TaskRun(
-            lambda: lantern.summarize.summarize(source, options, model_id=model_id)
-        )
-        self._task.started.connect(self._run_started)
-        self._task.yielded.connect(self._on_event)
-        self._task.finished.connect(self._on_finished)
-        self._task.failed.connect(self._on_failed)
-        self._thread = task_thread(self._task, self)
-        self._thread.finished.connect(self._thread_finished)
+        self._summary_run = None
+        self._ended_status = "failed"  # unless the run says otherwise
+        self._run.start(lambda: lantern.summarize.summarize(source, options, model_id=model_id))
         self._update_actions()
-        self._thread.start()
 
     def cancel(self) -> None:
-        if self._task is None:
+        if not self.is_running():
             return
-        self._task.cancel()
+        self._run.cancel()
         self.cancel_button.setEnabled(False)
         self.progress.setFormat("Cancelling…")
 
-    def _run_started(self, _run: Any) -> None:
-        self.refresh_history()  # the new session is saved: it shows as being written
+    def _run_started(self, run: SummaryRun) -> None:
+        self._summary_run = run
+        self.sessions.refresh()  # the new session is saved: it shows as being written
 
-    def _on_event(self, event: object) -> None:
+    def _on_event(self, event: SummaryEvent) -> None:
         if isinstance(event, SummaryPiece):
             self.summary_view.append(event.text)
         elif isinstance(event, NotesPiece):
@@ -378,43 +370,36 @@ class SummarizePage(QWidget):
     def _on_finished(self, outcome: SummaryOutcome) -> None:
         self._ended(outcome.record, outcome.status, outcome.error)
 
-    def _on_failed(self, message: str) -> None:
-        run = self._task.run_object if self._task is not None else None
-        outcome = getattr(run, "outcome", None)
-        if outcome is not None:
-            self._ended(outcome.record, outcome.status, message)
+    def _on_failed(self, error: BaseException) -> None:
+        outcome = self._summary_run.outcome if self._summary_run is not None else None
+        if outcome is not None:  # it had started: what it wrote is saved
+            self._ended(outcome.record, outcome.status, error_text(error))
         else:  # it never started (no text, no model...): nothing was saved
             self.summary_view.flush()
-            self._ended_status = "failed"
-            self.status.show_error(message)
+            self.status.show_error(error)
 
-    def _ended(self, record: SummaryRecord, status: str, error: str | None) -> None:
+    def _ended(self, record: SummaryRecord, status: RunStatus, error: str | None) -> None:
         self.summary_view.flush()
         self.notes.flush()
         self._ended_status = status
         self._current = record
+        self.sessions.set_current(record.id)
         self.summary_view.set_markdown(record.result)  # as saved: the view matches the store
         self._show_status(status, error)
-        self.refresh_history(select=record.id)
+        self.sessions.refresh()
         self._read_versions(record.id, compare=True)
 
-    def _thread_finished(self) -> None:
-        if self._thread is not None:
-            self._thread.wait()  # finished is emitted just before the thread really ends
-            self._thread.deleteLater()
-        self._task = self._thread = None
-        if self._closed:
-            return
+    def _run_ended(self) -> None:
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("")
         self._update_actions()
         if self._count_after_run:
             self._count_after_run = False
-            self._count_timer.start()
-        self.run_ended.emit(self._ended_status or "failed")
+            self._count_later.restart()
+        self.run_ended.emit(self._ended_status)
 
-    def _show_status(self, status: str, error: str | None) -> None:
+    def _show_status(self, status: RunStatus, error: str | None) -> None:
         if status in ("failed", "interrupted"):
             self.status.show_error(
                 f"The summary {'failed' if status == 'failed' else 'was interrupted'}: "
@@ -463,52 +448,28 @@ class SummarizePage(QWidget):
     def comparing(self) -> bool:
         return self.result_stack.currentWidget() is self.versions_view
 
-    # ---- history ----
-
-    def refresh_history(self, select: int | None = None) -> None:
-        lantern, query = self._lantern, self.history.query()
-        self._history_generation += 1
-        generation = self._history_generation
-        self._tasks.run(
-            lambda: lantern.summarize.sessions(query),
-            lambda records: self._show_history(generation, records, select),
-            self.status.show_error,
+    def _open_version(self, summary_id: int) -> None:
+        """A version's Open: that summary alone, even the one shown (out of the comparison)."""
+        self.sessions.open(
+            summary_id, again=True, show=lambda record: self._show_summary(record, compare=False)
         )
 
-    def _show_history(
-        self, generation: int, records: list[SummaryRecord], select: int | None
-    ) -> None:
-        if generation == self._history_generation:  # reads can end out of order
-            rows = [
-                HistoryRow(r.id, r.title, f"{local_time(r.updated_at)} · {status_words(r.status)}")
-                for r in records
-            ]
-            self.history.show_rows(rows, select)
+    # ---- the saved summaries (SavedSessions' owner) ----
 
-    def open_summary(self, summary_id: int, *, compare: bool = True) -> None:
-        """Show a saved summary: its source, options, result, notes and versions."""
-        if self.is_running() or self._closed:
-            return
-        if self._current is not None and self._current.id == summary_id and compare:
-            return  # shown already (a click and an activation both ask)
-        self._opening = summary_id
-        lantern = self._lantern
-        self._tasks.run(
-            lambda: (
-                lantern.summarize.session(summary_id),
-                lantern.summarize.versions(summary_id),
-            ),
-            lambda found: self._show_summary(*found, compare=compare),
-            self.status.show_error,
+    def history_row(self, record: SummaryRecord) -> HistoryRow:
+        return HistoryRow(
+            record.id,
+            record.title,
+            f"{local_time(record.updated_at)} · {status_words(record.status)}",
         )
 
-    def _show_summary(
-        self, record: SummaryRecord, versions: list[SummaryRecord], *, compare: bool
-    ) -> None:
-        if self._opening != record.id or self.is_running():
-            return  # another was asked for meanwhile
-        self._opening = None
+    def show_session(self, record: SummaryRecord) -> None:
+        """A saved summary: its source, options, result, notes, and its versions compared."""
+        self._show_summary(record, compare=True)
+
+    def _show_summary(self, record: SummaryRecord, *, compare: bool) -> None:
         self._current = record
+        self._versions = []  # until its own are read
         self.document_input.set_source(SourceText(record.source_text, record.source_name))
         try:
             self.options_bar.set_options(SummaryOptions.from_dict(record.options))
@@ -522,17 +483,12 @@ class SummarizePage(QWidget):
         self._show_status(record.status, record.error)
         if record.status == "complete":
             self.status.clear_message()
-        self.history.select(record.id)
-        self._show_versions(record.id, versions, compare)
         self._update_actions()
+        self._read_versions(record.id, compare=compare)
 
-    def new_summary(self) -> None:
-        if self.is_running():
-            return
+    def clear_session(self) -> None:
         self._current = None
         self._versions = []
-        self._opening = None
-        self.history.clear_selection()
         self.document_input.set_source(SourceText(""))
         self.summary_view.set_markdown("")
         self.notes.set_parts([])
@@ -543,32 +499,11 @@ class SummarizePage(QWidget):
         self._update_actions()
         self.document_input.text_box.setFocus()
 
-    def delete_summary(self, summary_id: int) -> None:
-        if self.is_running() or not self.confirm_delete():
-            return
-        lantern = self._lantern
-        self._tasks.run(
-            lambda: lantern.summarize.delete(summary_id),
-            lambda _none: self._deleted(summary_id),
-            self.status.show_error,
-        )
-
-    def confirm_delete(self) -> bool:
-        answer = QMessageBox.question(
-            self,
-            "Delete summary",
-            "Delete this summary? It cannot be undone.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-            QMessageBox.StandardButton.No,
-        )
-        return answer == QMessageBox.StandardButton.Yes
-
-    def _deleted(self, summary_id: int) -> None:
-        if self._current is not None and self._current.id == summary_id:
-            self.new_summary()
-        elif any(v.id == summary_id for v in self._versions) and self._current is not None:
+    def session_deleted(self, summary_id: int, *, shown: bool) -> None:
+        if shown:
+            self.clear_session()
+        elif self._current is not None and any(v.id == summary_id for v in self._versions):
             self._read_versions(self._current.id, compare=self.comparing())
-        self.refresh_history()
 
     # ---- copy and export ----
 
@@ -585,37 +520,19 @@ class SummarizePage(QWidget):
     def _choose_export_file(self) -> None:
         if self._current is None:
             return
-        suggested = f"Summary of {Path(self._current.title).stem}.md"
-        path, chosen = QFileDialog.getSaveFileName(
-            self, "Export summary", suggested, ";;".join(EXPORT_FILTERS)
-        )
-        if not path:
-            return
-        target = Path(path)
-        fmt = target.suffix.lower().lstrip(".")
-        if fmt not in EXPORT_FILTERS.values():
-            fmt = EXPORT_FILTERS.get(chosen, "md")
-            target = target.with_name(f"{target.name}.{fmt}")
-        self.export_to(target, fmt)
+        name = f"Summary of {Path(self._current.title).stem}"
+        chosen = self.sessions.choose_export("Export summary", name)
+        if chosen is not None:
+            self.export_to(*chosen)
 
-    def export_to(self, path: Path, fmt: str) -> None:
+    def export_to(self, path: Path, fmt: ExportFormat) -> None:
         """Write the summary shown to `path` as md, txt or docx, in the background."""
         if self._current is None:
             self.result_notice.show_error("There is no summary to export yet.")
             return
         summary_id, lantern = self._current.id, self._lantern
-
-        def write() -> None:
-            try:
-                lantern.summarize.export_file(summary_id, path, fmt)  # type: ignore[arg-type]
-            except OSError as exc:
-                raise LanternError(f"Cannot write {path.name}: {exc.strerror or exc}.") from exc
-
-        self.result_notice.show_info(f"Exporting to {path.name}…")
-        self._tasks.run(
-            write,
-            lambda _none: self.result_notice.show_info(f"Exported to {path}."),
-            self.result_notice.show_error,
+        self.sessions.export(
+            path, lambda: lantern.summarize.export_file(summary_id, path, fmt), self.result_notice
         )
 
     # ---- buttons ----
@@ -629,7 +546,7 @@ class SummarizePage(QWidget):
         self.cancel_button.setVisible(running)
         self.cancel_button.setEnabled(running)
         self.progress.setVisible(running)
-        self.history.setEnabled(not running)
+        self.sessions.history.setEnabled(not running)
         self.copy_button.setEnabled(not running and has_result)
         self.export_button.setEnabled(not running and has_result)
         versions = len(self._versions)

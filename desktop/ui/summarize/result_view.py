@@ -1,14 +1,12 @@
 """A summary shown as rendered Markdown in a scroll area; while it streams, pieces are gathered
-and appended at most ~60 times a second."""
+and appended at most once a frame (a Throttle)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
 
 from desktop.ui.chat.markdown_view import MarkdownView
-
-FLUSH_INTERVAL_MS = 16  # ~60 updates a second, however fast the tokens come
+from desktop.ui.widgets.throttle import Throttle
 
 
 class SummaryView(QScrollArea):
@@ -21,10 +19,7 @@ class SummaryView(QScrollArea):
         self.view.setAccessibleName(name)
         self.setWidget(self.view)
         self._pending: list[str] = []
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(FLUSH_INTERVAL_MS)
-        self._timer.timeout.connect(self.flush)
+        self._throttle = Throttle(self.flush, parent=self)
 
     def markdown(self) -> str:
         self.flush()
@@ -32,16 +27,15 @@ class SummaryView(QScrollArea):
 
     def set_markdown(self, text: str) -> None:
         self._pending.clear()
-        self._timer.stop()
+        self._throttle.cancel()
         self.view.set_markdown(text)
 
     def append(self, piece: str) -> None:
         self._pending.append(piece)
-        if not self._timer.isActive():
-            self._timer.start()
+        self._throttle.request()
 
     def flush(self) -> None:
-        self._timer.stop()
+        self._throttle.cancel()
         if self._pending:
             text = "".join(self._pending)
             self._pending.clear()

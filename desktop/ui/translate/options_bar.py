@@ -131,7 +131,7 @@ class TranslationOptionsBar(QWidget):
         try:
             return find_language(text)
         except LanternError as exc:
-            self.target_notice.show_error(exc.message)
+            self.target_notice.show_error(exc)
             return None
 
     def set_target_language(self, code: str) -> None:

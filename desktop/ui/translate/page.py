@@ -1,22 +1,23 @@
 """The Translate page: a document in (typed, pasted, dropped or opened), its translation out,
 side by side and segment by segment, with the saved sessions to the left.
 
-The translation itself runs in a TaskRun thread; reads and writes of the store (the history,
-a session, an edit, an export) and language detection run through the window's
-BackgroundTasks. Nothing here blocks the GUI thread.
+Built as every page with a long job is (see ui/summarize/page.py): the translation runs in a
+`PageRun` (a segment's rows are laid out from the session read as it starts:
+translation_task.py), the saved sessions are a `SavedSessions`, an edit and the language
+detection go through the window's BackgroundTasks, and streamed text reaches the table at
+most once a frame (a `Throttle`). Nothing here blocks the GUI thread.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QThread, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -28,15 +29,17 @@ from desktop.services.translate import (
     SegmentDone,
     SegmentPiece,
     SegmentStarted,
+    TranslationEvent,
     TranslationOptions,
     TranslationOutcome,
 )
-from desktop.store.translations import SegmentRecord, TranslationRecord
+from desktop.store.translations import SegmentRecord, TranslationRecord, TranslationStatus
 from desktop.tasks.documents import SourceText
 from desktop.tasks.glossary import glossary_from_pairs
 from desktop.tasks.languages import Language, detect_language, language_name
 from desktop.tasks.segments import split_into_segments
 from desktop.ui.models.formatting import time_left_text
+from desktop.ui.runs import PageRun
 from desktop.ui.translate.options_bar import TranslationOptionsBar
 from desktop.ui.translate.segment_table import SegmentTable
 from desktop.ui.translate.translation_task import (
@@ -48,24 +51,27 @@ from desktop.ui.translate.translation_task import (
 from desktop.ui.widgets.document_input import DocumentInput
 from desktop.ui.widgets.model_picker import ModelPicker
 from desktop.ui.widgets.notice import Notice
-from desktop.ui.widgets.session_history import (
-    HistoryRow,
-    SessionHistory,
-    local_time,
-    status_words,
-)
-from desktop.ui.widgets.task_run import TaskRun, run_shortcuts, task_thread
+from desktop.ui.widgets.run_shortcuts import run_shortcuts
+from desktop.ui.widgets.session_history import HistoryRow, local_time, status_words
+from desktop.ui.widgets.session_page import DOCUMENT_FORMATS, SavedSessions, SessionWords
+from desktop.ui.widgets.throttle import Throttle
 
 if TYPE_CHECKING:
     from desktop.models.installed import InstalledModel
     from desktop.services.app import Lantern
+    from desktop.tasks.document_export import ExportFormat
     from desktop.ui.bridge import BackgroundTasks
 
 DETECT_DELAY_MS = 400  # detect once the user pauses typing
-VIEW_UPDATE_MS = 16  # streamed text reaches the table at most ~60 times a second
-EXPORT_FORMATS = {"md": "Markdown (*.md)", "txt": "Plain text (*.txt)", "docx": "Word (*.docx)"}
 BILINGUAL_FORMATS = ("md", "docx")
 HISTORY_WIDTH = 260
+TRANSLATIONS = SessionWords(
+    "translation",
+    "translations",
+    "Delete “{title}” and its translated segments? This cannot be undone.",
+)
+# A saved translation as the page opens it: the session and its segments.
+OpenedTranslation = tuple[TranslationRecord, list[SegmentRecord]]
 
 
 def flagged_text(count: int) -> str:
@@ -85,12 +91,10 @@ def text_counts(text: str) -> tuple[Language | None, int, int]:
 
 
 class TranslatePage(QWidget):
-    history_shown = Signal()
     session_shown = Signal(int)  # translation id: its rows are in the table
     language_detected = Signal(object)  # Language | None
     segment_saved = Signal(object)  # SegmentRecord: a hand edit stored
-    run_ended = Signal(str)  # the outcome's status, or "failed"; the thread has ended
-    exported = Signal(object)  # Path
+    run_ended = Signal(str)  # the outcome's TranslationStatus, or "failed"; the thread has ended
 
     def __init__(
         self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
@@ -98,21 +102,16 @@ class TranslatePage(QWidget):
         super().__init__(parent)
         self._lantern = lantern
         self._tasks = tasks
-        self._translation_id: int | None = None
-        self._record: TranslationRecord | None = None
-        self._task: TaskRun | None = None
-        self._thread: QThread | None = None
-        self._outcome_status = "failed"
+        self._record: TranslationRecord | None = None  # the session shown
+        self._outcome_status: TranslationStatus = "failed"
         self._pieces: dict[int, list[str]] = {}
         self._detect_generation = 0
-        self._history_generation = 0
-        self._wanted_session: int | None = None
-
-        self.history = SessionHistory("translation", "translations")
-        self.history.search_changed.connect(lambda _query: self.refresh_history())
-        self.history.opened.connect(self.open_session)
-        self.history.new_requested.connect(self.new_translation)
-        self.history.delete_requested.connect(self.confirm_delete)
+        self._run = PageRun(self, "lantern-translation")
+        self._run.started.connect(self._run_started)
+        self._run.yielded.connect(self._run_event)
+        self._run.finished.connect(self._run_finished)
+        self._run.failed.connect(self._run_failed)
+        self._run.ended.connect(self._run_ended)
 
         self.options = TranslationOptionsBar(tasks)
         self.options.glossary_changed.connect(self._update_buttons)
@@ -123,11 +122,8 @@ class TranslatePage(QWidget):
         self.options.row.addWidget(self.model_picker)
 
         self.input = DocumentInput(tasks)
-        self.input.changed.connect(self._text_changed)
-        self._detect_timer = QTimer(self)
-        self._detect_timer.setSingleShot(True)
-        self._detect_timer.setInterval(DETECT_DELAY_MS)
-        self._detect_timer.timeout.connect(self._detect)
+        self._detect_later = Throttle(self._detect, DETECT_DELAY_MS, parent=self)
+        self.input.changed.connect(self._detect_later.restart)
 
         self.translate_button = QPushButton("&Translate")
         self.translate_button.setAccessibleName("Translate")
@@ -159,6 +155,9 @@ class TranslatePage(QWidget):
         self.status.setAccessibleName("Translation status")
         self.status.setWordWrap(True)
         self.notice = Notice()
+        self.sessions: SavedSessions[TranslationRecord, OpenedTranslation] = SavedSessions(
+            self, tasks, self.notice, lambda: lantern.translate, TRANSLATIONS
+        )
 
         self.table = SegmentTable()
         self.table.translation_edited.connect(self.save_edit)
@@ -172,10 +171,7 @@ class TranslatePage(QWidget):
             lambda _checked=False: self.table.select_next_flagged()
         )
 
-        self._flush_timer = QTimer(self)
-        self._flush_timer.setSingleShot(True)
-        self._flush_timer.setInterval(VIEW_UPDATE_MS)
-        self._flush_timer.timeout.connect(self._flush_pieces)
+        self._pieces_later = Throttle(self._flush_pieces, parent=self)
 
         self._build_layout()
         self._cancel_shortcut = run_shortcuts(self, self.translate, self.cancel)
@@ -219,7 +215,7 @@ class TranslatePage(QWidget):
         work_layout.addWidget(self.notice)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.history)
+        splitter.addWidget(self.sessions.history)
         splitter.addWidget(work)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 4)
@@ -237,32 +233,26 @@ class TranslatePage(QWidget):
 
     def start(self) -> None:
         """The window has opened: read the saved sessions."""
-        self.refresh_history()
+        self.sessions.refresh()
 
     def shutdown(self) -> None:
         """Stop a running translation and wait for its thread: none outlives the page."""
-        self._detect_timer.stop()
-        self._flush_timer.stop()
-        if self._task is not None:
-            self._task.cancel()  # the run stops at the next token
-        if self._thread is not None:
-            self._thread.wait()
-            self._thread.deleteLater()
-        self._task = self._thread = None
+        self._detect_later.cancel()
+        self._pieces_later.cancel()
+        self._run.shutdown()  # the run stops at the next token
 
     # ---- running ----
 
-    @property
-    def running(self) -> bool:
-        return self._task is not None
+    def is_running(self) -> bool:
+        return self._run.running()
 
     @property
     def translation_id(self) -> int | None:
-        return self._translation_id
+        return self._record.id if self._record is not None else None
 
     def translate(self) -> None:
         """Translate the text in the box as a new session."""
-        if self.running:
+        if self.is_running():
             return
         self.notice.clear_message()
         source = self.input.source()
@@ -285,11 +275,12 @@ class TranslatePage(QWidget):
 
     def continue_translation(self) -> None:
         """Go on with the segments of the shown session that are not translated yet."""
-        if self.running or self._translation_id is None:
+        translation_id = self.translation_id
+        if self.is_running() or translation_id is None:
             return
         model_id = self._model_id()
         if model_id is not None:
-            self._start_run(continued_translation(self._lantern, self._translation_id, model_id))
+            self._start_run(continued_translation(self._lantern, translation_id, model_id))
 
     def retranslate_selected(self) -> None:
         segment = self.table.selected_segment()
@@ -297,15 +288,15 @@ class TranslatePage(QWidget):
             self.retranslate(segment.id)
 
     def retranslate(self, segment_id: int) -> None:
-        if self.running:
+        if self.is_running():
             return
         model_id = self._model_id()
         if model_id is not None:
             self._start_run(segment_translated_again(self._lantern, segment_id, model_id))
 
     def cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        if self.is_running():
+            self._run.cancel()
             self.status.setText("Stopping…")
 
     def _model_id(self) -> str | None:
@@ -314,40 +305,31 @@ class TranslatePage(QWidget):
             self.notice.show_error("Install a model first: see the Models page.")
         return model_id
 
-    def _start_run(self, begin: Any) -> None:
+    def _start_run(self, begin: Callable[[], StartedTranslation]) -> None:
         self.notice.clear_message()
-        task = TaskRun(begin)
-        task.started.connect(self._run_started)
-        task.yielded.connect(self._run_event)
-        task.finished.connect(self._run_finished)
-        task.failed.connect(self._run_failed)
-        thread = task_thread(task, self)
-        thread.finished.connect(self._thread_finished)
-        self._task, self._thread = task, thread
-        self._outcome_status = "failed"
+        self._outcome_status = "failed"  # unless the run says otherwise
         self._pieces.clear()
         self.status.setText("Starting…")
         self.progress.setRange(0, 0)  # busy until the first segment says how many
         self.progress.setFormat("Loading the model…")
         self.progress.show()
+        self._run.start(begin)
         self._update_buttons()
-        thread.start()
 
     def _run_started(self, started: StartedTranslation) -> None:
-        is_new = started.record.id != self._translation_id
-        self._translation_id, self._record = started.record.id, started.record
-        self._wanted_session = started.record.id
+        is_new = started.record.id != self.translation_id
+        self._record = started.record
+        self.sessions.set_current(started.record.id)
         self.table.show_segments(started.segments)
         self._show_flagged()
         self.status.setText("Loading the model…")
         if is_new:
-            self.refresh_history()  # the new session is saved: list it
+            self.sessions.refresh()  # the new session is saved: list it
 
-    def _run_event(self, event: object) -> None:
+    def _run_event(self, event: TranslationEvent) -> None:
         if isinstance(event, SegmentPiece):
             self._pieces.setdefault(event.position, []).append(event.text)
-            if not self._flush_timer.isActive():
-                self._flush_timer.start()
+            self._pieces_later.request()
         elif isinstance(event, SegmentStarted):
             self._flush_pieces()
             self.table.begin_translating(event.position)
@@ -362,6 +344,7 @@ class TranslatePage(QWidget):
             self._show_flagged()
 
     def _flush_pieces(self) -> None:
+        self._pieces_later.cancel()
         pieces, self._pieces = self._pieces, {}
         for position, texts in pieces.items():
             self.table.append_translation(position, "".join(texts))
@@ -384,21 +367,17 @@ class TranslatePage(QWidget):
                 "Continue translates the rest."
             )
 
-    def _run_failed(self, message: str) -> None:
+    def _run_failed(self, error: BaseException) -> None:
         self._flush_pieces()
         self._outcome_status = "failed"
         self.status.setText("")
-        self.notice.show_error(message)
+        self.notice.show_error(error)
 
-    def _thread_finished(self) -> None:
-        if self._thread is not None:
-            self._thread.wait()  # finished is emitted just before the thread really ends
-            self._thread.deleteLater()
-        self._task = self._thread = None
+    def _run_ended(self) -> None:
         self.progress.hide()
         self._update_buttons()
         self._reload_session()  # what the store has: a stopped segment's partial text too
-        self.refresh_history()  # its state and date changed
+        self.sessions.refresh()  # its state and date changed
         self.run_ended.emit(self._outcome_status)
 
     # ---- hand edits ----
@@ -413,7 +392,7 @@ class TranslatePage(QWidget):
         )
 
     def _edit_saved(self, segment: SegmentRecord) -> None:
-        if segment.translation_id == self._translation_id:
+        if segment.translation_id == self.translation_id:
             self.table.update_segment(segment)
             self._show_flagged()
         self.segment_saved.emit(segment)
@@ -422,58 +401,33 @@ class TranslatePage(QWidget):
         self.notice.show_error(error)
         self._reload_session()  # the cell shows what is stored again
 
-    # ---- sessions ----
+    # ---- the saved sessions (SavedSessions' owner) ----
 
-    def new_translation(self) -> None:
-        if self.running:
-            return
-        self._translation_id = self._record = None
-        self._wanted_session = None
-        self.table.show_segments([])
-        self.input.set_source(SourceText(""))
-        self.options.set_glossary(glossary_from_pairs([]))
-        self.status.setText("")
-        self.notice.clear_message()
-        self.history.clear_selection()
-        self._show_flagged()
-        self._update_buttons()
-        self.input.text_box.setFocus()
+    def history_row(self, record: TranslationRecord) -> HistoryRow:
+        source = language_name(record.source_language) if record.source_language else "Unknown"
+        languages = f"{source} → {language_name(record.target_language)}"
+        when = local_time(record.updated_at)
+        return HistoryRow(
+            record.id, record.title, f"{languages} · {when} · {status_words(record.status)}",
+            record.error or "",
+        )  # fmt: skip
 
-    def open_session(self, translation_id: int) -> None:
-        """Show a saved session: its text, options and rows."""
-        if self.running or translation_id == self._wanted_session:
-            return
-        self._wanted_session = translation_id
-        self._read_session(translation_id, restore_inputs=True)
+    def show_session(self, opened: OpenedTranslation) -> None:
+        """A saved session: its text, options and rows."""
+        self._show_translation(opened, restore_inputs=True)
 
     def _reload_session(self) -> None:
-        if self._translation_id is not None:
-            self._read_session(self._translation_id, restore_inputs=False)
+        """The rows of the session shown, as stored now."""
+        if self._record is not None:
+            self.sessions.open(
+                self._record.id,
+                again=True,
+                show=lambda opened: self._show_translation(opened, restore_inputs=False),
+            )
 
-    def _read_session(self, translation_id: int, *, restore_inputs: bool) -> None:
-        lantern = self._lantern
-        self._tasks.run(
-            lambda: lantern.translate.session(translation_id),
-            lambda result: self._session_read(result, restore_inputs),
-            self._session_failed,
-        )
-
-    def _session_failed(self, error: BaseException) -> None:
-        self._wanted_session = self._translation_id  # another click may try again
-        self.notice.show_error(error)
-
-    def _session_read(
-        self, result: tuple[TranslationRecord, list[SegmentRecord]], restore_inputs: bool
-    ) -> None:
-        record, segments = result
-        if self.running:
-            return  # a run writes the table now; its end reads the session again
-        if restore_inputs and record.id != self._wanted_session:
-            return  # another session was asked for meanwhile
-        if not restore_inputs and record.id != self._translation_id:
-            return
-        self._translation_id, self._record = record.id, record
-        self._wanted_session = record.id
+    def _show_translation(self, opened: OpenedTranslation, *, restore_inputs: bool) -> None:
+        record, segments = opened
+        self._record = record
         self.table.show_segments(segments)
         if restore_inputs:
             document = "".join(s.source + s.separator for s in segments)
@@ -495,81 +449,47 @@ class TranslatePage(QWidget):
         self._update_buttons()
         self.session_shown.emit(record.id)
 
-    def refresh_history(self) -> None:
-        lantern, query = self._lantern, self.history.query()
-        self._history_generation += 1
-        generation = self._history_generation
+    def clear_session(self) -> None:
+        self._record = None
+        self.table.show_segments([])
+        self.input.set_source(SourceText(""))
+        self.options.set_glossary(glossary_from_pairs([]))
+        self.status.setText("")
+        self.notice.clear_message()
+        self._show_flagged()
+        self._update_buttons()
+        self.input.text_box.setFocus()
 
-        def show(records: list[TranslationRecord]) -> None:
-            if generation == self._history_generation:
-                self.history.show_rows([_history_row(r) for r in records], self._translation_id)
-                self.history_shown.emit()
-
-        self._tasks.run(lambda: lantern.translate.sessions(query), show, self.notice.show_error)
-
-    def confirm_delete(self, translation_id: int) -> None:
-        if self.running and translation_id == self._translation_id:
-            return
-        title = self.history.title_of(translation_id) or "this translation"
-        answer = QMessageBox.question(
-            self,
-            "Delete translation",
-            f"Delete “{title}” and its translated segments? This cannot be undone.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel,
-        )
-        if answer == QMessageBox.StandardButton.Yes:
-            self.delete_session(translation_id)
-
-    def delete_session(self, translation_id: int) -> None:
-        lantern = self._lantern
-
-        def deleted(_result: object) -> None:
-            if translation_id == self._translation_id:
-                self.new_translation()
-            self.refresh_history()
-
-        self._tasks.run(
-            lambda: lantern.translate.delete(translation_id), deleted, self.notice.show_error
-        )
+    def session_deleted(self, translation_id: int, *, shown: bool) -> None:
+        if shown:
+            self.clear_session()
 
     # ---- export ----
 
     def choose_export(self, bilingual: bool) -> None:
         if self._record is None:
             return
-        kinds = BILINGUAL_FORMATS if bilingual else tuple(EXPORT_FORMATS)
-        filters = ";;".join(EXPORT_FORMATS[kind] for kind in kinds)
+        kinds = BILINGUAL_FORMATS if bilingual else tuple(DOCUMENT_FORMATS)
         suffix = " (bilingual)" if bilingual else ""
-        default = f"{self._record.title}{suffix}.{kinds[0]}"
-        path, chosen = QFileDialog.getSaveFileName(self, "Export the translation", default, filters)
-        if not path:
+        chosen = self.sessions.choose_export(
+            "Export the translation",
+            f"{self._record.title}{suffix}",
+            {kind: DOCUMENT_FORMATS[kind] for kind in kinds},
+        )
+        if chosen is not None:
+            self.export_to(*chosen, bilingual=bilingual)
+
+    def export_to(self, path: Path, fmt: ExportFormat, *, bilingual: bool) -> None:
+        translation_id, lantern = self.translation_id, self._lantern
+        if translation_id is None:
             return
-        fmt = Path(path).suffix.lower().lstrip(".")
-        if fmt not in kinds:
-            fmt = next((kind for kind in kinds if EXPORT_FORMATS[kind] == chosen), kinds[0])
-            path = f"{path}.{fmt}"
-        self.export_to(Path(path), fmt, bilingual=bilingual)
-
-    def export_to(self, path: Path, fmt: str, *, bilingual: bool) -> None:
-        if self._translation_id is None:
-            return
-        lantern, translation_id = self._lantern, self._translation_id
-
-        def write() -> Path:
-            lantern.translate.export_file(translation_id, path, fmt, bilingual=bilingual)  # type: ignore[arg-type]
-            return path
-
-        def written(result: Path) -> None:
-            self.notice.show_info(f"Saved to {result}.")
-            self.exported.emit(result)
-
-        self._tasks.run(write, written, self.notice.show_error)
+        self.sessions.export(
+            path,
+            lambda: lantern.translate.export_file(translation_id, path, fmt, bilingual=bilingual),
+            self.notice,
+        )
 
     # ---- the text and its language ----
-
-    def _text_changed(self) -> None:
-        self._detect_timer.start()
 
     def _detect(self) -> None:
         text = self.input.source().text
@@ -602,7 +522,7 @@ class TranslatePage(QWidget):
         self.next_flagged_button.setVisible(count > 0)
 
     def _update_buttons(self) -> None:
-        running = self.running
+        running = self.is_running()
         has_model = self.model_picker.count() > 0
         segments = self.table.segments()
         selected = self.table.selected_segment()
@@ -611,30 +531,17 @@ class TranslatePage(QWidget):
         self.cancel_button.setEnabled(running)
         self._cancel_shortcut.setEnabled(running)
         self.continue_button.setEnabled(
-            not running
-            and has_model
-            and self._translation_id is not None
-            and bool(unfinished(segments))
+            not running and has_model and self._record is not None and bool(unfinished(segments))
         )
         self.again_button.setEnabled(
             not running and has_model and selected is not None and selected.translatable
         )
         self.export_button.setEnabled(not running and has_translation)
         self.bilingual_button.setEnabled(not running and has_translation)
-        self.history.setEnabled(not running)
+        self.sessions.history.setEnabled(not running)
         self.options.set_enabled_for_run(running)
         self.model_picker.setEnabled(not running)
         self.table.set_editable(not running)
-
-
-def _history_row(record: TranslationRecord) -> HistoryRow:
-    source = language_name(record.source_language) if record.source_language else "Unknown"
-    languages = f"{source} → {language_name(record.target_language)}"
-    when = local_time(record.updated_at)
-    return HistoryRow(
-        record.id, record.title, f"{languages} · {when} · {status_words(record.status)}",
-        record.error or "",
-    )  # fmt: skip
 
 
 def _about(seconds: float | None) -> str:

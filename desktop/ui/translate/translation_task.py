@@ -1,6 +1,6 @@
 """A translation run together with its session as it stood when the run began, both made in
 the worker thread: the page lays out one row per segment from `segments` before the first
-event arrives (TaskRun emits `started` before any event)."""
+event arrives (PageRun emits `started` before any event)."""
 
 from __future__ import annotations
 

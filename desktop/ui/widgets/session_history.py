@@ -1,6 +1,6 @@
-"""Saved sessions of a writing tool (summaries, translations), newest first: a search field,
-New, Delete, and the list (title, then a line of details). It shows what its page reads for
-it in the background and says what the user picked."""
+"""Saved sessions of a page (summaries, translations, Playground runs), newest first: a
+search field, New, Delete, and the list (title, then a line of details). It shows what its
+page's SavedSessions (session_page.py) reads for it and says what the user picked."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QDateTime, QLocale, Qt, QTimer, Signal
+from PySide6.QtCore import QDateTime, QLocale, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from desktop.ui.widgets.throttle import Throttle
 
 SEARCH_DELAY_MS = 250  # typing a word is one search, not one per letter
 STATUS_WORDS = {
@@ -80,11 +82,10 @@ class SessionHistory(QWidget):
         layout.addWidget(self.search_field)
         layout.addWidget(self.list, 1)
 
-        self._search_timer = QTimer(self)
-        self._search_timer.setSingleShot(True)
-        self._search_timer.setInterval(SEARCH_DELAY_MS)
-        self._search_timer.timeout.connect(lambda: self.search_changed.emit(self.query()))
-        self.search_field.textChanged.connect(lambda _text: self._search_timer.start())
+        self._search = Throttle(
+            lambda: self.search_changed.emit(self.query()), SEARCH_DELAY_MS, parent=self
+        )
+        self.search_field.textChanged.connect(lambda _text: self._search.restart())
         self.new_button.clicked.connect(lambda _checked=False: self.new_requested.emit())
         self.delete_button.clicked.connect(lambda _checked=False: self._delete_selected())
         self.list.itemActivated.connect(self._open)

@@ -1,0 +1,76 @@
+"""What the writing tools (Summarize, Translate) share, written once: they run on the app's
+engine with a model chosen among the installed ones, and their saved sessions
+(services/sessions.py) are also exported to a file. Each tool adds how it makes a session (a
+run: services/runs.py) and what its export holds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from desktop.engine.client import EngineClient
+from desktop.models.installed import InstalledModel
+from desktop.services.files import write_file_atomically
+from desktop.services.loading import ModelLoader
+from desktop.services.models import ModelService
+from desktop.services.sessions import SessionService
+from desktop.store.sessions import SessionStore, SourceColumns
+from desktop.tasks.chat import conversation_title
+from desktop.tasks.document_export import ExportFormat
+from desktop.tasks.documents import SourceText
+
+RecordT = TypeVar("RecordT")
+StatusT = TypeVar("StatusT", bound=str)
+
+
+def source_columns(source: SourceText) -> SourceColumns:
+    """What a session keeps of where its text came from."""
+    return SourceColumns(
+        title=source.name or conversation_title(source.text),
+        source_name=source.name,
+        source_hash=source.sha256,
+    )
+
+
+@dataclass(frozen=True)
+class WritingOutcome(Generic[StatusT, RecordT]):
+    """How a writing run ended (its status is not "running"), with its session as saved."""
+
+    status: StatusT
+    record: RecordT
+    error: str | None = None  # why it failed, as saved
+
+
+class WritingService(SessionService[RecordT]):
+    # The session as a document: (session id, format, the tool's options) -> the file's bytes.
+    export: Callable[..., bytes]
+
+    def __init__(
+        self,
+        store: SessionStore[RecordT],
+        models: ModelService,
+        engine: EngineClient,
+        loader: ModelLoader,
+    ) -> None:
+        super().__init__(store)
+        self._models = models
+        self._engine = engine
+        self._loader = loader
+
+    @property
+    def engine(self) -> EngineClient:
+        return self._engine
+
+    @property
+    def loader(self) -> ModelLoader:
+        return self._loader
+
+    def model(self, model_id: str | None) -> InstalledModel:
+        """The installed model to run: `model_id`, or the default one."""
+        return self._models.choose(model_id)
+
+    def export_file(self, session_id: int, path: Path, fmt: ExportFormat, **options: bool) -> None:
+        """The export written to `path` whole, or not at all."""
+        write_file_atomically(path, self.export(session_id, fmt, **options))
