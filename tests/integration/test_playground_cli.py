@@ -28,7 +28,7 @@ def _json(result: subprocess.CompletedProcess[str]) -> Any:
 def _history() -> list[Any]:
     app = Lantern()  # the test's LANTERN_HOME, as the command used
     try:
-        return app.playground.history()
+        return app.playground.sessions()
     finally:
         app.close()
 
