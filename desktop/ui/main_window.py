@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Reading your models and conversations…")
         self._tasks.run(self._read_models, self._show_start, self._show_error)
         self.appearance.start()
+        self.chat_page.start()
         self.models_page.start()
         self.summarize_page.start()
         self.translate_page.start()

@@ -186,17 +186,27 @@ def fill_the_view_and_no_more(view: ChatView) -> bool:
     return sum(heights) >= screens > sum(heights[1:])
 
 
-def test_opening_builds_what_fills_the_view_and_scrolling_up_builds_more(qtbot):
-    parent = QWidget()
+@pytest.fixture
+def shown_view(qtbot) -> Iterator[ChatView]:
+    parent = QWidget()  # held here for the test: it owns the view
     qtbot.addWidget(parent)
     view = ChatView(parent)
     view.resize(500, 400)
     parent.show()
     qtbot.waitExposed(view)
-    thread = [
+    yield view
+
+
+def long_thread() -> list[MessageRecord]:
+    """5,000 messages of one to four short paragraphs."""
+    return [
         record(n, "user" if n % 2 == 0 else "assistant", f"Message **{n}**.\n\n" * (n % 4 + 1))
         for n in range(5000)
     ]
+
+
+def test_opening_builds_what_fills_the_view_and_scrolling_up_builds_more(qtbot, shown_view):
+    view, thread = shown_view, long_thread()
     view.show_messages(thread)
     built = len(view.widgets())
     assert [w.record().id for w in view.widgets()] == [m.id for m in thread[-built:]]
@@ -227,19 +237,10 @@ def test_opening_builds_what_fills_the_view_and_scrolling_up_builds_more(qtbot):
     assert view.show_earlier_button.isVisible()
 
 
-def test_opening_at_a_message_far_up_builds_a_window_around_it(qtbot):
+def test_opening_at_a_message_far_up_builds_a_window_around_it(qtbot, shown_view):
     """A search result 1,000 messages up: its widget, a screen above it and two below it are
     built, not the thousand from it to the end. A message sent then shows the end again."""
-    parent = QWidget()
-    qtbot.addWidget(parent)
-    view = ChatView(parent)
-    view.resize(500, 400)
-    parent.show()
-    qtbot.waitExposed(view)
-    thread = [
-        record(n, "user" if n % 2 == 0 else "assistant", f"Message **{n}**.\n\n" * (n % 4 + 1))
-        for n in range(5000)
-    ]
+    view, thread = shown_view, long_thread()
     hit = thread[-1000]
 
     view.show_messages(thread, at=hit.id)

@@ -2,12 +2,12 @@
 message box with Send and Stop, and the context meter.
 
 Every page of the window has this shape. A page is a QWidget made with the Lantern and the
-window's BackgroundTasks; the window `start()`s it (this one's sidebar reads its list as it is
-made) and `shutdown()`s it on closing. Its long job is a service run (services/runs.py) in a
-PageRun (ui/runs.py): here a chat turn, one at a time. Its reads and writes (a conversation,
-the parameters, an export) go through BackgroundTasks, so the GUI thread never waits on the
-store or the engine. It speaks to the window by signals (its status line, a reply to the user,
-a wish for the model catalog) and never touches the window's widgets.
+window's BackgroundTasks; the window `start()`s it (its first reads) and `shutdown()`s it on
+closing. Its long job is a service run (services/runs.py) in a PageRun (ui/runs.py): here a
+chat turn, one at a time. Its reads and writes (a conversation, the parameters, an export) go
+through BackgroundTasks, so the GUI thread never waits on the store or the engine. It speaks
+to the window by signals (its status line, a reply to the user, a wish for the model catalog)
+and never touches the window's widgets.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class ChatPage(QWidget):
     # ---- layout ----
 
     def _build(self) -> None:
-        self.sidebar = ConversationSidebar(self._lantern, self._tasks)  # reads the list itself
+        self.sidebar = ConversationSidebar(self._lantern, self._tasks)
         self.sidebar.new_chat_requested.connect(self.new_chat)
         self.sidebar.conversation_selected.connect(self.open_conversation)
         self.sidebar.message_selected.connect(self._message_picked)
@@ -241,6 +241,9 @@ class ChatPage(QWidget):
 
     def search_conversations(self) -> None:
         self.sidebar.focus_search()
+
+    def start(self) -> None:
+        self.sidebar.refresh()  # the conversations
 
     def shutdown(self) -> None:
         """Stop the running turn and wait for its thread: no thread outlives the page."""

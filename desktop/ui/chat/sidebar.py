@@ -2,7 +2,8 @@
 date headings (Pinned, Today, Yesterday, ...), with rename, pin and delete-with-undo.
 
 Every read and write goes through the window's BackgroundTasks; the widget only shows what
-comes back. The chat page wires it up: `conversation_selected` opens a conversation,
+comes back. The chat page wires it up and reads the list (`refresh()`) when it starts:
+`conversation_selected` opens a conversation,
 `message_selected` opens one at a message, `refresh(select=...)` after a new chat or an answer,
 `select_quietly()` to show which one is open, `lock()` while an answer streams.
 """
@@ -244,7 +245,6 @@ class ConversationSidebar(QWidget):
         self._last_emitted: tuple[int, int] | None = None
         self._since_emitted = QElapsedTimer()
         self._build(undo_timeout_ms, search_delay_ms)
-        self.refresh()
 
     # ---- layout ----
 

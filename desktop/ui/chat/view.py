@@ -133,11 +133,7 @@ class ChatView(QScrollArea):
         screen = self._screen().height()
         index = next((i for i, m in enumerate(self._messages) if m.id == at), None)
         if index is None:
-            self._first = self._last = len(self._messages)
-            built = self._build(
-                above=True, height=int(OPEN_SCREENS * screen), count=len(self._messages)
-            )
-            self._fit_scroll_bar(built)
+            self._fit_scroll_bar(self._build_the_end())
             self._follow = True
             self._to_bottom()
             return
@@ -298,22 +294,21 @@ class ChatView(QScrollArea):
         self._column.setUpdatesEnabled(True)
         return total
 
-    def _fit_scroll_bar(self, built_height: int) -> None:
-        if self._built_all() and built_height < self._screen().height():
-            self._set_scroll_bar(False)  # all of it fits
+    def _build_the_end(self) -> int:
+        """With nothing built: the last messages, as many as fill two screens."""
+        self._first = self._last = len(self._messages)
+        height = int(OPEN_SCREENS * self._screen().height())
+        return self._build(above=True, height=height, count=len(self._messages))
 
-    def _built_all(self) -> bool:
-        return self._first == 0 and self._last == len(self._messages)
+    def _fit_scroll_bar(self, built_height: int) -> None:
+        built_all = self._first == 0 and self._last == len(self._messages)
+        if built_all and built_height < self._screen().height():
+            self._set_scroll_bar(False)  # all of it fits
 
     def _append(self, record: MessageRecord) -> MessageWidget:
         if self._last < len(self._messages):  # the end was not built: it is what is shown now
             self._remove_from(0)
-            self._first = self._last = len(self._messages)
-            self._build(
-                above=True,
-                height=int(OPEN_SCREENS * self._screen().height()),
-                count=len(self._messages),
-            )
+            self._build_the_end()
         self._messages.append(record)
         self._last += 1
         self.empty_hint.hide()
