@@ -4,6 +4,11 @@
 before anything else; iterating the returned `ChatTurn` loads the model if needed, streams
 the answer and flushes it to the store at least every half second. However the turn ends,
 the answer is kept: complete, stopped by the user, interrupted by an engine crash, or failed.
+
+The CLI iterates a `ChatTurn` for the answer's text; the window runs a `ChatTurnRun` (a run,
+services/runs.py), whose events also say when the message is stored and the model loaded.
+What the window shows of a conversation (the branch, its arrows, the message to bring into
+view) is one call too: `ChatService.thread_view()`.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from desktop.engine.client import EngineClient, GenerationStream
 from desktop.engine.protocol import ContextPolicy, GenerationStats, ModelLoaded, Sampling
@@ -44,14 +49,51 @@ log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 0.5
 
+# How a turn ended: its answer's status from then on.
+AnswerStatus = Literal["complete", "stopped", "interrupted", "failed"]
+
 
 @dataclass(frozen=True)
 class TurnOutcome:
-    status: str  # complete | stopped | interrupted | failed
+    status: AnswerStatus
     answer: MessageRecord
     stats: GenerationStats | None
     model: ModelLoaded | None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class TurnStarted:
+    """A turn's first event: the user's message is stored. The answer as stored (empty, or the
+    text so far when continuing), and where each of the two stands among its alternatives."""
+
+    conversation_id: int
+    user: MessageRecord
+    answer: MessageRecord
+    user_branch: tuple[int, int]
+    answer_branch: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class ModelReady:
+    """The turn's model is loaded (seconds, for a large one): the answer comes next."""
+
+    model: ModelLoaded
+
+
+# A ChatTurnRun's events: TurnStarted, ModelReady, then the answer's text, piece by piece.
+TurnEvent = TurnStarted | ModelReady | str
+
+
+@dataclass(frozen=True)
+class ThreadView:
+    """What the window shows of a conversation (ChatService.thread_view)."""
+
+    conversation: ConversationRecord
+    messages: list[MessageRecord]  # the branch shown, from its first message
+    # (position, count) of each message shown that has alternatives: (2, 3) reads `< 2/3 >`.
+    branches: dict[int, tuple[int, int]]
+    focus: int | None = None  # the message to bring into view; None: the conversation's end
 
 
 SAMPLING_FIELDS = set(SAMPLING_RANGES)
@@ -226,6 +268,39 @@ class ChatService:
         siblings = [m.id for m in self.messages.siblings(message_id)]
         return siblings.index(message_id) + 1, len(siblings)
 
+    def thread_view(
+        self, conversation_id: int, *, through: int | None = None, step: int = 0
+    ) -> ThreadView:
+        """What the window shows of a conversation. Without `through`: the branch shown, at its
+        end. With `through` (a search result): the branch through that message, which becomes
+        the one shown if it was not. With `step` as well (the branch arrows, -1 or +1): the
+        version of `through` that many places along its alternatives, and its branch."""
+        focus = through
+        if through is not None and step:
+            ids = [m.id for m in self.messages.siblings(through)]
+            focus = ids[max(0, min(len(ids) - 1, ids.index(through) + step))]
+            thread = self.show_branch(focus)
+        else:
+            thread = self.messages.thread(conversation_id)
+            if through is not None and all(m.id != through for m in thread):
+                thread = self.show_branch(through)
+        record = self.conversations.get(conversation_id)
+        return ThreadView(record, thread, self._branch_positions(conversation_id, thread), focus)
+
+    def _branch_positions(
+        self, conversation_id: int, thread: list[MessageRecord]
+    ) -> dict[int, tuple[int, int]]:
+        """`branches()` for the messages of `thread` that have alternatives, from one read of
+        the whole tree (oldest first, as `siblings()` orders them)."""
+        siblings: dict[int | None, list[int]] = {}
+        for message in self.messages.all(conversation_id):
+            siblings.setdefault(message.parent_id, []).append(message.id)
+        return {
+            m.id: (ids.index(m.id) + 1, len(ids))
+            for m in thread
+            if len(ids := siblings.get(m.parent_id, [])) > 1
+        }
+
     def _chosen_model(
         self, conversation: ConversationRecord, model_id: str | None
     ) -> InstalledModel:
@@ -303,6 +378,35 @@ class ChatService:
         return self._engine
 
 
+class ChatTurnRun:
+    """A chat turn as a run (services/runs.py), for a surface that shows more than the text:
+    TurnStarted once the message is stored, ModelReady once the model is loaded, then the
+    answer's pieces (str). Its `outcome` is the turn's."""
+
+    def __init__(self, chat: ChatService, turn: ChatTurn) -> None:
+        self._chat = chat
+        self._turn = turn
+
+    @property
+    def outcome(self) -> TurnOutcome | None:
+        return self._turn.outcome
+
+    def cancel(self) -> None:
+        self._turn.cancel()
+
+    def __iter__(self) -> Iterator[TurnEvent]:
+        turn, chat = self._turn, self._chat
+        yield TurnStarted(
+            turn.conversation.id,
+            turn.user_message,
+            chat.messages.get(turn.answer_id),
+            chat.branches(turn.user_message.id),
+            chat.branches(turn.answer_id),
+        )
+        yield ModelReady(turn.load_model())
+        yield from turn
+
+
 class ChatTurn:
     """One answer being generated. Iterate it for the answer's text as it arrives; `outcome`
     is set when the iteration ends. `cancel()` may be called from any thread."""
@@ -374,7 +478,9 @@ class ChatTurn:
                         last_flush = now
             finished = stream.finished
             assert finished is not None
-            status = "stopped" if finished.finish_reason == "cancelled" else "complete"
+            status: AnswerStatus = (
+                "stopped" if finished.finish_reason == "cancelled" else "complete"
+            )
             self._finish(status, parts, finished.stats, loaded)
 
     @contextmanager
@@ -385,7 +491,7 @@ class ChatTurn:
         except EngineCrashed as exc:
             # Ended by Lantern because Stop went unanswered: the user's Stop, kept as such.
             unanswered_stop = isinstance(exc, EngineUnresponsive) and self._cancelled.is_set()
-            status = "stopped" if unanswered_stop else "interrupted"
+            status: AnswerStatus = "stopped" if unanswered_stop else "interrupted"
             self._finish(status, parts, None, error=exc.message)
             raise
         except LanternError as exc:
@@ -397,7 +503,7 @@ class ChatTurn:
 
     def _finish(
         self,
-        status: str,
+        status: AnswerStatus,
         parts: list[str],
         stats: GenerationStats | None,
         loaded: ModelLoaded | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -13,6 +13,10 @@ from sqlalchemy.orm import Session
 from desktop.errors import ConversationNotFound
 from desktop.store.db import Database
 from desktop.store.schema import Conversation, Message, utc_now
+
+# A message's status: an answer is "streaming" while it is written (by the process in its
+# writer_pid), then says how it ended. A user's message is "complete".
+MessageStatus = Literal["streaming", "complete", "stopped", "interrupted", "failed"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class MessageRecord:
     parent_id: int | None
     role: str
     content: str
-    status: str
+    status: MessageStatus
     model_id: str | None
     stats: dict[str, Any] | None
     error: str | None
@@ -98,7 +102,7 @@ def _message(row: Message) -> MessageRecord:
         parent_id=row.parent_id,
         role=row.role,
         content=row.content,
-        status=row.status,
+        status=cast(MessageStatus, row.status),  # written only as such (an import is checked)
         model_id=row.model_id,
         stats=row.stats,
         error=row.error,
@@ -254,7 +258,7 @@ class MessageRepository:
         content: str,
         *,
         parent_id: int | None,
-        status: str = "complete",
+        status: MessageStatus = "complete",
         model_id: str | None = None,
     ) -> MessageRecord:
         """Insert and commit at once: a message is on disk before anything else happens."""
@@ -288,7 +292,7 @@ class MessageRepository:
         message_id: int,
         *,
         content: str,
-        status: str,
+        status: MessageStatus,
         stats: dict[str, Any] | None = None,
         error: str | None = None,
     ) -> MessageRecord:

@@ -1,15 +1,27 @@
 """The application's look: light, dark or the desktop's own scheme, and the text size.
 
-The colour scheme is asked of the platform first (Windows, macOS and GNOME honour it); the
-palette is set as well, because not every platform does. Widgets that draw their own colours
-(answers' Markdown, code highlighting) follow the palette's change events.
+`Appearance` applies them to the application: the colour scheme is asked of the platform
+first (Windows, macOS and GNOME honour it); the palette is set as well, because not every
+platform does. Widgets that draw their own colours (answers' Markdown, code highlighting)
+follow the palette's change events. `AppearanceChoice` is what the user chose in the View
+menu: applied at once, saved for the next start, read back at start.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
+
+from desktop.settings import FONT_SIZES, Settings
+
+if TYPE_CHECKING:
+    from desktop.services.app import Lantern
+    from desktop.ui.bridge import BackgroundTasks
+
+THEME_NAMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 
 ROLE = QPalette.ColorRole
 GROUP = QPalette.ColorGroup
@@ -101,3 +113,72 @@ class Appearance:
         if font_size is not None:
             font.setPointSize(font_size)
         self._app.setFont(font)
+
+
+class AppearanceChoice(QObject):
+    """The theme and text size the user chooses: applied at once and saved in the background.
+    At start the saved ones are read and applied, unless the user chose first (theirs is
+    newer). `theme_changed` says the theme applied, for the menu to check."""
+
+    theme_changed = Signal(str)
+    failed = Signal(object)  # the exception of a read or a write of the settings
+
+    def __init__(self, lantern: Lantern, tasks: BackgroundTasks, parent: QObject) -> None:
+        super().__init__(parent)
+        self._lantern = lantern
+        self._tasks = tasks
+        self._theme = "system"
+        self._font_size: int | None = None  # points; None: the desktop's
+        self._chosen = False  # the user picked a theme or size in this window
+        self._unsaved: dict[str, Any] = {}  # changed here, not yet written
+        self._saving = False
+
+    def start(self) -> None:
+        self._tasks.run(lambda: self._lantern.settings, self._show_saved, self.failed.emit)
+
+    def set_theme(self, theme: str) -> None:
+        self._chosen = True
+        self._theme = theme
+        self._apply()
+        self._save(theme=theme)
+
+    def step_font_size(self, step: int) -> None:
+        current = self._font_size or appearance().system_point_size
+        self.set_font_size(min(max(current + step, FONT_SIZES[0]), FONT_SIZES[-1]))
+
+    def set_font_size(self, size: int | None) -> None:
+        self._chosen = True
+        self._font_size = size
+        self._apply()
+        self._save(font_size=size)
+
+    def _show_saved(self, settings: Settings) -> None:
+        if self._chosen:
+            return
+        self._theme, self._font_size = settings.theme, settings.font_size
+        self._apply()
+
+    def _apply(self) -> None:
+        appearance().apply(self._theme, self._font_size)
+        self.theme_changed.emit(self._theme)
+
+    def _save(self, **changes: Any) -> None:
+        """One write at a time, the latest value of each setting last: the pool could finish
+        two quick writes (Ctrl+- pressed twice) in either order."""
+        self._unsaved.update(changes)
+        if not self._saving:
+            self._write_next()
+
+    def _write_next(self) -> None:
+        changes, self._unsaved = self._unsaved, {}
+        self._saving = bool(changes)
+        if changes:
+            self._tasks.run(
+                lambda: self._lantern.change_settings(**changes),
+                lambda _: self._write_next(),
+                self._not_saved,
+            )
+
+    def _not_saved(self, error: BaseException) -> None:
+        self._saving = False
+        self.failed.emit(error)

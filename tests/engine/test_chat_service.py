@@ -23,6 +23,7 @@ from desktop.errors import (
 )
 from desktop.models import machine
 from desktop.models.fit import RAM_HEADROOM_BYTES
+from desktop.services.chat import ChatTurnRun, ModelReady, TurnStarted
 from desktop.store.repositories import NewConversation, NewMessage
 
 pytestmark = pytest.mark.engine
@@ -63,6 +64,30 @@ def test_a_follow_up_continues_the_conversation(lantern: Any) -> None:
     _, messages = lantern.chat.conversation(first.conversation.id)
     assert [m.role for m in messages] == ["user", "assistant", "user", "assistant"]
     assert second.outcome.stats.prompt_tokens > first.outcome.stats.prompt_tokens
+
+
+def test_a_turn_run_says_when_the_message_is_stored_and_the_model_is_ready(lantern: Any) -> None:
+    """The window's run of a turn: TurnStarted, ModelReady, then the answer's pieces."""
+    chat = lantern.chat
+    run = ChatTurnRun(chat, chat.send("Say hello.", max_tokens=8, temperature=0))
+    started, ready, *pieces = list(run)
+    assert isinstance(started, TurnStarted) and isinstance(ready, ModelReady)
+    assert started.user.content == "Say hello." and started.user.role == "user"
+    assert (started.answer.status, started.answer.content) == ("streaming", "")
+    assert started.answer.parent_id == started.user.id
+    assert started.conversation_id == started.user.conversation_id
+    assert started.user_branch == started.answer_branch == (1, 1)
+    assert ready.model.model_path.endswith(".gguf") and ready.model.context_length > 0
+    assert pieces and all(isinstance(piece, str) for piece in pieces)
+    assert run.outcome is not None and run.outcome.status == "complete"
+    assert run.outcome.answer.content == "".join(pieces)
+
+    # A second answer to the same question says where it stands among the two.
+    again = ChatTurnRun(chat, chat.regenerate(started.answer.id, max_tokens=4))
+    again.cancel()  # before it began: stored, then stopped before a word
+    began, _ready, *nothing = list(again)
+    assert isinstance(began, TurnStarted) and began.answer_branch == (2, 2)
+    assert nothing == [] and again.outcome is not None and again.outcome.status == "stopped"
 
 
 def test_stop_keeps_the_partial_answer_marked_stopped(lantern: Any) -> None:

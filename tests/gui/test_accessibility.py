@@ -69,16 +69,16 @@ def window(qtbot, lantern: Lantern) -> Iterator[MainWindow]:
     window = MainWindow(lantern)
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
-    window.open_conversation(conversation.id)
-    qtbot.waitUntil(lambda: len(window.view.widgets()) == 2, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
+    window.chat_page.open_conversation(conversation.id)
+    qtbot.waitUntil(lambda: len(window.chat_page.view.widgets()) == 2, timeout=TIMEOUT_MS)
     yield window
     window.close()
 
 
 def test_every_control_of_the_chat_page_has_a_name(window: MainWindow) -> None:
     window.show_page(CHAT_PAGE)
-    answer = window.view.widgets()[-1]
+    answer = window.chat_page.view.widgets()[-1]
     assert answer.continue_button.isVisible() and answer.previous_button.isVisible()
     assert unnamed_controls(window) == []
 
@@ -97,7 +97,7 @@ def test_every_control_of_the_writing_pages_has_a_name(qtbot, window: MainWindow
 
 
 def test_every_control_of_the_parameters_dialog_has_a_name(qtbot, window: MainWindow) -> None:
-    window.edit_parameters()
+    window.chat_page.edit_parameters()
     qtbot.waitUntil(lambda: window.findChild(ConversationSettingsDialog) is not None)
     dialog = window.findChild(ConversationSettingsDialog)
     qtbot.waitUntil(dialog.isVisible)
@@ -106,13 +106,13 @@ def test_every_control_of_the_parameters_dialog_has_a_name(qtbot, window: MainWi
 
 
 def test_tab_reaches_the_message_box_and_send(qtbot, window: MainWindow) -> None:
-    window.input.setFocus()
-    qtbot.waitUntil(window.input.hasFocus)
-    window.input.setPlainText("Hello")
+    window.chat_page.input.setFocus()
+    qtbot.waitUntil(window.chat_page.input.hasFocus)
+    window.chat_page.input.setPlainText("Hello")
     reached = set()
     for _ in range(40):  # Tab goes round the window
         window.focusNextChild()
         reached.add(window.focusWidget())
-    assert window.send_button in reached
-    assert window.sidebar.conversation_list in reached
-    assert window.sidebar.search_field in reached
+    assert window.chat_page.send_button in reached
+    assert window.chat_page.sidebar.conversation_list in reached
+    assert window.chat_page.sidebar.search_field in reached

@@ -27,22 +27,24 @@ def window(qtbot, short_answers, lantern: Lantern) -> Iterator[MainWindow]:
     window = MainWindow(lantern)
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
     yield window
     window.close()  # before the `lantern` fixture closes the engine and the store
-    assert window._thread is None  # no turn left running
+    assert not window.chat_page.answering()  # no turn left running
     pool = window.findChild(QThreadPool)
     assert pool is not None and pool.activeThreadCount() == 0
 
 
 def idle(window: MainWindow) -> bool:
-    return window.send_button.isEnabled() and window._run is None
+    return window.chat_page.send_button.isEnabled() and not window.chat_page.answering()
 
 
 def send(qtbot, window: MainWindow, text: str) -> None:
-    window.input.setPlainText(text)
-    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: idle(window) and len(window.view.widgets()) >= 2, timeout=TIMEOUT_MS)
+    window.chat_page.input.setPlainText(text)
+    qtbot.mouseClick(window.chat_page.send_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: idle(window) and len(window.chat_page.view.widgets()) >= 2, timeout=TIMEOUT_MS
+    )
 
 
 def click(qtbot, button) -> None:
@@ -51,7 +53,7 @@ def click(qtbot, button) -> None:
 
 
 def last(window: MainWindow) -> MessageWidget:
-    return window.view.widgets()[-1]
+    return window.chat_page.view.widgets()[-1]
 
 
 def test_regenerate_adds_a_branch_and_the_arrows_go_back(qtbot, window, lantern):
@@ -60,9 +62,9 @@ def test_regenerate_adds_a_branch_and_the_arrows_go_back(qtbot, window, lantern)
     assert first.status == "complete"
 
     click(qtbot, last(window).regenerate_button)
-    assert window.stop_button.isEnabled()
+    assert window.chat_page.stop_button.isEnabled()
     qtbot.waitUntil(lambda: idle(window), timeout=TIMEOUT_MS)
-    widgets = window.view.widgets()
+    widgets = window.chat_page.view.widgets()
     assert len(widgets) == 2
     second = widgets[-1].record()
     assert second.id != first.id and second.parent_id == first.parent_id
@@ -84,7 +86,7 @@ def test_regenerate_adds_a_branch_and_the_arrows_go_back(qtbot, window, lantern)
 
 def test_editing_a_message_branches_with_the_new_text(qtbot, window, lantern):
     send(qtbot, window, "Name a colour.")
-    user = window.view.widgets()[0]
+    user = window.chat_page.view.widgets()[0]
     original = user.record()
 
     click(qtbot, user.edit_button)
@@ -92,7 +94,7 @@ def test_editing_a_message_branches_with_the_new_text(qtbot, window, lantern):
     click(qtbot, user.save_button)
     qtbot.waitUntil(lambda: idle(window), timeout=TIMEOUT_MS)
 
-    widgets = window.view.widgets()
+    widgets = window.chat_page.view.widgets()
     assert len(widgets) == 2
     edited = widgets[0].record()
     assert edited.id != original.id and edited.content == "Name a fruit."
@@ -109,7 +111,7 @@ def test_continue_extends_a_stopped_answer_in_the_same_widget(qtbot, window, lan
     send(qtbot, window, "Tell me about lighthouses.")
     answer = last(window).record()
     stopped = lantern.chat.messages.finish(answer.id, content=answer.content[:10], status="stopped")
-    window.open_conversation(answer.conversation_id)
+    window.chat_page.open_conversation(answer.conversation_id)
     qtbot.waitUntil(
         lambda: idle(window) and last(window).record().status == "stopped", timeout=TIMEOUT_MS
     )
@@ -120,7 +122,7 @@ def test_continue_extends_a_stopped_answer_in_the_same_widget(qtbot, window, lan
     qtbot.waitUntil(lambda: idle(window), timeout=TIMEOUT_MS)
 
     assert last(window) is widget
-    assert len(window.view.widgets()) == 2
+    assert len(window.chat_page.view.widgets()) == 2
     final = lantern.chat.messages.get(answer.id)
     assert final.status in ("complete", "stopped")
     assert final.content.startswith(stopped.content)
@@ -137,8 +139,8 @@ def test_a_long_conversation_builds_only_its_last_messages(qtbot, window, lanter
         role = "user" if n % 2 == 0 else "assistant"
         parent = messages.add(conversation.id, role, f"Message number {n}.", parent_id=parent).id
 
-    window.open_conversation(conversation.id)
-    view = window.view
+    window.chat_page.open_conversation(conversation.id)
+    view = window.chat_page.view
     qtbot.waitUntil(lambda: bool(view.widgets()), timeout=TIMEOUT_MS)
     built = len(view.widgets())
     assert texts(view) == [f"Message number {n}." for n in range(200 - built, 200)]
@@ -184,17 +186,27 @@ def fill_the_view_and_no_more(view: ChatView) -> bool:
     return sum(heights) >= screens > sum(heights[1:])
 
 
-def test_opening_builds_what_fills_the_view_and_scrolling_up_builds_more(qtbot):
-    parent = QWidget()
+@pytest.fixture
+def shown_view(qtbot) -> Iterator[ChatView]:
+    parent = QWidget()  # held here for the test: it owns the view
     qtbot.addWidget(parent)
     view = ChatView(parent)
     view.resize(500, 400)
     parent.show()
     qtbot.waitExposed(view)
-    thread = [
+    yield view
+
+
+def long_thread() -> list[MessageRecord]:
+    """5,000 messages of one to four short paragraphs."""
+    return [
         record(n, "user" if n % 2 == 0 else "assistant", f"Message **{n}**.\n\n" * (n % 4 + 1))
         for n in range(5000)
     ]
+
+
+def test_opening_builds_what_fills_the_view_and_scrolling_up_builds_more(qtbot, shown_view):
+    view, thread = shown_view, long_thread()
     view.show_messages(thread)
     built = len(view.widgets())
     assert [w.record().id for w in view.widgets()] == [m.id for m in thread[-built:]]
@@ -223,6 +235,31 @@ def test_opening_builds_what_fills_the_view_and_scrolling_up_builds_more(qtbot):
     assert built < 5000
     assert [w.record().id for w in view.widgets()] == [m.id for m in thread[-built:]]
     assert view.show_earlier_button.isVisible()
+
+
+def test_opening_at_a_message_far_up_builds_a_window_around_it(qtbot, shown_view):
+    """A search result 1,000 messages up: its widget, a screen above it and two below it are
+    built, not the thousand from it to the end. A message sent then shows the end again."""
+    view, thread = shown_view, long_thread()
+    hit = thread[-1000]
+
+    view.show_messages(thread, at=hit.id)
+    for _ in range(3):  # what is queued runs: the reader has not scrolled
+        QApplication.processEvents()
+    ids = [widget.record().id for widget in view.widgets()]
+    at = ids.index(hit.id)
+    assert ids == [m.id for m in thread[4000 - at : 4000 - at + len(ids)]]
+    assert len(ids) <= 2 * PAGE_SIZE  # of the 1,001 from it to the end
+    spacing = view.widget().layout().spacing()
+    heights = [widget.height() + spacing for widget in view.widgets()]
+    screen = view.viewport().height()
+    assert at <= PAGE_SIZE and sum(heights[1:at]) < screen  # a screen above it
+    assert sum(heights[at + 1 : -1]) < OPEN_SCREENS * screen  # two screens below it
+
+    view.add_user_message(record(5000, "user", "A new question."))
+    built = len(view.widgets())
+    assert [w.record().id for w in view.widgets()] == [m.id for m in thread[-built + 1 :]] + [5001]
+    assert built <= 2 * PAGE_SIZE
 
 
 def record(n: int, role: str, content: str) -> MessageRecord:

@@ -61,17 +61,19 @@ def window(qtbot, lantern: Lantern) -> Iterator[MainWindow]:
     qtbot.addWidget(window)
     window.resize(1000, 700)
     window.show()
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
     yield window
     window.close()
 
 
 def widget_for(window: MainWindow, text_start: str) -> MessageWidget | None:
-    return next((w for w in window.view.widgets() if w.text().startswith(text_start)), None)
+    return next(
+        (w for w in window.chat_page.view.widgets() if w.text().startswith(text_start)), None
+    )
 
 
 def top_in_view(window: MainWindow, widget: MessageWidget) -> int:
-    return widget.mapTo(window.view.viewport(), QPoint(0, 0)).y()
+    return widget.mapTo(window.chat_page.view.viewport(), QPoint(0, 0)).y()
 
 
 def click_result(qtbot, results: QListWidget, item: QListWidgetItem) -> None:
@@ -80,7 +82,7 @@ def click_result(qtbot, results: QListWidget, item: QListWidgetItem) -> None:
 
 
 def search(qtbot, window: MainWindow, words: str) -> QListWidget:
-    sidebar = window.sidebar
+    sidebar = window.chat_page.sidebar
     with qtbot.waitSignal(sidebar.results_shown, timeout=TIMEOUT_MS):
         qtbot.keyClicks(sidebar.search_field, words)
     return sidebar.results_list
@@ -99,8 +101,22 @@ def test_a_search_result_scrolls_to_its_message_far_up(qtbot, lantern, window) -
     qtbot.waitUntil(lambda: 0 <= top_in_view(window, target) <= 20, timeout=TIMEOUT_MS)
     assert target.is_highlighted()
     assert widget_for(window, "Question 7:") is not None  # the screen above it is there
-    assert widget_for(window, "Answer 59:") is not None  # and everything below it
     qtbot.waitUntil(lambda: not target.is_highlighted(), timeout=TIMEOUT_MS)
+
+    # Below it, the screens that follow; the rest is built as the reader scrolls down to it,
+    # in order, to the conversation's last message.
+    view = window.chat_page.view
+    bar = view.verticalScrollBar()
+    assert widget_for(window, "Answer 59:") is None
+
+    def reader_scrolls_down() -> bool:  # to the bottom of what is laid out, again and again
+        bar.setValue(bar.maximum())
+        return widget_for(window, "Answer 59:") is not None
+
+    qtbot.waitUntil(reader_scrolls_down, timeout=TIMEOUT_MS)
+    shown = [widget.record() for widget in view.widgets()]
+    assert shown == view.messages()[-len(shown) :]
+    assert widget_for(window, "Question 7:") is not None  # none of them went
 
 
 def test_a_result_on_another_branch_shows_that_branch(qtbot, lantern, window) -> None:
@@ -121,12 +137,12 @@ def test_a_result_on_another_branch_shows_that_branch(qtbot, lantern, window) ->
 
 def test_the_branch_arrows_keep_the_message_in_its_place(qtbot, lantern, window) -> None:
     conversation_id = long_conversation(lantern, branch_at=TURNS - 4)
-    window.open_conversation(conversation_id)
+    window.chat_page.open_conversation(conversation_id)
     newer_start = f"Answer {TURNS - 4}:"
     qtbot.waitUntil(lambda: widget_for(window, newer_start) is not None, timeout=TIMEOUT_MS)
     newer = widget_for(window, newer_start)
     assert newer is not None
-    bar = window.view.verticalScrollBar()
+    bar = window.chat_page.view.verticalScrollBar()
     # The messages are built before the view lays them out; until it has, the range is 0 and a
     # scroll does nothing, and the layout then shows the conversation's end (under load, a
     # poll could land between the two: the reader's scroll was lost). The reader scrolls a
@@ -145,11 +161,11 @@ def test_the_branch_arrows_keep_the_message_in_its_place(qtbot, lantern, window)
 
 
 def test_a_new_chat_says_what_to_do_and_a_conversation_replaces_it(qtbot, lantern, window):
-    hint = window.view.empty_hint
+    hint = window.chat_page.view.empty_hint
     assert hint.isVisible() and "Write a message" in hint.text()
-    window.open_conversation(long_conversation(lantern))
-    qtbot.waitUntil(lambda: bool(window.view.widgets()), timeout=TIMEOUT_MS)
+    window.chat_page.open_conversation(long_conversation(lantern))
+    qtbot.waitUntil(lambda: bool(window.chat_page.view.widgets()), timeout=TIMEOUT_MS)
     assert not hint.isVisible()
-    qtbot.keyClick(window.input, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window.chat_page.input, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(hint.isVisible)
-    assert window.view.widgets() == []
+    assert window.chat_page.view.widgets() == []

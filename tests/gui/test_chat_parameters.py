@@ -26,13 +26,13 @@ def window(qtbot, short_answers, lantern: Lantern) -> Iterator[MainWindow]:
     window = MainWindow(lantern)
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
     yield window
     window.close()
 
 
 def open_dialog(qtbot, window: MainWindow) -> ConversationSettingsDialog:
-    qtbot.mouseClick(window.parameters_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.chat_page.parameters_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(
         lambda: window.findChild(ConversationSettingsDialog) is not None, timeout=TIMEOUT_MS
     )
@@ -52,10 +52,11 @@ def set_max_tokens(dialog: ConversationSettingsDialog, tokens: int) -> None:
 
 
 def send(qtbot, window: MainWindow, text: str) -> None:
-    window.input.setPlainText(text)
-    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
+    window.chat_page.input.setPlainText(text)
+    qtbot.mouseClick(window.chat_page.send_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(
-        lambda: window.send_button.isEnabled() and window._run is None, timeout=TIMEOUT_MS
+        lambda: window.chat_page.send_button.isEnabled() and not window.chat_page.answering(),
+        timeout=TIMEOUT_MS,
     )
 
 
@@ -69,7 +70,7 @@ def test_settings_chosen_before_the_first_message_go_to_the_new_conversation(
     assert "next new conversation" in window.statusBar().currentMessage()
 
     send(qtbot, window, "Tell me a long story about the sea.")
-    conversation = lantern.chat.conversations.get(window._conversation_id)
+    conversation = lantern.chat.conversations.get(window.chat_page.conversation_id)
     assert ConversationParameters.of(conversation) == ConversationParameters(
         "You are a lighthouse keeper.", {"max_tokens": 6}
     )
@@ -85,7 +86,7 @@ def test_settings_chosen_before_the_first_message_go_to_the_new_conversation(
 
 def test_an_open_conversation_keeps_its_changed_settings(qtbot, lantern, window) -> None:
     send(qtbot, window, "Hello!")
-    conversation_id = window._conversation_id
+    conversation_id = window.chat_page.conversation_id
     dialog = open_dialog(qtbot, window)
     set_max_tokens(dialog, 4)
     dialog.stop_radio.setChecked(True)
@@ -102,8 +103,8 @@ def test_an_open_conversation_keeps_its_changed_settings(qtbot, lantern, window)
 
     # Reopened, the dialog shows them.
     window.new_chat()
-    window.open_conversation(conversation_id)
-    qtbot.waitUntil(lambda: len(window.view.widgets()) == 4, timeout=TIMEOUT_MS)
+    window.chat_page.open_conversation(conversation_id)
+    qtbot.waitUntil(lambda: len(window.chat_page.view.widgets()) == 4, timeout=TIMEOUT_MS)
     dialog = open_dialog(qtbot, window)
     assert dialog.parameters() == ConversationParameters("", {"max_tokens": 4}, "stop")
     dialog.reject()
@@ -123,7 +124,7 @@ def test_a_preset_saved_in_one_conversation_applies_in_another(
 
     window.new_chat()
     send(qtbot, window, "Second conversation.")
-    second = window._conversation_id
+    second = window.chat_page.conversation_id
     dialog = open_dialog(qtbot, window)
     dialog.preset_box.setCurrentText("Terse")
     qtbot.mouseClick(dialog.apply_button, Qt.MouseButton.LeftButton)

@@ -45,14 +45,14 @@ def window(qtbot, short_answers, lantern: Lantern) -> Iterator[MainWindow]:
     window.show()
     window.activateWindow()  # shortcuts go to the active window
     qtbot.waitUntil(window.isActiveWindow, timeout=TIMEOUT_MS)
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
-    qtbot.waitUntil(lambda: len(window.sidebar.titles()) == 2, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: len(window.chat_page.sidebar.titles()) == 2, timeout=TIMEOUT_MS)
     yield window
     window.close()  # before the `lantern` fixture closes the engine and the store
 
 
 def item_of(window: MainWindow, title: str) -> QListWidgetItem:
-    view = window.sidebar.conversation_list
+    view = window.chat_page.sidebar.conversation_list
     return next(view.item(row) for row in range(view.count()) if view.item(row).text() == title)
 
 
@@ -63,31 +63,31 @@ def click(qtbot, view: QListWidget, item: QListWidgetItem) -> None:
 
 
 def open_by_click(qtbot, window: MainWindow, title: str, question: str) -> None:
-    click(qtbot, window.sidebar.conversation_list, item_of(window, title))
-    qtbot.waitUntil(lambda: question in window.view.toPlainText(), timeout=TIMEOUT_MS)
+    click(qtbot, window.chat_page.sidebar.conversation_list, item_of(window, title))
+    qtbot.waitUntil(lambda: question in window.chat_page.view.toPlainText(), timeout=TIMEOUT_MS)
 
 
 def test_clicking_a_conversation_opens_it_and_another_replaces_it(qtbot, window, lantern):
-    assert window.sidebar.titles() == ["Bread baking", "Sea shanties"]
-    assert window.view.toPlainText() == ""
+    assert window.chat_page.sidebar.titles() == ["Bread baking", "Sea shanties"]
+    assert window.chat_page.view.toPlainText() == ""
 
     open_by_click(qtbot, window, "Sea shanties", "Which sea shanties are the oldest?")
-    assert "An answer about Sea shanties." in window.view.toPlainText()
+    assert "An answer about Sea shanties." in window.chat_page.view.toPlainText()
     open_by_click(qtbot, window, "Bread baking", "How long should sourdough rise?")
-    assert "sea shanties" not in window.view.toPlainText()
+    assert "sea shanties" not in window.chat_page.view.toPlainText()
     bread = lantern.history.list_conversations()[0]
-    assert window.sidebar.selected_conversation_id() == bread.id
+    assert window.chat_page.sidebar.selected_conversation_id() == bread.id
 
 
 def test_a_search_result_opens_its_conversation(qtbot, window):
     open_by_click(qtbot, window, "Bread baking", "How long should sourdough rise?")
-    sidebar = window.sidebar
+    sidebar = window.chat_page.sidebar
     with qtbot.waitSignal(sidebar.results_shown, timeout=TIMEOUT_MS) as shown:
         qtbot.keyClicks(sidebar.search_field, "shanties")
     assert shown.args == [2]  # the title is not searched; the question and the answer are
     click(qtbot, sidebar.results_list, sidebar.results_list.item(0))
     qtbot.waitUntil(
-        lambda: "Which sea shanties are the oldest?" in window.view.toPlainText(),
+        lambda: "Which sea shanties are the oldest?" in window.chat_page.view.toPlainText(),
         timeout=TIMEOUT_MS,
     )
     # Once the search is cleared, the list shows the open conversation selected.
@@ -102,95 +102,101 @@ def test_ctrl_n_starts_a_new_chat_and_ctrl_k_searches(qtbot, window):
     open_by_click(qtbot, window, "Sea shanties", "Which sea shanties are the oldest?")
 
     qtbot.keyClick(
-        window.sidebar.conversation_list, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier
+        window.chat_page.sidebar.conversation_list,
+        Qt.Key.Key_N,
+        Qt.KeyboardModifier.ControlModifier,
     )
-    assert window.view.toPlainText() == ""
-    assert window.sidebar.selected_conversation_id() is None
-    assert QApplication.focusWidget() is window.input
+    assert window.chat_page.view.toPlainText() == ""
+    assert window.chat_page.sidebar.selected_conversation_id() is None
+    assert QApplication.focusWidget() is window.chat_page.input
 
     # Ctrl+K from the message box, and from the Models page, which gives way to Chat.
-    qtbot.keyClick(window.input, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
-    assert QApplication.focusWidget() is window.sidebar.search_field
-    qtbot.keyClick(window.sidebar.search_field, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window.chat_page.input, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is window.chat_page.sidebar.search_field
+    qtbot.keyClick(
+        window.chat_page.sidebar.search_field, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier
+    )
     assert window.sections.currentIndex() == MODELS_PAGE
     qtbot.keyClick(
         QApplication.focusWidget() or window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier
     )
     assert window.sections.currentIndex() == CHAT_PAGE
-    assert QApplication.focusWidget() is window.sidebar.search_field
+    assert QApplication.focusWidget() is window.chat_page.sidebar.search_field
 
     # A refresh asked for while a conversation was open (as when a turn ends) and answered
     # after New chat does not select that conversation again: a click on it still opens it.
     open_by_click(qtbot, window, "Sea shanties", "Which sea shanties are the oldest?")
-    sea = window.sidebar.selected_conversation_id()
-    with qtbot.waitSignal(window.sidebar.refreshed, timeout=TIMEOUT_MS):
-        window.sidebar.refresh(select=sea)
-        qtbot.keyClick(window.input, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
-    assert window.sidebar.selected_conversation_id() is None
-    assert not window.sidebar.conversation_list.selectedItems()
+    sea = window.chat_page.sidebar.selected_conversation_id()
+    with qtbot.waitSignal(window.chat_page.sidebar.refreshed, timeout=TIMEOUT_MS):
+        window.chat_page.sidebar.refresh(select=sea)
+        qtbot.keyClick(window.chat_page.input, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert window.chat_page.sidebar.selected_conversation_id() is None
+    assert not window.chat_page.sidebar.conversation_list.selectedItems()
     open_by_click(qtbot, window, "Sea shanties", "Which sea shanties are the oldest?")
 
     # Ctrl+N from the Models page also comes back to Chat, ready to write.
-    qtbot.keyClick(window.sidebar.search_field, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(
+        window.chat_page.sidebar.search_field, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier
+    )
     qtbot.keyClick(
         QApplication.focusWidget() or window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier
     )
     assert window.sections.currentIndex() == CHAT_PAGE
-    assert QApplication.focusWidget() is window.input
+    assert QApplication.focusWidget() is window.chat_page.input
 
 
 def test_a_sent_message_lists_its_new_conversation_on_top_selected(qtbot, window, lantern):
     open_by_click(qtbot, window, "Sea shanties", "Which sea shanties are the oldest?")
-    qtbot.mouseClick(window.sidebar.new_chat_button, Qt.MouseButton.LeftButton)
-    window.input.setPlainText("Name three colours of the rainbow.")
-    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.chat_page.sidebar.new_chat_button, Qt.MouseButton.LeftButton)
+    window.chat_page.input.setPlainText("Name three colours of the rainbow.")
+    qtbot.mouseClick(window.chat_page.send_button, Qt.MouseButton.LeftButton)
 
     # While it answers, the user can neither switch conversations nor start another.
-    assert not window.sidebar.conversation_list.isEnabled()
-    assert not window.sidebar.results_list.isEnabled()
-    assert not window.sidebar.new_chat_button.isEnabled()
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    assert not window.chat_page.sidebar.conversation_list.isEnabled()
+    assert not window.chat_page.sidebar.results_list.isEnabled()
+    assert not window.chat_page.sidebar.new_chat_button.isEnabled()
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
 
     newest = lantern.history.list_conversations()[0]
     assert newest.title not in ("Bread baking", "Sea shanties")
-    qtbot.waitUntil(lambda: len(window.sidebar.titles()) == 3, timeout=TIMEOUT_MS)
-    assert window.sidebar.titles() == [newest.title, "Bread baking", "Sea shanties"]
-    assert window.sidebar.selected_conversation_id() == newest.id
-    assert window.sidebar.conversation_list.isEnabled()
-    assert window.sidebar.new_chat_button.isEnabled()
+    qtbot.waitUntil(lambda: len(window.chat_page.sidebar.titles()) == 3, timeout=TIMEOUT_MS)
+    assert window.chat_page.sidebar.titles() == [newest.title, "Bread baking", "Sea shanties"]
+    assert window.chat_page.sidebar.selected_conversation_id() == newest.id
+    assert window.chat_page.sidebar.conversation_list.isEnabled()
+    assert window.chat_page.sidebar.new_chat_button.isEnabled()
 
     # A second turn in it keeps it selected.
-    window.input.setPlainText("And two more?")
-    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
-    with qtbot.waitSignal(window.sidebar.refreshed, timeout=TIMEOUT_MS):
+    window.chat_page.input.setPlainText("And two more?")
+    qtbot.mouseClick(window.chat_page.send_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(window.chat_page.sidebar.refreshed, timeout=TIMEOUT_MS):
         pass
-    assert window.sidebar.selected_conversation_id() == newest.id
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
-    assert "And two more?" in window.view.toPlainText()
+    assert window.chat_page.sidebar.selected_conversation_id() == newest.id
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
+    assert "And two more?" in window.chat_page.view.toPlainText()
 
 
 def test_deleting_the_open_conversation_clears_the_view(qtbot, window, lantern):
     open_by_click(qtbot, window, "Sea shanties", "Which sea shanties are the oldest?")
-    view = window.sidebar.conversation_list
+    view = window.chat_page.sidebar.conversation_list
 
-    with qtbot.waitSignal(window.sidebar.conversation_deleted, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.chat_page.sidebar.conversation_deleted, timeout=TIMEOUT_MS):
         qtbot.keyClick(view, Qt.Key.Key_Delete)
-    assert window.view.toPlainText() == ""
-    assert window.sidebar.titles() == ["Bread baking"]
+    assert window.chat_page.view.toPlainText() == ""
+    assert window.chat_page.sidebar.titles() == ["Bread baking"]
     assert QApplication.focusWidget() is view  # Del again would delete the next one
 
     # Undo brings it back to the list; the view stays as it is. The next message starts a
     # new conversation.
-    with qtbot.waitSignal(window.sidebar.refreshed, timeout=TIMEOUT_MS):
-        qtbot.mouseClick(window.sidebar.undo_button, Qt.MouseButton.LeftButton)
-    assert window.sidebar.titles() == ["Bread baking", "Sea shanties"]
-    assert window.view.toPlainText() == ""
-    assert window.sidebar.selected_conversation_id() is None
+    with qtbot.waitSignal(window.chat_page.sidebar.refreshed, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(window.chat_page.sidebar.undo_button, Qt.MouseButton.LeftButton)
+    assert window.chat_page.sidebar.titles() == ["Bread baking", "Sea shanties"]
+    assert window.chat_page.view.toPlainText() == ""
+    assert window.chat_page.sidebar.selected_conversation_id() is None
 
     # Deleting another conversation leaves the open one alone.
     open_by_click(qtbot, window, "Bread baking", "How long should sourdough rise?")
     sea = next(c for c in lantern.history.list_conversations() if c.title == "Sea shanties")
-    with qtbot.waitSignal(window.sidebar.conversation_deleted, timeout=TIMEOUT_MS):
-        window.sidebar.delete_conversation(sea.id)
-    assert "How long should sourdough rise?" in window.view.toPlainText()
-    assert window.sidebar.titles() == ["Bread baking"]
+    with qtbot.waitSignal(window.chat_page.sidebar.conversation_deleted, timeout=TIMEOUT_MS):
+        window.chat_page.sidebar.delete_conversation(sea.id)
+    assert "How long should sourdough rise?" in window.chat_page.view.toPlainText()
+    assert window.chat_page.sidebar.titles() == ["Bread baking"]

@@ -46,29 +46,32 @@ def small_window(qtbot, installed_starter, lantern_home: Path) -> Iterator[tuple
     window = MainWindow(lantern)
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
-    window.open_conversation(conversation.id)
-    qtbot.waitUntil(lambda: len(window.view.widgets()) == 8, timeout=TIMEOUT_MS)
-    assert window.context_meter.text() == "Context: not measured yet"  # no answer measured
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
+    window.chat_page.open_conversation(conversation.id)
+    qtbot.waitUntil(lambda: len(window.chat_page.view.widgets()) == 8, timeout=TIMEOUT_MS)
+    assert (
+        window.chat_page.context_meter.text() == "Context: not measured yet"
+    )  # no answer measured
     yield window, lantern, conversation.id
     window.close()
     lantern.close()
 
 
 def send(qtbot, window: MainWindow, text: str) -> None:
-    window.input.setPlainText(text)
-    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
+    window.chat_page.input.setPlainText(text)
+    qtbot.mouseClick(window.chat_page.send_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(
-        lambda: window._run is None and len(window.view.widgets()) >= 10, timeout=TIMEOUT_MS
+        lambda: not window.chat_page.answering() and len(window.chat_page.view.widgets()) >= 10,
+        timeout=TIMEOUT_MS,
     )
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
 
 
 def test_the_oldest_turns_are_left_out_and_the_answer_says_so(qtbot, small_window) -> None:
     window, lantern, conversation_id = small_window
     send(qtbot, window, "What did she write about?")
 
-    answer = window.view.widgets()[-1]
+    answer = window.chat_page.view.widgets()[-1]
     stored = answer.record()
     assert stored.status == "complete", stored.error
     dropped = stored.stats["dropped_messages"]
@@ -76,7 +79,7 @@ def test_the_oldest_turns_are_left_out_and_the_answer_says_so(qtbot, small_windo
     assert answer.dropped_label.isVisible()
     assert answer.dropped_label.text().startswith(f"{dropped} earlier messages were left out")
     # The meter: the window the answer had, nearly full, never over.
-    meter = window.context_meter
+    meter = window.chat_page.context_meter
     assert meter.maximum() == CONTEXT and 0 < meter.value() <= CONTEXT
     assert meter.text().startswith("Context: ") and f"/ {CONTEXT} tokens" in meter.text()
     assert f"{dropped} earlier messages were left out" in meter.toolTip()
@@ -89,7 +92,7 @@ def test_the_stop_policy_refuses_and_keeps_the_message(qtbot, small_window) -> N
     lantern.chat.set_parameters(conversation_id, context_policy="stop")
     send(qtbot, window, "What did she write about?")
 
-    question, answer = window.view.widgets()[-2:]
+    question, answer = window.chat_page.view.widgets()[-2:]
     assert question.text() == "What did she write about?"
     assert answer.record().status == "failed"
     assert answer.status_label.isVisible()

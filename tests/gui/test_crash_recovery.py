@@ -49,11 +49,11 @@ APP = textwrap.dedent(
         state = {{"sent": False}}
 
         def step():
-            if not state["sent"] and window.send_button.isEnabled():
-                window.input.setPlainText({QUESTION!r})
-                window.send()
+            if not state["sent"] and window.chat_page.send_button.isEnabled():
+                window.chat_page.input.setPlainText({QUESTION!r})
+                window.chat_page.send()
                 state["sent"] = True
-            widgets = window.view.widgets()
+            widgets = window.chat_page.view.widgets()
             if state["sent"] and len(widgets) == 2 and len(widgets[-1].text()) > 80:
                 print("STREAMING", json.dumps(widgets[-1].text()), flush=True)
                 return
@@ -126,16 +126,16 @@ def test_a_killed_app_reopens_with_the_answer_interrupted_and_continue_resumes_i
     qtbot.addWidget(window)
     try:
         window.show()
-        qtbot.waitUntil(lambda: len(window.sidebar.titles()) == 1, timeout=TIMEOUT_MS)
-        item = window.sidebar.conversation_list.item(1)  # under its date heading
-        rect = window.sidebar.conversation_list.visualItemRect(item)
+        qtbot.waitUntil(lambda: len(window.chat_page.sidebar.titles()) == 1, timeout=TIMEOUT_MS)
+        item = window.chat_page.sidebar.conversation_list.item(1)  # under its date heading
+        rect = window.chat_page.sidebar.conversation_list.visualItemRect(item)
         qtbot.mouseClick(
-            window.sidebar.conversation_list.viewport(),
+            window.chat_page.sidebar.conversation_list.viewport(),
             Qt.MouseButton.LeftButton,
             pos=rect.center(),
         )
-        qtbot.waitUntil(lambda: len(window.view.widgets()) == 2, timeout=TIMEOUT_MS)
-        question, answer = window.view.widgets()
+        qtbot.waitUntil(lambda: len(window.chat_page.view.widgets()) == 2, timeout=TIMEOUT_MS)
+        question, answer = window.chat_page.view.widgets()
         assert question.text() == QUESTION
         partial = answer.record()
         assert partial.status == "interrupted"
@@ -145,12 +145,12 @@ def test_a_killed_app_reopens_with_the_answer_interrupted_and_continue_resumes_i
         assert shown.startswith(partial.content) or partial.content.startswith(shown)
         assert answer.status_label.isVisible()
         assert answer.status_label.text().startswith("Interrupted")
-        qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+        qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
         assert answer.continue_button.isVisible() and answer.continue_button.isEnabled()
 
         qtbot.mouseClick(answer.continue_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(
-            lambda: window._run is None and answer.record().status != "interrupted",
+            lambda: not window.chat_page.answering() and answer.record().status != "interrupted",
             timeout=TIMEOUT_MS,
         )
         resumed = lantern.chat.messages.get(partial.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from PySide6.QtWidgets import QWidget
 
 from desktop.engine.protocol import Sampling
 from desktop.paths import app_paths
+from desktop.services import app as app_parts
 from desktop.services.app import Lantern
+from desktop.services.chat import ChatService
 from desktop.services.playground_parameters import PlaygroundParameters
 from desktop.settings import Settings, save_settings
 from desktop.ui.chat.message_widget import MessageWidget
@@ -24,8 +27,8 @@ from desktop.ui.main_window import (
     SUMMARIZE_PAGE,
     TRANSLATE_PAGE,
     MainWindow,
-    stats_line,
 )
+from desktop.ui.models.formatting import stats_line
 
 pytestmark = pytest.mark.gui
 
@@ -69,20 +72,20 @@ def open_window(qtbot, lantern: Lantern) -> MainWindow:
 @pytest.fixture
 def window(qtbot, lantern: Lantern) -> Iterator[MainWindow]:
     window = open_window(qtbot, lantern)
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
     yield window
     window.close()  # before the `lantern` fixture closes the engine and the store
 
 
 def send(qtbot, window: MainWindow, text: str) -> None:
-    window.input.setPlainText(text)
-    qtbot.mouseClick(window.send_button, Qt.MouseButton.LeftButton)
-    assert window.stop_button.isEnabled()
+    window.chat_page.input.setPlainText(text)
+    qtbot.mouseClick(window.chat_page.send_button, Qt.MouseButton.LeftButton)
+    assert window.chat_page.stop_button.isEnabled()
 
 
 def answer_streaming(window: MainWindow, at_least: int = 20) -> bool:
     # The last message is the answer, and some of it is on screen.
-    widgets = window.view.widgets()
+    widgets = window.chat_page.view.widgets()
     return (
         len(widgets) >= 2
         and widgets[-1].record().role == "assistant"
@@ -91,13 +94,13 @@ def answer_streaming(window: MainWindow, at_least: int = 20) -> bool:
 
 
 def test_enter_sends_and_shift_enter_starts_a_new_line(qtbot, window, lantern):
-    qtbot.keyClicks(window.input, "First line")
-    qtbot.keyClick(window.input, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
-    qtbot.keyClicks(window.input, "second line")
-    assert window.input.toPlainText() == "First line\nsecond line"
-    assert not window.stop_button.isEnabled()
-    qtbot.keyClick(window.input, Qt.Key.Key_Return)
-    assert window.stop_button.isEnabled()
+    qtbot.keyClicks(window.chat_page.input, "First line")
+    qtbot.keyClick(window.chat_page.input, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(window.chat_page.input, "second line")
+    assert window.chat_page.input.toPlainText() == "First line\nsecond line"
+    assert not window.chat_page.stop_button.isEnabled()
+    qtbot.keyClick(window.chat_page.input, Qt.Key.Key_Return)
+    assert window.chat_page.stop_button.isEnabled()
     qtbot.waitUntil(lambda: "tok/s" in window.statusBar().currentMessage(), timeout=TIMEOUT_MS)
     (conversation,) = lantern.chat.list_conversations()
     user = lantern.chat.conversation(conversation.id)[1][0]
@@ -117,41 +120,45 @@ def test_sent_message_streams_an_answer_and_lists_the_conversation(
     user, answer = messages
     assert user.content == "Write three sentences about the sea."
     assert answer.status == "complete" and answer.content.strip()
-    shown = window.view.toPlainText()
+    shown = window.chat_page.view.toPlainText()
     assert shown.startswith(f"You\nWrite three sentences about the sea.\n{answer.model_id}\n")
     assert shown.endswith(answer.content)
-    assert [w.record().id for w in window.view.widgets()] == [user.id, answer.id]
+    assert [w.record().id for w in window.chat_page.view.widgets()] == [user.id, answer.id]
     # The answer arrived in more than one update, each appended to what was there.
     answer_updates = log.lengths
     assert len(answer_updates) >= 2, log.lengths
     assert answer_updates == sorted(answer_updates)
     assert stats_line(answer.stats) in window.statusBar().currentMessage()
-    assert window.input.toPlainText() == ""
+    assert window.chat_page.input.toPlainText() == ""
     used = answer.stats["prompt_tokens"] + answer.stats["generated_tokens"]
-    assert window.context_meter.text() == f"Context: {used:,} / 4,096 tokens"
-    assert window.context_meter.value() == used
+    assert window.chat_page.context_meter.text() == f"Context: {used:,} / 4,096 tokens"
+    assert window.chat_page.context_meter.value() == used
 
     # The new conversation is listed, selected, after the answer.
-    qtbot.waitUntil(lambda: window.sidebar.titles() == [conversations[0].title], timeout=TIMEOUT_MS)
-    assert window.sidebar.selected_conversation_id() == conversations[0].id
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)  # the thread has ended
-    assert not window.stop_button.isEnabled()
+    qtbot.waitUntil(
+        lambda: window.chat_page.sidebar.titles() == [conversations[0].title], timeout=TIMEOUT_MS
+    )
+    assert window.chat_page.sidebar.selected_conversation_id() == conversations[0].id
+    qtbot.waitUntil(
+        window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS
+    )  # the thread has ended
+    assert not window.chat_page.stop_button.isEnabled()
     window.new_chat()
-    assert window.context_meter.text() == "Context: empty"
+    assert window.chat_page.context_meter.text() == "Context: empty"
 
 
 def test_stop_ends_the_answer_early_and_keeps_it(qtbot, long_answers, lantern):
     window = open_window(qtbot, lantern)
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
     send(qtbot, window, "Write a very long story about a dragon and a knight, in many chapters.")
-    assert not window.send_button.isEnabled()
+    assert not window.chat_page.send_button.isEnabled()
     qtbot.waitUntil(lambda: answer_streaming(window), timeout=TIMEOUT_MS)
 
-    qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    qtbot.mouseClick(window.chat_page.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
 
-    assert not window.stop_button.isEnabled()
-    assert window.view.toPlainText().endswith("Stopped")
+    assert not window.chat_page.stop_button.isEnabled()
+    assert window.chat_page.view.toPlainText().endswith("Stopped")
     assert "Stopped" in window.statusBar().currentMessage()
     conversation = lantern.chat.list_conversations()[0]
     _, messages = lantern.chat.conversation(conversation.id)
@@ -161,13 +168,17 @@ def test_stop_ends_the_answer_early_and_keeps_it(qtbot, long_answers, lantern):
     assert answer.stats["generated_tokens"] < LONG_MAX_TOKENS
 
     # Reopened from the list, the stored answer carries the same mark.
-    qtbot.mouseClick(window.sidebar.new_chat_button, Qt.MouseButton.LeftButton)
-    assert window.view.toPlainText() == ""
-    qtbot.waitUntil(lambda: window.sidebar.titles() == [conversation.title], timeout=TIMEOUT_MS)
-    sidebar = window.sidebar
+    qtbot.mouseClick(window.chat_page.sidebar.new_chat_button, Qt.MouseButton.LeftButton)
+    assert window.chat_page.view.toPlainText() == ""
+    qtbot.waitUntil(
+        lambda: window.chat_page.sidebar.titles() == [conversation.title], timeout=TIMEOUT_MS
+    )
+    sidebar = window.chat_page.sidebar
     sidebar.conversation_list.setCurrentItem(sidebar.conversation_item(conversation.id))
-    qtbot.waitUntil(lambda: window.view.toPlainText().endswith("Stopped"), timeout=TIMEOUT_MS)
-    assert window.view.toPlainText().startswith("You\nWrite a very long story")
+    qtbot.waitUntil(
+        lambda: window.chat_page.view.toPlainText().endswith("Stopped"), timeout=TIMEOUT_MS
+    )
+    assert window.chat_page.view.toPlainText().startswith("You\nWrite a very long story")
     window.close()
 
 
@@ -175,25 +186,27 @@ def test_without_a_model_the_window_says_how_to_get_one(qtbot, lantern_home, sta
     lantern = Lantern()
     try:
         window = open_window(qtbot, lantern)
-        qtbot.waitUntil(lambda: window.pages.currentWidget() is window.empty_state)
-        text = window.empty_state.text()
+        qtbot.waitUntil(
+            lambda: window.chat_page.body.currentWidget() is window.chat_page.empty_state
+        )
+        text = window.chat_page.empty_state.text()
         assert "No model installed" in text
         assert "Download one from the catalog" in text
-        assert not window.send_button.isEnabled()
-        assert not window.stop_button.isEnabled()
-        window.input.setPlainText("hello")
-        qtbot.keyClick(window.input, Qt.Key.Key_Return)
-        assert not window.stop_button.isEnabled()
+        assert not window.chat_page.send_button.isEnabled()
+        assert not window.chat_page.stop_button.isEnabled()
+        window.chat_page.input.setPlainText("hello")
+        qtbot.keyClick(window.chat_page.input, Qt.Key.Key_Return)
+        assert not window.chat_page.stop_button.isEnabled()
 
         # "Get a model" opens the Models page; a model added meanwhile (here as the CLI would
         # add it) is found when the user comes back to Chat.
-        qtbot.mouseClick(window.empty_state.button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(window.chat_page.empty_state.button, Qt.MouseButton.LeftButton)
         assert window.sections.currentWidget() is window.models_page
         lantern.models.import_file(starter_model_path)
         qtbot.mouseClick(window.chat_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
-        assert window.pages.currentWidget() is window.view
-        assert window.model_picker.currentData() == "SmolLM2-135M-Instruct.Q4_1"
+        qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
+        assert window.chat_page.body.currentWidget() is window.chat_page.view
+        assert window.chat_page.model_picker.currentData() == "SmolLM2-135M-Instruct.Q4_1"
         window.close()
     finally:
         lantern.close()
@@ -201,7 +214,7 @@ def test_without_a_model_the_window_says_how_to_get_one(qtbot, lantern_home, sta
 
 def test_closing_during_an_answer_leaves_no_thread_running(qtbot, long_answers, lantern):
     window = open_window(qtbot, lantern)
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
     send(qtbot, window, "Tell me a long story about a lighthouse keeper.")
     qtbot.waitUntil(lambda: answer_streaming(window), timeout=TIMEOUT_MS)
     turn_threads = running_qthreads(window)
@@ -221,14 +234,14 @@ def test_closing_during_an_answer_leaves_no_thread_running(qtbot, long_answers, 
 
 def test_an_engine_crash_marks_the_answer_interrupted(qtbot, long_answers, lantern):
     window = open_window(qtbot, lantern)
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
     send(qtbot, window, "Write a very long story about a dragon and a knight, in many chapters.")
     qtbot.waitUntil(lambda: answer_streaming(window), timeout=TIMEOUT_MS)
 
     os.kill(lantern.engine.pid, signal.SIGKILL)
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
 
-    assert window.view.toPlainText().endswith("Interrupted by a crash")
+    assert window.chat_page.view.toPlainText().endswith("Interrupted by a crash")
     assert "engine stopped unexpectedly" in window.statusBar().currentMessage()
     answer = lantern.chat.conversation(lantern.chat.list_conversations()[0].id)[1][-1]
     assert answer.status == "interrupted" and answer.content.strip()
@@ -241,14 +254,14 @@ def test_a_turn_that_ends_while_another_page_is_shown_speaks_on_the_chat_page(
     """The turn's lines (answering, its failure) belong to the Chat page: another page's
     status bar stays its own, and the Chat page tells what happened on return."""
     window = open_window(qtbot, lantern)
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
     send(qtbot, window, "Write a very long story about a dragon and a knight, in many chapters.")
     qtbot.waitUntil(lambda: answer_streaming(window), timeout=TIMEOUT_MS)
     qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     assert window.statusBar().currentMessage() == ""
 
     os.kill(lantern.engine.pid, signal.SIGKILL)
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
     assert window.statusBar().currentMessage() == ""  # still the Models page's own
     qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
     assert "engine stopped unexpectedly" in window.statusBar().currentMessage()
@@ -282,8 +295,8 @@ def test_stats_line_reads_like_the_cli():
 
 
 def test_the_writing_pages_are_in_the_rail_and_list_the_models(qtbot, window):
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
-    model_id = window.model_picker.currentData()
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
+    model_id = window.chat_page.model_picker.currentData()
     pickers = {
         SUMMARIZE_PAGE: window.summarize_page.options_bar.model_picker,
         TRANSLATE_PAGE: window.translate_page.model_picker,
@@ -307,15 +320,15 @@ def test_the_writing_pages_are_in_the_rail_and_list_the_models(qtbot, window):
 
 def test_escape_in_the_message_box_stops_the_answer(qtbot, long_answers, lantern):
     window = open_window(qtbot, lantern)
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
     send(qtbot, window, "Write a very long story about a dragon and a knight, in many chapters.")
     qtbot.waitUntil(lambda: answer_streaming(window), timeout=TIMEOUT_MS)
     window.activateWindow()
-    window.input.setFocus()
-    qtbot.waitUntil(window.input.hasFocus)
-    qtbot.keyClick(window.input, Qt.Key.Key_Escape)
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
-    assert window.view.toPlainText().endswith("Stopped")
+    window.chat_page.input.setFocus()
+    qtbot.waitUntil(window.chat_page.input.hasFocus)
+    qtbot.keyClick(window.chat_page.input, Qt.Key.Key_Escape)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
+    assert window.chat_page.view.toPlainText().endswith("Stopped")
 
 
 def test_the_status_bar_shows_the_figures_of_the_page_shown(qtbot, window):
@@ -323,7 +336,7 @@ def test_the_status_bar_shows_the_figures_of_the_page_shown(qtbot, window):
     before a run has ended there), each again when the user comes back to its page."""
     send(qtbot, window, "Say hello.")
     qtbot.waitUntil(lambda: "tok/s" in window.statusBar().currentMessage(), timeout=TIMEOUT_MS)
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
     chat_figures = window.statusBar().currentMessage()
 
     qtbot.keyClick(window, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
@@ -345,3 +358,22 @@ def test_the_status_bar_shows_the_figures_of_the_page_shown(qtbot, window):
     assert window.statusBar().currentMessage() == ""  # the Models page has no figures
     qtbot.keyClick(window, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
     assert window.statusBar().currentMessage() == figures
+
+
+def test_the_gui_thread_never_builds_the_chat_service(qtbot, short_answers, lantern, monkeypatch):
+    """The chat service is built on first use, under the lock a worker building another part
+    (the engine, the models) may hold for seconds: the GUI thread must not wait there."""
+    built_on: list[threading.Thread] = []
+
+    class WatchedChatService(ChatService):
+        def __init__(self, *args, **kwargs) -> None:
+            built_on.append(threading.current_thread())
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(app_parts, "ChatService", WatchedChatService)
+    window = open_window(qtbot, lantern)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
+    send(qtbot, window, "Say hello.")
+    qtbot.waitUntil(lambda: "tok/s" in window.statusBar().currentMessage(), timeout=TIMEOUT_MS)
+    assert len(built_on) == 1 and built_on[0] is not threading.main_thread()
+    window.close()

@@ -47,7 +47,7 @@ def close_window(window: MainWindow) -> None:
 @pytest.fixture
 def window(qtbot, lantern: Lantern) -> Iterator[MainWindow]:
     window = open_window(qtbot, lantern)
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
     yield window
     close_window(window)  # before the `lantern` fixture closes the queue and the store
 
@@ -124,7 +124,7 @@ class MemoryKeyring(KeyringBackend):
 def test_ctrl_2_and_ctrl_1_switch_between_chat_and_models(qtbot, window):
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
-    qtbot.keyClick(window.input, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window.chat_page.input, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     assert window.sections.currentWidget() is window.models_page
     assert window.models_button.isChecked() and not window.chat_button.isChecked()
     qtbot.keyClick(window.models_page, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
@@ -143,12 +143,14 @@ def test_get_a_model_opens_the_catalog_and_an_import_reaches_the_chat(
     lantern = Lantern()
     try:
         window = open_window(qtbot, lantern)
-        qtbot.waitUntil(lambda: window.pages.currentWidget() is window.empty_state)
-        text = window.empty_state.text()
+        qtbot.waitUntil(
+            lambda: window.chat_page.body.currentWidget() is window.chat_page.empty_state
+        )
+        text = window.chat_page.empty_state.text()
         assert "No model installed" in text and "lantern models" not in text  # no terminal
-        assert window.empty_state.button.text() == "Get a model"
+        assert window.chat_page.empty_state.button.text() == "Get a model"
 
-        qtbot.mouseClick(window.empty_state.button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(window.chat_page.empty_state.button, Qt.MouseButton.LeftButton)
         page = window.models_page
         assert window.sections.currentWidget() is page
         assert page.tabs.currentWidget() is page.catalog
@@ -179,9 +181,9 @@ def test_get_a_model_opens_the_catalog_and_an_import_reaches_the_chat(
         qtbot.waitUntil(lambda: installed.table.rowCount() == 1, timeout=TIMEOUT_MS)
         assert installed.notice.message.startswith("Imported SmolLM2-135M-Instruct.Q4_1")
         # The chat's picker has it too: the empty state is gone.
-        qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
-        assert window.model_picker.currentData() == "SmolLM2-135M-Instruct.Q4_1"
-        assert window.pages.currentWidget() is window.view
+        qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
+        assert window.chat_page.model_picker.currentData() == "SmolLM2-135M-Instruct.Q4_1"
+        assert window.chat_page.body.currentWidget() is window.chat_page.view
         close_window(window)
     finally:
         lantern.close()
@@ -212,7 +214,7 @@ def test_installed_lists_the_starter_with_quant_size_and_context(
 
     qtbot.mouseClick(view.use_button, Qt.MouseButton.LeftButton)
     assert window.sections.currentWidget() is window.chat_page
-    assert window.model_picker.currentData() == installed_starter.id
+    assert window.chat_page.model_picker.currentData() == installed_starter.id
 
 
 def test_delete_asks_first_cancel_keeps_the_model_and_yes_removes_it(
@@ -240,9 +242,9 @@ def test_delete_asks_first_cancel_keeps_the_model_and_yes_removes_it(
     assert lantern.models.list() == []
     assert "No models installed yet" in view.notice.message
     # The chat hears of it: no model to send with.
-    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.empty_state)
-    assert not window.send_button.isEnabled()
-    assert window.model_picker.count() == 0
+    qtbot.waitUntil(lambda: window.chat_page.body.currentWidget() is window.chat_page.empty_state)
+    assert not window.chat_page.send_button.isEnabled()
+    assert window.chat_page.model_picker.count() == 0
 
 
 # ---- search ----
@@ -384,15 +386,15 @@ def test_download_from_search_shows_progress_installs_and_can_be_used_for_chat(
     installed = page.installed
     qtbot.waitUntil(lambda: len(installed.models) == 2, timeout=TIMEOUT_MS)
     assert installed.selected_model().id == DOWNLOADED_ID
-    qtbot.waitUntil(lambda: window.model_picker.findData(DOWNLOADED_ID) >= 0)
-    assert window.model_picker.currentData() == "SmolLM2-135M-Instruct.Q4_1"  # kept
+    qtbot.waitUntil(lambda: window.chat_page.model_picker.findData(DOWNLOADED_ID) >= 0)
+    assert window.chat_page.model_picker.currentData() == "SmolLM2-135M-Instruct.Q4_1"  # kept
     # The search's file now reads as installed.
     qtbot.waitUntil(lambda: files.download_button.text() == "Use for chat", timeout=TIMEOUT_MS)
 
     qtbot.mouseClick(row.buttons["use"], Qt.MouseButton.LeftButton)
     assert window.sections.currentWidget() is window.chat_page
     assert window.chat_button.isChecked()
-    assert window.model_picker.currentData() == DOWNLOADED_ID
+    assert window.chat_page.model_picker.currentData() == DOWNLOADED_ID
 
     # Done downloads can leave the list; the model stays.
     show_tab(qtbot, window, "downloads")
@@ -452,7 +454,7 @@ def test_catalog_details_check_fit_then_pause_and_resume_the_download(
     ranges = [r.range for r in throttled.file_requests(STARTER_FILE) if r.range]
     assert any(not r.startswith("bytes=0-") for r in ranges), ranges
     qtbot.waitUntil(lambda: len(page.installed.models) == 2, timeout=TIMEOUT_MS)
-    qtbot.waitUntil(lambda: window.model_picker.findData(CATALOG_DOWNLOADED_ID) >= 0)
+    qtbot.waitUntil(lambda: window.chat_page.model_picker.findData(CATALOG_DOWNLOADED_ID) >= 0)
 
 
 def test_cancel_stops_the_download_and_deletes_its_bytes(qtbot, window, lantern, throttled):

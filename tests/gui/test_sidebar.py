@@ -153,7 +153,7 @@ def open_sidebar(qtbot, lantern: Lantern) -> Iterator[OpenSidebar]:
         sidebar.resize(280, 640)
         sidebar.show()
         with qtbot.waitSignal(sidebar.refreshed, timeout=TIMEOUT_MS):
-            pass
+            sidebar.refresh()  # as the chat page does when it starts
         return sidebar
 
     yield open_it

@@ -35,7 +35,7 @@ def open_window(qtbot, lantern: Lantern) -> MainWindow:
     window = MainWindow(lantern)
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(window.send_button.isEnabled, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
     return window
 
 
@@ -62,14 +62,14 @@ def saved_settings():
 
 
 def heading_is_light(window: MainWindow) -> bool:
-    heading = window.sidebar.conversation_list.item(0)  # "Today"
+    heading = window.chat_page.sidebar.conversation_list.item(0)  # "Today"
     return heading.foreground().color().lightness() > 128
 
 
 def test_the_dark_theme_applies_at_once_and_at_the_next_start(qtbot, lantern, window) -> None:
     branched(lantern)
-    window.sidebar.refresh()
-    qtbot.waitUntil(lambda: window.sidebar.titles() == ["Lighthouse"])
+    window.chat_page.sidebar.refresh()
+    qtbot.waitUntil(lambda: window.chat_page.sidebar.titles() == ["Lighthouse"])
     assert not window_is_dark() and not heading_is_light(window)
     menu_action(window, "Dark").trigger()
     assert window_is_dark()
@@ -91,12 +91,12 @@ def test_the_dark_theme_applies_at_once_and_at_the_next_start(qtbot, lantern, wi
 
 def test_text_size_steps_and_resets(qtbot, window) -> None:
     desktop_size = QApplication.font().pointSize()
-    input_height = window.input.height()
+    input_height = window.chat_page.input.height()
     menu_action(window, "Larger text").trigger()
     menu_action(window, "Larger text").trigger()
     assert QApplication.font().pointSize() == desktop_size + 2
-    qtbot.waitUntil(lambda: window.view.font().pointSize() == desktop_size + 2)
-    qtbot.waitUntil(lambda: window.input.height() > input_height)  # four lines, larger
+    qtbot.waitUntil(lambda: window.chat_page.view.font().pointSize() == desktop_size + 2)
+    qtbot.waitUntil(lambda: window.chat_page.input.height() > input_height)  # four lines, larger
     qtbot.waitUntil(lambda: saved_settings().font_size == desktop_size + 2, timeout=TIMEOUT_MS)
     menu_action(window, "Smaller text").trigger()
     assert QApplication.font().pointSize() == desktop_size + 1
@@ -120,10 +120,10 @@ def test_export_then_import_gives_the_same_conversation_back(
     qtbot, lantern, window, tmp_path: Path, monkeypatch
 ) -> None:
     conversation_id = branched(lantern)
-    window.sidebar.refresh()
-    qtbot.waitUntil(lambda: window.sidebar.conversation_item(conversation_id) is not None)
-    window.open_conversation(conversation_id)
-    qtbot.waitUntil(lambda: len(window.view.widgets()) == 2, timeout=TIMEOUT_MS)
+    window.chat_page.sidebar.refresh()
+    qtbot.waitUntil(lambda: window.chat_page.sidebar.conversation_item(conversation_id) is not None)
+    window.chat_page.open_conversation(conversation_id)
+    qtbot.waitUntil(lambda: len(window.chat_page.view.widgets()) == 2, timeout=TIMEOUT_MS)
 
     exported = tmp_path / "lighthouse"  # no suffix typed: the chosen filter's is added
     monkeypatch.setattr(
@@ -131,7 +131,7 @@ def test_export_then_import_gives_the_same_conversation_back(
         "getSaveFileName",
         lambda *_: (str(exported), "Lantern JSON, every branch (*.json)"),
     )
-    window.export_action.trigger()
+    window.chat_page.export_action.trigger()
     file = tmp_path / "lighthouse.json"
     qtbot.waitUntil(
         lambda: window.statusBar().currentMessage() == f"Exported to {file}", timeout=TIMEOUT_MS
@@ -140,13 +140,13 @@ def test_export_then_import_gives_the_same_conversation_back(
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *_: (str(file), ""))
     menu_action(window, "Import conversation…").trigger()
     qtbot.waitUntil(
-        lambda: window._conversation_id not in (None, conversation_id), timeout=TIMEOUT_MS
+        lambda: window.chat_page.conversation_id not in (None, conversation_id), timeout=TIMEOUT_MS
     )
-    imported_id = window._conversation_id
+    imported_id = window.chat_page.conversation_id
     assert imported_id is not None
-    qtbot.waitUntil(lambda: len(window.sidebar.titles()) == 2, timeout=TIMEOUT_MS)
-    qtbot.waitUntil(lambda: len(window.view.widgets()) == 2, timeout=TIMEOUT_MS)
-    assert [w.text() for w in window.view.widgets()] == [
+    qtbot.waitUntil(lambda: len(window.chat_page.sidebar.titles()) == 2, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: len(window.chat_page.view.widgets()) == 2, timeout=TIMEOUT_MS)
+    assert [w.text() for w in window.chat_page.view.widgets()] == [
         "Where is the lighthouse?",
         "Two miles north, captain.",
     ]
@@ -165,18 +165,18 @@ def test_a_file_that_is_no_conversation_is_refused_with_a_reason(
         lambda: window.statusBar().currentMessage().startswith("notes.txt is not JSON"),
         timeout=TIMEOUT_MS,
     )
-    assert window.sidebar.titles() == []
+    assert window.chat_page.sidebar.titles() == []
 
 
 def test_markdown_export_of_the_shown_branch(qtbot, lantern, window, tmp_path, monkeypatch):
     conversation_id = branched(lantern)
-    window.open_conversation(conversation_id)
-    qtbot.waitUntil(lambda: len(window.view.widgets()) == 2, timeout=TIMEOUT_MS)
+    window.chat_page.open_conversation(conversation_id)
+    qtbot.waitUntil(lambda: len(window.chat_page.view.widgets()) == 2, timeout=TIMEOUT_MS)
     target = tmp_path / "sailor.md"
     monkeypatch.setattr(
         QFileDialog, "getSaveFileName", lambda *_: (str(target), "Web page (*.html)")
     )
-    window.export_action.trigger()  # the typed suffix wins over the filter
+    window.chat_page.export_action.trigger()  # the typed suffix wins over the filter
     qtbot.waitUntil(target.exists, timeout=TIMEOUT_MS)
     text = target.read_text(encoding="utf-8")
     assert "Two miles north, captain." in text and "port" not in text
@@ -186,9 +186,9 @@ def test_escape_cancels_an_edit_and_clears_a_search_rather_than_stopping(
     qtbot, lantern, window
 ) -> None:
     conversation_id = branched(lantern)
-    window.open_conversation(conversation_id)
-    qtbot.waitUntil(lambda: len(window.view.widgets()) == 2, timeout=TIMEOUT_MS)
-    question = window.view.widgets()[0]
+    window.chat_page.open_conversation(conversation_id)
+    qtbot.waitUntil(lambda: len(window.chat_page.view.widgets()) == 2, timeout=TIMEOUT_MS)
+    question = window.chat_page.view.widgets()[0]
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
     qtbot.mouseClick(question.edit_button, Qt.MouseButton.LeftButton)
@@ -199,7 +199,7 @@ def test_escape_cancels_an_edit_and_clears_a_search_rather_than_stopping(
     assert not editor.isVisible()
     assert question.text() == "Where is the lighthouse?"
 
-    field = window.sidebar.search_field
+    field = window.chat_page.sidebar.search_field
     field.setFocus()
     qtbot.keyClicks(field, "lighthouse")
     qtbot.keyClick(field, Qt.Key.Key_Escape)

@@ -2,8 +2,10 @@
 date headings (Pinned, Today, Yesterday, ...), with rename, pin and delete-with-undo.
 
 Every read and write goes through the window's BackgroundTasks; the widget only shows what
-comes back. The window wires it up: `conversation_selected` opens a conversation,
-`message_selected` opens one at a message, `refresh(select=...)` after a new chat or an answer.
+comes back. The chat page wires it up and reads the list (`refresh()`) when it starts:
+`conversation_selected` opens a conversation,
+`message_selected` opens one at a message, `refresh(select=...)` after a new chat or an answer,
+`select_quietly()` to show which one is open, `lock()` while an answer streams.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from PySide6.QtWidgets import (
 from desktop.store.search import MATCH_END, MATCH_START
 from desktop.ui.chat.date_groups import group_by_date
 from desktop.ui.widgets.notice import Notice
+from desktop.ui.widgets.throttle import Throttle
 
 if TYPE_CHECKING:
     from desktop.services.app import Lantern
@@ -236,32 +239,30 @@ class ConversationSidebar(QWidget):
         self._deleting: set[int] = set()  # delete() not yet returned
         self._restore_after_delete: set[int] = set()  # Undo came before delete() returned
         self._undo_id: int | None = None
-        self._populating = False
+        self._quiet = False  # the selection moves by the sidebar's hand, not the user's
         self._refresh_generation = 0
         self._search_generation = 0
         self._last_emitted: tuple[int, int] | None = None
         self._since_emitted = QElapsedTimer()
         self._build(undo_timeout_ms, search_delay_ms)
-        self.refresh()
 
     # ---- layout ----
 
     def _build(self, undo_timeout_ms: int, search_delay_ms: int) -> None:
         self.new_chat_button = QPushButton("New chat")
         self.new_chat_button.setAccessibleName("New chat")
+        self.new_chat_button.setToolTip("New chat (Ctrl+N)")
         self.new_chat_button.clicked.connect(self.new_chat_requested)
 
         self.search_field = SearchField()
         self.search_field.setPlaceholderText("Search all conversations")
         self.search_field.setAccessibleName("Search all conversations")
+        self.search_field.setToolTip("Search all conversations (Ctrl+K)")
         self.search_field.setClearButtonEnabled(True)
         self.search_field.textChanged.connect(self._search_text_changed)
         self.search_field.returnPressed.connect(self._focus_results)
         self.search_field.down_pressed.connect(self._focus_results)
-        self._search_timer = QTimer(self)
-        self._search_timer.setSingleShot(True)
-        self._search_timer.setInterval(search_delay_ms)
-        self._search_timer.timeout.connect(self._start_search)
+        self._search_soon = Throttle(self._start_search, search_delay_ms, parent=self)
 
         self.conversation_list = self._new_list("Conversations", ConversationList())
         self.delegate = SidebarDelegate(self.conversation_list)
@@ -347,6 +348,37 @@ class ConversationSidebar(QWidget):
 
         self._tasks.run(lambda: self._lantern.history.list_conversations(), show, self._show_error)
 
+    def select_quietly(self, conversation_id: int | None) -> None:
+        """Select this conversation in the list (or none), without `conversation_selected`:
+        the caller has it open already."""
+        view = self.conversation_list
+        item = self.conversation_item(conversation_id) if conversation_id is not None else None
+        if item is view.currentItem() and (item is not None or not view.selectedItems()):
+            return
+        self._quiet = True
+        try:
+            if item is None:
+                view.setCurrentRow(-1)
+                view.clearSelection()
+            else:
+                view.setCurrentItem(item)
+                view.scrollToItem(item)
+        finally:
+            self._quiet = False
+
+    def lock(self, locked: bool) -> None:
+        """While an answer streams: no other conversation opens, and no new one starts."""
+        for widget in (self.new_chat_button, self.conversation_list, self.results_list):
+            widget.setEnabled(not locked)
+
+    def focus_search(self) -> None:
+        self.search_field.setFocus()
+        self.search_field.selectAll()
+
+    def title_of(self, conversation_id: int) -> str | None:
+        item = self.conversation_item(conversation_id)
+        return item.text() if item is not None else None
+
     def selected_conversation_id(self) -> int | None:
         item = self.conversation_list.currentItem()
         if item is None or item.data(CONVERSATION_ID_ROLE) is None:
@@ -384,7 +416,7 @@ class ConversationSidebar(QWidget):
         header_font = self.font()
         header_font.setBold(True)
         header_font.setPointSizeF(header_font.pointSizeF() * 0.9)
-        self._populating = True
+        self._quiet = True
         try:
             view.clear()
             for group in group_by_date(records):
@@ -411,7 +443,7 @@ class ConversationSidebar(QWidget):
                 view.setCurrentItem(chosen)
                 view.scrollToItem(chosen)
         finally:
-            self._populating = False
+            self._quiet = False
         if not self._searching():
             if records:
                 self.pages.setCurrentIndex(_LIST_PAGE)
@@ -420,7 +452,7 @@ class ConversationSidebar(QWidget):
                 self.pages.setCurrentIndex(_MESSAGE_PAGE)
 
     def _current_changed(self, current: QListWidgetItem | None, _previous: object) -> None:
-        if self._populating or current is None:
+        if self._quiet or current is None:
             return
         conversation_id = current.data(CONVERSATION_ID_ROLE)
         if conversation_id is not None:
@@ -489,9 +521,9 @@ class ConversationSidebar(QWidget):
         self._hidden.add(target)
         self._deleting.add(target)
         if self.selected_conversation_id() == target:
-            self._populating = True
+            self._quiet = True
             self.conversation_list.setCurrentRow(-1)
-            self._populating = False
+            self._quiet = False
         self._show_conversations()
         self._undo_id = target
         self.undo_bar.show()  # the focus stays in the list: Del again deletes the next one
@@ -566,9 +598,9 @@ class ConversationSidebar(QWidget):
     def _search_text_changed(self, text: str) -> None:
         self.notice.clear_message()
         if text.strip():
-            self._search_timer.start()  # restarts: one search once typing pauses
+            self._search_soon.restart()  # one search once typing pauses
             return
-        self._search_timer.stop()
+        self._search_soon.cancel()
         self._search_generation += 1  # a search still on its way is not shown
         self.results_list.clear()
         self._show_conversations()

@@ -3,9 +3,11 @@ widget (never re-rendered), and bursts of pieces are coalesced into at most one 
 frame.
 
 A conversation builds widgets only for what the reader can see and a screen more: opening
-one builds its last messages, as many as fill two screens; scrolling up to within a screen
-of the first one built builds the messages before it (the reader's place held), and "Show
-earlier messages" adds a page of them at once. Measured by benchmarks/chat_open_large.py and
+one builds its last messages, as many as fill two screens; opening it at a message (a search
+result, a branch arrow) builds that message, two screens below it and one above. Scrolling
+to within a screen of the first one built builds the messages before it (the reader's place
+held), and "Show earlier messages" adds a page of them at once; scrolling to within a screen
+of the last one built builds those after it. Measured by benchmarks/chat_open_large.py and
 benchmarks/chat_stream_stall.py."""
 
 from __future__ import annotations
@@ -14,16 +16,16 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QPalette, QResizeEvent
 from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from desktop.ui.chat.message_widget import MessageWidget
+from desktop.ui.widgets.throttle import Throttle
 
 if TYPE_CHECKING:
-    from desktop.store.repositories import MessageRecord
+    from desktop.store.repositories import MessageRecord, MessageStatus
 
-FLUSH_INTERVAL_MS = 16  # ~60 updates per second, whatever rate the tokens arrive at
 PAGE_SIZE = 20  # widgets "Show earlier messages" builds; at most this many per scroll step
 PRELOAD_SCREENS = 1.0  # built messages kept above what the reader sees, in screen heights
 OPEN_SCREENS = 1 + PRELOAD_SCREENS  # what opening a conversation builds, in screen heights
@@ -70,8 +72,9 @@ class ChatView(QScrollArea):
 
         self._messages: list[MessageRecord] = []  # the thread shown, first to last
         self._branches: dict[int, tuple[int, int]] = {}
-        self._widgets: list[MessageWidget] = []  # for self._messages[self._first:]
+        self._widgets: list[MessageWidget] = []  # for self._messages[self._first : self._last]
         self._first = 0
+        self._last = 0
         self._answer: MessageWidget | None = None  # the answer being streamed
         self._busy = False
         self._follow = True  # keep to the bottom as the content grows
@@ -79,15 +82,9 @@ class ChatView(QScrollArea):
         self._anchor: tuple[MessageWidget, int] | None = None
 
         self._pending: list[str] = []
-        self._flush_timer = QTimer(self)
-        self._flush_timer.setSingleShot(True)
-        self._flush_timer.setInterval(FLUSH_INTERVAL_MS)
-        self._flush_timer.timeout.connect(self.flush)
-        # Building earlier messages as the reader nears them: once per burst of scrolling.
-        self._preload_timer = QTimer(self)
-        self._preload_timer.setSingleShot(True)
-        self._preload_timer.setInterval(0)
-        self._preload_timer.timeout.connect(self._preload)
+        self._flush_soon = Throttle(self.flush, parent=self)  # ~60 updates a second at most
+        # Building messages as the reader nears them: once per burst of scrolling.
+        self._preload_soon = Throttle(self._preload, 0, parent=self)
 
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._scrolled)
@@ -128,23 +125,26 @@ class ChatView(QScrollArea):
         self.clear_messages()
         self._messages = list(messages)
         self._branches = dict(branches or {})
-        self._first = len(self._messages)
         self.empty_hint.setVisible(not self._messages)
         # The scroll bar, there from the start if the messages may need it: they are not laid
         # out again when it appears and takes its width (a short conversation gives it back).
         self._set_scroll_bar(bool(self._messages))
-        screen = self._screen()
-        self._build_earlier(height=int(OPEN_SCREENS * screen.height()), count=len(self._messages))
         self._anchor = None
+        screen = self._screen().height()
         index = next((i for i, m in enumerate(self._messages) if m.id == at), None)
         if index is None:
+            self._fit_scroll_bar(self._build_the_end())
             self._follow = True
             self._to_bottom()
             return
-        if index < self._first:  # built down to it
-            self._build_earlier(height=None, count=self._first - index)
-        if self._first > 0:  # and a screen more above it: room to put it anywhere in the view
-            self._build_earlier(height=int(PRELOAD_SCREENS * screen.height()), count=PAGE_SIZE)
+        # The message and two screens below it, a screen above it: room to put it anywhere
+        # in the view, whatever the distance to the conversation's end.
+        self._first = self._last = index
+        built = self._build(
+            above=False, height=int(OPEN_SCREENS * screen), count=len(self._messages)
+        )
+        built += self._build(above=True, height=int(PRELOAD_SCREENS * screen), count=PAGE_SIZE)
+        self._fit_scroll_bar(built)
         widget = self._widgets[index - self._first]
         # Laid out now (not at the next turn of the event loop), so that the message's place
         # and the scroll range are known, and it is put where it belongs at once.
@@ -152,7 +152,7 @@ class ChatView(QScrollArea):
         bar = self.verticalScrollBar()
         bar.setValue(widget.y() - (AT_TOP_OFFSET if at_offset is None else at_offset))
         # The last screen cannot scroll its top up: there, the view follows the end again.
-        self._follow = bar.value() >= bar.maximum() - BOTTOM_SLACK
+        self._follow = self._at_the_end(bar.value())
         if at_offset is None:
             widget.highlight()
 
@@ -161,17 +161,17 @@ class ChatView(QScrollArea):
         if self._first == 0:
             return
         self._hold_place()
-        self._build_earlier(height=None, count=PAGE_SIZE)
+        self._build(above=True, height=None, count=PAGE_SIZE)
 
     def clear_messages(self) -> None:
-        self._flush_timer.stop()
-        self._preload_timer.stop()
+        self._flush_soon.cancel()
+        self._preload_soon.cancel()
         self._pending.clear()
         self._answer = None
         self._remove_from(0)
         self._messages = []
         self._branches = {}
-        self._first = 0
+        self._first = self._last = 0
         self.show_earlier_button.hide()
         self.empty_hint.show()
 
@@ -222,13 +222,12 @@ class ChatView(QScrollArea):
         self._answer = self._append(record)
 
     def append_answer(self, piece: str) -> None:
-        """Queue a piece of the answer; the timer writes what has gathered in one append."""
+        """Queue a piece of the answer; at the next frame, what has gathered is one append."""
         self._pending.append(piece)
-        if not self._flush_timer.isActive():
-            self._flush_timer.start()
+        self._flush_soon.request()
 
     def flush(self) -> None:
-        self._flush_timer.stop()
+        self._flush_soon.cancel()
         if self._pending:
             text = "".join(self._pending)
             self._pending.clear()
@@ -239,7 +238,7 @@ class ChatView(QScrollArea):
         self,
         record: MessageRecord | None = None,
         *,
-        status: str = "failed",
+        status: MessageStatus = "failed",
         error: str | None = None,
     ) -> None:
         """Settles the streamed answer with its final record; without one (the turn failed
@@ -271,27 +270,47 @@ class ChatView(QScrollArea):
         widget.set_actions_enabled(not self._busy)
         return widget
 
-    def _build_earlier(self, *, height: int | None, count: int) -> None:
-        """Builds the widgets of the messages before the first built, last first, until they
-        are `height` pixels tall (as laid out at the view's width) or `count` of them."""
+    def _build(self, *, above: bool, height: int | None, count: int) -> int:
+        """Builds the widgets of the messages before the first built (last first), or after
+        the last built, until they are `height` pixels tall (as laid out at the view's width)
+        or `count` of them. Returns their height."""
         spacing = self._layout.spacing()
-        built: list[MessageWidget] = []
-        total = 0
+        built = total = 0
         self._column.setUpdatesEnabled(False)  # one layout and paint for them all
-        while self._first > 0 and len(built) < count and (height is None or total < height):
-            self._first -= 1
-            widget = self._make(self._messages[self._first])
-            total += self._insert(0, widget) + spacing
-            built.append(widget)
-        built.reverse()
-        self._widgets[:0] = built
+        while built < count and (height is None or total < height):
+            if above and self._first > 0:
+                self._first -= 1
+                index, place = self._first, 0
+            elif not above and self._last < len(self._messages):
+                index, place = self._last, len(self._widgets)
+                self._last += 1
+            else:
+                break
+            widget = self._make(self._messages[index])
+            total += self._insert(place, widget) + spacing
+            self._widgets.insert(place, widget)
+            built += 1
         self.show_earlier_button.setVisible(self._first > 0)
-        if height is not None and self._first == 0 and total < self._screen().height():
-            self._set_scroll_bar(False)  # all of it fits
         self._column.setUpdatesEnabled(True)
+        return total
+
+    def _build_the_end(self) -> int:
+        """With nothing built: the last messages, as many as fill two screens."""
+        self._first = self._last = len(self._messages)
+        height = int(OPEN_SCREENS * self._screen().height())
+        return self._build(above=True, height=height, count=len(self._messages))
+
+    def _fit_scroll_bar(self, built_height: int) -> None:
+        built_all = self._first == 0 and self._last == len(self._messages)
+        if built_all and built_height < self._screen().height():
+            self._set_scroll_bar(False)  # all of it fits
 
     def _append(self, record: MessageRecord) -> MessageWidget:
+        if self._last < len(self._messages):  # the end was not built: it is what is shown now
+            self._remove_from(0)
+            self._build_the_end()
         self._messages.append(record)
+        self._last += 1
         self.empty_hint.hide()
         widget = self._make(record)
         self._insert(len(self._widgets), widget)
@@ -336,6 +355,7 @@ class ChatView(QScrollArea):
         if keep < self._first:  # not reachable from the actions, which need a widget
             self._first = keep
             self.show_earlier_button.setVisible(keep > 0)
+        self._last = min(self._last, keep)
         self._remove_from(keep - self._first)
 
     def _remove_from(self, index: int) -> None:
@@ -355,8 +375,13 @@ class ChatView(QScrollArea):
     # ---- scrolling: follow the bottom only if the reader is there ----
 
     def _scrolled(self, value: int) -> None:
-        self._follow = value >= self.verticalScrollBar().maximum() - BOTTOM_SLACK
+        self._follow = self._at_the_end(value)
         self._want_preload()
+
+    def _at_the_end(self, value: int) -> bool:
+        """At the bottom of the conversation: of its last message, not of the last one built."""
+        bottom = value >= self.verticalScrollBar().maximum() - BOTTOM_SLACK
+        return bottom and self._last == len(self._messages)
 
     def _range_changed(self, _minimum: int, maximum: int) -> None:
         bar = self.verticalScrollBar()
@@ -386,20 +411,30 @@ class ChatView(QScrollArea):
         self._want_preload()
 
     def _want_preload(self) -> None:
-        """Soon, if the reader is within a screen of the first message built, build more."""
-        if self._first > 0 and self._anchor is None and self._near_the_top():
-            self._preload_timer.start()
+        """Soon, if the reader is within a screen of the first or last message built, build
+        more there."""
+        if self._anchor is None and (self._near_the_top() or self._near_the_bottom()):
+            self._preload_soon.request()
 
     def _near_the_top(self) -> bool:
         margin = PRELOAD_SCREENS * self.viewport().height()
-        return self.isVisible() and self.verticalScrollBar().value() < margin
+        return self._first > 0 and self.isVisible() and self.verticalScrollBar().value() < margin
+
+    def _near_the_bottom(self) -> bool:
+        margin = PRELOAD_SCREENS * self.viewport().height()
+        bar = self.verticalScrollBar()
+        unbuilt = self._last < len(self._messages)
+        return unbuilt and self.isVisible() and bar.maximum() - bar.value() < margin
 
     def _preload(self) -> None:
-        if self._first == 0 or self._anchor is not None or not self._near_the_top():
+        if self._anchor is not None:
             return
-        self._hold_place()
-        screen = self._screen()
-        self._build_earlier(height=int(PRELOAD_SCREENS * screen.height()), count=PAGE_SIZE)
+        height = int(PRELOAD_SCREENS * self._screen().height())
+        if self._near_the_top():
+            self._hold_place()
+            self._build(above=True, height=height, count=PAGE_SIZE)
+        elif self._near_the_bottom():  # below the reader: what they see stays where it is
+            self._build(above=False, height=height, count=PAGE_SIZE)
 
     def _hold_place(self) -> None:
         """What is built next goes above the reader: keep what they see where it is (the
