@@ -27,6 +27,7 @@ from desktop.errors import EngineCrashed, EngineUnresponsive, LanternError
 from desktop.models.installed import InstalledModel
 from desktop.services.loading import ModelLoader
 from desktop.services.models import ModelService
+from desktop.services.runs import FLUSH_INTERVAL_S
 from desktop.settings import Settings
 from desktop.store.db import Database
 from desktop.store.repositories import (
@@ -46,8 +47,6 @@ from desktop.tasks.sampling_limits import (
 )
 
 log = logging.getLogger(__name__)
-
-FLUSH_INTERVAL_S = 0.5
 
 # How a turn ended: its answer's status from then on.
 AnswerStatus = Literal["complete", "stopped", "interrupted", "failed"]

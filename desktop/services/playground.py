@@ -26,7 +26,8 @@ from desktop.services.playground_parameters import (
     token_as_json,
     token_from_json,
 )
-from desktop.services.sessions import FLUSH_INTERVAL_S, SessionService
+from desktop.services.runs import FLUSH_INTERVAL_S
+from desktop.services.sessions import SessionService
 from desktop.settings import Settings
 from desktop.store.db import Database
 from desktop.store.playground import PlaygroundPresets, PlaygroundRunRecord, PlaygroundRuns

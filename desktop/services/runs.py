@@ -14,6 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol, TypeVar
 
+# A run saves what it has written at least this often, so that a crash loses little of it.
+FLUSH_INTERVAL_S = 0.5
+
 EventT_co = TypeVar("EventT_co", covariant=True)
 OutcomeT_co = TypeVar("OutcomeT_co", covariant=True)
 

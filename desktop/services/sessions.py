@@ -11,9 +11,6 @@ from desktop.store.sessions import SessionStore
 
 RecordT = TypeVar("RecordT")
 
-# A run saves what it has written at least this often, so that a crash loses little of it.
-FLUSH_INTERVAL_S = 0.5
-
 
 class SessionService(Generic[RecordT]):
     def __init__(self, store: SessionStore[RecordT]) -> None:

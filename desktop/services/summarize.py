@@ -22,7 +22,7 @@ from desktop.models.installed import InstalledModel
 from desktop.services.generation_steps import GenerationSteps, Pace, marked_if_it_fails
 from desktop.services.loading import ModelLoader
 from desktop.services.models import ModelService
-from desktop.services.sessions import FLUSH_INTERVAL_S
+from desktop.services.runs import FLUSH_INTERVAL_S
 from desktop.services.writing import WritingOutcome, WritingService, source_columns
 from desktop.store.db import Database
 from desktop.store.sessions import RunStatus

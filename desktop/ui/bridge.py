@@ -10,34 +10,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThread, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 from desktop.errors import LanternError
 
 log = logging.getLogger(__name__)
-
-
-def user_message(exc: BaseException) -> str:
-    """The sentence to show for an error: our own message, or a pointer to the log for a bug."""
-    if isinstance(exc, LanternError):
-        return exc.message
-    return f"Something went wrong ({type(exc).__name__}: {exc}). Details are in the log file."
-
-
-def worker_thread(worker: Any, owner: QObject, name: str) -> QThread:
-    """A new thread, not yet started, that runs `worker.run` and quits when the worker
-    emits `finished` or `failed`. Connect to its `finished` before calling `start()`. A
-    child of `owner`, so that it can be found (`owner.findChildren(QThread)`) until the
-    owner deletes it."""
-    thread = QThread(owner)
-    thread.setObjectName(name)
-    worker.moveToThread(thread)
-    thread.started.connect(worker.run)
-    # Direct: quit() is thread-safe, and a queued call would wait for the GUI thread, which
-    # may itself be waiting for this thread (closing the window).
-    worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-    worker.failed.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-    return thread
 
 
 class _Relay(QObject):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QShortcut
@@ -56,8 +56,8 @@ NO_MODEL_BODY = (
     "Lantern needs a language model to chat with. Download one from the catalog (the small "
     "starter model takes a minute), or import a GGUF file you already have."
 )
-# The export formats (ExportFormat), as the save dialog offers them (the first is the default).
-EXPORT_FORMATS = {
+# The export formats, as the save dialog offers them (the first is the default).
+EXPORT_FORMATS: dict[ExportFormat, str] = {
     "md": "Markdown (*.md)",
     "json": "Lantern JSON, every branch (*.json)",
     "html": "Web page (*.html)",
@@ -394,7 +394,7 @@ class ChatPage(QWidget):
         chosen = choose_export_file(self, "Export conversation", name, EXPORT_FORMATS)
         if chosen is None:
             return
-        file, fmt = chosen[0], cast("ExportFormat", chosen[1])  # one of EXPORT_FORMATS
+        file, fmt = chosen
         self._tasks.run(
             lambda: self._lantern.history.export_file(target, file, fmt),
             lambda _: self.reply.emit(f"Exported to {file}"),

@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from desktop.ui.bridge import BackgroundTasks
 
 DETECT_DELAY_MS = 400  # detect once the user pauses typing
-BILINGUAL_FORMATS = ("md", "docx")
+BILINGUAL_FORMATS: tuple[ExportFormat, ...] = ("md", "docx")
 HISTORY_WIDTH = 260
 TRANSLATIONS = SessionWords(
     "translation",

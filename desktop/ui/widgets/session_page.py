@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox
@@ -53,7 +53,7 @@ class SessionWords:
 
 
 # What the writing tools export to: format -> its line in the save dialog's list of types.
-DOCUMENT_FORMATS = {
+DOCUMENT_FORMATS: dict[ExportFormat, str] = {
     "md": "Markdown (*.md)",
     "txt": "Plain text (*.txt)",
     "docx": "Word document (*.docx)",
@@ -224,14 +224,13 @@ class SavedSessions(QObject, Generic[RecordT, SessionT]):
     # ---- export ----
 
     def choose_export(
-        self, title: str, suggested_name: str, formats: Mapping[str, str] = DOCUMENT_FORMATS
+        self,
+        title: str,
+        suggested_name: str,
+        formats: Mapping[ExportFormat, str] = DOCUMENT_FORMATS,
     ) -> tuple[Path, ExportFormat] | None:
         """Ask where to save the session shown, and as what."""
-        chosen = choose_export_file(self.history, title, suggested_name, formats)
-        if chosen is None:
-            return None
-        path, fmt = chosen
-        return path, cast("ExportFormat", fmt)  # one of `formats`, all document formats
+        return choose_export_file(self.history, title, suggested_name, formats)
 
     def export(self, path: Path, write: Callable[[], object], notice: Notice) -> None:
         """Write an export in the background (`write`: the service's export_file), saying
