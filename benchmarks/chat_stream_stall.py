@@ -8,8 +8,9 @@ rate, in pieces of 1 to 6 characters as a tokenizer cuts them. Two cases, in tur
 2,000-token answer (Markdown with code blocks, at 80 tokens/s), and an answer that is mostly
 one 400-line Python block (at 200 tokens/s), whose last block keeps growing for the whole
 stream. The pieces come from a worker QThread through a queued signal, as a PageRun relays a
-chat run's text pieces (desktop/ui/runs.py), into `begin_answer` / `append_answer` / `end_answer`. No model runs:
-its speed is not what is measured here, the GUI's is, so the tokens come at a fixed rate.
+chat run's text pieces (desktop/ui/runs.py), into `begin_answer` / `append_answer` /
+`end_answer`. No model runs: its speed is not what is measured here, the GUI's is, so the
+tokens come at a fixed rate.
 
 Targets (issue): no stall over 50 ms, and 99% of stalls under 16 ms. The p99 is given over
 all the timer's gaps, and over the "busy" gaps alone (those over 2 ms: the ones in which the
