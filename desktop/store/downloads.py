@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from desktop.store.db import Database
+from desktop.store.records import plain_record
 from desktop.store.schema import Download, utc_now
 
 # A download in one of these states is still to be finished.
@@ -43,20 +44,7 @@ class DownloadRecord:
 
 
 def _record(row: Download) -> DownloadRecord:
-    return DownloadRecord(
-        id=row.id,
-        repo=row.repo,
-        revision=row.revision,
-        name=row.name,
-        quant=row.quant,
-        parts=tuple(DownloadPart(**part) for part in row.parts),
-        done_bytes=row.done_bytes,
-        status=row.status,
-        error=row.error,
-        model_id=row.model_id,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return plain_record(DownloadRecord, row, parts=tuple(DownloadPart(**p) for p in row.parts))
 
 
 class DownloadRepository:

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from desktop.errors import PresetNotFound
 from desktop.store.db import Database
+from desktop.store.records import plain_record
 from desktop.store.schema import PlaygroundPreset, PlaygroundRun
-from desktop.store.sessions import RunStatus, SessionStore, plain_record
+from desktop.store.sessions import RunStatus, SessionStore
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from desktop.errors import ConversationNotFound
 from desktop.store.db import Database
+from desktop.store.records import plain_record
 from desktop.store.schema import Conversation, Message, utc_now
 
 # A message's status: an answer is "streaming" while it is written (by the process in its
@@ -80,35 +81,12 @@ class NewConversation:
 
 
 def _conversation(row: Conversation, message_count: int = 0) -> ConversationRecord:
-    return ConversationRecord(
-        id=row.id,
-        title=row.title,
-        model_id=row.model_id,
-        system_prompt=row.system_prompt,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        message_count=message_count,
-        pinned=row.pinned,
-        sampling=row.sampling,
-        context_policy=row.context_policy,
-        current_leaf_id=row.current_leaf_id,
-    )
+    return plain_record(ConversationRecord, row, message_count=message_count)
 
 
 def _message(row: Message) -> MessageRecord:
-    return MessageRecord(
-        id=row.id,
-        conversation_id=row.conversation_id,
-        parent_id=row.parent_id,
-        role=row.role,
-        content=row.content,
-        status=cast(MessageStatus, row.status),  # written only as such (an import is checked)
-        model_id=row.model_id,
-        stats=row.stats,
-        error=row.error,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    # The status is written only as a MessageStatus (an import is checked first).
+    return plain_record(MessageRecord, row, status=cast(MessageStatus, row.status))
 
 
 class ConversationRepository:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from dataclasses import fields
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypedDict, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypedDict, TypeVar
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -21,14 +20,10 @@ from desktop.errors import LanternError
 from desktop.store.db import Database
 from desktop.store.search import like_pattern
 
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
-
 # How a run over a session went: what its status column says.
 RunStatus = Literal["running", "complete", "cancelled", "failed", "interrupted"]
 
 RecordT = TypeVar("RecordT")
-DataclassT = TypeVar("DataclassT", bound="DataclassInstance")
 
 
 class SessionNotFound(LanternError, LookupError):
@@ -41,18 +36,6 @@ class SourceColumns(TypedDict):
     title: str
     source_name: str | None  # the file; None if pasted
     source_hash: str  # sessions over the same text are versions of each other
-
-
-def plain_record(kind: type[DataclassT], row: object, **converted: object) -> DataclassT:
-    """`row` as the dataclass `kind`, field by field; `converted` gives the fields that are
-    not taken as they are (copies of JSON lists and dicts: a record shares nothing with the
-    database session it was read in)."""
-    return kind(
-        **{
-            f.name: converted[f.name] if f.name in converted else getattr(row, f.name)
-            for f in fields(kind)
-        }
-    )
 
 
 class SessionStore(ABC, Generic[RecordT]):

@@ -9,8 +9,9 @@ from typing import Any, Unpack
 
 from sqlalchemy import select
 
+from desktop.store.records import plain_record
 from desktop.store.schema import Summary
-from desktop.store.sessions import RunStatus, SessionStore, SourceColumns, plain_record
+from desktop.store.sessions import RunStatus, SessionStore, SourceColumns
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,13 @@ from typing import Any, Literal, Unpack
 from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session
 
+from desktop.store.records import plain_record
 from desktop.store.schema import Translation, TranslationSegment
 from desktop.store.sessions import (
     RunStatus,
     SessionNotFound,
     SessionStore,
     SourceColumns,
-    plain_record,
 )
 
 # "incomplete": one segment was translated again while others still wait.
