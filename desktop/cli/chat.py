@@ -10,7 +10,15 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from desktop.cli.arguments import Commands, add_sampling_flag
-from desktop.cli.output import follow_run, open_lantern, print_json, write_nothing, write_out
+from desktop.cli.output import (
+    follow_run,
+    generation_line,
+    open_lantern,
+    print_json,
+    progress,
+    write_nothing,
+    write_out,
+)
 from desktop.errors import LanternError
 
 # What a turn gets for a flag left out.
@@ -70,13 +78,7 @@ def _chat(args: argparse.Namespace) -> int:
         else:
             print()
             if outcome.stats:
-                s = outcome.stats
-                print(
-                    f"[{s.generated_tokens} tokens · {s.generation_tokens_per_s:.1f} tok/s · "
-                    f"prompt {s.prompt_tokens} tokens at {s.prompt_tokens_per_s:.0f} tok/s · "
-                    f"first token after {s.time_to_first_token_s:.2f} s]",
-                    file=sys.stderr,
-                )
+                progress(generation_line(outcome.stats))
         return 0
     finally:
         app.close()

@@ -21,6 +21,7 @@ from typing import Any
 from desktop.cli.arguments import Commands, add_sampling_flag, number_in
 from desktop.cli.output import (
     follow_run,
+    generation_line,
     open_lantern,
     print_json,
     progress,
@@ -180,13 +181,8 @@ def _complete(args: argparse.Namespace) -> int:
             if run.tokens:
                 _print_token_table(run.tokens)
             if run.stats:
-                s = run.stats
-                progress(
-                    f"[{finish_reason or run.status} · {s.generated_tokens} tokens · "
-                    f"{s.generation_tokens_per_s:.1f} tok/s · prompt {s.prompt_tokens} tokens "
-                    f"at {s.prompt_tokens_per_s:.0f} tok/s · first token after "
-                    f"{s.time_to_first_token_s:.2f} s · seed {s.seed}]"
-                )
+                ending = finish_reason or run.status
+                progress(generation_line(run.stats, ending=ending, with_seed=True))
         return 0 if run.status == "complete" else 1
     finally:
         app.close()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from desktop.services.runs import ServiceRun
 
 if TYPE_CHECKING:
+    from desktop.engine.protocol import GenerationStats
     from desktop.models.installed import InstalledModel
     from desktop.services.app import Lantern
 
@@ -47,6 +48,20 @@ def write_nothing(text: str) -> None:
 def progress(line: str) -> None:
     """A line about the work (not its result), on stderr, so that stdout stays the result."""
     print(line, file=sys.stderr, flush=True)
+
+
+def generation_line(stats: GenerationStats, *, ending: str = "", with_seed: bool = False) -> str:
+    """A generation's figures, as `lantern chat` and `lantern complete` end with them: how it
+    ended (if said), tokens and speeds, and the seed (if asked)."""
+    figures = [
+        ending,
+        f"{stats.generated_tokens} tokens",
+        f"{stats.generation_tokens_per_s:.1f} tok/s",
+        f"prompt {stats.prompt_tokens} tokens at {stats.prompt_tokens_per_s:.0f} tok/s",
+        f"first token after {stats.time_to_first_token_s:.2f} s",
+        f"seed {stats.seed}" if with_seed else "",
+    ]
+    return f"[{' · '.join(figure for figure in figures if figure)}]"
 
 
 def size(n: float) -> str:
