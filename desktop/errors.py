@@ -48,6 +48,10 @@ class ModelNotFound(LanternError, LookupError):
     pass
 
 
+class ModelNotInstalled(ModelNotFound):
+    """An installed model asked for by an id that no installed model has."""
+
+
 class NoModelInstalled(LanternError, LookupError):
     pass
 
@@ -98,6 +102,10 @@ class NotEnoughDiskSpace(LanternError, OSError):
 
 class DownloadFailed(LanternError, RuntimeError):
     pass
+
+
+class ModelInTheWay(DownloadFailed):
+    """A download would replace a model the user has: Lantern never does."""
 
 
 class DownloadBusy(DownloadFailed):

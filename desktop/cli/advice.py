@@ -4,11 +4,24 @@ here each kind of error gets the `lantern` commands that help."""
 
 from __future__ import annotations
 
-from desktop.errors import ConversationNotFound, LanternError, NoModelInstalled, with_advice
+from desktop.errors import (
+    ConversationNotFound,
+    HubAccessDenied,
+    LanternError,
+    ModelInTheWay,
+    ModelNotInstalled,
+    NoModelInstalled,
+    StarterModelUnavailable,
+    with_advice,
+)
 
 ADVICE: dict[type[LanternError], str] = {
     NoModelInstalled: "Run `lantern models pull ID` (ids: `lantern models search`), `lantern "
     "models install-starter` for the small starter model, or `lantern models import PATH`.",
+    ModelNotInstalled: "See `lantern models list`.",
+    ModelInTheWay: "To remove it: `lantern models rm ID` (ids: `lantern models list`).",
+    HubAccessDenied: "Give the token with `lantern models login`.",
+    StarterModelUnavailable: "Import one with `lantern models import PATH`.",
     ConversationNotFound: "See `lantern history list`.",
 }
 

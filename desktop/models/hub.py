@@ -46,8 +46,7 @@ _SORT_FIELDS: dict[str, Any] = {
 }
 TOKEN_HELP = (
     "Accept the model's terms on its page ({url}) while signed in, create an access "
-    "token at https://huggingface.co/settings/tokens, and give it to Lantern "
-    "(Models page > Hub token, or `lantern models login`)."
+    "token at https://huggingface.co/settings/tokens, and give it to Lantern."
 )
 
 

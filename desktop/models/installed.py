@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from desktop.errors import DownloadFailed, InvalidModelFile, ModelNotFound
+from desktop.errors import InvalidModelFile, ModelInTheWay, ModelNotInstalled
 from desktop.models.gguf_info import GgufInfo, ModelShape, read_gguf_info
 from desktop.models.repo_files import (
     hub_file_path,
@@ -73,9 +73,8 @@ class ModelLibrary:
             if model.id == model_id:
                 return model
         installed = ", ".join(m.id for m in self.list()) or "none"
-        raise ModelNotFound(
-            f"No installed model is called '{model_id}'. Installed: {installed}. "
-            "See `lantern models list`."
+        raise ModelNotInstalled(
+            f"No installed model is called '{model_id}'. Installed: {installed}."
         )
 
     def import_file(self, source: Path) -> InstalledModel:
@@ -118,15 +117,14 @@ class ModelLibrary:
         return path_inside(self.models_dir, hub_repo_id(repo), relative)
 
     def free_download_targets(self, repo: str, file_paths: Sequence[str]) -> Sequence[Path]:
-        """Where a download's files will go; DownloadFailed when a file is there already: a
+        """Where a download's files will go; ModelInTheWay when a file is there already: a
         model the user has is never replaced by a download."""
         targets = [self.download_target(repo, path) for path in file_paths]
         taken = [target for target in targets if target.exists() or target.is_symlink()]
         if taken:
-            raise DownloadFailed(
+            raise ModelInTheWay(
                 f"{taken[0]} is already in the models folder, and Lantern does not replace it "
-                "with a download. Remove that model first (Models page or `lantern models "
-                "rm`), then resume the download."
+                "with a download. Remove that model first, then resume the download."
             )
         return targets
 

