@@ -141,12 +141,17 @@ def _test_hub(starter_model_path: Path, starter_split: list[Path]) -> Iterator[L
 
 
 @pytest.fixture
-def test_hub(_test_hub: LocalHub, monkeypatch: pytest.MonkeyPatch) -> LocalHub:
-    """The local Hub, with a clean request log and no faults; HF_ENDPOINT points at it."""
+def test_hub(_test_hub: LocalHub, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalHub]:
+    """The local Hub, with a clean request log and no faults; HF_ENDPOINT points at it. The
+    repositories a test adds are gone after it: a later test's search lists the same ones
+    whatever ran before it."""
     _test_hub.log.clear()
     _test_hub.faults.clear()
     monkeypatch.setenv("HF_ENDPOINT", _test_hub.endpoint)
-    return _test_hub
+    repos = dict(_test_hub.repos)
+    yield _test_hub
+    _test_hub.repos.clear()
+    _test_hub.repos.update(repos)
 
 
 @pytest.fixture
