@@ -36,6 +36,19 @@ def lantern(
     return result
 
 
+def running_lantern(*args: str) -> subprocess.Popen[str]:
+    """`lantern ARGS` started in a session of its own (so that a signal to its group reaches
+    it and its engine together, as Ctrl+C in a terminal does), its output piped as text."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "desktop", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+        start_new_session=True,
+    )
+
+
 def lantern_json(*args: str) -> Any:
     return json.loads(lantern(*args, "--json").stdout)
 

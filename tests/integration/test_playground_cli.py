@@ -9,13 +9,12 @@ import math
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_cli import lantern
+from test_cli import lantern, running_lantern
 
 from desktop.models.installed import InstalledModel
 from desktop.services.app import Lantern
@@ -195,14 +194,7 @@ def test_ctrl_c_stops_the_run_and_keeps_what_was_written(
     endless = tmp_path / "endless.gbnf"
     endless.write_text("root ::= [a-zA-Z ,.] root\n", encoding="utf-8")
     flags = ["--max-tokens", "2000", "--logprobs", "2", "--grammar", str(endless)]
-    with subprocess.Popen(
-        [sys.executable, "-m", "desktop", "complete", "Once upon a time", *flags],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=os.environ.copy(),
-        start_new_session=True,
-    ) as app:
+    with running_lantern("complete", "Once upon a time", *flags) as app:
         assert app.stdout is not None and app.stderr is not None
         received = ""
         deadline = time.monotonic() + 120

@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import docx
 import pytest
 from sample_documents import chronicle, short_paragraphs
-from test_cli import lantern
+from test_cli import lantern, running_lantern
 
 from desktop.models.installed import InstalledModel
 from desktop.paths import app_paths
@@ -150,14 +148,7 @@ def test_ctrl_c_stops_the_run_and_keeps_what_was_done(
     source = tmp_path / "long.md"
     source.write_text(chronicle(40) if command[0] == "summarize" else short_paragraphs(40))
     args = [part.format(source=source) for part in command]
-    with subprocess.Popen(
-        [sys.executable, "-m", "desktop", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=os.environ.copy(),
-        start_new_session=True,
-    ) as app:
+    with running_lantern(*args) as app:
         assert app.stderr is not None and app.stdout is not None
         progress = ""
         while not progress.startswith("[1/"):  # the first of many steps has begun

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -43,6 +42,7 @@ from desktop.ui.widgets.empty_state import EmptyState
 from desktop.ui.widgets.export_dialog import choose_export_file
 from desktop.ui.widgets.message_input import MessageInput
 from desktop.ui.widgets.model_picker import ModelPicker
+from desktop.ui.widgets.panes import panes
 
 if TYPE_CHECKING:
     from desktop.models.installed import InstalledModel
@@ -170,12 +170,7 @@ class ChatPage(QWidget):
         column.addWidget(self.body, 1)
         column.addLayout(bottom)
 
-        splitter = QSplitter()
-        splitter.addWidget(self.sidebar)
-        splitter.addWidget(main)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([240, 760])
-        splitter.setChildrenCollapsible(False)
+        splitter = panes([self.sidebar, main], stretch=(0, 1), sizes=(240, 760))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 from desktop.ui.models.formatting import parameters_text, tokens_text
 from desktop.ui.models.repository_files import RepositoryFilesView
 from desktop.ui.widgets.notice import Notice
+from desktop.ui.widgets.panes import panes
 
 if TYPE_CHECKING:
     from desktop.models.catalog import CatalogEntry
@@ -123,12 +123,7 @@ class CatalogView(QWidget):
         column.addWidget(self.files, 1)
         self._detail = detail
 
-        splitter = QSplitter()
-        splitter.addWidget(self.list)
-        splitter.addWidget(detail)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([300, 600])
-        splitter.setChildrenCollapsible(False)
+        splitter = panes([self.list, detail], stretch=(0, 1), sizes=(300, 600))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QPushButton,
-    QSplitter,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 from desktop.ui.models.formatting import UNKNOWN, count_text, parameters_text, tokens_text
 from desktop.ui.models.repository_files import RepositoryFilesView
 from desktop.ui.widgets.notice import Notice
+from desktop.ui.widgets.panes import panes
 from desktop.ui.widgets.row_table import row_table
 
 if TYPE_CHECKING:
@@ -65,12 +65,7 @@ class SearchView(QWidget):
 
         self.files = RepositoryFilesView(lantern, tasks)
         self.files.clear("Pick a result to see its files and whether they fit this computer.")
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.table)
-        splitter.addWidget(self.files)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setChildrenCollapsible(False)
+        splitter = panes([self.table, self.files], stretch=(3, 2), vertical=True)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

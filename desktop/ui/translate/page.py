@@ -14,13 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -51,6 +50,7 @@ from desktop.ui.translate.translation_task import (
 from desktop.ui.widgets.document_input import DocumentInput
 from desktop.ui.widgets.model_picker import ModelPicker
 from desktop.ui.widgets.notice import Notice
+from desktop.ui.widgets.panes import panes
 from desktop.ui.widgets.run_shortcuts import run_shortcuts
 from desktop.ui.widgets.session_history import HistoryRow, local_time, status_words
 from desktop.ui.widgets.session_page import DOCUMENT_FORMATS, SavedSessions, SessionWords
@@ -198,12 +198,7 @@ class TranslatePage(QWidget):
         result_layout.setContentsMargins(0, 0, 0, 0)
         result_layout.addLayout(flags)
         result_layout.addWidget(self.table, 1)
-        document = QSplitter(Qt.Orientation.Vertical)
-        document.addWidget(self.input)
-        document.addWidget(result)
-        document.setStretchFactor(0, 1)
-        document.setStretchFactor(1, 2)
-        document.setChildrenCollapsible(False)
+        document = panes([self.input, result], stretch=(1, 2), vertical=True)
 
         work = QWidget()
         work_layout = QVBoxLayout(work)
@@ -214,13 +209,9 @@ class TranslatePage(QWidget):
         work_layout.addLayout(progress)
         work_layout.addWidget(self.notice)
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.sessions.history)
-        splitter.addWidget(work)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 4)
-        splitter.setSizes([HISTORY_WIDTH, 4 * HISTORY_WIDTH])
-        splitter.setChildrenCollapsible(False)
+        splitter = panes(
+            [self.sessions.history, work], stretch=(1, 4), sizes=(HISTORY_WIDTH, 4 * HISTORY_WIDTH)
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
         layout.addWidget(splitter)
