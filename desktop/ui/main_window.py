@@ -26,6 +26,7 @@ from desktop.ui.bridge import BackgroundTasks
 from desktop.ui.chat.page import ChatPage
 from desktop.ui.error_text import error_text
 from desktop.ui.models.page import ModelsPage
+from desktop.ui.page import Page
 from desktop.ui.playground.page import PlaygroundPage
 from desktop.ui.summarize.page import SummarizePage
 from desktop.ui.translate.page import TranslatePage
@@ -37,8 +38,10 @@ if TYPE_CHECKING:
     from desktop.models.installed import InstalledModel
     from desktop.services.app import Lantern
 
+# The rail's order, which gives each page its Ctrl+number and its icon (resources/icons/).
 # Models keeps Ctrl+2, as before the writing pages came.
-CHAT_PAGE, MODELS_PAGE, SUMMARIZE_PAGE, TRANSLATE_PAGE, PLAYGROUND_PAGE = 0, 1, 2, 3, 4
+PAGE_NAMES = ("Chat", "Models", "Summarize", "Translate", "Playground")
+CHAT_PAGE, MODELS_PAGE, SUMMARIZE_PAGE, TRANSLATE_PAGE, PLAYGROUND_PAGE = range(len(PAGE_NAMES))
 
 
 class MainWindow(QMainWindow):
@@ -61,11 +64,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Reading your models and conversations…")
         self._tasks.run(self._read_models, self._show_start, self._show_error)
         self.appearance.start()
-        self.chat_page.start()
-        self.models_page.start()
-        self.summarize_page.start()
-        self.translate_page.start()
-        self.playground_page.start()
+        for page in self.pages:
+            page.start()
 
     # ---- layout ----
 
@@ -84,28 +84,30 @@ class MainWindow(QMainWindow):
         self.playground_page = PlaygroundPage(self._lantern, self._tasks)
         self.playground_page.runs_ended.connect(self._playground_ran)
 
-        icons = resources_dir() / "icons"
+        self.pages: list[Page] = [
+            self.chat_page,  # CHAT_PAGE
+            self.models_page,  # MODELS_PAGE
+            self.summarize_page,  # SUMMARIZE_PAGE
+            self.translate_page,  # TRANSLATE_PAGE
+            self.playground_page,  # PLAYGROUND_PAGE
+        ]
         self.rail = NavigationRail()
-        self.chat_button = self.rail.add_page("Chat", QIcon(str(icons / "chat.svg")), "Ctrl+1")
-        self.models_button = self.rail.add_page(
-            "Models", QIcon(str(icons / "models.svg")), "Ctrl+2"
-        )
-        self.summarize_button = self.rail.add_page(
-            "Summarize", QIcon(str(icons / "summarize.svg")), "Ctrl+3"
-        )
-        self.translate_button = self.rail.add_page(
-            "Translate", QIcon(str(icons / "translate.svg")), "Ctrl+4"
-        )
-        self.playground_button = self.rail.add_page(
-            "Playground", QIcon(str(icons / "playground.svg")), "Ctrl+5"
-        )
-        self.rail.page_chosen.connect(self.show_page)
         self.sections = QStackedWidget()
-        self.sections.addWidget(self.chat_page)  # CHAT_PAGE
-        self.sections.addWidget(self.models_page)  # MODELS_PAGE
-        self.sections.addWidget(self.summarize_page)  # SUMMARIZE_PAGE
-        self.sections.addWidget(self.translate_page)  # TRANSLATE_PAGE
-        self.sections.addWidget(self.playground_page)  # PLAYGROUND_PAGE
+        icons = resources_dir() / "icons"
+        buttons = []
+        for number, (page, name) in enumerate(zip(self.pages, PAGE_NAMES, strict=True), start=1):
+            icon = QIcon(str(icons / f"{name.lower()}.svg"))
+            buttons.append(self.rail.add_page(name, icon, f"Ctrl+{number}"))
+            self.sections.addWidget(page)
+            QShortcut(QKeySequence(f"Ctrl+{number}"), self, partial(self.show_page, number - 1))
+        (
+            self.chat_button,
+            self.models_button,
+            self.summarize_button,
+            self.translate_button,
+            self.playground_button,
+        ) = buttons
+        self.rail.page_chosen.connect(self.show_page)
         central = QWidget()
         row = QHBoxLayout(central)
         row.setContentsMargins(0, 0, 0, 0)
@@ -114,11 +116,6 @@ class MainWindow(QMainWindow):
         row.addWidget(self.sections, 1)
         self.setCentralWidget(central)
         self.rail.set_current(CHAT_PAGE)
-
-        for number, page in enumerate(
-            (CHAT_PAGE, MODELS_PAGE, SUMMARIZE_PAGE, TRANSLATE_PAGE, PLAYGROUND_PAGE), start=1
-        ):
-            QShortcut(QKeySequence(f"Ctrl+{number}"), self, lambda p=page: self.show_page(p))
         self._build_menus()
 
     def _build_menus(self) -> None:
@@ -233,10 +230,8 @@ class MainWindow(QMainWindow):
 
     def _show_models(self, result: tuple[list[InstalledModel], str | None]) -> None:
         models, default = result
-        self.chat_page.set_models(models, default)
-        self.summarize_page.set_models(models, default)
-        self.translate_page.set_models(models, default)
-        self.playground_page.set_models(models, default)
+        for page in self.pages:
+            page.set_models(models, default)
         self._show_status("" if models else "No model installed.")
 
     def _show_error(self, error: BaseException) -> None:
@@ -250,11 +245,8 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self._tasks.close()
-        self.models_page.shutdown()
-        self.summarize_page.shutdown()
-        self.translate_page.shutdown()
-        self.playground_page.shutdown()
-        self.chat_page.shutdown()  # the turn ends at the next token (or once a model load ends)
+        for page in self.pages:
+            page.shutdown()  # a run ends at its next token (a chat turn: once its model loads)
         self._pool.clear()  # reads not started yet (a Hub lookup can take seconds) are dropped
         self._pool.waitForDone()
 

@@ -37,6 +37,7 @@ from desktop.ui.chat.sidebar import ConversationSidebar
 from desktop.ui.chat.view import ChatView
 from desktop.ui.error_text import error_text
 from desktop.ui.models.formatting import stats_line
+from desktop.ui.page import Page
 from desktop.ui.runs import PageRun
 from desktop.ui.widgets.empty_state import EmptyState
 from desktop.ui.widgets.export_dialog import choose_export_file
@@ -67,7 +68,7 @@ IMPORT_FILTER = "Conversations (*.json);;All files (*)"
 DEFAULT_CONTEXT_WINDOW = Settings().context_length
 
 
-class ChatPage(QWidget):
+class ChatPage(Page):
     status_changed = Signal(str)  # the page's line (a turn's progress, its figures)
     reply = Signal(str)  # to what the user just did (saved, exported, an error): shown at once
     model_catalog_wanted = Signal()  # "Get a model"
@@ -75,9 +76,7 @@ class ChatPage(QWidget):
     def __init__(
         self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self._lantern = lantern
-        self._tasks = tasks
+        super().__init__(lantern, tasks, parent)
         self._conversation_id: int | None = None
         self._has_models = False
         self._wanted_model: str | None = None  # to select in the picker once it lists it

@@ -21,6 +21,7 @@ from desktop.ui.models.downloads_view import DownloadsView
 from desktop.ui.models.hub_token_button import HubTokenButton
 from desktop.ui.models.installed_view import InstalledView
 from desktop.ui.models.search_view import SearchView
+from desktop.ui.page import Page
 from desktop.ui.widgets.notice import Notice
 
 if TYPE_CHECKING:
@@ -30,16 +31,14 @@ if TYPE_CHECKING:
     from desktop.ui.bridge import BackgroundTasks
 
 
-class ModelsPage(QWidget):
+class ModelsPage(Page):
     use_for_chat = Signal(str)  # model id
     models_changed = Signal()  # installed, imported or deleted
 
     def __init__(
         self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self._lantern = lantern
-        self._tasks = tasks
+        super().__init__(lantern, tasks, parent)
         self._signals = DownloadSignals()  # no parent: see its docstring
         self._started = False
 

@@ -37,6 +37,7 @@ from desktop.services.playground_parameters import (
 from desktop.store.playground import PlaygroundRunRecord
 from desktop.tasks.code_export import CodeRequest
 from desktop.ui.error_text import error_text
+from desktop.ui.page import Page
 from desktop.ui.playground.code_dialog import CodeDialog
 from desktop.ui.playground.lane_view import LaneView, stats_text
 from desktop.ui.playground.parameters_panel import ParametersPanel
@@ -77,15 +78,13 @@ def _saved(run: PlaygroundRun) -> Callable[[], PlaygroundRun]:
     return lambda: run
 
 
-class PlaygroundPage(QWidget):
+class PlaygroundPage(Page):
     runs_ended = Signal()  # every side's thread has ended
 
     def __init__(
         self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self._lantern = lantern
-        self._tasks = tasks
+        super().__init__(lantern, tasks, parent)
         self._models: dict[str, InstalledModel] = {}
         self._runs = [PageRun(self, "lantern-playground-run") for _side in SIDES]
         self._ended: dict[int, GenerationStats] = {}  # side -> how its last run went

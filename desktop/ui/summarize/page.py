@@ -51,6 +51,7 @@ from desktop.tasks.documents import SourceText
 from desktop.tasks.summary import SummaryOptions
 from desktop.ui.error_text import error_text
 from desktop.ui.models.formatting import time_left_text
+from desktop.ui.page import Page
 from desktop.ui.runs import PageRun
 from desktop.ui.summarize.notes_area import NotesArea
 from desktop.ui.summarize.options_bar import SummaryOptionsBar
@@ -89,15 +90,13 @@ def counts_line(words: int, plan: SummaryPlan | None = None) -> str:
     return f"{line} · {plan.tokens:,} tokens · {passes}"
 
 
-class SummarizePage(QWidget):
+class SummarizePage(Page):
     run_ended = Signal(str)  # the run's RunStatus, once its thread has ended
 
     def __init__(
         self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self._lantern = lantern
-        self._tasks = tasks
+        super().__init__(lantern, tasks, parent)
         self._run = PageRun(self, "lantern-summary")
         self._summary_run: SummaryRun | None = None  # the run going, once it has started
         self._ended_status: RunStatus = "failed"

@@ -38,6 +38,7 @@ from desktop.tasks.glossary import glossary_from_pairs
 from desktop.tasks.languages import Language, detect_language, language_name
 from desktop.tasks.segments import split_into_segments
 from desktop.ui.models.formatting import time_left_text
+from desktop.ui.page import Page
 from desktop.ui.runs import PageRun
 from desktop.ui.translate.options_bar import TranslationOptionsBar
 from desktop.ui.translate.segment_table import SegmentTable
@@ -90,7 +91,7 @@ def text_counts(text: str) -> tuple[Language | None, int, int]:
     return detect_language(text), len(text.split()), sum(s.translatable for s in segments)
 
 
-class TranslatePage(QWidget):
+class TranslatePage(Page):
     session_shown = Signal(int)  # translation id: its rows are in the table
     language_detected = Signal(object)  # Language | None
     segment_saved = Signal(object)  # SegmentRecord: a hand edit stored
@@ -99,9 +100,7 @@ class TranslatePage(QWidget):
     def __init__(
         self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self._lantern = lantern
-        self._tasks = tasks
+        super().__init__(lantern, tasks, parent)
         self._record: TranslationRecord | None = None  # the session shown
         self._outcome_status: TranslationStatus = "failed"
         self._pieces: dict[int, list[str]] = {}

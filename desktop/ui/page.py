@@ -1,0 +1,35 @@
+"""What every page of the window is: a QWidget made with the Lantern and the window's
+BackgroundTasks, that the window starts, tells about the installed models, and shuts down.
+
+A new page subclasses Page in a sub-package of its own (`ui/<page>/page.py`), fills in what
+it needs of the three calls below, and is added to the window's page table (main_window.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QWidget
+
+if TYPE_CHECKING:
+    from desktop.models.installed import InstalledModel
+    from desktop.services.app import Lantern
+    from desktop.ui.bridge import BackgroundTasks
+
+
+class Page(QWidget):
+    def __init__(
+        self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._lantern = lantern
+        self._tasks = tasks  # the window's reads and writes, off the GUI thread
+
+    def start(self) -> None:
+        """The window is built: read what the page shows first (in the background)."""
+
+    def set_models(self, models: list[InstalledModel], default_id: str | None) -> None:
+        """The installed models, read at start and again whenever they change."""
+
+    def shutdown(self) -> None:
+        """The window is closing: stop the page's run and wait for its thread."""
