@@ -96,7 +96,21 @@ class Preset(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
 
-class Summary(Base):
+class WritingRunState:
+    """The columns of a writing run (a summary, a translation) that its run keeps up to date:
+    how the latest run over it went (RunStatus, store/sessions.py: running, complete,
+    cancelled, failed, or interrupted by a crash), its error and timings, and the process
+    writing it while it runs (a run whose process is gone was interrupted)."""
+
+    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    timings: Mapped[dict | None] = mapped_column(JSON)
+    writer_pid: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now, index=True)
+
+
+class Summary(WritingRunState, Base):
     """One summarize run: the source, the options, the chunk plan, the notes each part gave,
     the result, and how long each pass took. Re-runs of one source share its `source_hash`."""
 
@@ -114,16 +128,9 @@ class Summary(Base):
     )  # {"chunk_tokens", "chunks": [[start, end, tokens]]}
     partials: Mapped[list] = mapped_column(JSON, default=list)  # the notes of each part, in order
     result: Mapped[str] = mapped_column(Text, default="")
-    # running | complete | cancelled | failed | interrupted (by a crash)
-    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
-    error: Mapped[str | None] = mapped_column(Text)
-    timings: Mapped[dict | None] = mapped_column(JSON)
-    writer_pid: Mapped[int | None]
-    created_at: Mapped[datetime] = mapped_column(default=utc_now)
-    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now, index=True)
 
 
-class Translation(Base):
+class Translation(WritingRunState, Base):
     """A translation session: the document cut into segments, translated one by one."""
 
     __tablename__ = "translations"
@@ -137,13 +144,6 @@ class Translation(Base):
     tone: Mapped[str] = mapped_column(String(200), default="")
     glossary: Mapped[list] = mapped_column(JSON, default=list)  # [[term, translation], ...]
     model_id: Mapped[str | None] = mapped_column(String(500))
-    # running | complete | cancelled | failed | interrupted: of the latest run over it
-    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
-    error: Mapped[str | None] = mapped_column(Text)
-    timings: Mapped[dict | None] = mapped_column(JSON)
-    writer_pid: Mapped[int | None]
-    created_at: Mapped[datetime] = mapped_column(default=utc_now)
-    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now, index=True)
 
 
 class TranslationSegment(Base):

@@ -1,5 +1,7 @@
 """What every page of the window is: a QWidget made with the Lantern and the window's
 BackgroundTasks, that the window starts, tells about the installed models, and shuts down.
+The views inside a page that read and write through the Lantern (the Models page's tabs, the
+chat's sidebar) are LanternWidgets: made the same way, without the page's calls.
 
 A new page subclasses Page in a sub-package of its own (`ui/<page>/page.py`), fills in what
 it needs of the three calls below, and is added to the window's page table (main_window.py).
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
     from desktop.ui.bridge import BackgroundTasks
 
 
-class Page(QWidget):
+class LanternWidget(QWidget):
     def __init__(
         self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
     ) -> None:
@@ -25,6 +27,8 @@ class Page(QWidget):
         self._lantern = lantern
         self._tasks = tasks  # the window's reads and writes, off the GUI thread
 
+
+class Page(LanternWidget):
     def start(self) -> None:
         """The window is built: read what the page shows first (in the background)."""
 

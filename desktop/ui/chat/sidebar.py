@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 
 from desktop.store.search import MATCH_END, MATCH_START
 from desktop.ui.chat.date_groups import group_by_date
+from desktop.ui.page import LanternWidget
 from desktop.ui.widgets.notice import Notice
 from desktop.ui.widgets.throttle import Throttle
 
@@ -210,7 +211,7 @@ class ConversationList(QListWidget):
         super().keyPressEvent(event)
 
 
-class ConversationSidebar(QWidget):
+class ConversationSidebar(LanternWidget):
     """New chat, the search field and the conversation list (or search results)."""
 
     new_chat_requested = Signal()
@@ -231,9 +232,7 @@ class ConversationSidebar(QWidget):
         undo_timeout_ms: int = UNDO_TIMEOUT_MS,
         search_delay_ms: int = SEARCH_DELAY_MS,
     ) -> None:
-        super().__init__(parent)
-        self._lantern = lantern
-        self._tasks = tasks
+        super().__init__(lantern, tasks, parent)
         self._records: list[ConversationRecord] = []
         self._hidden: set[int] = set()  # deleted here; hidden even if a read still has them
         self._deleting: set[int] = set()  # delete() not yet returned

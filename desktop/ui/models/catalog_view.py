@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from desktop.ui.models.formatting import parameters_text, tokens_text
 from desktop.ui.models.repository_files import RepositoryFilesView
+from desktop.ui.page import LanternWidget
 from desktop.ui.widgets.notice import Notice
 from desktop.ui.widgets.panes import panes
 
@@ -43,15 +44,13 @@ def uses_text(uses: tuple[str, ...]) -> str:
     return ", ".join(use.capitalize() for use in uses)
 
 
-class CatalogView(QWidget):
+class CatalogView(LanternWidget):
     download_requested = Signal(str, str)  # catalog id, quantization
 
     def __init__(
         self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self._lantern = lantern
-        self._tasks = tasks
+        super().__init__(lantern, tasks, parent)
         self.entries: list[CatalogEntry] = []
         self._loaded = False
 

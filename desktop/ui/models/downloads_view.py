@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from desktop.ui.models.download_row import DownloadRow
+from desktop.ui.page import LanternWidget
 from desktop.ui.widgets.throttle import Throttle
 
 if TYPE_CHECKING:
@@ -33,16 +34,14 @@ class _News:
         self.progress: DownloadProgress | None = None
 
 
-class DownloadsView(QWidget):
+class DownloadsView(LanternWidget):
     model_installed = Signal(str)  # a download finished and installed this model
     use_requested = Signal(str)  # model id
 
     def __init__(
         self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self._lantern = lantern
-        self._tasks = tasks
+        super().__init__(lantern, tasks, parent)
         self.rows: dict[int, DownloadRow] = {}
         self._news: dict[int, _News] = {}
         self._throttle = Throttle(self.flush, FLUSH_INTERVAL_MS, parent=self)

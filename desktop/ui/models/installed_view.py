@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.ui.models.formatting import size_text, tokens_text
+from desktop.ui.page import LanternWidget
 from desktop.ui.widgets.notice import Notice
 from desktop.ui.widgets.row_table import row_table
 
@@ -31,16 +32,14 @@ COLUMNS = ("Model", "Quantization", "Size", "Context", "Location")
 EMPTY = "No models installed yet. Download one from the Catalog or Search, or import a GGUF file."
 
 
-class InstalledView(QWidget):
+class InstalledView(LanternWidget):
     use_requested = Signal(str)  # model id
     models_changed = Signal()  # a model was imported or deleted here
 
     def __init__(
         self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self._lantern = lantern
-        self._tasks = tasks
+        super().__init__(lantern, tasks, parent)
         self.models: list[InstalledModel] = []
         self._serial = 0
         self._busy = False

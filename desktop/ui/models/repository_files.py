@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from desktop.errors import InvalidModelFile
 from desktop.ui.models.formatting import size_text
+from desktop.ui.page import LanternWidget
 from desktop.ui.widgets.notice import Notice
 from desktop.ui.widgets.row_table import row_table
 from desktop.ui.widgets.throttle import Throttle
@@ -46,16 +47,14 @@ class FileAssessment:
     refusal: str | None = None
 
 
-class RepositoryFilesView(QWidget):
+class RepositoryFilesView(LanternWidget):
     download_requested = Signal(str, str, object)  # repo, revision, ModelFiles
     use_requested = Signal(str)  # the installed model's id
 
     def __init__(
         self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self._lantern = lantern
-        self._tasks = tasks
+        super().__init__(lantern, tasks, parent)
         self.repository: HubRepository | None = None
         self._preferred_quant: str | None = None
         self._load_serial = 0

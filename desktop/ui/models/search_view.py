@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from desktop.ui.models.formatting import UNKNOWN, count_text, parameters_text, tokens_text
 from desktop.ui.models.repository_files import RepositoryFilesView
+from desktop.ui.page import LanternWidget
 from desktop.ui.widgets.notice import Notice
 from desktop.ui.widgets.panes import panes
 from desktop.ui.widgets.row_table import row_table
@@ -31,13 +32,11 @@ COLUMNS = ("Repository", "Downloads", "Likes", "Architecture", "Context", "Param
 NUMERIC = {1, 2, 4, 5}
 
 
-class SearchView(QWidget):
+class SearchView(LanternWidget):
     def __init__(
         self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
     ) -> None:
-        super().__init__(parent)
-        self._lantern = lantern
-        self._tasks = tasks
+        super().__init__(lantern, tasks, parent)
         self.results: list[HubModel] = []
         self._serial = 0
         self._searched = False
