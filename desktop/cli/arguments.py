@@ -1,7 +1,7 @@
 """What the command groups' parsers share: a group's own subcommands; numbers checked as
 argparse reads them, so that a bad value ends the command before anything runs (exit 2) with a
 message that says what fits; and the sampling flags, each made from its row of the one table
-of sampling fields (`tasks/sampling_limits.py`), which gives its range, wording and help."""
+of sampling fields (`tasks/sampling_fields.py`), which gives its range, wording and help."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
-from desktop.tasks.sampling_limits import SAMPLING_RANGES, NumberRange
+from desktop.tasks.sampling_fields import SAMPLING_FIELDS, NumberRange
 
 # What a command does with its parsed arguments: the exit code.
 Handler: TypeAlias = Callable[[argparse.Namespace], int]
@@ -55,7 +55,7 @@ def add_sampling_flag(
 ) -> None:
     """`--<name>` for a sampling field: its range, its hint as help, and its default, said in
     the help as the number, or as `none_text` (what None means here)."""
-    field = SAMPLING_RANGES[name]
+    field = SAMPLING_FIELDS[name]
     said = none_text if default is None else f"{default:g}"
     parser.add_argument(
         f"--{name.replace('_', '-')}",

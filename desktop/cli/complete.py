@@ -41,7 +41,7 @@ from desktop.services.playground_parameters import (
     PlaygroundParameters,
     PlaygroundPrompt,
 )
-from desktop.tasks.sampling_limits import SAMPLING_RANGES, NumberRange
+from desktop.tasks.sampling_fields import SAMPLING_FIELDS, NumberRange
 
 CLI_MAX_TOKENS = 256
 JSON_ALTERNATIVES = 5  # per token, with --json and no --logprobs
@@ -95,7 +95,7 @@ def add_commands(commands: Commands) -> None:
     )
 
     sampling = complete.add_argument_group("sampling")
-    for field in SAMPLING_RANGES.values():
+    for field in SAMPLING_FIELDS.values():
         if field.name == "max_tokens":  # a terminal wants a short answer unless asked
             add_sampling_flag(sampling, field.name, CLI_MAX_TOKENS)
         elif field.can_be_none:
@@ -190,7 +190,7 @@ def _complete(args: argparse.Namespace) -> int:
 
 def _sampling(args: argparse.Namespace) -> Sampling:
     """The sampling flags, one per field of the table, and the stop sequences."""
-    chosen = {name: getattr(args, name) for name in SAMPLING_RANGES}
+    chosen = {name: getattr(args, name) for name in SAMPLING_FIELDS}
     return Sampling(**chosen, stop=tuple(args.stop or ()))
 
 

@@ -37,10 +37,10 @@ from desktop.store.repositories import (
     MessageRepository,
 )
 from desktop.tasks.chat import chat_messages, context_use, conversation_title
-from desktop.tasks.sampling_limits import (
+from desktop.tasks.sampling_fields import (
     CONTEXT_POLICIES,
     DEFAULT_CONTEXT_POLICY,
-    SAMPLING_RANGES,
+    SAMPLING_FIELDS,
     sampling_problem,
     usable_context_policy,
     usable_sampling,
@@ -93,9 +93,6 @@ class ThreadView:
     # (position, count) of each message shown that has alternatives: (2, 3) reads `< 2/3 >`.
     branches: dict[int, tuple[int, int]]
     focus: int | None = None  # the message to bring into view; None: the conversation's end
-
-
-SAMPLING_FIELDS = set(SAMPLING_RANGES)
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from desktop.engine.protocol import (
     Sampling,
     TokenChoice,
 )
-from desktop.tasks.sampling_limits import SAMPLING_RANGES
+from desktop.tasks.sampling_fields import SAMPLING_FIELDS
 
 PromptMode = Literal["raw", "chat"]
-SAMPLING_FIELDS = {f.name for f in fields(Sampling)}
+SAMPLING_NAMES = {f.name for f in fields(Sampling)}  # the table's, and "stop"
 DEFAULT_ALTERNATIVES = 5
 MAX_ALTERNATIVES = 20  # tokens shown per place: the Playground's and `lantern complete`'s
 
@@ -61,7 +61,7 @@ class PlaygroundParameters:
     def from_json(cls, data: dict[str, Any]) -> PlaygroundParameters:
         """Read back what as_json wrote; fields it does not know are left out, missing ones
         take their defaults (a preset from an older Lantern)."""
-        sampling = {k: v for k, v in (data.get("sampling") or {}).items() if k in SAMPLING_FIELDS}
+        sampling = {k: v for k, v in (data.get("sampling") or {}).items() if k in SAMPLING_NAMES}
         sampling["stop"] = tuple(sampling.get("stop") or ())
         constraint = data.get("constraint")
         return cls(
@@ -74,7 +74,7 @@ class PlaygroundParameters:
         """Sampling back to Lantern's defaults under what the model's makers recommend."""
         values: dict[str, Any] = {"max_tokens": self.sampling.max_tokens}
         for name, value in recommended:
-            values[name] = int(value) if SAMPLING_RANGES[name].whole else value
+            values[name] = int(value) if SAMPLING_FIELDS[name].whole else value
         return replace(self, sampling=Sampling(**values))
 
 

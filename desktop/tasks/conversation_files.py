@@ -22,7 +22,7 @@ from desktop.store.repositories import (
     NewMessage,
 )
 from desktop.tasks.chat import conversation_title
-from desktop.tasks.sampling_limits import (
+from desktop.tasks.sampling_fields import (
     CONTEXT_POLICIES,
     DEFAULT_CONTEXT_POLICY,
     sampling_problem,

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QDoubleSpinBox
 
 from desktop.services.app import Lantern
 from desktop.services.chat import ConversationParameters
-from desktop.tasks.sampling_limits import SAMPLING_RANGES, SamplingField
+from desktop.tasks.sampling_fields import SAMPLING_FIELDS, SamplingField
 from desktop.ui.bridge import BackgroundTasks
 from desktop.ui.chat.conversation_settings import ConversationSettingsDialog
 from desktop.ui.playground.parameters_panel import ParametersPanel
@@ -57,16 +57,16 @@ def test_the_conversation_dialogs_boxes_follow_the_table(
         "temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "seed"
     }  # fmt: skip
     for name, spin in dialog.spins.items():
-        assert_follows_the_table(spin, SAMPLING_RANGES[name])
+        assert_follows_the_table(spin, SAMPLING_FIELDS[name])
 
 
 def test_the_playgrounds_boxes_follow_the_table(qtbot) -> None:
     panel = ParametersPanel()
     qtbot.addWidget(panel)
-    assert set(panel._fields) == set(SAMPLING_RANGES) - {"mirostat"}  # a choice of versions
+    assert set(panel._fields) == set(SAMPLING_FIELDS) - {"mirostat"}  # a choice of versions
     for name, spin in panel._fields.items():
-        assert_follows_the_table(spin, SAMPLING_RANGES[name])
-    mirostat = SAMPLING_RANGES["mirostat"]
+        assert_follows_the_table(spin, SAMPLING_FIELDS[name])
+    mirostat = SAMPLING_FIELDS["mirostat"]
     versions = [panel.mirostat.itemData(i) for i in range(panel.mirostat.count())]
     assert versions == list(range(int(mirostat.low), int(mirostat.high) + 1))
     assert panel.mirostat.toolTip() == mirostat.hint
@@ -80,7 +80,7 @@ def test_both_take_the_widest_value_the_table_allows(
     qtbot.addWidget(panel)
     for name in ("repeat_penalty", "max_tokens"):
         for boxes in (dialog.spins, panel._fields):
-            boxes[name].setValue(SAMPLING_RANGES[name].high)
-            assert boxes[name].value() == SAMPLING_RANGES[name].high
+            boxes[name].setValue(SAMPLING_FIELDS[name].high)
+            assert boxes[name].value() == SAMPLING_FIELDS[name].high
     assert panel.parameters().sampling.max_tokens == 131_072
     assert dialog.parameters().sampling == {"repeat_penalty": 3.0, "max_tokens": 131_072}

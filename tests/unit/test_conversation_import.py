@@ -27,9 +27,9 @@ from desktop.services.history import IMPORT_LIMIT_BYTES
 from desktop.store.repositories import NewConversation, NewMessage
 from desktop.tasks.chat import chat_messages
 from desktop.tasks.conversation_files import FORMAT, ROLES, STATUSES
-from desktop.tasks.sampling_limits import (
+from desktop.tasks.sampling_fields import (
     CONTEXT_POLICIES,
-    SAMPLING_RANGES,
+    SAMPLING_FIELDS,
     sampling_problem,
     usable_sampling,
 )
@@ -452,9 +452,9 @@ def test_continuing_an_answer_that_follows_nothing_is_refused_in_words(lantern: 
 
 
 def test_the_sampling_table_covers_every_setting_but_the_stop_sequences() -> None:
-    assert set(SAMPLING_RANGES) == {f.name for f in fields(Sampling)} - {"stop"}
+    assert set(SAMPLING_FIELDS) == {f.name for f in fields(Sampling)} - {"stop"}
     defaults = Sampling()
-    for name, limits in SAMPLING_RANGES.items():
+    for name, limits in SAMPLING_FIELDS.items():
         assert limits.allows(getattr(defaults, name)), f"{name}'s default is allowed"
     assert usable_sampling({"seed": None, "mirostat": 5}) == (
         {"seed": None, "mirostat": 2},
@@ -494,7 +494,7 @@ def fields_of(plausible: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy
 
 ZONES = st.sampled_from([UTC, timezone(timedelta(hours=-5)), timezone(timedelta(hours=14))])
 SMALL_IDS = st.integers(min_value=0, max_value=5)
-SAMPLING_VALUES = st.dictionaries(st.sampled_from([*SAMPLING_RANGES, "stop"]), SCALARS, max_size=4)
+SAMPLING_VALUES = st.dictionaries(st.sampled_from([*SAMPLING_FIELDS, "stop"]), SCALARS, max_size=4)
 MESSAGES = fields_of(
     {
         "id": SMALL_IDS,

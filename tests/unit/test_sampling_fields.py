@@ -25,9 +25,9 @@ from desktop.errors import (
     with_advice,
 )
 from desktop.services.app import Lantern
-from desktop.tasks.sampling_limits import SAMPLING_RANGES, SamplingField
+from desktop.tasks.sampling_fields import SAMPLING_FIELDS, SamplingField
 
-FIELDS = list(SAMPLING_RANGES.values())
+FIELDS = list(SAMPLING_FIELDS.values())
 CHAT_FLAGS = ("max_tokens", "temperature")
 
 
@@ -59,7 +59,7 @@ def refusal(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 
 
 def test_the_table_holds_every_setting_but_the_stop_sequences_in_the_engines_order() -> None:
-    assert list(SAMPLING_RANGES) == [f.name for f in fields(Sampling) if f.name != "stop"]
+    assert list(SAMPLING_FIELDS) == [f.name for f in fields(Sampling) if f.name != "stop"]
 
 
 def test_each_fields_kind_and_default_are_the_engines() -> None:
@@ -71,8 +71,8 @@ def test_each_fields_kind_and_default_are_the_engines() -> None:
         assert field.allows(field.default), field.name
         assert field.low < field.high and 0 < field.step <= field.high - field.low
         assert field.label and field.hint.endswith("."), field.name
-    assert SAMPLING_RANGES["repeat_penalty"].bounds() == "a number from 0.5 to 3"
-    assert SAMPLING_RANGES["max_tokens"].bounds() == "a whole number from 1 to 131072"
+    assert SAMPLING_FIELDS["repeat_penalty"].bounds() == "a number from 0.5 to 3"
+    assert SAMPLING_FIELDS["max_tokens"].bounds() == "a whole number from 1 to 131072"
 
 
 # ---- the command line ----
@@ -94,7 +94,7 @@ def test_complete_has_a_flag_per_field_with_the_tables_range_and_default(
 
 @pytest.mark.parametrize("name", CHAT_FLAGS)
 def test_chat_flags_take_the_same_range(name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    field = SAMPLING_RANGES[name]
+    field = SAMPLING_FIELDS[name]
     assert getattr(parsed("chat", "Hi"), name) is None  # the conversation's own, else the app's
     said = refusal(capsys, "chat", flag(field), too_high(field), "Hi")
     assert field.bounds() in said

@@ -34,9 +34,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.services.chat import SAMPLING_FIELDS, ConversationParameters, default_sampling
+from desktop.services.chat import ConversationParameters, default_sampling
 from desktop.settings import Settings
-from desktop.tasks.sampling_limits import SAMPLING_RANGES
+from desktop.tasks.sampling_fields import SAMPLING_FIELDS
 from desktop.ui.widgets.notice import Notice
 from desktop.ui.widgets.sampling_spin_box import (
     SamplingSpinBox,
@@ -124,7 +124,7 @@ class ConversationSettingsDialog(QDialog):
         self.default_boxes: dict[str, QCheckBox] = {}
         grid = QGridLayout()
         for row, (name, key) in enumerate(FIELD_KEYS):
-            field = SAMPLING_RANGES[name]
+            field = SAMPLING_FIELDS[name]
             spin = sampling_spin_box(field)
             spin.valueChanged.connect(partial(self._value_edited, name))
             box = QCheckBox("Default")
@@ -229,7 +229,7 @@ class ConversationSettingsDialog(QDialog):
             self._overrides.pop(name, None)
         else:  # keep what it shows, as the conversation's own value (a fixed seed: 0)
             value = spin_box_value(self.spins[name])
-            self._overrides[name] = int(SAMPLING_RANGES[name].low) if value is None else value
+            self._overrides[name] = int(SAMPLING_FIELDS[name].low) if value is None else value
         self._show_sampling()
 
     # ---- presets ----

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from desktop.engine.protocol import OutputConstraint, Sampling
 from desktop.services.playground_parameters import MAX_ALTERNATIVES, PlaygroundParameters
-from desktop.tasks.sampling_limits import SAMPLING_RANGES
+from desktop.tasks.sampling_fields import SAMPLING_FIELDS
 from desktop.ui.widgets.sampling_spin_box import (
     SamplingSpinBox,
     sampling_spin_box,
@@ -59,11 +59,11 @@ class ParametersPanel(QScrollArea):
         # A spin box for every sampling field but Mirostat, which is a choice of versions.
         self._fields: dict[str, SamplingSpinBox] = {
             name: sampling_spin_box(field)
-            for name, field in SAMPLING_RANGES.items()
+            for name, field in SAMPLING_FIELDS.items()
             if name != "mirostat"
         }
         self.mirostat = QComboBox()
-        mirostat = SAMPLING_RANGES["mirostat"]
+        mirostat = SAMPLING_FIELDS["mirostat"]
         for version in range(int(mirostat.low), int(mirostat.high) + 1):
             self.mirostat.addItem(f"Mirostat {version}" if version else "Off", version)
         self.stop = QPlainTextEdit()
@@ -104,7 +104,7 @@ class ParametersPanel(QScrollArea):
         layout.addLayout(presets)
         layout.addWidget(self.reset_button)
         form = QFormLayout()
-        for name, field in SAMPLING_RANGES.items():  # in the table's order
+        for name, field in SAMPLING_FIELDS.items():  # in the table's order
             self._add_row(form, field.label, self._fields.get(name, self.mirostat), field.hint)
         self._add_row(form, "Stop sequences", self.stop, HELP["stop"])
         self._add_row(form, "Output shape", self.constraint_kind, HELP["constraint"])

@@ -1,5 +1,5 @@
 """A spin box for one sampling field, made from its row of the one table of sampling fields
-(`tasks/sampling_limits.py`): its range, step, decimals, name and hint. A field that may be
+(`tasks/sampling_fields.py`): its range, step, decimals, name and hint. A field that may be
 None (the seed) shows "Random" one below its lowest value. The conversation settings dialog
 and the Playground's parameters both build their boxes here, so their ranges cannot drift
 apart again."""
@@ -10,7 +10,7 @@ from typing import TypeAlias
 
 from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
 
-from desktop.tasks.sampling_limits import SamplingField
+from desktop.tasks.sampling_fields import SamplingField
 
 SamplingSpinBox: TypeAlias = QSpinBox | QDoubleSpinBox
 NONE_TEXT = "Random"  # what a box shows for None: the seed, a new one each time

@@ -3,7 +3,7 @@ step a control moves by, and its default; and the context policies.
 
 Every surface derives from it: the conversation settings dialog's and the Playground's spin
 boxes (`ui/widgets/sampling_spin_box.py`), the flags of `lantern chat` and `lantern complete`
-(`cli/sampling_flags.py`), `ChatService.set_parameters`, an imported conversation file and a
+(`cli/arguments.py`), `ChatService.set_parameters`, an imported conversation file and a
 conversation read back from the store. So whatever one surface lets a user set, the others
 accept, and a stored value that no longer fits is brought within its range when read.
 
@@ -105,7 +105,7 @@ def _field(name: str, label: str, hint: str, low: float, high: float, step: floa
 
 # Every Sampling field but the stop sequences, which are the Playground's (a unit test keeps
 # this table and Sampling in step), in the order the Playground shows them.
-SAMPLING_RANGES: dict[str, SamplingField] = {
+SAMPLING_FIELDS: dict[str, SamplingField] = {
     f.name: f
     for f in (
         _field("max_tokens", "Max answer length",
@@ -164,9 +164,9 @@ SAMPLING_RANGES: dict[str, SamplingField] = {
 
 def sampling_problem(name: str, value: Any) -> str | None:
     """Why a conversation cannot use this sampling setting, in words; None if it can."""
-    limits = SAMPLING_RANGES.get(name)
+    limits = SAMPLING_FIELDS.get(name)
     if limits is None:
-        return f"'{name}' is not a sampling setting (known: {', '.join(SAMPLING_RANGES)})"
+        return f"'{name}' is not a sampling setting (known: {', '.join(SAMPLING_FIELDS)})"
     if not limits.allows(value):
         return f"'{name}' must be {limits.describe()}"
     return None
@@ -183,7 +183,7 @@ def usable_sampling(stored: Any) -> tuple[dict[str, Any], list[str]]:
     usable: dict[str, Any] = {}
     notes: list[str] = []
     for name, value in stored.items():
-        limits = SAMPLING_RANGES.get(name)
+        limits = SAMPLING_FIELDS.get(name)
         if limits is None:
             notes.append(f"{name!r} is not a sampling setting")
         elif limits.allows(value):
