@@ -58,7 +58,7 @@ class NewMessage:
     parent: int | None
     role: str
     content: str
-    status: str = "complete"
+    status: MessageStatus = "complete"
     model_id: str | None = None
     stats: dict[str, Any] | None = None
     error: str | None = None

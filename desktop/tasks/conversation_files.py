@@ -18,6 +18,7 @@ from desktop.errors import InvalidConversationFile
 from desktop.store.repositories import (
     ConversationRecord,
     MessageRecord,
+    MessageStatus,
     NewConversation,
     NewMessage,
 )
@@ -135,8 +136,8 @@ def _cut_short(message: MessageRecord) -> str:
 
 # What Lantern writes as a message's status; an answer exported while it was still being
 # written comes back as cut short, since nothing will finish it.
-STATUSES = ("complete", "stopped", "interrupted", "failed")
-STILL_WRITING = "streaming"
+STATUSES: tuple[MessageStatus, ...] = ("complete", "stopped", "interrupted", "failed")
+STILL_WRITING: MessageStatus = "streaming"
 TITLE_LENGTH = 200
 MODEL_ID_LENGTH = 500
 LARGEST_COUNT = 2**31 - 1  # token counts and windows are shown in Qt widgets (32-bit ints)
@@ -304,14 +305,15 @@ def _role(value: Any, where: str) -> str:
     return value
 
 
-def _status(value: Any, where: str) -> str:
+def _status(value: Any, where: str) -> MessageStatus:
     if value is None:
         return "complete"
     if value == STILL_WRITING:
         return "interrupted"
-    if value not in STATUSES or not isinstance(value, str):
-        _refuse(where, "status", f"one of {', '.join(STATUSES)}")
-    return value
+    for status in STATUSES:
+        if value == status and isinstance(value, str):
+            return status
+    _refuse(where, "status", f"one of {', '.join(STATUSES)}")
 
 
 def _content(value: Any, where: str) -> str:
