@@ -3,10 +3,11 @@ Translate, Playground) beside the page shown, the menus, the status bar, and clo
 
 Each page is a Page (page.py) in a sub-package of its own (`chat/page.py`, `models/page.py`,
 ...): made with the Lantern and the window's BackgroundTasks, `start()`ed once the window is
-built, given the installed models by `set_models()`, and `shutdown()` when it closes. A page runs its long job (a chat turn, a summary) as a
-service run in a PageRun (ui/runs.py), and its reads and writes on the window's pool through
-BackgroundTasks (ui/bridge.py). The window only routes: the models it reads go to every page,
-the menus call the pages, and the status bar speaks for the page shown.
+built, given the installed models by `set_models()`, and `shutdown()` when it closes. A page
+runs its long job (a chat turn, a summary) as a service run in a PageRun (ui/runs.py), and its
+reads and writes on the window's pool through BackgroundTasks (ui/bridge.py). The window only
+routes: the models it reads go to every page, the menus call the pages, and the status bar
+speaks for the page shown.
 """
 
 from __future__ import annotations
