@@ -68,7 +68,7 @@ def main() -> int:
             generated = sum(step["generated_tokens"] for step in steps)
             plan = run.plan
             assert plan is not None
-            app.engine.unload()  # the bench loads its own engine and a direct baseline
+            app.engines.unload_idle()  # the bench loads its own engine and a direct baseline
             bench = run_bench(
                 app.models, app.settings, paths.logs / "bench.log",
                 model_id=model.id, runs=args.bench_runs, threads=args.threads,
@@ -101,9 +101,8 @@ def main() -> int:
 
 def _document(app: object, model: object, tokens: int) -> str:
     """A chronicle of about `tokens` tokens as the model counts them."""
-    engine = app.engine  # type: ignore[attr-defined]
-    app.loader.ensure_loaded(model)  # type: ignore[attr-defined]
-    per_paragraph = len(engine.tokenize(chronicle(20))) / 20
+    with app.summarize.preview_lease(model) as lent:  # type: ignore[attr-defined]
+        per_paragraph = lent.count_tokens(chronicle(20)) / 20
     return chronicle(round(tokens / per_paragraph))
 
 

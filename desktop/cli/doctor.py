@@ -65,7 +65,7 @@ def _doctor(args: argparse.Namespace) -> int:
     display = check_display_libraries()
     app = open_lantern()
     try:
-        hw = app.engine.probe_hardware()
+        hw = app.engines.probe_hardware()
     finally:
         app.close()
     memory = system_memory()

@@ -45,6 +45,7 @@ from desktop.engine.protocol import (
     GeneratedToken,
     GenerationStage,
     GenerationStats,
+    HardwareReport,
     ModelLoaded,
     OutputConstraint,
     RenderedChat,
@@ -362,6 +363,17 @@ class EnginePool:
                 self._end(slot)
             return len(idle)
 
+    def probe_hardware(self) -> HardwareReport:
+        """The backend and devices llama.cpp sees, asked of an engine process of its own."""
+        with self._new_client(self._log_file) as client:
+            return client.probe_hardware()
+
+    def __enter__(self) -> EnginePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         with self._lock:
             self._closed = True
@@ -547,7 +559,7 @@ class YieldingStream:
 
     def __iter__(self) -> Iterator[str]:
         while True:
-            begin = partial(self._start, self.text, len(self.tokens))
+            begin = partial(self._start, self.text, self._generated())
             stream = self._yielding.start(begin, self._cancelled)
             if stream is None:  # cancelled while it waited
                 self.finished = self._finished_now("cancelled")
@@ -567,10 +579,14 @@ class YieldingStream:
                 return
             log.info("A background generation stopped for an interactive request; it goes on")
 
+    def _generated(self) -> int:
+        """Tokens the parts so far generated (what the next part's length is counted from)."""
+        return sum(p.finished.stats.generated_tokens for p in self._parts if p.finished)
+
     def _finished_now(self, reason: Literal["stop", "length", "cancelled"]) -> Finished:
         stats = [p.finished.stats for p in self._parts if p.finished is not None]
         first = stats[0] if stats else None
-        generated = sum(s.generated_tokens for s in stats)
+        generated = self._generated()
         total = time.monotonic() - self._began
         writing = sum(s.total_s - s.time_to_first_token_s for s in stats)
         combined = GenerationStats(

@@ -1,4 +1,4 @@
-"""Everything a running Lantern needs: paths, settings, database, models, engine. Each part
+"""Everything a running Lantern needs: paths, settings, database, models, engines. Each part
 is built on first use (the GUI builds them off its own thread) and only once, even when two
 threads ask at the same moment. The GUI and the CLI each make one `Lantern`."""
 
@@ -8,13 +8,12 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from desktop.engine.client import EngineClient
+from desktop.engine.pool import EnginePool, EngineSettings
 from desktop.models.installed import ModelLibrary
 from desktop.paths import AppPaths, app_paths
 from desktop.services.chat import ChatService
 from desktop.services.downloads import DownloadQueue
 from desktop.services.history import HistoryService
-from desktop.services.loading import ModelLoader
 from desktop.services.models import ModelService
 from desktop.services.playground import PlaygroundService
 from desktop.services.summarize import SummaryService
@@ -56,8 +55,16 @@ class Lantern:
         return self._part("database", lambda: Database(self.paths.database))
 
     @property
-    def engine(self) -> EngineClient:
-        return self._part("engine", lambda: EngineClient(self.paths.logs / "engine.log"))
+    def engines(self) -> EnginePool:
+        """The engine processes every feature generates with (engine/pool.py)."""
+        return self._part("engines", self._new_engine_pool)
+
+    def _new_engine_pool(self) -> EnginePool:
+        settings = self.settings
+        return EnginePool(
+            self.paths.logs / "engine.log",
+            EngineSettings(settings.context_length, settings.threads, settings.gpu_layers),
+        )
 
     @property
     def models(self) -> ModelService:
@@ -82,49 +89,40 @@ class Lantern:
         return self._part("history", lambda: HistoryService(self.database))
 
     @property
-    def loader(self) -> ModelLoader:
-        return self._part("loader", lambda: ModelLoader(self.models, self.engine, self.settings))
-
-    @property
     def chat(self) -> ChatService:
         return self._part(
             "chat",
-            lambda: ChatService(
-                self.database, self.models, self.engine, self.settings, self.loader
-            ),
+            lambda: ChatService(self.database, self.models, self.engines, self.settings),
         )
 
     @property
     def summarize(self) -> SummaryService:
         return self._part(
             "summarize",
-            lambda: SummaryService(self.database, self.models, self.engine, self.loader),
+            lambda: SummaryService(self.database, self.models, self.engines),
         )
 
     @property
     def translate(self) -> TranslationService:
         return self._part(
             "translate",
-            lambda: TranslationService(self.database, self.models, self.engine, self.loader),
+            lambda: TranslationService(self.database, self.models, self.engines),
         )
 
     @property
     def playground(self) -> PlaygroundService:
         return self._part(
             "playground",
-            lambda: PlaygroundService(self.database, self.models, self.settings, self.paths.logs),
+            lambda: PlaygroundService(self.database, self.models, self.engines, self.settings),
         )
 
     def close(self) -> None:
         with self._lock:
-            engine, database = self._parts.get("engine"), self._parts.get("database")
+            engines, database = self._parts.get("engines"), self._parts.get("database")
             downloads = self._parts.get("downloads")
-            playground = self._parts.get("playground")
         if downloads is not None:
             downloads.close()
-        if playground is not None:
-            playground.close()
-        if engine is not None:
-            engine.close()
+        if engines is not None:
+            engines.close()
         if database is not None:
             database.close()

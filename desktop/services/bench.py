@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop.engine.baseline import run_baseline
-from desktop.engine.client import EngineClient
+from desktop.engine.pool import EnginePool, EngineSettings
 from desktop.models.installed import InstalledModel
 from desktop.services.chat import ChatService
 from desktop.services.models import ModelService
@@ -111,14 +111,16 @@ def run_bench(
     threads = threads or settings.threads or default_threads()
     settings = replace(settings, threads=threads)
     sampling = {"max_tokens": max_tokens, "temperature": 0.0, "top_p": settings.top_p, "seed": 1}
+    engine_settings = EngineSettings(settings.context_length, threads, settings.gpu_layers)
     with (
         tempfile.TemporaryDirectory(prefix="lantern-bench-") as scratch,
-        EngineClient(log_file) as engine,
+        EnginePool(log_file, engine_settings) as engines,
     ):
         db = Database(Path(scratch) / "bench.sqlite3")  # the store is flushed as in real use
-        chat = ChatService(db, models, engine, settings)
-        loaded = chat.ensure_loaded(model)
-        backend = engine.probe_hardware().backend
+        chat = ChatService(db, models, engines, settings)
+        with chat.lease(model) as lease:  # loaded now; each turn is then lent the same process
+            loaded = lease.loaded
+        backend = engines.probe_hardware().backend
         direct = _DirectBaseline(model.path, loaded.context_length, threads, loaded.gpu_layers)
         try:
             lantern_runs, direct_runs = [], []

@@ -21,11 +21,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from desktop.engine.client import EngineClient, GenerationStream
+from desktop.engine.pool import EnginePool, ModelLease
 from desktop.engine.protocol import ContextPolicy, GenerationStats, ModelLoaded, Sampling
+from desktop.engine.text_model import TextStream
 from desktop.errors import EngineCrashed, EngineUnresponsive, LanternError
 from desktop.models.installed import InstalledModel
-from desktop.services.loading import ModelLoader
 from desktop.services.models import ModelService
 from desktop.services.runs import FLUSH_INTERVAL_S
 from desktop.settings import Settings
@@ -147,16 +147,14 @@ class ChatService:
         self,
         db: Database,
         models: ModelService,
-        engine: EngineClient,
+        engines: EnginePool,
         settings: Settings,
-        loader: ModelLoader | None = None,
     ) -> None:
         self.conversations = ConversationRepository(db)
         self.messages = MessageRepository(db)
         self._models = models
-        self._engine = engine
+        self._engines = engines
         self._settings = settings
-        self._loader = loader or ModelLoader(models, engine, settings)
 
     def list_conversations(self) -> list[ConversationRecord]:
         return self.conversations.list()
@@ -366,12 +364,9 @@ class ChatService:
         stats = next((m.stats for m in reversed(thread) if m.stats), None)
         return context_use(stats, self._settings.context_length)
 
-    def ensure_loaded(self, model: InstalledModel) -> ModelLoaded:
-        return self._loader.ensure_loaded(model)
-
-    @property
-    def engine(self) -> EngineClient:
-        return self._engine
+    def lease(self, model: InstalledModel) -> ModelLease:
+        """The model lent to a turn, loaded: an interactive lease of the engine pool."""
+        return self._engines.lease(model, "interactive", "chat")
 
 
 class ChatTurnRun:
@@ -399,8 +394,11 @@ class ChatTurnRun:
             chat.branches(turn.user_message.id),
             chat.branches(turn.answer_id),
         )
-        yield ModelReady(turn.load_model())
-        yield from turn
+        try:
+            yield ModelReady(turn.load_model())
+            yield from turn
+        finally:
+            turn.release()
 
 
 class ChatTurn:
@@ -428,8 +426,8 @@ class ChatTurn:
         self._history = history
         self._sampling = sampling
         self._cancelled = threading.Event()
-        self._stream: GenerationStream | None = None
-        self._loaded: ModelLoaded | None = None
+        self._stream: TextStream | None = None
+        self._lease: ModelLease | None = None
         self.outcome: TurnOutcome | None = None
 
     def cancel(self) -> None:
@@ -439,15 +437,28 @@ class ChatTurn:
             stream.cancel()
 
     def load_model(self) -> ModelLoaded:
-        """Load the turn's model into the engine unless it is there (seconds for a large one).
-        Iterating calls it too; a caller may call it first to tell the user what is happening."""
-        if self._loaded is None:
+        """Load the turn's model unless an idle engine holds it (seconds for a large one), and
+        hold it for the turn. Iterating calls it too; a caller may call it first to tell the
+        user what is happening. The turn lets the model go when its iteration ends."""
+        if self._lease is None:
             with self._keeping_the_answer([self._start] if self._start else []):
-                self._loaded = self._service.ensure_loaded(self.model)
-        return self._loaded
+                self._lease = self._service.lease(self.model)
+        return self._lease.loaded
+
+    def release(self) -> None:
+        """Let the model go (the iteration does; a turn never iterated must too)."""
+        if self._lease is not None:
+            self._lease.release()
 
     def __iter__(self) -> Iterator[str]:
+        try:
+            yield from self._answer()
+        finally:
+            self.release()
+
+    def _answer(self) -> Iterator[str]:
         loaded = self.load_model()
+        assert self._lease is not None
         parts: list[str] = [self._start] if self._start else []
         if self._cancelled.is_set():
             self._finish("stopped", parts, None, loaded)
@@ -455,7 +466,7 @@ class ChatTurn:
         messages = self._service.messages
         prompt = chat_messages(self.conversation.system_prompt, self._history)
         with self._keeping_the_answer(parts):
-            with self._service.engine.generate(
+            with self._lease.generate(
                 messages=prompt,
                 sampling=self._sampling,
                 context_policy=stored_context_policy(self.conversation),

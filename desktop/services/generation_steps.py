@@ -1,5 +1,6 @@
 """Generations run one after another for one task (the parts of a summary, the segments of a
-translation), any of which `cancel()` stops from another thread, with what each one cost."""
+translation) on the model lent to the task for all its steps, any of which `cancel()` stops
+from another thread, with what each one cost."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from desktop.engine.client import EngineClient, GenerationStream
 from desktop.engine.protocol import ChatMessage, GenerationStats, Sampling
+from desktop.engine.text_model import TextModel, TextStream
 from desktop.errors import EngineCrashed, LanternError
 
 
@@ -32,11 +33,25 @@ class StepCost:
         )
 
 
+def token_counter(model: TextModel) -> Callable[[str], int]:
+    """The model's own count, remembered: a chunker asks about the same pieces again."""
+    known: dict[str, int] = {}
+
+    def count(text: str) -> int:
+        if text not in known:
+            known[text] = model.count_tokens(text)
+        return known[text]
+
+    return count
+
+
 class GenerationSteps:
-    def __init__(self, engine: EngineClient) -> None:
-        self._engine = engine
+    """The steps of one task. `model` is set when the task starts: the model lent to it."""
+
+    def __init__(self) -> None:
+        self.model: TextModel | None = None
         self._cancelled = threading.Event()
-        self._stream: GenerationStream | None = None
+        self._stream: TextStream | None = None
         self.costs: list[StepCost] = []
 
     @property
@@ -56,7 +71,8 @@ class GenerationSteps:
         checks `cancelled` after it."""
         if self.cancelled:
             return
-        with self._engine.generate(messages=tuple(messages), sampling=sampling) as stream:
+        assert self.model is not None, "the task's model is lent when it starts"
+        with self.model.generate(messages=tuple(messages), sampling=sampling) as stream:
             self._stream = stream
             if self.cancelled:
                 stream.cancel()

@@ -10,15 +10,14 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from desktop.engine.client import EngineClient, GenerationStream
 from desktop.engine.hardware import default_threads
+from desktop.engine.pool import EnginePool, ModelLease
 from desktop.engine.protocol import ChatMessage, GeneratedToken, GenerationStats, Sampling
+from desktop.engine.text_model import TextModel, TextStream
 from desktop.errors import LanternError
 from desktop.models.installed import InstalledModel
 from desktop.services.generation_steps import marked_if_it_fails
-from desktop.services.loading import ModelLoader
 from desktop.services.models import ModelService
 from desktop.services.playground_parameters import (
     PlaygroundParameters,
@@ -58,33 +57,21 @@ class RunProgress:
     tokens: tuple[GeneratedToken, ...]
 
 
-class PlaygroundLane:
-    """An engine process of the Playground's own, started on first use."""
-
-    def __init__(self, log_file: Path, models: ModelService, settings: Settings) -> None:
-        self.engine = EngineClient(log_file)
-        self.loader = ModelLoader(models, self.engine, settings)
-
-
 class PlaygroundService(SessionService[PlaygroundRunRecord]):
     def __init__(
-        self, db: Database, models: ModelService, settings: Settings, log_dir: Path
+        self, db: Database, models: ModelService, engines: EnginePool, settings: Settings
     ) -> None:
         self.runs = PlaygroundRuns(db)
         super().__init__(self.runs)
         self.presets = PlaygroundPresets(db)
         self._models = models
+        self._engines = engines
         self._settings = settings
-        self._log_dir = log_dir
-        self._lanes: dict[int, PlaygroundLane] = {}
-        self._lock = threading.Lock()
 
-    def lane(self, index: int) -> PlaygroundLane:
-        with self._lock:
-            if index not in self._lanes:
-                log_file = self._log_dir / f"playground-engine-{index + 1}.log"
-                self._lanes[index] = PlaygroundLane(log_file, self._models, self._settings)
-            return self._lanes[index]
+    def lease(self, model: InstalledModel) -> ModelLease:
+        """`model`, loaded, lent to one side of a run (or a preview): an interactive lease.
+        Two sides on one model run in two processes of it, memory allowing."""
+        return self._engines.lease(model, "interactive", "playground")
 
     def model(self, model_id: str) -> InstalledModel:
         return self._models.get(model_id)
@@ -93,20 +80,19 @@ class PlaygroundService(SessionService[PlaygroundRunRecord]):
 
     def preview(self, model_id: str, prompt: PlaygroundPrompt) -> PromptPreview:
         """What the model would be given and its length in tokens (loads the model)."""
-        lane = self.lane(0)
-        lane.loader.ensure_loaded(self.model(model_id))
-        if prompt.mode == "chat":
-            rendered = lane.engine.render_chat(prompt.messages)
-            return PromptPreview(rendered.text, rendered.tokens)
-        return PromptPreview(
-            prompt.prompt, len(lane.engine.tokenize(prompt.prompt, add_special=True))
-        )
+        with self.lease(self.model(model_id)) as model:
+            if prompt.mode == "chat":
+                rendered = model.render_chat(prompt.messages)
+                return PromptPreview(rendered.text, rendered.tokens)
+            return PromptPreview(
+                prompt.prompt, len(model.tokenize(prompt.prompt, add_special=True))
+            )
 
     def recommended(self, model_id: str, current: PlaygroundParameters) -> PlaygroundParameters:
         """`current` with its sampling reset to Lantern's defaults under the model's own
         recommendations (loads the model: they are read from its file)."""
-        loaded = self.lane(0).loader.ensure_loaded(self.model(model_id))
-        return current.with_recommended(loaded.recommended_sampling)
+        with self.lease(self.model(model_id)) as model:
+            return current.with_recommended(model.loaded.recommended_sampling)
 
     # ---- runs ----
 
@@ -185,13 +171,6 @@ class PlaygroundService(SessionService[PlaygroundRunRecord]):
             return [record]
         return self.runs.comparison(record.comparison_id)
 
-    def close(self) -> None:
-        with self._lock:
-            lanes = list(self._lanes.values())
-            self._lanes.clear()
-        for lane in lanes:
-            lane.engine.close()
-
     def _side_by_side_threads(self) -> int:
         return max(1, (self._settings.threads or default_threads()) // LANES)
 
@@ -229,7 +208,7 @@ class PlaygroundRun:
         self.status: RunStatus = "running"
         self.stats: GenerationStats | None = None
         self._cancelled = threading.Event()
-        self._stream: GenerationStream | None = None
+        self._stream: TextStream | None = None
 
     @property
     def outcome(self) -> PlaygroundRun:
@@ -244,14 +223,12 @@ class PlaygroundRun:
 
     def __iter__(self) -> Iterator[RunProgress]:
         runs = self._service.runs
-        with marked_if_it_fails(self._finish):
-            lane = self._service.lane(self.lane)
-            loaded_at = time.monotonic()
-            lane.loader.ensure_loaded(self.model)
+        loaded_at = time.monotonic()
+        with marked_if_it_fails(self._finish), self._service.lease(self.model) as model:
             load_s = time.monotonic() - loaded_at
             if self.prompt.mode == "chat":  # saved as the model was given it
-                runs.change(self.run_id, prompt=lane.engine.render_chat(self.prompt.messages).text)
-            with self._generate(lane.engine) as stream:
+                runs.change(self.run_id, prompt=model.render_chat(self.prompt.messages).text)
+            with self._generate(model) as stream:
                 self._stream = stream
                 if self._cancelled.is_set():
                     stream.cancel()
@@ -274,14 +251,14 @@ class PlaygroundRun:
             runs.change(self.run_id, stats=stats)
         self._finish("cancelled" if finished.finish_reason == "cancelled" else "complete")
 
-    def _generate(self, engine: EngineClient) -> GenerationStream:
+    def _generate(self, model: TextModel) -> TextStream:
         sampling: Sampling = self.parameters.sampling
         if self._forced:  # the answer's length counts the tokens kept from the first run
             sampling = dataclasses.replace(
                 sampling, max_tokens=max(1, sampling.max_tokens - len(self._forced))
             )
         chat = self.prompt.mode == "chat"
-        return engine.generate(
+        return model.generate(
             messages=self.prompt.messages if chat else (),
             prompt=None if chat else self.prompt.prompt,
             sampling=sampling,

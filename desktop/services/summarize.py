@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass, replace
 
-from desktop.engine.client import EngineClient
-from desktop.engine.protocol import ModelLoaded, Sampling
+from desktop.engine.pool import EnginePool
+from desktop.engine.protocol import Sampling
+from desktop.engine.text_model import TextModel
 from desktop.errors import LanternError
 from desktop.models.installed import InstalledModel
-from desktop.services.generation_steps import GenerationSteps, Pace, marked_if_it_fails
-from desktop.services.loading import ModelLoader
+from desktop.services.generation_steps import (
+    GenerationSteps,
+    Pace,
+    marked_if_it_fails,
+    token_counter,
+)
 from desktop.services.models import ModelService
 from desktop.services.runs import FLUSH_INTERVAL_S
 from desktop.services.writing import WritingOutcome, WritingService, source_columns
@@ -117,11 +122,9 @@ SummaryOutcome = WritingOutcome[RunStatus, SummaryRecord]
 
 
 class SummaryService(WritingService[SummaryRecord]):
-    def __init__(
-        self, db: Database, models: ModelService, engine: EngineClient, loader: ModelLoader
-    ) -> None:
+    def __init__(self, db: Database, models: ModelService, engines: EnginePool) -> None:
         self.summaries = SummaryRepository(db)
-        super().__init__(self.summaries, models, engine, loader)
+        super().__init__(self.summaries, models, engines, "summary")
 
     def summarize(
         self, source: SourceText, options: SummaryOptions, *, model_id: str | None = None
@@ -142,14 +145,14 @@ class SummaryService(WritingService[SummaryRecord]):
         self, source: SourceText, options: SummaryOptions, *, model_id: str | None = None
     ) -> SummaryPlan:
         """How a text would be summarized: its tokens, chunks and passes (loads the model)."""
-        loaded = self._loader.ensure_loaded(self.model(model_id))
-        return self.make_plan(source, options, loaded)
+        with self.preview_lease(self.model(model_id)) as model:
+            return self.make_plan(source, options, model)
 
     def make_plan(
-        self, source: SourceText, options: SummaryOptions, loaded: ModelLoaded
+        self, source: SourceText, options: SummaryOptions, model: TextModel
     ) -> SummaryPlan:
-        count = _token_counter(self._engine)
-        context = loaded.context_length
+        count = token_counter(model)
+        context = model.loaded.context_length
         tokens = count(source.text)
         final_budget = text_budget(
             context,
@@ -191,18 +194,6 @@ class SummaryService(WritingService[SummaryRecord]):
         return export_document(record.result, fmt, title=f"Summary of {record.title}")
 
 
-def _token_counter(engine: EngineClient) -> Callable[[str], int]:
-    """The model's own count, remembered: the chunker asks about the same pieces again."""
-    known: dict[str, int] = {}
-
-    def count(text: str) -> int:
-        if text not in known:
-            known[text] = len(engine.tokenize(text)) if text else 0
-        return known[text]
-
-    return count
-
-
 class SummaryRun:
     """One summary being made: a ServiceRun[SummaryEvent, SummaryOutcome] (services/runs.py).
     Iterate it for its events; `outcome` is set when the iteration ends. `cancel()` may be
@@ -222,7 +213,7 @@ class SummaryRun:
         self.source = source
         self.options = options
         self.model = model
-        self._steps = GenerationSteps(service.engine)
+        self._steps = GenerationSteps()
         self._notes: list[str] = []
         self._result: list[str] = []
         self._timings: dict[str, object] = {}
@@ -235,11 +226,11 @@ class SummaryRun:
 
     def __iter__(self) -> Iterator[SummaryEvent]:
         started = time.monotonic()
-        with marked_if_it_fails(self._finish):
-            loaded = self._service.loader.ensure_loaded(self.model)
+        with marked_if_it_fails(self._finish), self._service.lease(self.model) as model:
+            self._steps.model = model
             self._timings["load_s"] = time.monotonic() - started
             work_started = time.monotonic()
-            plan = self._service.make_plan(self.source, self.options, loaded)
+            plan = self._service.make_plan(self.source, self.options, model)
             self.plan = plan
             self._timings["plan_s"] = time.monotonic() - work_started
             self._repository.change(self.summary_id, plan=plan.as_dict())
@@ -303,7 +294,8 @@ class SummaryRun:
         number of the next step."""
         notes = list(self._notes)
         step = len(plan.chunks) + 1
-        count = _token_counter(self._service.engine)
+        assert self._steps.model is not None
+        count = token_counter(self._steps.model)
         while len(notes) > 1:
             tokens = [count(note) + 2 for note in notes]
             if sum(tokens) <= plan.final_budget:

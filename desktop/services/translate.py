@@ -16,12 +16,11 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from desktop.engine.client import EngineClient
+from desktop.engine.pool import EnginePool
 from desktop.engine.protocol import ChatMessage, Sampling
 from desktop.errors import LanternError
 from desktop.models.installed import InstalledModel
 from desktop.services.generation_steps import GenerationSteps, Pace, StepCost, marked_if_it_fails
-from desktop.services.loading import ModelLoader
 from desktop.services.models import ModelService
 from desktop.services.runs import FLUSH_INTERVAL_S
 from desktop.services.writing import WritingOutcome, WritingService, source_columns
@@ -82,11 +81,9 @@ TranslationOutcome = WritingOutcome[TranslationStatus, TranslationRecord]
 
 
 class TranslationService(WritingService[TranslationRecord]):
-    def __init__(
-        self, db: Database, models: ModelService, engine: EngineClient, loader: ModelLoader
-    ) -> None:
+    def __init__(self, db: Database, models: ModelService, engines: EnginePool) -> None:
         self.translations = TranslationRepository(db)
-        super().__init__(self.translations, models, engine, loader)
+        super().__init__(self.translations, models, engines, "translation")
 
     def start(
         self, source: SourceText, options: TranslationOptions, *, model_id: str | None = None
@@ -247,7 +244,7 @@ class TranslationRun:
         self.translation_id = translation_id
         self.model = model
         self._only = only
-        self._steps = GenerationSteps(service.engine)
+        self._steps = GenerationSteps()
         self.outcome: TranslationOutcome | None = None
 
     def cancel(self) -> None:
@@ -255,8 +252,8 @@ class TranslationRun:
 
     def __iter__(self) -> Iterator[TranslationEvent]:
         started = time.monotonic()
-        with marked_if_it_fails(self._finish):
-            self._service.loader.ensure_loaded(self.model)
+        with marked_if_it_fails(self._finish), self._service.lease(self.model) as model:
+            self._steps.model = model
             record, segments = self._service.session(self.translation_id)
             glossary = glossary_from_pairs(record.glossary)
             todo = [s for s in segments if self._to_translate(s)]
@@ -291,7 +288,8 @@ class TranslationRun:
     ) -> Generator[TranslationEvent, None, SegmentRecord | None]:
         """Stream one segment's translation, saving it as it grows; the saved segment, or None
         when the run was cancelled during it (what it had is kept, marked partial)."""
-        budget = max(64, len(self._service.engine.tokenize(segment.text)) * 3 + 32)
+        assert self._steps.model is not None
+        budget = max(64, self._steps.model.count_tokens(segment.text) * 3 + 32)
         sampling = replace(TRANSLATION_SAMPLING, max_tokens=budget)
         pieces: list[str] = []
         last_flush = time.monotonic()

@@ -1,5 +1,6 @@
-"""What the writing tools (Summarize, Translate) share, written once: they run on the app's
-engine with a model chosen among the installed ones, and their saved sessions
+"""What the writing tools (Summarize, Translate) share, written once: they run in the
+background lane of the engine pool with a model chosen among the installed ones, lent for
+the whole run, and their saved sessions
 (services/sessions.py) are also exported to a file. Each tool adds how it makes a session (a
 run: services/runs.py) and what its export holds."""
 
@@ -10,10 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from desktop.engine.client import EngineClient
+from desktop.engine.pool import EnginePool, ModelLease
 from desktop.models.installed import InstalledModel
 from desktop.services.files import write_file_atomically
-from desktop.services.loading import ModelLoader
 from desktop.services.models import ModelService
 from desktop.services.sessions import SessionService
 from desktop.store.sessions import SessionStore, SourceColumns
@@ -51,21 +51,21 @@ class WritingService(SessionService[RecordT]):
         self,
         store: SessionStore[RecordT],
         models: ModelService,
-        engine: EngineClient,
-        loader: ModelLoader,
+        engines: EnginePool,
+        task: str,
     ) -> None:
         super().__init__(store)
         self._models = models
-        self._engine = engine
-        self._loader = loader
+        self._engines = engines
+        self._task = task  # what the pool says holds a model: "summary", "translation"
 
-    @property
-    def engine(self) -> EngineClient:
-        return self._engine
+    def lease(self, model: InstalledModel) -> ModelLease:
+        """`model`, loaded, lent to a run for all its steps: a background lease."""
+        return self._engines.lease(model, "background", self._task)
 
-    @property
-    def loader(self) -> ModelLoader:
-        return self._loader
+    def preview_lease(self, model: InstalledModel) -> ModelLease:
+        """`model` lent for a moment to answer the user (a plan, a count): interactive."""
+        return self._engines.lease(model, "interactive", self._task)
 
     def model(self, model_id: str | None) -> InstalledModel:
         """The installed model to run: `model_id`, or the default one."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import psutil
 import pytest
+from engine_processes import engine_pid_of
 
 from desktop.errors import (
     ContextOverflow,
@@ -110,7 +111,7 @@ def test_engine_killed_mid_answer_keeps_the_partial_answer_interrupted(lantern: 
         for piece in turn:
             pieces.append(piece)
             if len(pieces) == 3:
-                os.kill(lantern.engine.pid, signal.SIGKILL)
+                os.kill(engine_pid_of(lantern, "chat"), signal.SIGKILL)
     stored = lantern.chat.conversation(turn.conversation.id)[1][-1]
     assert stored.status == "interrupted"
     assert stored.content == "".join(pieces) and stored.content
@@ -168,7 +169,7 @@ def test_a_model_too_big_for_memory_is_refused_with_what_would_fit(
     message = str(refused.value)
     assert message.startswith("SmolLM2-135M-Instruct.Q4_1 cannot be loaded. Does not fit: needs")
     assert re.search(r"or a context of [\d,]+ tokens or less\.$", message), message
-    assert lantern.engine.loaded is None, "nothing was loaded"
+    assert lantern.engines.engines() == [], "nothing was loaded"
     _, messages = lantern.chat.conversation(turn.conversation.id)
     assert messages[0].content == "Hello?"
     assert messages[1].status == "failed" and "cannot be loaded" in messages[1].error

@@ -146,9 +146,8 @@ def test_a_chat_is_refused_rather_than_kept_waiting_for_a_summary_on_another_mod
     first, second = two_models
     pool = make_pool(tmp_path, budget=one_process_of(first))
     try:
-        with pool.lease(first, "background", "summary"):
-            with pytest.raises(NotEnoughMemory) as refused:
-                pool.lease(second, "interactive", "chat")
+        with pool.lease(first, "background", "summary"), pytest.raises(NotEnoughMemory) as refused:
+            pool.lease(second, "interactive", "chat")
         assert str(refused.value) == (
             f"{second.id} does not fit in memory beside {first.id} (a summary). Stop that "
             "task, or wait for it to end, or use the model it uses."

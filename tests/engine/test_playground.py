@@ -194,10 +194,10 @@ def test_an_invalid_grammar_is_refused_with_a_reason_and_the_engine_goes_on(
     with pytest.raises(InvalidConstraint, match="rule named root"):
         list(failing)
     # The engine is still there and still works.
-    engine_pid = lantern.playground.lane(0).engine.pid
+    [engine] = lantern.engines.engines()
     after = run(lantern, installed_starter, STORY)
     assert after.status == "complete" and after.output.strip()
-    assert lantern.playground.lane(0).engine.pid == engine_pid
+    assert [e.pid for e in lantern.engines.engines()] == [engine.pid]
 
 
 # ---- an alternative forced ------------------------------------------------------------------
@@ -267,10 +267,10 @@ def test_two_parameter_sets_run_side_by_side_in_two_engines(
         assert stats is not None
         assert stats["generated_tokens"] > 0
         assert stats["time_to_first_token_s"] > 0 and stats["generation_tokens_per_s"] > 0
-    # Each side had an engine process of its own, neither of them the chat's.
-    pids = [service.lane(0).engine.pid, service.lane(1).engine.pid]
-    assert None not in pids and pids[0] != pids[1]
-    assert lantern.engine.pid is None
+    # Each side had an engine process of its own, idle now and kept for the next run.
+    engines = lantern.engines.engines()
+    assert [(e.model_id, e.task) for e in engines] == [(installed_starter.id, None)] * 2
+    assert len({e.pid for e in engines}) == 2 and None not in {e.pid for e in engines}
 
 
 # ---- saved, reopened, stopped, cut short ----------------------------------------------------

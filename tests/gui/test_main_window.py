@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from engine_processes import engine_pid_of
 from PySide6.QtCore import Qt, QThread, QThreadPool
 from PySide6.QtWidgets import QWidget
 
@@ -238,7 +239,7 @@ def test_an_engine_crash_marks_the_answer_interrupted(qtbot, long_answers, lante
     send(qtbot, window, "Write a very long story about a dragon and a knight, in many chapters.")
     qtbot.waitUntil(lambda: answer_streaming(window), timeout=TIMEOUT_MS)
 
-    os.kill(lantern.engine.pid, signal.SIGKILL)
+    os.kill(engine_pid_of(lantern, "chat"), signal.SIGKILL)
     qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
 
     assert window.chat_page.view.toPlainText().endswith("Interrupted by a crash")
@@ -260,7 +261,7 @@ def test_a_turn_that_ends_while_another_page_is_shown_speaks_on_the_chat_page(
     qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     assert window.statusBar().currentMessage() == ""
 
-    os.kill(lantern.engine.pid, signal.SIGKILL)
+    os.kill(engine_pid_of(lantern, "chat"), signal.SIGKILL)
     qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
     assert window.statusBar().currentMessage() == ""  # still the Models page's own
     qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
