@@ -8,10 +8,13 @@ the idle machine). So each request gets as many threads as the cores others left
 the last second, at least one, at most the engine's default (the physical cores), asked
 again between tokens. A request after a quiet spell (or the first one) is measured over a
 fresh FRESH_SAMPLE_S: the average since the last request would hide a build started since.
+Programs at a lower priority do not count against an engine of normal priority: the OS runs
+them only when it is idle (the pool's background lane runs so, engine/pool.py).
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 
@@ -33,10 +36,24 @@ def read_cpu() -> CpuReading:
     times = psutil.cpu_times()
     total = sum(times)
     # Linux counts guest time inside user and nice too; psutil.cpu_percent leaves it out.
-    total -= getattr(times, "guest", 0.0) + getattr(times, "guest_nice", 0.0)
+    guest_nice = getattr(times, "guest_nice", 0.0)
+    total -= getattr(times, "guest", 0.0) + guest_nice
     idle = times.idle + getattr(times, "iowait", 0.0)
-    own = psutil.Process().cpu_times()
-    return CpuReading(time.monotonic(), total - idle, own.user + own.system)
+    process = psutil.Process()
+    own = process.cpu_times()
+    # Programs of a lower priority (the engine pool's background lane among them) yield
+    # the CPU to this one as soon as it wants it: not competition, unless this one is
+    # one of them. (Windows does not count their time apart: all of it counts there.)
+    niced = getattr(times, "nice", 0.0) - guest_nice if not _lowered(process) else 0.0
+    return CpuReading(time.monotonic(), total - idle - niced, own.user + own.system)
+
+
+def _lowered(process: psutil.Process) -> bool:
+    """Whether this process runs at a lower priority than normal (a background engine)."""
+    try:
+        return sys.platform != "win32" and process.nice() > 0
+    except psutil.Error:
+        return False
 
 
 class CpuShare:

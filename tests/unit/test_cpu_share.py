@@ -84,3 +84,40 @@ def test_a_request_after_a_quiet_spell_sees_the_load_of_now(
     share.update(dataclasses.replace(now, at=now.at - 600))  # a quiet second, ten minutes ago
     _burn_a_cpu_second_each(busy_programs)
     assert share.threads(100) < 50
+
+
+@pytest.mark.parametrize(("own_niceness", "counted"), [(0, 0.0), (19, 5.0)])
+def test_lower_priority_time_counts_only_for_an_engine_of_lower_priority(
+    monkeypatch: pytest.MonkeyPatch, own_niceness: int, counted: float
+) -> None:
+    """Five CPU-seconds of niced programs (the pool's background lane) between two readings:
+    the chat's engine (normal priority) does not count them, a background engine does. The
+    OS's counters are given, as no test can make other programs' time exact."""
+    before = psutil.cpu_times()
+    after = before._replace(nice=before.nice + 5.0)
+    times = iter([before, after])
+    monkeypatch.setattr(psutil, "cpu_times", lambda: next(times))
+    monkeypatch.setattr(psutil.Process, "nice", lambda _self: own_niceness)
+    first, second = read_cpu(), read_cpu()
+    assert second.busy_s - first.busy_s == pytest.approx(counted)
+
+
+def test_a_background_engine_counts_the_programs_beside_it(
+    busy_programs: list[psutil.Process],
+) -> None:
+    """An engine at a low priority gives cores up to the programs of normal priority (the
+    chat's engine) as it would to any other."""
+    background_engine = (
+        "import os, sys; os.nice(19)\n"
+        "from desktop.engine.cpu_share import CpuShare\n"
+        "share = CpuShare(); sys.stdin.readline(); print(share.threads(100))"
+    )
+    reader = subprocess.Popen(
+        [sys.executable, "-c", background_engine],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    _burn_a_cpu_second_each(busy_programs)
+    threads, _ = reader.communicate("go\n", timeout=60)
+    assert int(threads) < 50
