@@ -1,5 +1,6 @@
 """The main window: a frame around the pages. A rail of pages (Chat, Models, Summarize,
-Translate, Playground) beside the page shown, the menus, the status bar, and closing.
+Translate, Playground) beside the page shown, the menus, the status bar (with the loaded
+models, widgets/engine_status.py), and closing.
 
 Each page is a Page (page.py) in a sub-package of its own (`chat/page.py`, `models/page.py`,
 ...): made with the Lantern and the window's BackgroundTasks, `start()`ed once the window is
@@ -31,6 +32,7 @@ from desktop.ui.page import Page
 from desktop.ui.playground.page import PlaygroundPage
 from desktop.ui.summarize.page import SummarizePage
 from desktop.ui.translate.page import TranslatePage
+from desktop.ui.widgets.engine_status import EngineStatus
 from desktop.ui.widgets.navigation_rail import NavigationRail
 
 if TYPE_CHECKING:
@@ -65,6 +67,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Reading your models and conversations…")
         self._tasks.run(self._read_models, self._show_start, self._show_error)
         self.appearance.start()
+        self.engine_status.start()
         for page in self.pages:
             page.start()
 
@@ -117,6 +120,8 @@ class MainWindow(QMainWindow):
         row.addWidget(self.sections, 1)
         self.setCentralWidget(central)
         self.rail.set_current(CHAT_PAGE)
+        self.engine_status = EngineStatus(self._lantern, self._tasks)
+        self.statusBar().addPermanentWidget(self.engine_status)
         self._build_menus()
 
     def _build_menus(self) -> None:
@@ -245,6 +250,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self.engine_status.stop()
         self._tasks.close()
         for page in self.pages:
             page.shutdown()  # a run ends at its next token (a chat turn: once its model loads)

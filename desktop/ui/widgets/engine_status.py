@@ -1,0 +1,107 @@
+"""The engines at work, in the status bar: how many models are loaded and the memory they
+take; its menu lists each engine process (the model, its lane, what it is doing, its
+memory) and unloads the idle ones. Read from the engine pool every few seconds, off the GUI
+thread."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QMenu,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QWidget,
+    QWidgetAction,
+)
+
+from desktop.ui.models.formatting import size_text
+
+if TYPE_CHECKING:
+    from desktop.engine.pool import EngineView
+    from desktop.services.app import Lantern
+    from desktop.ui.bridge import BackgroundTasks
+
+REFRESH_MS = 2000
+COLUMNS = ("Model", "Lane", "Doing", "Memory")
+LANE_NAMES = {"interactive": "Interactive", "background": "Background"}
+
+
+def doing_text(view: EngineView) -> str:
+    """What the process does now: "Chat", "Summary", "Chat (summary paused)", "Idle"."""
+    if view.borrowed_by:
+        return f"{view.borrowed_by.capitalize()} ({view.task} paused)"
+    return view.task.capitalize() if view.task else "Idle"
+
+
+class EngineStatus(QToolButton):
+    def __init__(
+        self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._lantern = lantern
+        self._tasks = tasks
+        self.engines: list[EngineView] = []
+        self.setAutoRaise(True)
+        self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.setAccessibleName("Loaded models")
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        menu = QMenu(self)
+        listing = QWidgetAction(menu)
+        listing.setDefaultWidget(self.table)
+        menu.addAction(listing)
+        self.unload_action = menu.addAction("Unload idle models")
+        self.unload_action.triggered.connect(self.unload_idle)
+        self.setMenu(menu)
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+        self._show([])
+
+    def start(self) -> None:
+        self.refresh()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def refresh(self) -> None:
+        lantern = self._lantern
+        self._tasks.run(lambda: lantern.engines.engines(), self._show, self._not_read)
+
+    def unload_idle(self) -> None:
+        lantern = self._lantern
+
+        def unload() -> list[EngineView]:
+            lantern.engines.unload_idle()
+            return lantern.engines.engines()
+
+        self._tasks.run(unload, self._show, self._not_read)
+
+    def _show(self, engines: list[EngineView]) -> None:
+        self.engines = engines
+        memory = sum(view.counted_bytes for view in engines)
+        models = len({view.model_id for view in engines})
+        if not engines:
+            self.setText("No model loaded")
+        else:
+            loaded = "1 model loaded" if models == 1 else f"{models} models loaded"
+            self.setText(f"{loaded} · {size_text(memory)}")
+        self.setToolTip("Models loaded in Lantern's engines, and the memory they take")
+        self.table.setRowCount(len(engines))
+        for row, view in enumerate(engines):
+            cells = (view.model_id, LANE_NAMES[view.lane], doing_text(view))
+            for column, text in enumerate((*cells, size_text(view.counted_bytes))):
+                self.table.setItem(row, column, QTableWidgetItem(text))
+        self.unload_action.setEnabled(any(v.task is None and not v.borrowed_by for v in engines))
+
+    def _not_read(self, error: BaseException) -> None:
+        self.setToolTip(f"Could not read the engines: {error}")
