@@ -198,8 +198,13 @@ class EnginePool:
             while True:
                 if self._closed:
                     raise RuntimeError("The engine pool is closed.")
-                slot = self._idle_slot(model, context, lease.lane) or self._new_slot(
-                    model, context, lease.lane
+                # A process in the lease's lane (a background one runs at a low priority and
+                # stays so); else any idle one of the model, rather than unloading another.
+                slot = (
+                    self._idle_slot(model, context, lease.lane)
+                    or self._new_slot(model, context, lease.lane, make_room=False)
+                    or self._idle_slot(model, context, None)
+                    or self._new_slot(model, context, lease.lane, make_room=True)
                 )
                 if slot is not None:
                     slot.holder = lease
@@ -213,11 +218,16 @@ class EnginePool:
                     self._refuse_to_wait_for_background(model)
                 self._lock.wait()  # until a lease is released
 
-    def _idle_slot(self, model: InstalledModel, context: int, lane: Lane) -> _Slot | None:
-        idle = [s for s in self._slots if s.idle and s.matches(model, context)]
-        # A process of the lane asked for first: a background one runs at a low priority.
-        idle.sort(key=lambda s: s.lane != lane)
-        return idle[0] if idle else None
+    def _idle_slot(self, model: InstalledModel, context: int, lane: Lane | None) -> _Slot | None:
+        """An idle process holding `model`, in `lane` (None: in either)."""
+        return next(
+            (
+                s
+                for s in self._slots
+                if s.idle and s.matches(model, context) and lane in (None, s.lane)
+            ),
+            None,
+        )
 
     def _background_slot_to_borrow(self, model: InstalledModel, context: int) -> _Slot | None:
         return next(
@@ -232,9 +242,11 @@ class EnginePool:
             None,
         )
 
-    def _new_slot(self, model: InstalledModel, context: int, lane: Lane) -> _Slot | None:
-        """A new process for `model` if it fits, ending idle ones (least recently used
-        first) to make room; None when it cannot fit beside the busy ones."""
+    def _new_slot(
+        self, model: InstalledModel, context: int, lane: Lane, *, make_room: bool
+    ) -> _Slot | None:
+        """A new process for `model` if it fits; with `make_room`, after ending idle ones
+        (least recently used first) until it does. None when it does not fit."""
         while True:
             cost = self._cost_of_new(model, context)
             if cost is not None:
@@ -243,7 +255,7 @@ class EnginePool:
                 self._slots.append(slot)
                 return slot
             idle = sorted((s for s in self._slots if s.idle), key=lambda s: s.last_used)
-            if not idle:
+            if not make_room or not idle:
                 return None
             self._end(idle[0])
 

@@ -196,3 +196,31 @@ def test_a_lease_keeps_its_model_for_every_step_whatever_the_chat_loads(
         steps.append(answer(summary))
         assert summary.pid == pid and summary.loaded.model_path == str(first.path)
         assert all(steps)
+
+
+def test_a_summary_after_a_chat_runs_in_a_background_process_not_the_chats(
+    pool: EnginePool, installed_starter: InstalledModel
+) -> None:
+    with pool.lease(installed_starter, "interactive", "chat") as chat:
+        chat_pid = chat.pid
+        answer(chat)
+    with pool.lease(installed_starter, "background", "summary") as summary:
+        assert summary.pid != chat_pid
+        assert psutil.Process(summary.pid).nice() == 19
+    lanes = sorted((e.lane, e.task) for e in pool.engines())
+    assert lanes == [("background", None), ("interactive", None)]
+
+
+def test_without_room_for_a_second_process_a_summary_uses_the_idle_chat_process(
+    tmp_path: Path, installed_starter: InstalledModel
+) -> None:
+    """Rather than unloading the model to load it again in another process."""
+    pool = make_pool(tmp_path, budget=one_process_of(installed_starter))
+    try:
+        with pool.lease(installed_starter, "interactive", "chat") as chat:
+            chat_pid = chat.pid
+        with pool.lease(installed_starter, "background", "summary") as summary:
+            assert summary.pid == chat_pid
+            assert answer(summary)
+    finally:
+        pool.close()
