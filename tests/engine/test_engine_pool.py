@@ -58,6 +58,14 @@ def pool(tmp_path: Path) -> Iterator[EnginePool]:
     engines.close()
 
 
+@pytest.fixture
+def small_pool(tmp_path: Path, installed_starter: InstalledModel) -> Iterator[EnginePool]:
+    """A pool with the memory for one process of the starter model (of either of two_models)."""
+    engines = make_pool(tmp_path, budget=one_process_of(installed_starter))
+    yield engines
+    engines.close()
+
+
 def answer(lease: ModelLease, max_tokens: int = 8) -> str:
     with lease.generate(messages=HELLO, sampling=Sampling(max_tokens=max_tokens)) as stream:
         return "".join(stream)
@@ -98,76 +106,64 @@ def test_a_chat_does_not_wait_for_a_background_generation_on_the_same_model(
 
 
 def test_without_room_for_a_second_process_a_chat_borrows_the_background_one(
-    tmp_path: Path, installed_starter: InstalledModel
+    small_pool: EnginePool, installed_starter: InstalledModel
 ) -> None:
     """The background generation stops at a token for the chat, then goes on to its end."""
-    pool = make_pool(tmp_path, budget=one_process_of(installed_starter))
-    try:
-        with pool.lease(installed_starter, "background", "summary") as summary:
-            with summary.generate(prompt=COUNTING, sampling=LONG_RUN) as background:
-                pieces = iter(background)
-                before = next(pieces)
-                with pool.lease(installed_starter, "interactive", "chat") as chat:
-                    assert chat.pid == summary.pid, "one process: the chat borrows it"
-                    [view] = pool.engines()
-                    assert (view.task, view.borrowed_by) == ("summary", "chat")
-                    assert answer(chat)
-                    assert background.finished is None
-                after = "".join(pieces)
-            finished = background.finished
-            assert finished is not None and finished.finish_reason == "length"
-            assert background.stats is not None and background.stats.generated_tokens == 160
-            assert background.text == before + after
-            assert after.lstrip()[:1].isdigit(), "it went on counting where it stopped"
-    finally:
-        pool.close()
+    with small_pool.lease(installed_starter, "background", "summary") as summary:
+        with summary.generate(prompt=COUNTING, sampling=LONG_RUN) as background:
+            pieces = iter(background)
+            before = next(pieces)
+            with small_pool.lease(installed_starter, "interactive", "chat") as chat:
+                assert chat.pid == summary.pid, "one process: the chat borrows it"
+                [view] = small_pool.engines()
+                assert (view.task, view.borrowed_by) == ("summary", "chat")
+                assert answer(chat)
+                assert background.finished is None
+            after = "".join(pieces)
+        finished = background.finished
+        assert finished is not None and finished.finish_reason == "length"
+        assert background.stats is not None and background.stats.generated_tokens == 160
+        assert background.text == before + after
+        assert after.lstrip()[:1].isdigit(), "it went on counting where it stopped"
 
 
 def test_a_model_that_does_not_fit_beside_an_idle_one_ends_it_first(
-    tmp_path: Path, two_models: tuple[InstalledModel, InstalledModel]
+    small_pool: EnginePool, two_models: tuple[InstalledModel, InstalledModel]
 ) -> None:
     first, second = two_models
-    pool = make_pool(tmp_path, budget=one_process_of(first))
-    try:
-        with pool.lease(first) as a:
-            first_pid = a.pid
-            answer(a)
-        with pool.lease(second) as b:
-            assert answer(b)
-        assert [e.model_id for e in pool.engines()] == [second.id]
-        assert first_pid is not None and not psutil.pid_exists(first_pid)
-    finally:
-        pool.close()
+    with small_pool.lease(first) as a:
+        first_pid = a.pid
+        answer(a)
+    with small_pool.lease(second) as b:
+        assert answer(b)
+    assert [e.model_id for e in small_pool.engines()] == [second.id]
+    assert first_pid is not None and not psutil.pid_exists(first_pid)
 
 
 def test_a_chat_is_refused_rather_than_kept_waiting_for_a_summary_on_another_model(
-    tmp_path: Path, two_models: tuple[InstalledModel, InstalledModel]
+    small_pool: EnginePool, two_models: tuple[InstalledModel, InstalledModel]
 ) -> None:
     first, second = two_models
-    pool = make_pool(tmp_path, budget=one_process_of(first))
-    try:
-        with pool.lease(first, "background", "summary"), pytest.raises(NotEnoughMemory) as refused:
-            pool.lease(second, "interactive", "chat")
-        assert str(refused.value) == (
-            f"{second.id} does not fit in memory beside {first.id} (a summary). Stop that "
-            "task, or wait for it to end, or use the model it uses."
-        )
-        with pool.lease(second) as chat:  # the summary has ended: now it fits
-            assert answer(chat)
-    finally:
-        pool.close()
+    with (
+        small_pool.lease(first, "background", "summary"),
+        pytest.raises(NotEnoughMemory) as refused,
+    ):
+        small_pool.lease(second, "interactive", "chat")
+    assert str(refused.value) == (
+        f"{second.id} does not fit in memory beside {first.id} (a summary). Stop that "
+        "task, or wait for it to end, or use the model it uses."
+    )
+    with small_pool.lease(second) as chat:  # the summary has ended: now it fits
+        assert answer(chat)
 
 
 def test_a_model_too_big_for_the_memory_is_refused_at_once(
     tmp_path: Path, installed_starter: InstalledModel
 ) -> None:
-    pool = make_pool(tmp_path, budget=one_process_of(installed_starter) // 2)
-    try:
+    with make_pool(tmp_path, budget=one_process_of(installed_starter) // 2) as pool:
         with pytest.raises(NotEnoughMemory, match=r"cannot be loaded\. Does not fit: needs"):
             pool.lease(installed_starter)
         assert pool.engines() == []
-    finally:
-        pool.close()
 
 
 def test_a_crash_in_one_engine_leaves_the_others_serving(
@@ -212,15 +208,11 @@ def test_a_summary_after_a_chat_runs_in_a_background_process_not_the_chats(
 
 
 def test_without_room_for_a_second_process_a_summary_uses_the_idle_chat_process(
-    tmp_path: Path, installed_starter: InstalledModel
+    small_pool: EnginePool, installed_starter: InstalledModel
 ) -> None:
     """Rather than unloading the model to load it again in another process."""
-    pool = make_pool(tmp_path, budget=one_process_of(installed_starter))
-    try:
-        with pool.lease(installed_starter, "interactive", "chat") as chat:
-            chat_pid = chat.pid
-        with pool.lease(installed_starter, "background", "summary") as summary:
-            assert summary.pid == chat_pid
-            assert answer(summary)
-    finally:
-        pool.close()
+    with small_pool.lease(installed_starter, "interactive", "chat") as chat:
+        chat_pid = chat.pid
+    with small_pool.lease(installed_starter, "background", "summary") as summary:
+        assert summary.pid == chat_pid
+        assert answer(summary)
