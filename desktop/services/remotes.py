@@ -158,6 +158,12 @@ class RemoteService:
             connection.close()
         return removed
 
+    def capabilities(self, remote: Remote) -> Capabilities:
+        """What the remote can do, as its last test found it (no network)."""
+        from desktop.engine.remote_probe import ServerProfile
+
+        return ServerProfile.from_json(remote.profile).capabilities(remote.name)
+
     def models(self) -> builtins.list[RemoteModelEntry]:
         """Every remote's models as their last test found them (no network)."""
         return [
