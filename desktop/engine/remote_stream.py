@@ -20,27 +20,20 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 import httpx2
 
+from desktop.engine.answer_stream import AnswerStream
 from desktop.engine.protocol import (
     Finished,
     FinishReason,
     GeneratedToken,
-    GenerationStage,
     GenerationStats,
     TokenChoice,
 )
 from desktop.engine.remote_http import ServerConnection
-from desktop.errors import (
-    EngineCrashed,
-    EngineFailed,
-    LanternError,
-    RemoteConnectionLost,
-    RemoteServerError,
-)
+from desktop.errors import LanternError, RemoteConnectionLost, RemoteServerError
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +76,9 @@ class _Cancelled:
 _Item = _Piece | _End | _Failure | _Cancelled
 
 
-class RemoteStream:
+class RemoteStream(AnswerStream):
+    """The stage is "reading_prompt" once the server took the request."""
+
     def __init__(
         self,
         connection: ServerConnection,
@@ -94,42 +89,19 @@ class RemoteStream:
         seed: int | None,
         dropped_messages: int = 0,
     ) -> None:
-        self.finished: Finished | None = None
-        self.tokens: list[GeneratedToken] = []
+        super().__init__()
         self._connection = connection
         self._model = model
         self._seed = seed
         self._dropped = dropped_messages
-        self._pieces: list[str] = []
         self._inbox: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         self._cancelled = threading.Event()
-        self._ended = False
-        self._stage: GenerationStage | None = None
-        self._stage_changed = threading.Condition()
         self._started = time.monotonic()
         self._first_at: float | None = None
         self._reader = threading.Thread(
             target=self._read, args=(path, body), name="remote-stream", daemon=True
         )
         self._reader.start()
-
-    @property
-    def stats(self) -> GenerationStats | None:
-        return self.finished.stats if self.finished else None
-
-    @property
-    def text(self) -> str:
-        """The answer's text yielded so far: still there after an error ended the stream."""
-        return "".join(self._pieces)
-
-    @property
-    def stage(self) -> GenerationStage | None:
-        """ "reading_prompt" once the server took the request (None before)."""
-        return self._stage
-
-    def wait_for_stage(self, stage: GenerationStage, timeout: float) -> bool:
-        with self._stage_changed:
-            return self._stage_changed.wait_for(lambda: self._stage == stage, timeout)
 
     def cancel(self) -> None:
         if self._ended:
@@ -158,26 +130,6 @@ class RemoteStream:
         finally:
             if not self._ended:  # left half-way: the server would go on to max_tokens
                 self.cancel()
-
-    def close(self) -> None:
-        """Stop a stream abandoned half-way (`finished` then says it was cancelled)."""
-        if self._ended:
-            return
-        self.cancel()
-        for _ in self:
-            pass
-
-    def __enter__(self) -> RemoteStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None or not isinstance(exc, (EngineCrashed, EngineFailed)):
-            self.close()
 
     # ---- the iterating thread ----
 
@@ -277,11 +229,6 @@ class RemoteStream:
             return None
         tally.pieces += 1
         return _Piece(text, tokens, time.monotonic())
-
-    def _reach(self, stage: GenerationStage) -> None:
-        with self._stage_changed:
-            self._stage = stage
-            self._stage_changed.notify_all()
 
     def _lost(self, why: str, tally: _Tally) -> RemoteConnectionLost:
         name = self._connection.name
