@@ -168,10 +168,15 @@ class ServerConnection:
     def _why(self, exc: httpx2.TransportError) -> str:
         text = str(exc) or type(exc).__name__
         lowered = text.lower()
-        if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
+        if "certificate" in lowered:
             return (
                 "its TLS certificate could not be verified, so Lantern did not send the key "
                 f"({_one_line(text)})"
+            )
+        if "ssl" in lowered or "tls" in lowered:
+            return (
+                "the secure (TLS) connection failed; if the server speaks plain http, give "
+                f"its URL with http:// ({_one_line(text)})"
             )
         if isinstance(exc, httpx2.ConnectTimeout):
             return f"no connection within {self.connect_timeout_s:g} seconds"

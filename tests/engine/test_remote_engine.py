@@ -458,3 +458,12 @@ def test_busy_retries_wait_no_longer_than_the_cap(
         assert "".join(stream) == "".join(ANSWER)
     first, second = stand_in.generation_requests()
     assert 1.0 <= second.at - first.at < 600  # the cap, not the hour the server asked for
+
+
+def test_https_to_a_plain_http_server_says_to_use_http(stand_in: StandIn) -> None:
+    connection = ServerConnection("plain", stand_in.url.replace("http:", "https:"), API_KEY)
+    try:
+        with pytest.raises(RemoteUnreachable, match="give its URL with http://"):
+            list_models(connection)
+    finally:
+        connection.close()
