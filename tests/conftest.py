@@ -8,17 +8,20 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from gguf_split import split_gguf
 from hub_server import LocalHub
-from llama_cpp_server import LlamaCppServer
 from package_index import PackageIndex
-from remote_stand_in import StandIn
 
 from desktop.models import starter
 from desktop.models.installed import InstalledModel, ModelLibrary
 from desktop.models.starter import fetch_starter_model
+
+if TYPE_CHECKING:  # imported by their fixtures: uvicorn and Starlette load slowly
+    from llama_cpp_server import LlamaCppServer
+    from remote_stand_in import StandIn
 
 # The wheel download is shared with `make run` / `make test` (see the Makefile).
 STARTER_CACHE = Path(
@@ -181,6 +184,8 @@ def llama_cpp_server(
 ) -> Iterator[LlamaCppServer]:
     """llama-cpp-python's own OpenAI-compatible server on the starter model, with an API key,
     ready (its /v1/models answers) for the whole session."""
+    from llama_cpp_server import LlamaCppServer
+
     log = tmp_path_factory.mktemp("llama-cpp-server") / "server.log"
     server = LlamaCppServer(starter_model_path, log).start()
     yield server
@@ -190,6 +195,8 @@ def llama_cpp_server(
 @pytest.fixture
 def stand_in() -> Iterator[StandIn]:
     """An OpenAI-compatible stand-in with no faults queued (tests/remote_stand_in.py)."""
+    from remote_stand_in import StandIn
+
     server = StandIn().start()
     yield server
     server.stop()
