@@ -11,7 +11,7 @@ the time from the first to the last (one token a chunk, as this server streams).
 median of each and the ratio a/b (target: at least 0.95). The answers must be equal.
 
     .venv/bin/python benchmarks/remote_decode.py MODEL.gguf [--runs 7] [--tokens 128]
-        [--threads 2] [--json]
+        [--threads 1] [--json]
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ def main() -> None:
     parser.add_argument("model", type=Path)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--tokens", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=2, help="the server's threads")
+    # One by default: a core left to the clients keeps the runs steady (on 2 busy cores, a
+    # server on 2 threads swung between 2 and 40 tokens/s from run to run).
+    parser.add_argument("--threads", type=int, default=1, help="the server's threads")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
