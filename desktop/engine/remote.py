@@ -185,6 +185,19 @@ class RemoteModel:
     def render_chat(self, messages: tuple[ChatMessage, ...]) -> RenderedChat:
         raise RemoteUnsupported(self._capabilities.rendered_prompt)
 
+    # A service holds a remote model as it holds a local model's lease (engine/pool.py): for
+    # all its steps, then released. There is nothing to give back: the server schedules
+    # requests itself, and the connection is the RemoteService's.
+
+    def release(self) -> None:
+        """Nothing held here (see above)."""
+
+    def __enter__(self) -> RemoteModel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
     # ---- the request ----
 
     def _fit(

@@ -232,8 +232,8 @@ def test_adding_a_remote_tests_it_and_keeps_its_key_in_the_keyring(
     assert stored_api_key("gpu-box") == llama_cpp_server.api_key
     model_id = f"gpu-box:{llama_cpp_server.model}"
     assert [entry.id for entry in remotes.models()] == [model_id]
-    with remotes.model(model_id).generate(messages=CHAT, sampling=GREEDY) as stream:
-        assert "".join(stream)
+    with remotes.model(model_id) as model, model.generate(messages=CHAT, sampling=GREEDY) as s:
+        assert "".join(s)  # held as a service holds a local model's lease
     remotes.remove("gpu-box")
     assert stored_api_key("gpu-box") is None
     with pytest.raises(RemoteNotFound):
