@@ -56,6 +56,7 @@ class StandIn:
     log: list[Seen] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)  # ends a stall
     tls: bool = False
+    moved_to: str | None = None  # answer every request with a redirect there
 
     def __post_init__(self) -> None:
         self._ready = threading.Event()
@@ -117,6 +118,8 @@ class StandIn:
 
     async def _models(self, request: Request) -> Response:
         self.log.append(Seen(request.url.path, {}, time.monotonic()))
+        if self.moved_to is not None:
+            return Response(status_code=308, headers={"Location": self.moved_to})
         entry: dict[str, Any] = {"id": MODEL, "object": "model", "owned_by": "lantern-tests"}
         if self.context_length is not None:
             entry["context_length"] = self.context_length

@@ -130,6 +130,13 @@ class ServerConnection:
                 if cancelled.wait(delay):
                     return None
                 continue
+            if response.is_redirect:  # never followed: the key would go along
+                response.close()
+                raise RemoteServerError(
+                    f"The server {self.name} sends its requests on to "
+                    f"{_one_line(response.headers.get('location', 'another address'))}: add "
+                    "the remote with that address instead."
+                )
             if response.is_error:
                 try:
                     detail = _error_detail(response)

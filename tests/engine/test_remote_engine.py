@@ -467,3 +467,12 @@ def test_https_to_a_plain_http_server_says_to_use_http(stand_in: StandIn) -> Non
             list_models(connection)
     finally:
         connection.close()
+
+
+def test_a_redirect_is_not_followed_but_named(
+    stand_in: StandIn, connect: Callable[..., ServerConnection]
+) -> None:
+    stand_in.moved_to = "https://llm.example.org/v1/models"
+    with pytest.raises(RemoteServerError, match=r"on to https://llm\.example\.org/v1/models"):
+        list_models(connect())
+    assert len(stand_in.log) == 1  # the key went nowhere else
