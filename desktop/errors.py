@@ -130,6 +130,51 @@ class InvalidToken(LanternError, ValueError):
     """The access token typed or piped in is empty or not one word."""
 
 
+# ---- remote engines: OpenAI-compatible servers the user added (engine/remote*.py) ----
+
+
+class InvalidRemote(LanternError, ValueError):
+    """A remote's name or URL that Lantern cannot use, or a name already taken."""
+
+
+class RemoteNotFound(LanternError, LookupError):
+    """No remote by that name has been added."""
+
+
+class RemoteUnreachable(LanternError, ConnectionError):
+    """The server did not answer: unknown host, connection refused, a TLS certificate that
+    cannot be verified, or no answer in time."""
+
+
+class RemoteAccessDenied(LanternError, PermissionError):
+    """The server refused the API key (HTTP 401 or 403)."""
+
+
+class RemoteModelNotFound(ModelNotFound):
+    """The server has no model by that name (HTTP 404, or not among its /v1/models)."""
+
+
+class RemoteBusy(EngineFailed):
+    """The server stayed busy (HTTP 429 or 503) through every retry."""
+
+
+class RemoteServerError(EngineFailed):
+    """The server failed the request (HTTP 500 and the like) or refused it (HTTP 400)."""
+
+
+class RemoteUnsupported(EngineFailed, ValueError):
+    """Something asked of a server that it cannot do (its capabilities say which)."""
+
+
+class RemoteConnectionLost(EngineCrashed):
+    """The connection dropped in the middle of an answer: what came before is kept and marked,
+    as after a local engine crash."""
+
+
+class SecretStoreUnavailable(LanternError, RuntimeError):
+    """The system keyring cannot keep an API key here."""
+
+
 def with_advice(error: LanternError, advice: Mapping[type[LanternError], str]) -> str:
     """The error's message, then the advice for its kind (the first that fits) from a surface's
     table: the message names no surface, the window and the command line each add theirs."""

@@ -33,6 +33,11 @@ class AppPaths:
     def settings_file(self) -> Path:
         return self.config / "settings.json"
 
+    @property
+    def remotes_file(self) -> Path:
+        """The remote engines the user added (their API keys are in the keyring)."""
+        return self.config / "remotes.json"
+
     def ensure(self) -> AppPaths:
         for folder in (self.data, self.config, self.cache, self.logs, self.models):
             folder.mkdir(parents=True, exist_ok=True)

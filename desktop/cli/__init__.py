@@ -6,8 +6,8 @@ exit code 1; a bad argument ends the command before anything runs, with exit cod
 prints data for scripts.
 
 One module per command group: `chat`, `models` (with `hub_login`), `history`, `writing`
-(summarize, translate), `complete` (the Playground), `doctor`, `bench`; `self_test` behind
-`--self-test`. To add a group:
+(summarize, translate), `complete` (the Playground), `remote` (servers whose models are used
+beside the local ones), `doctor`, `bench`; `self_test` behind `--self-test`. To add a group:
 
 1. write `desktop/cli/<group>.py` with `add_commands(commands)`, which adds its parsers
    (`add_group` for a group of subcommands, `add_sampling_flag` for a sampling setting) and
@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from desktop import APP_NAME, __version__
-from desktop.cli import bench, chat, complete, doctor, history, models, writing
+from desktop.cli import bench, chat, complete, doctor, history, models, remote, writing
 from desktop.cli.advice import error_line
 from desktop.cli.arguments import Handler
 from desktop.errors import LanternError
@@ -41,7 +41,7 @@ from desktop.paths import app_paths
 log = logging.getLogger(__name__)
 
 # In the order `lantern --help` lists them.
-COMMAND_GROUPS = (chat, models, history, writing, complete, doctor, bench)
+COMMAND_GROUPS = (chat, models, history, writing, complete, remote, doctor, bench)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

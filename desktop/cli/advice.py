@@ -11,6 +11,10 @@ from desktop.errors import (
     ModelInTheWay,
     ModelNotInstalled,
     NoModelInstalled,
+    RemoteAccessDenied,
+    RemoteModelNotFound,
+    RemoteNotFound,
+    RemoteUnreachable,
     StarterModelUnavailable,
     with_advice,
 )
@@ -23,6 +27,12 @@ ADVICE: dict[type[LanternError], str] = {
     HubAccessDenied: "Give the token with `lantern models login`.",
     StarterModelUnavailable: "Import one with `lantern models import PATH`.",
     ConversationNotFound: "See `lantern history list`.",
+    RemoteAccessDenied: 'Give the server\'s key: `echo "$KEY" | lantern remote add NAME URL '
+    "--api-key-stdin` (a remote already added: `lantern remote rm NAME` first).",
+    RemoteUnreachable: "Check that the server is running and that its URL is right "
+    "(`lantern remote list` shows it).",
+    RemoteModelNotFound: "The models each remote serves: `lantern remote test NAME`.",
+    RemoteNotFound: "See `lantern remote list`.",
 }
 
 

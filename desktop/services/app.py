@@ -16,6 +16,7 @@ from desktop.services.downloads import DownloadQueue
 from desktop.services.history import HistoryService
 from desktop.services.models import ModelService
 from desktop.services.playground import PlaygroundService
+from desktop.services.remotes import RemoteService
 from desktop.services.summarize import SummaryService
 from desktop.services.translate import TranslationService
 from desktop.settings import Settings, load_settings, save_settings, with_changes
@@ -116,10 +117,18 @@ class Lantern:
             lambda: PlaygroundService(self.database, self.models, self.engines, self.settings),
         )
 
+    @property
+    def remotes(self) -> RemoteService:
+        """The OpenAI-compatible servers the user added, and their models."""
+        return self._part("remotes", lambda: RemoteService(self.paths.remotes_file))
+
     def close(self) -> None:
         with self._lock:
             engines, database = self._parts.get("engines"), self._parts.get("database")
             downloads = self._parts.get("downloads")
+            remotes = self._parts.get("remotes")
+        if remotes is not None:
+            remotes.close()
         if downloads is not None:
             downloads.close()
         if engines is not None:

@@ -10,6 +10,10 @@ from desktop.errors import (
     LanternError,
     ModelInTheWay,
     NoModelInstalled,
+    RemoteAccessDenied,
+    RemoteModelNotFound,
+    RemoteNotFound,
+    RemoteUnreachable,
     StarterModelUnavailable,
     with_advice,
 )
@@ -20,6 +24,12 @@ ADVICE: dict[type[LanternError], str] = {
     ModelInTheWay: "It is on the Models page, under Installed.",
     HubAccessDenied: "Give the token on the Models page (Hub token).",
     StarterModelUnavailable: "Import one on the Models page (Installed > Import GGUF…).",
+    RemoteAccessDenied: "Give the server's API key when adding it on the Models page (Remote); "
+    "a remote already added: remove it and add it again.",
+    RemoteUnreachable: "Check that the server is running; its URL is on the Models page, "
+    "under Remote.",
+    RemoteModelNotFound: "Test the remote on the Models page (Remote) to see its models.",
+    RemoteNotFound: "The remotes are on the Models page, under Remote.",
 }
 
 

@@ -1,4 +1,4 @@
-"""The Models page: Catalog, Search, Installed and Downloads tabs, and the Hub token.
+"""The Models page: Catalog, Search, Installed, Downloads and Remote tabs, and the Hub token.
 
 The page wires its views together (a finished download refreshes Installed, a download asked
 for in the Catalog shows under Downloads) and tells the window when the installed models
@@ -20,6 +20,7 @@ from desktop.ui.models.download_signals import DownloadSignals
 from desktop.ui.models.downloads_view import DownloadsView
 from desktop.ui.models.hub_token_button import HubTokenButton
 from desktop.ui.models.installed_view import InstalledView
+from desktop.ui.models.remote_view import RemoteView
 from desktop.ui.models.search_view import SearchView
 from desktop.ui.page import Page
 from desktop.ui.widgets.notice import Notice
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 class ModelsPage(Page):
     use_for_chat = Signal(str)  # model id
-    models_changed = Signal()  # installed, imported or deleted
+    models_changed = Signal()  # installed, imported or deleted; a remote added or removed
 
     def __init__(
         self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
@@ -46,13 +47,15 @@ class ModelsPage(Page):
         self.search = SearchView(lantern, tasks)
         self.installed = InstalledView(lantern, tasks)
         self.downloads = DownloadsView(lantern, tasks)
+        self.remote = RemoteView(lantern, tasks)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.catalog, "&Catalog")
         self.tabs.addTab(self.search, "&Search")
         self.tabs.addTab(self.installed, "&Installed")
         self.tabs.addTab(self.downloads, "&Downloads")
-        for view in (self.catalog, self.search, self.installed, self.downloads):
+        self.tabs.addTab(self.remote, "&Remote")
+        for view in (self.catalog, self.search, self.installed, self.downloads, self.remote):
             layout = view.layout()
             assert layout is not None  # each view lays itself out in its constructor
             layout.setContentsMargins(10, 10, 10, 10)
@@ -78,6 +81,7 @@ class ModelsPage(Page):
         self.installed.models_changed.connect(self._installed_changed)
         self.downloads.use_requested.connect(self.use_for_chat)
         self.downloads.model_installed.connect(self._downloaded)
+        self.remote.remotes_changed.connect(self.models_changed)  # their models come or go
         self._signals.changed.connect(self.downloads.on_news, Qt.ConnectionType.QueuedConnection)
 
     def start(self) -> None:

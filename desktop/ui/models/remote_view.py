@@ -1,0 +1,292 @@
+"""The remote engines: OpenAI-compatible servers whose models Lantern uses beside its own.
+Each row says whether the server answers now and how fast; Test connection asks it again
+(its models, and what it cannot do, with the reason); Add… opens the dialog that tests one
+before adding it; Remove… forgets a remote and its API key. Every call that reaches a server
+runs on the window's BackgroundTasks."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.models.remotes import remote_model_id
+from desktop.ui.error_text import error_text
+from desktop.ui.models.add_remote_dialog import AddRemoteDialog
+from desktop.ui.models.formatting import UNKNOWN, tokens_text
+from desktop.ui.page import LanternWidget
+from desktop.ui.widgets.notice import Notice
+from desktop.ui.widgets.row_table import row_table
+
+if TYPE_CHECKING:
+    from desktop.engine.text_model import Capabilities
+    from desktop.models.remotes import Remote
+    from desktop.services.app import Lantern
+    from desktop.services.remotes import RemoteCheck, RemoteStatus
+    from desktop.ui.bridge import BackgroundTasks
+
+COLUMNS = ("Name", "URL", "Status", "Latency", "Models")
+STATUS, LATENCY, MODELS = 2, 3, 4
+EMPTY = (
+    "No remote engines yet. Add an OpenAI-compatible server (vLLM, llama-server, Ollama, "
+    "LM Studio…) to use its models here."
+)
+CHECKING = "Checking…"
+ANSWERS = "Answers"
+NO_ANSWER = "No answer"
+
+
+class RemoteView(LanternWidget):
+    remotes_changed = Signal()  # one was added or removed: its models come or go
+
+    def __init__(
+        self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(lantern, tasks, parent)
+        self.remotes: list[Remote] = []
+        self.capabilities: dict[str, Capabilities] = {}  # by remote, as last tested
+        self.dialog: AddRemoteDialog | None = None
+        self._serial = 0
+        self._busy = False
+
+        self.table = row_table(COLUMNS, "Remote engines", stretch_column=1)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+
+        self.add_button = QPushButton("Add…")
+        self.add_button.setToolTip("Add an OpenAI-compatible server by its URL and API key")
+        self.add_button.clicked.connect(self.add_remote)
+        self.test_button = QPushButton("Test connection")
+        self.test_button.setToolTip("Ask the server again: how fast it answers, its models")
+        self.test_button.clicked.connect(self.test_selected)
+        self.remove_button = QPushButton("Remove…")
+        self.remove_button.clicked.connect(self.remove_selected)
+        buttons = QHBoxLayout()
+        for button in (self.test_button, self.remove_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.add_button)
+
+        self.notice = Notice()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.table, 2)
+        layout.addWidget(self.details, 1)
+        layout.addWidget(self.notice)
+        layout.addLayout(buttons)
+        self._update_actions()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.refresh()  # one may have come or gone from the command line meanwhile
+
+    # ---- the list ----
+
+    def refresh(self, select: str | None = None) -> None:
+        """Read the remotes (the file), then ask each whether it answers (the network)."""
+        self._serial += 1
+        serial = self._serial
+        lantern = self._lantern  # its parts are built on first use: in the task
+
+        def read() -> list[tuple[Remote, Capabilities]]:
+            remotes = lantern.remotes
+            return [(remote, remotes.capabilities(remote)) for remote in remotes.list()]
+
+        self._tasks.run(
+            read,
+            lambda found: self._show_remotes(serial, found, select),
+            self.notice.show_error,
+        )
+
+    def _show_remotes(
+        self, serial: int, found: list[tuple[Remote, Capabilities]], select: str | None
+    ) -> None:
+        if serial != self._serial:
+            return  # a newer read is on its way
+        previous = self.selected_remote()
+        wanted = select or (previous.name if previous else None)
+        remotes = [remote for remote, _ in found]
+        self.remotes = remotes
+        self.capabilities = {remote.name: capabilities for remote, capabilities in found}
+        self.table.blockSignals(True)
+        self.table.clearSelection()
+        self.table.setRowCount(len(remotes))
+        for row, remote in enumerate(remotes):
+            cells = (remote.name, remote.url, CHECKING, UNKNOWN, str(len(remote.models)))
+            for column, text in enumerate(cells):
+                self.table.setItem(row, column, QTableWidgetItem(text))
+        self.table.blockSignals(False)
+        if remotes:
+            names = [r.name for r in remotes]
+            self.table.selectRow(names.index(wanted) if wanted in names else 0)
+            lantern = self._lantern
+            self._tasks.run(
+                lambda: lantern.remotes.statuses(),
+                lambda statuses: self._show_statuses(serial, statuses),
+                self.notice.show_error,
+            )
+            if self.notice.message == EMPTY:
+                self.notice.clear_message()
+        elif not self.notice.message:  # not over what an action just said
+            self.notice.show_info(EMPTY)
+        self._selection_changed()
+
+    def _show_statuses(self, serial: int, statuses: list[RemoteStatus]) -> None:
+        if serial != self._serial:
+            return
+        for status in statuses:
+            self._set_row(status.remote.name, status.latency_s, status.models, status.error)
+
+    def _set_row(self, name: str, latency_s: float | None, models: int, error: str | None) -> None:
+        names = [r.name for r in self.remotes]
+        if name not in names:
+            return
+        row = names.index(name)
+        state = QTableWidgetItem(ANSWERS if error is None else NO_ANSWER)
+        state.setToolTip(error or "")
+        self.table.setItem(row, STATUS, state)
+        answer = f"{latency_s * 1000:.0f} ms" if latency_s is not None else UNKNOWN
+        self.table.setItem(row, LATENCY, QTableWidgetItem(answer))
+        self.table.setItem(row, MODELS, QTableWidgetItem(str(models)))
+
+    def selected_remote(self) -> Remote | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.remotes[rows[0].row()] if rows and rows[0].row() < len(self.remotes) else None
+
+    def _selection_changed(self) -> None:
+        remote = self.selected_remote()
+        self.details.setText(self._details(remote) if remote else "")
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        chosen = self.selected_remote() is not None
+        for button in (self.test_button, self.remove_button):
+            button.setEnabled(chosen and not self._busy)
+        self.add_button.setEnabled(not self._busy)
+
+    def _details(self, remote: Remote) -> str:
+        """The remote's models as `--model` takes them, and what it cannot do (and why)."""
+        lines = [
+            f"{remote_model_id(remote.name, m.id)} — context "
+            + (tokens_text(m.context_length) if m.context_length else "not stated by the server")
+            for m in remote.models
+        ] or ["The server listed no models when it was last tested."]
+        capabilities = self.capabilities.get(remote.name)
+        if capabilities is not None:
+            lines += [reason for reason in asdict(capabilities).values() if reason]
+        return "\n".join(lines)
+
+    # ---- actions ----
+
+    def add_remote(self) -> None:
+        self.dialog = AddRemoteDialog(self)
+        self.dialog.add_requested.connect(self._add)
+        self.dialog.open()
+
+    def _add(self, name: str, url: str, key: str) -> None:
+        dialog = self.dialog
+        assert dialog is not None
+        dialog.testing(True)
+        lantern = self._lantern
+        self._tasks.run(
+            lambda: lantern.remotes.add(name, url, key or None),
+            lambda check: self._added(dialog, check),
+            dialog.show_error,
+        )
+
+    def _added(self, dialog: AddRemoteDialog, check: RemoteCheck) -> None:
+        dialog.accept()
+        self.notice.show_info(f"Added {check.remote.name}. {_check_text(check)}")
+        self.refresh(select=check.remote.name)
+        self.remotes_changed.emit()
+
+    def test_selected(self) -> None:
+        remote = self.selected_remote()
+        if remote is None:
+            return
+        self._start(f"Testing the connection to {remote.name}…")
+        lantern = self._lantern
+        self._tasks.run(
+            lambda: lantern.remotes.check(remote.name),
+            self._tested,
+            lambda error: self._test_failed(remote.name, error),
+        )
+
+    def _tested(self, check: RemoteCheck) -> None:
+        self._finished()
+        self.notice.show_info(f"{check.remote.name} answers. {_check_text(check)}")
+        self.remotes = [check.remote if r.name == check.remote.name else r for r in self.remotes]
+        self.capabilities[check.remote.name] = check.capabilities
+        self._set_row(check.remote.name, check.latency_s, len(check.models), None)
+        self._selection_changed()
+
+    def _test_failed(self, name: str, error: BaseException) -> None:
+        self._finished()
+        self._set_row(name, None, len(self._remote(name).models), error_text(error))
+        self.notice.show_error(error)
+
+    def remove_selected(self) -> None:
+        remote = self.selected_remote()
+        if remote is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Remove remote",
+            f"Remove {remote.name} ({remote.url}) and its API key? Its models are no longer "
+            "offered; conversations that used them are kept.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self._start(f"Removing {remote.name}…")
+        lantern = self._lantern
+        self._tasks.run(
+            lambda: lantern.remotes.remove(remote.name),
+            self._removed,
+            self._failed,
+        )
+
+    def _removed(self, remote: Remote) -> None:
+        self._finished()
+        self.notice.show_info(f"Removed {remote.name} and its API key.")
+        self.refresh()
+        self.remotes_changed.emit()
+
+    def _remote(self, name: str) -> Remote:
+        return next(r for r in self.remotes if r.name == name)
+
+    def _start(self, message: str) -> None:
+        self._busy = True
+        self.notice.show_info(message)
+        self._update_actions()
+
+    def _finished(self) -> None:
+        self._busy = False
+        self._update_actions()
+
+    def _failed(self, error: BaseException) -> None:
+        self._finished()
+        self.notice.show_error(error)
+
+
+def _check_text(check: RemoteCheck) -> str:
+    count = len(check.models)
+    return (
+        f"It answered in {check.latency_s * 1000:.0f} ms ({check.server} server) and serves "
+        f"{count} model{'' if count == 1 else 's'}."
+    )

@@ -1,0 +1,158 @@
+"""The Models page's Remote tab against llama-cpp-python's own server on 127.0.0.1: add a
+remote through the dialog (the key in a password field, kept in the keyring), test its
+connection, remove it after a confirmation; every network call off the GUI thread."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from llama_cpp_server import LlamaCppServer, free_port
+from PySide6.QtCore import Qt, QThreadPool
+from PySide6.QtWidgets import QLineEdit, QMessageBox
+
+from desktop.models.remotes import stored_api_key
+from desktop.paths import app_paths
+from desktop.services.app import Lantern
+from desktop.ui.bridge import BackgroundTasks
+from desktop.ui.models.page import ModelsPage
+from desktop.ui.models.remote_view import ANSWERS, NO_ANSWER, RemoteView
+
+pytestmark = pytest.mark.gui
+
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture
+def app(file_keyring: Path) -> Iterator[Lantern]:
+    lantern = Lantern()
+    yield lantern
+    lantern.close()
+
+
+@pytest.fixture
+def page(qtbot, app: Lantern) -> Iterator[ModelsPage]:
+    """The Models page on its own, with the Remote tab showing."""
+    pool = QThreadPool()
+    tasks = BackgroundTasks(pool)
+    page = ModelsPage(app, tasks)
+    qtbot.addWidget(page)
+    page.tabs.setCurrentWidget(page.remote)
+    page.show()
+    yield page
+    page.shutdown()
+    tasks.close()
+    pool.waitForDone()
+
+
+def cell(view: RemoteView, row: int, column: int) -> str:
+    item = view.table.item(row, column)
+    return item.text() if item is not None else ""
+
+
+def test_a_remote_is_added_through_the_dialog_and_its_models_shown(
+    qtbot, page: ModelsPage, llama_cpp_server: LlamaCppServer
+) -> None:
+    view = page.remote
+    assert page.tabs.tabText(page.tabs.indexOf(view)) == "&Remote"
+    qtbot.waitUntil(lambda: view.notice.message.startswith("No remote engines yet"))
+    qtbot.mouseClick(view.add_button, Qt.MouseButton.LeftButton)
+    dialog = view.dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.key_field.echoMode() == QLineEdit.EchoMode.Password
+    assert not dialog.add_button.isEnabled()  # nothing typed yet
+    qtbot.keyClicks(dialog.name_field, "gpu")
+    qtbot.keyClicks(dialog.url_field, f"{llama_cpp_server.url}/v1")
+    qtbot.keyClicks(dialog.key_field, llama_cpp_server.api_key)
+    with qtbot.waitSignals([view.remotes_changed, page.models_changed], timeout=TIMEOUT_MS):
+        qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible()
+    assert view.notice.message.startswith("Added gpu. It answered in ")
+    assert "(llama-cpp-python server) and serves 1 model." in view.notice.message
+    qtbot.waitUntil(lambda: view.table.rowCount() == 1 and cell(view, 0, 2) == ANSWERS)
+    assert (cell(view, 0, 0), cell(view, 0, 1)) == ("gpu", llama_cpp_server.url)
+    assert cell(view, 0, 3).endswith(" ms") and cell(view, 0, 4) == "1"
+    assert f"gpu:{llama_cpp_server.model} — context not stated by the server" in (
+        view.details.text()
+    )
+    assert "applies the model's chat template itself" in view.details.text()
+    assert stored_api_key("gpu") == llama_cpp_server.api_key
+    assert llama_cpp_server.api_key not in app_paths().remotes_file.read_text()
+
+
+def test_a_wrong_key_is_said_in_the_dialog_which_stays_open(
+    qtbot, page: ModelsPage, llama_cpp_server: LlamaCppServer
+) -> None:
+    view = page.remote
+    qtbot.mouseClick(view.add_button, Qt.MouseButton.LeftButton)
+    dialog = view.dialog
+    assert dialog is not None
+    qtbot.keyClicks(dialog.name_field, "gpu")
+    qtbot.keyClicks(dialog.url_field, llama_cpp_server.url)
+    qtbot.keyClicks(dialog.key_field, "not-the-key")
+    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.notice.is_error, timeout=TIMEOUT_MS)
+    assert dialog.notice.message.startswith("The server gpu refused the API key (HTTP 401")
+    assert "add it again" in dialog.notice.message  # the window's advice
+    assert dialog.isVisible() and dialog.add_button.isEnabled()
+    assert view.table.rowCount() == 0
+    dialog.reject()
+
+
+def test_testing_a_connection_shows_latency_and_models_or_the_error(
+    qtbot, page: ModelsPage, app: Lantern, llama_cpp_server: LlamaCppServer
+) -> None:
+    view = page.remote
+    app.remotes.add("gpu", llama_cpp_server.url, llama_cpp_server.api_key)
+    view.refresh()
+    qtbot.waitUntil(lambda: cell(view, 0, 2) == ANSWERS, timeout=TIMEOUT_MS)
+    qtbot.mouseClick(view.test_button, Qt.MouseButton.LeftButton)
+    assert not view.test_button.isEnabled()  # while it tests
+    qtbot.waitUntil(lambda: view.notice.message.startswith("gpu answers."), timeout=TIMEOUT_MS)
+    assert view.test_button.isEnabled() and cell(view, 0, 3).endswith(" ms")
+
+    # The server moves away: the next test says so in words.
+    remotes = json.loads(app_paths().remotes_file.read_text())
+    remotes["remotes"][0]["url"] = f"http://127.0.0.1:{free_port()}"
+    app_paths().remotes_file.write_text(json.dumps(remotes))
+    app.remotes.close()  # the connection to the old address goes
+    qtbot.mouseClick(view.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.notice.is_error, timeout=TIMEOUT_MS)
+    assert "nothing answers at that address and port" in view.notice.message
+    assert "Check that the server is running" in view.notice.message
+    assert cell(view, 0, 2) == NO_ANSWER
+
+
+def test_removing_asks_first_then_forgets_the_remote_and_its_key(
+    qtbot,
+    page: ModelsPage,
+    app: Lantern,
+    llama_cpp_server: LlamaCppServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    view = page.remote
+    app.remotes.add("gpu", llama_cpp_server.url, llama_cpp_server.api_key)
+    view.refresh()
+    qtbot.waitUntil(lambda: view.table.rowCount() == 1, timeout=TIMEOUT_MS)
+    asked: list[str] = []
+
+    def answer(button: QMessageBox.StandardButton):  # type: ignore[no-untyped-def]
+        def question(parent, title, text, *args):  # type: ignore[no-untyped-def]
+            asked.append(text)
+            return button
+
+        return question
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Cancel))
+    view.remove_selected()
+    assert asked and asked[0].startswith(f"Remove gpu ({llama_cpp_server.url}) and its API key?")
+    assert view.table.rowCount() == 1 and stored_api_key("gpu") is not None
+
+    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    with qtbot.waitSignal(view.remotes_changed, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(view.remove_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.table.rowCount() == 0, timeout=TIMEOUT_MS)
+    assert view.notice.message == "Removed gpu and its API key."
+    assert stored_api_key("gpu") is None
