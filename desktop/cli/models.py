@@ -76,9 +76,21 @@ def add_commands(commands: Commands) -> None:
 def _list(args: argparse.Namespace) -> int:
     app = open_lantern()
     models = app.models.list()
+    served = app.remotes.models()  # as each remote's last test found them: no network
     if args.json:
-        print_json([installed_model_row(m) for m in models])
-    elif not models:
+        print_json(
+            [installed_model_row(m) for m in models]
+            + [
+                {
+                    "id": r.id,
+                    "remote": r.remote,
+                    "model": r.model,
+                    "context_length": r.context_length,
+                }
+                for r in served
+            ]
+        )
+    elif not models and not served:
         print("No models installed. Try `lantern models install-starter`.")
     else:
         for m in models:
@@ -86,6 +98,8 @@ def _list(args: argparse.Namespace) -> int:
                 f"{m.id}\t{m.info.quantization}\t{size(m.size_bytes)}\t"
                 f"ctx {m.info.context_length}\t{m.path}"
             )
+        for r in served:
+            print(f"{r.id}\tremote {r.remote}\tctx {r.context_length or '-'}")
     return 0
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Union
 
 import psutil
 
@@ -57,9 +57,14 @@ from desktop.models.fit import RAM_HEADROOM_BYTES, MachineMemory, fit_estimate
 from desktop.models.installed import InstalledModel
 from desktop.models.machine import machine_memory
 
+if TYPE_CHECKING:
+    from desktop.engine.remote import RemoteModel
+
 log = logging.getLogger(__name__)
 
 Lane = Literal["interactive", "background"]
+# A model lent to a task: a process of the pool, or a remote server's model.
+LentModel = Union["ModelLease", "RemoteModel"]
 
 
 @dataclass(frozen=True)
@@ -176,11 +181,14 @@ class EnginePool:
     # ---- leases ----
 
     def lease(
-        self, model: InstalledModel, lane: Lane = "interactive", task: str = "chat"
-    ) -> ModelLease:
+        self, model: InstalledModel | RemoteModel, lane: Lane = "interactive", task: str = "chat"
+    ) -> LentModel:
         """A process holding `model`, lent until the lease is released; loads the model first
         if no idle process holds it (seconds for a large one). Waits while every process the
-        model could have is busy with another task; NotEnoughMemory when it can never fit."""
+        model could have is busy with another task; NotEnoughMemory when it can never fit.
+        A remote server's model is its own lease: the server holds it, Lantern nothing."""
+        if not isinstance(model, InstalledModel):
+            return model
         context = min(self._settings.context_length, model.info.context_length)
         lease = ModelLease(self, lane, task)
         slot = self._take(lease, model, context)

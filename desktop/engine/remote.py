@@ -93,7 +93,7 @@ class RemoteModel:
         return self._capabilities
 
     @property
-    def model_id(self) -> str:
+    def id(self) -> str:
         """`NAME:MODEL`, as `--model` takes it."""
         return self._loaded.model_path
 

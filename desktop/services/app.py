@@ -71,7 +71,7 @@ class Lantern:
     def models(self) -> ModelService:
         return self._part(
             "models",
-            lambda: ModelService(self.library, self.settings),
+            lambda: ModelService(self.library, self.settings, self.remotes),
         )
 
     @property

@@ -1,5 +1,6 @@
 """`lantern bench`: the same chat turn through Lantern's whole path and through
-llama-cpp-python directly, and the ratio of the two.
+llama-cpp-python directly, and the ratio of the two. For a remote server's model, the
+baseline is the same request streamed straight off the server (engine/remote_baseline.py).
 
 (a) Lantern: ChatService.send -> engine process -> IPC -> service -> store flushes, timed
     where the CLI or GUI receives the text.
@@ -17,13 +18,17 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from desktop.engine.baseline import run_baseline
 from desktop.engine.pool import EnginePool, EngineSettings
 from desktop.models.installed import InstalledModel
 from desktop.services.chat import ChatService
 from desktop.services.models import ModelService
+from desktop.services.remotes import RemoteService
+
+if TYPE_CHECKING:
+    from desktop.services.models import RunnableModel
 from desktop.settings import Settings
 from desktop.store.db import Database
 
@@ -107,7 +112,7 @@ def run_bench(
 ) -> BenchReport:
     from desktop.engine.hardware import default_threads
 
-    model: InstalledModel = models.choose(model_id)
+    model = models.choose(model_id)
     threads = threads or settings.threads or default_threads()
     settings = replace(settings, threads=threads)
     sampling = {"max_tokens": max_tokens, "temperature": 0.0, "top_p": settings.top_p, "seed": 1}
@@ -120,8 +125,13 @@ def run_bench(
         chat = ChatService(db, models, engines, settings)
         with chat.lease(model) as lease:  # loaded now; each turn is then lent the same process
             loaded = lease.loaded
-        backend = engines.probe_hardware().backend
-        direct = _DirectBaseline(model.path, loaded.context_length, threads, loaded.gpu_layers)
+        direct: _Baseline
+        if isinstance(model, InstalledModel):
+            backend = engines.probe_hardware().backend
+            direct = _DirectBaseline(model.path, loaded.context_length, threads, loaded.gpu_layers)
+        else:
+            assert models.remotes is not None  # a remote model came from them
+            backend, direct = _remote_baseline(models.remotes, model.id)
         try:
             lantern_runs, direct_runs = [], []
             for run in range(runs + 1):  # run 0 warms both up and is not counted
@@ -130,7 +140,13 @@ def run_bench(
                 b = direct.chat([{"role": "user", "content": text}], sampling)
                 if run:
                     lantern_runs.append(a)
-                    direct_runs.append(b)
+                    # A server that does not count the prompt read the same one as Lantern.
+                    prompt = b["prompt_tokens"] or a.prompt_tokens
+                    direct_runs.append(
+                        _figures(
+                            b["started"], b["first_at"], b["ended"], prompt, b["generated_tokens"]
+                        )
+                    )
         finally:
             direct.close()
             db.close()
@@ -150,7 +166,7 @@ def run_bench(
 
 
 def _lantern_turn(
-    chat: ChatService, model: InstalledModel, text: str, max_tokens: int
+    chat: ChatService, model: RunnableModel, text: str, max_tokens: int
 ) -> PathFigures:
     started = time.perf_counter()
     turn = chat.send(text, model_id=model.id, max_tokens=max_tokens, temperature=0.0)
@@ -162,6 +178,27 @@ def _lantern_turn(
     assert turn.outcome is not None and turn.outcome.stats is not None
     stats = turn.outcome.stats
     return _figures(started, first_at or ended, ended, stats.prompt_tokens, stats.generated_tokens)
+
+
+class _Baseline(Protocol):
+    """An answer's timings and token counts (engine/baseline.py's or remote_baseline.py's)."""
+
+    def chat(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
+def _remote_baseline(remotes: RemoteService, model_id: str) -> tuple[str, _Baseline]:
+    """(what serves it, the baseline) for a remote's model: the same server, asked directly."""
+    from desktop.engine.remote_baseline import RemoteBaseline
+    from desktop.models.remotes import split_remote_model_id, stored_api_key
+
+    split = split_remote_model_id(model_id)
+    assert split is not None
+    name, served = split
+    remote = remotes.get(name)
+    key = stored_api_key(name) if remote.has_api_key else None
+    return f"remote {name}", RemoteBaseline(remote.url, key, served)
 
 
 class _DirectBaseline:
@@ -178,12 +215,10 @@ class _DirectBaseline:
         self._process.start()
         child.close()
 
-    def chat(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> PathFigures:
+    def chat(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> dict[str, Any]:
         self._conn.send((messages, sampling))
-        r = self._conn.recv()
-        return _figures(
-            r["started"], r["first_at"], r["ended"], r["prompt_tokens"], r["generated_tokens"]
-        )
+        answer: dict[str, Any] = self._conn.recv()
+        return answer
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

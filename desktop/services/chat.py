@@ -19,13 +19,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from desktop.engine.pool import EnginePool, ModelLease
+from desktop.engine.pool import EnginePool, LentModel
 from desktop.engine.protocol import ContextPolicy, GenerationStats, ModelLoaded, Sampling
 from desktop.engine.text_model import TextStream
 from desktop.errors import EngineCrashed, EngineUnresponsive, LanternError
-from desktop.models.installed import InstalledModel
 from desktop.services.models import ModelService
 from desktop.services.runs import FLUSH_INTERVAL_S
 from desktop.settings import Settings
@@ -45,6 +44,9 @@ from desktop.tasks.sampling_fields import (
     usable_context_policy,
     usable_sampling,
 )
+
+if TYPE_CHECKING:
+    from desktop.services.models import RunnableModel
 
 log = logging.getLogger(__name__)
 
@@ -297,7 +299,7 @@ class ChatService:
 
     def _chosen_model(
         self, conversation: ConversationRecord, model_id: str | None
-    ) -> InstalledModel:
+    ) -> RunnableModel:
         model = self._models.choose(model_id or conversation.model_id)
         if model.id != conversation.model_id:
             self.conversations.set_model(conversation.id, model.id)
@@ -307,7 +309,7 @@ class ChatService:
         self,
         conversation: ConversationRecord,
         history: list[MessageRecord],
-        model: InstalledModel,
+        model: RunnableModel,
         max_tokens: int | None,
         temperature: float | None,
     ) -> ChatTurn:
@@ -364,7 +366,7 @@ class ChatService:
         stats = next((m.stats for m in reversed(thread) if m.stats), None)
         return context_use(stats, self._settings.context_length)
 
-    def lease(self, model: InstalledModel) -> ModelLease:
+    def lease(self, model: RunnableModel) -> LentModel:
         """The model lent to a turn, loaded: an interactive lease of the engine pool."""
         return self._engines.lease(model, "interactive", "chat")
 
@@ -411,7 +413,7 @@ class ChatTurn:
         conversation: ConversationRecord,
         history: list[MessageRecord],
         answer: MessageRecord,
-        model: InstalledModel,
+        model: RunnableModel,
         sampling: Sampling,
         *,
         continuing: bool = False,
@@ -427,7 +429,7 @@ class ChatTurn:
         self._sampling = sampling
         self._cancelled = threading.Event()
         self._stream: TextStream | None = None
-        self._lease: ModelLease | None = None
+        self._lease: LentModel | None = None
         self.outcome: TurnOutcome | None = None
 
     def cancel(self) -> None:

@@ -1,30 +1,55 @@
-"""Models: the catalog, Hub search, memory fit, installed models, and which one a chat uses."""
+"""Models: the catalog, Hub search, memory fit, installed models, the models of the remote
+servers the user added, and which one a feature runs on."""
 
 from __future__ import annotations
 
+import builtins
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from desktop.errors import ModelNotFound, NoModelInstalled
+from desktop.engine.text_model import LOCAL_CAPABILITIES, Capabilities
+from desktop.errors import ModelNotFound, ModelNotInstalled, NoModelInstalled
 from desktop.models.catalog import CatalogEntry, load_catalog
 from desktop.models.fit import FitEstimate, fit_estimate
 from desktop.models.gguf_info import GgufInfo, gguf_info_from_header
 from desktop.models.installed import InstalledModel, ModelLibrary
 from desktop.models.machine import machine_memory
+from desktop.models.remotes import split_remote_model_id
 from desktop.models.repo_files import ModelFiles
 from desktop.models.starter import fetch_starter_model, starter_cache
 from desktop.paths import catalog_file
 from desktop.settings import Settings
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from desktop.engine.remote import RemoteModel
     from desktop.models.hub import HubClient, HubModel, HubRepository, SearchOrder
+    from desktop.services.remotes import RemoteService
+
+    # What a feature runs on: a model installed here, or one a remote server serves.
+    RunnableModel: TypeAlias = InstalledModel | RemoteModel
+
+
+@dataclass(frozen=True)
+class ModelOption:
+    """A model as the pickers list it: installed here (`installed`), or served by `remote`."""
+
+    id: str
+    capabilities: Capabilities
+    installed: InstalledModel | None = None
+    remote: str | None = None
 
 
 class ModelService:
-    def __init__(self, library: ModelLibrary, settings: Settings) -> None:
+    def __init__(
+        self, library: ModelLibrary, settings: Settings, remotes: RemoteService | None = None
+    ) -> None:
         self.library = library
         self._settings = settings
+        self.remotes = remotes  # None: the remotes are not consulted (a bare ModelService)
 
     @cached_property
     def hub(self) -> HubClient:
@@ -86,15 +111,37 @@ class ModelService:
     def remove(self, model_id: str) -> InstalledModel:
         return self.library.remove(model_id)
 
-    def choose(self, model_id: str | None = None) -> InstalledModel:
-        """The model asked for; else the default one from the settings; else the first installed."""
+    def options(self) -> builtins.list[ModelOption]:
+        """Every model a feature can run on, installed ones first, then the remotes' (as
+        their last test found them: no network)."""
+        installed = [ModelOption(m.id, LOCAL_CAPABILITIES, m) for m in self.library.list()]
+        served = self.remotes.models() if self.remotes is not None else []
+        return installed + [ModelOption(r.id, r.capabilities, remote=r.remote) for r in served]
+
+    def choose(self, model_id: str | None = None) -> RunnableModel:
+        """The model asked for (an installed one's id, or a remote's NAME:MODEL); else the
+        default one from the settings; else the first installed; else a remote's first."""
         if model_id:
-            return self.library.get(model_id)
+            return self._find(model_id)
         installed = self.library.list()
-        if not installed:  # the window and the command line each say how to get one
-            raise NoModelInstalled("No model is installed yet.")
         default = self._settings.default_model_id
-        return next((m for m in installed if m.id == default), installed[0])
+        if installed:
+            return next((m for m in installed if m.id == default), installed[0])
+        served = self.remotes.models() if self.remotes is not None else []
+        if not served:  # the window and the command line each say how to get one
+            raise NoModelInstalled("No model is installed yet.")
+        return self._find(next((r.id for r in served if r.id == default), served[0].id))
+
+    def _find(self, model_id: str) -> RunnableModel:
+        """An installed model's id wins; else `NAME:MODEL` of a remote the user added."""
+        try:
+            return self.library.get(model_id)
+        except ModelNotInstalled:
+            split = split_remote_model_id(model_id)
+            remotes = self.remotes
+            if split is None or remotes is None or all(r.name != split[0] for r in remotes.list()):
+                raise
+            return remotes.model(model_id)
 
     def install_starter(self, user_cache: Path) -> InstalledModel | None:
         """Install the starter model if no model is installed; None when one already is."""

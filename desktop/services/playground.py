@@ -10,13 +10,13 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from desktop.engine.hardware import default_threads
-from desktop.engine.pool import EnginePool, ModelLease
+from desktop.engine.pool import EnginePool, LentModel
 from desktop.engine.protocol import ChatMessage, GeneratedToken, GenerationStats, Sampling
 from desktop.engine.text_model import TextModel, TextStream
 from desktop.errors import LanternError
-from desktop.models.installed import InstalledModel
 from desktop.services.generation_steps import marked_if_it_fails
 from desktop.services.models import ModelService
 from desktop.services.playground_parameters import (
@@ -31,6 +31,9 @@ from desktop.settings import Settings
 from desktop.store.db import Database
 from desktop.store.playground import PlaygroundPresets, PlaygroundRunRecord, PlaygroundRuns
 from desktop.store.sessions import RunStatus
+
+if TYPE_CHECKING:
+    from desktop.services.models import RunnableModel
 
 LANES = 2
 
@@ -68,12 +71,12 @@ class PlaygroundService(SessionService[PlaygroundRunRecord]):
         self._engines = engines
         self._settings = settings
 
-    def lease(self, model: InstalledModel) -> ModelLease:
+    def lease(self, model: RunnableModel) -> LentModel:
         """`model`, loaded, lent to one side of a run (or a preview): an interactive lease.
         Two sides on one model run in two processes of it, memory allowing."""
         return self._engines.lease(model, "interactive", "playground")
 
-    def model(self, model_id: str) -> InstalledModel:
+    def model(self, model_id: str) -> RunnableModel:
         return self._models.get(model_id)
 
     # ---- before a run ----
@@ -191,7 +194,7 @@ class PlaygroundRun:
         lane: int,
         prompt: PlaygroundPrompt,
         parameters: PlaygroundParameters,
-        model: InstalledModel,
+        model: RunnableModel,
         threads: int | None,
         forced: Sequence[GeneratedToken] = (),
     ) -> None:

@@ -81,6 +81,7 @@ class RemoteModelEntry:
     remote: str
     model: str
     context_length: int | None  # None: the server does not say
+    capabilities: Capabilities  # as the remote's last test found them
 
 
 class RemoteService:
@@ -166,8 +167,16 @@ class RemoteService:
 
     def models(self) -> builtins.list[RemoteModelEntry]:
         """Every remote's models as their last test found them (no network)."""
+        from desktop.engine.remote_probe import ServerProfile
+
         return [
-            RemoteModelEntry(remote_model_id(r.name, m.id), r.name, m.id, m.context_length)
+            RemoteModelEntry(
+                remote_model_id(r.name, m.id),
+                r.name,
+                m.id,
+                m.context_length,
+                ServerProfile.from_json(r.profile).capabilities(r.name),
+            )
             for r in self.list()
             for m in r.models
         ]

@@ -14,12 +14,12 @@ import logging
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING
 
 from desktop.engine.pool import EnginePool
 from desktop.engine.protocol import Sampling
 from desktop.engine.text_model import TextModel
 from desktop.errors import LanternError
-from desktop.models.installed import InstalledModel
 from desktop.services.generation_steps import (
     GenerationSteps,
     Pace,
@@ -48,6 +48,9 @@ from desktop.tasks.summary import (
     prompt_overhead,
     text_budget,
 )
+
+if TYPE_CHECKING:
+    from desktop.services.models import RunnableModel
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +208,7 @@ class SummaryRun:
         record: SummaryRecord,
         source: SourceText,
         options: SummaryOptions,
-        model: InstalledModel,
+        model: RunnableModel,
     ) -> None:
         self._service = service
         self._repository = service.summaries

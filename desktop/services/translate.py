@@ -14,12 +14,11 @@ import logging
 import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop.engine.pool import EnginePool
 from desktop.engine.protocol import ChatMessage, Sampling
 from desktop.errors import LanternError
-from desktop.models.installed import InstalledModel
 from desktop.services.generation_steps import GenerationSteps, Pace, StepCost, marked_if_it_fails
 from desktop.services.models import ModelService
 from desktop.services.runs import FLUSH_INTERVAL_S
@@ -38,6 +37,9 @@ from desktop.tasks.glossary import Glossary, glossary_from_pairs
 from desktop.tasks.languages import Language, detect_language, language_name
 from desktop.tasks.prompts import fill, template
 from desktop.tasks.segments import Segment, assemble, split_into_segments
+
+if TYPE_CHECKING:
+    from desktop.services.models import RunnableModel
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +237,7 @@ class TranslationRun:
         self,
         service: TranslationService,
         translation_id: int,
-        model: InstalledModel,
+        model: RunnableModel,
         *,
         only: int | None = None,
     ) -> None:

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from desktop.engine.pool import EnginePool, ModelLease
-from desktop.models.installed import InstalledModel
+from desktop.engine.pool import EnginePool, LentModel
 from desktop.services.files import write_file_atomically
 from desktop.services.models import ModelService
 from desktop.services.sessions import SessionService
@@ -20,6 +19,9 @@ from desktop.store.sessions import SessionStore, SourceColumns
 from desktop.tasks.chat import conversation_title
 from desktop.tasks.document_export import ExportFormat
 from desktop.tasks.documents import SourceText
+
+if TYPE_CHECKING:
+    from desktop.services.models import RunnableModel
 
 RecordT = TypeVar("RecordT")
 StatusT = TypeVar("StatusT", bound=str)
@@ -59,15 +61,15 @@ class WritingService(SessionService[RecordT]):
         self._engines = engines
         self._task = task  # what the pool says holds a model: "summary", "translation"
 
-    def lease(self, model: InstalledModel) -> ModelLease:
+    def lease(self, model: RunnableModel) -> LentModel:
         """`model`, loaded, lent to a run for all its steps: a background lease."""
         return self._engines.lease(model, "background", self._task)
 
-    def preview_lease(self, model: InstalledModel) -> ModelLease:
+    def preview_lease(self, model: RunnableModel) -> LentModel:
         """`model` lent for a moment to answer the user (a plan, a count): interactive."""
         return self._engines.lease(model, "interactive", self._task)
 
-    def model(self, model_id: str | None) -> InstalledModel:
+    def model(self, model_id: str | None) -> RunnableModel:
         """The installed model to run: `model_id`, or the default one."""
         return self._models.choose(model_id)
 
