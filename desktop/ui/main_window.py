@@ -4,11 +4,11 @@ models, widgets/engine_status.py), and closing.
 
 Each page is a Page (page.py) in a sub-package of its own (`chat/page.py`, `models/page.py`,
 ...): made with the Lantern and the window's BackgroundTasks, `start()`ed once the window is
-built, given the installed models by `set_models()`, and `shutdown()` when it closes. A page
-runs its long job (a chat turn, a summary) as a service run in a PageRun (ui/runs.py), and its
-reads and writes on the window's pool through BackgroundTasks (ui/bridge.py). The window only
-routes: the models it reads go to every page, the menus call the pages, and the status bar
-speaks for the page shown.
+built, given the models (installed, then the remotes') by `set_models()`, and `shutdown()`
+when it closes. A page runs its long job (a chat turn, a summary) as a service run in a
+PageRun (ui/runs.py), and its reads and writes on the window's pool through BackgroundTasks
+(ui/bridge.py). The window only routes: the models it reads go to every page, the menus call
+the pages, and the status bar speaks for the page shown.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from desktop.ui.widgets.navigation_rail import NavigationRail
 if TYPE_CHECKING:
     from PySide6.QtGui import QAction
 
-    from desktop.models.installed import InstalledModel
     from desktop.services.app import Lantern
+    from desktop.services.models import ModelOption
 
 # The rail's order, which gives each page its Ctrl+number and its icon (resources/icons/).
 # Models keeps Ctrl+2, as before the writing pages came.
@@ -220,13 +220,13 @@ class MainWindow(QMainWindow):
         if not self.chat_page.use_model(model_id):
             self.reload_models()
 
-    # ---- the installed models, for every page ----
+    # ---- the models (installed, and the remotes'), for every page ----
 
-    def _read_models(self) -> tuple[list[InstalledModel], str | None]:
-        models = self._lantern.models.list()
+    def _read_models(self) -> tuple[list[ModelOption], str | None]:
+        models = self._lantern.models.options()  # the remotes' as last tested: no network
         return models, (self._lantern.models.choose().id if models else None)
 
-    def _show_start(self, result: tuple[list[InstalledModel], str | None]) -> None:
+    def _show_start(self, result: tuple[list[ModelOption], str | None]) -> None:
         self._show_models(result)
         if self.chat_page.has_models():
             self.statusBar().showMessage("Ready.", 3000)
@@ -234,7 +234,7 @@ class MainWindow(QMainWindow):
     def reload_models(self) -> None:
         self._tasks.run(self._read_models, self._show_models, self._show_error)
 
-    def _show_models(self, result: tuple[list[InstalledModel], str | None]) -> None:
+    def _show_models(self, result: tuple[list[ModelOption], str | None]) -> None:
         models, default = result
         for page in self.pages:
             page.set_models(models, default)

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QWidget
 
 if TYPE_CHECKING:
-    from desktop.models.installed import InstalledModel
     from desktop.services.app import Lantern
+    from desktop.services.models import ModelOption
     from desktop.ui.bridge import BackgroundTasks
 
 
@@ -32,8 +32,9 @@ class Page(LanternWidget):
     def start(self) -> None:
         """The window is built: read what the page shows first (in the background)."""
 
-    def set_models(self, models: list[InstalledModel], default_id: str | None) -> None:
-        """The installed models, read at start and again whenever they change."""
+    def set_models(self, models: list[ModelOption], default_id: str | None) -> None:
+        """The models a feature can run on (installed, then the remotes'), read at start and
+        again whenever they change."""
 
     def shutdown(self) -> None:
         """The window is closing: stop the page's run and wait for its thread."""

@@ -74,9 +74,9 @@ def test_a_remote_is_added_through_the_dialog_and_its_models_shown(
     qtbot.waitUntil(lambda: view.table.rowCount() == 1 and cell(view, 0, 2) == ANSWERS)
     assert (cell(view, 0, 0), cell(view, 0, 1)) == ("gpu", llama_cpp_server.url)
     assert cell(view, 0, 3).endswith(" ms") and cell(view, 0, 4) == "1"
-    assert f"gpu:{llama_cpp_server.model} — context not stated by the server" in (
-        view.details.text()
-    )
+    assert [view.models_list.item(row).text() for row in range(view.models_list.count())] == [
+        f"gpu:{llama_cpp_server.model} — context not stated by the server"
+    ]
     assert "applies the model's chat template itself" in view.details.text()
     assert stored_api_key("gpu") == llama_cpp_server.api_key
     assert llama_cpp_server.api_key not in app_paths().remotes_file.read_text()

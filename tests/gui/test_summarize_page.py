@@ -35,7 +35,7 @@ def page(qtbot, lantern: Lantern) -> Iterator[SummarizePage]:
     page = SummarizePage(lantern, tasks)
     qtbot.addWidget(page)
     page.resize(1100, 800)
-    page.set_models(lantern.models.list(), None)
+    page.set_models(lantern.models.options(), None)
     page.show()
     page.start()
     yield page

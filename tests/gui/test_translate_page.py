@@ -41,7 +41,7 @@ def page(qtbot, lantern: Lantern) -> Iterator[TranslatePage]:
     page = TranslatePage(lantern, tasks)
     qtbot.addWidget(page)
     page.resize(1100, 750)
-    models = lantern.models.list()
+    models = lantern.models.options()
     page.set_models(models, models[0].id)
     with qtbot.waitSignal(page.sessions.history_shown, timeout=TIMEOUT_MS):
         page.start()

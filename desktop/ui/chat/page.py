@@ -46,10 +46,10 @@ from desktop.ui.widgets.model_picker import ModelPicker
 from desktop.ui.widgets.panes import panes
 
 if TYPE_CHECKING:
-    from desktop.models.installed import InstalledModel
     from desktop.services.app import Lantern
     from desktop.services.chat import ChatService, ChatTurn, ThreadView, TurnOutcome
     from desktop.services.history import ExportFormat
+    from desktop.services.models import ModelOption
     from desktop.store.repositories import ConversationRecord
     from desktop.ui.bridge import BackgroundTasks
 
@@ -210,7 +210,7 @@ class ChatPage(Page):
 
     # ---- what the window asks ----
 
-    def set_models(self, models: list[InstalledModel], default_id: str | None) -> None:
+    def set_models(self, models: list[ModelOption], default_id: str | None) -> None:
         # Keep the user's choice across a refresh; a model asked for by "Use for chat" wins.
         self.model_picker.show_models(models, default_id, wanted=self._wanted_model)
         self._wanted_model = None

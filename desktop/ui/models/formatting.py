@@ -34,6 +34,11 @@ def tokens_text(n: int | None) -> str:
     return f"{n:,} tokens" if n else UNKNOWN
 
 
+def token_count_text(n: int, *, estimated: bool = False) -> str:
+    """'946 tokens'; '≈ 946 tokens' for an estimate (a server without a tokenizer to ask)."""
+    return f"{'≈ ' if estimated else ''}{n:,} token{'' if n == 1 else 's'}"
+
+
 def speed_text(bytes_per_second: float) -> str:
     return f"{size_text(int(bytes_per_second))}/s"
 

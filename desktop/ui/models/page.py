@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 
 class ModelsPage(Page):
-    use_for_chat = Signal(str)  # model id
+    use_for_chat = Signal(str)  # model id (a remote's: NAME:MODEL)
     models_changed = Signal()  # installed, imported or deleted; a remote added or removed
 
     def __init__(
@@ -82,6 +82,7 @@ class ModelsPage(Page):
         self.downloads.use_requested.connect(self.use_for_chat)
         self.downloads.model_installed.connect(self._downloaded)
         self.remote.remotes_changed.connect(self.models_changed)  # their models come or go
+        self.remote.use_requested.connect(self.use_for_chat)
         self._signals.changed.connect(self.downloads.on_news, Qt.ConnectionType.QueuedConnection)
 
     def start(self) -> None:

@@ -1,8 +1,9 @@
 """The remote engines: OpenAI-compatible servers whose models Lantern uses beside its own.
-Each row says whether the server answers now and how fast; Test connection asks it again
-(its models, and what it cannot do, with the reason); Add… opens the dialog that tests one
-before adding it; Remove… forgets a remote and its API key. Every call that reaches a server
-runs on the window's BackgroundTasks."""
+Each row says whether the server answers now and how fast; under it, the selected remote's
+models (Use for chat picks one in the chat) and what it cannot do, with the reason. Test
+connection asks it again; Add… opens the dialog that tests one before adding it; Remove…
+forgets a remote and its API key. Every call that reaches a server runs on the window's
+BackgroundTasks."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
     QMessageBox,
     QPushButton,
     QTableWidgetItem,
@@ -49,6 +52,7 @@ NO_ANSWER = "No answer"
 
 class RemoteView(LanternWidget):
     remotes_changed = Signal()  # one was added or removed: its models come or go
+    use_requested = Signal(str)  # a remote model's id (NAME:MODEL), to chat with
 
     def __init__(
         self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
@@ -62,7 +66,11 @@ class RemoteView(LanternWidget):
 
         self.table = row_table(COLUMNS, "Remote engines", stretch_column=1)
         self.table.itemSelectionChanged.connect(self._selection_changed)
-        self.details = QLabel()
+        self.models_list = QListWidget()
+        self.models_list.setAccessibleName("Models of the remote")
+        self.models_list.itemSelectionChanged.connect(self._update_actions)
+        self.models_list.itemDoubleClicked.connect(lambda _item: self.use_selected())
+        self.details = QLabel()  # what the remote cannot do, and why
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
@@ -70,13 +78,16 @@ class RemoteView(LanternWidget):
         self.add_button = QPushButton("Add…")
         self.add_button.setToolTip("Add an OpenAI-compatible server by its URL and API key")
         self.add_button.clicked.connect(self.add_remote)
+        self.use_button = QPushButton("Use for chat")
+        self.use_button.setToolTip("Chat with the model selected in the list above")
+        self.use_button.clicked.connect(self.use_selected)
         self.test_button = QPushButton("Test connection")
         self.test_button.setToolTip("Ask the server again: how fast it answers, its models")
         self.test_button.clicked.connect(self.test_selected)
         self.remove_button = QPushButton("Remove…")
         self.remove_button.clicked.connect(self.remove_selected)
         buttons = QHBoxLayout()
-        for button in (self.test_button, self.remove_button):
+        for button in (self.use_button, self.test_button, self.remove_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.add_button)
@@ -85,7 +96,8 @@ class RemoteView(LanternWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table, 2)
-        layout.addWidget(self.details, 1)
+        layout.addWidget(self.models_list, 1)
+        layout.addWidget(self.details)
         layout.addWidget(self.notice)
         layout.addLayout(buttons)
         self._update_actions()
@@ -169,6 +181,7 @@ class RemoteView(LanternWidget):
 
     def _selection_changed(self) -> None:
         remote = self.selected_remote()
+        self._show_models(remote)
         self.details.setText(self._details(remote) if remote else "")
         self._update_actions()
 
@@ -177,18 +190,45 @@ class RemoteView(LanternWidget):
         for button in (self.test_button, self.remove_button):
             button.setEnabled(chosen and not self._busy)
         self.add_button.setEnabled(not self._busy)
+        self.use_button.setEnabled(self.selected_model() is not None)
+
+    def _show_models(self, remote: Remote | None) -> None:
+        """The remote's models as `--model` takes them, the first selected."""
+        self.models_list.clear()
+        if remote is None:
+            return
+        for model in remote.models:
+            model_id = remote_model_id(remote.name, model.id)
+            context = model.context_length
+            item = QListWidgetItem(
+                f"{model_id} — context "
+                + (tokens_text(context) if context else "not stated by the server")
+            )
+            item.setData(Qt.ItemDataRole.UserRole, model_id)
+            self.models_list.addItem(item)
+        if remote.models:
+            self.models_list.setCurrentRow(0)
+        else:
+            empty = QListWidgetItem("The server listed no models when it was last tested.")
+            empty.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.models_list.addItem(empty)
+
+    def selected_model(self) -> str | None:
+        """The id (NAME:MODEL) of the model selected in the remote's list."""
+        items = self.models_list.selectedItems()
+        return items[0].data(Qt.ItemDataRole.UserRole) if items else None
 
     def _details(self, remote: Remote) -> str:
-        """The remote's models as `--model` takes them, and what it cannot do (and why)."""
-        lines = [
-            f"{remote_model_id(remote.name, m.id)} — context "
-            + (tokens_text(m.context_length) if m.context_length else "not stated by the server")
-            for m in remote.models
-        ] or ["The server listed no models when it was last tested."]
+        """What the remote cannot do, and why (as it was last tested)."""
         capabilities = self.capabilities.get(remote.name)
-        if capabilities is not None:
-            lines += [reason for reason in asdict(capabilities).values() if reason]
-        return "\n".join(lines)
+        if capabilities is None:
+            return ""
+        return "\n".join(reason for reason in asdict(capabilities).values() if reason)
+
+    def use_selected(self) -> None:
+        model_id = self.selected_model()
+        if model_id is not None:
+            self.use_requested.emit(model_id)
 
     # ---- actions ----
 

@@ -17,6 +17,7 @@ from desktop.ui.models.formatting import stats_line
 from desktop.ui.playground.token_view import TokenView
 from desktop.ui.widgets.model_picker import ModelPicker
 
+CODE_HINT = "The same request as a llama-cpp-python or OpenAI-client call"
 STATUS_WORDS = {
     "running": "running…",
     "loading": "loading the model…",
@@ -51,7 +52,7 @@ class LaneView(QWidget):
         self.settings_label.setWordWrap(True)
         self.code_button = QPushButton("Copy as code…")
         self.code_button.setAccessibleName(f"Copy as code {name}")
-        self.code_button.setToolTip("The same request as a llama-cpp-python or OpenAI-client call")
+        self.code_button.setToolTip(CODE_HINT)
         self.view = TokenView()
         self.view.setAccessibleName(f"Output {name}")
         self.status_label = QLabel("")
@@ -69,6 +70,11 @@ class LaneView(QWidget):
         layout.addWidget(self.settings_label)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.status_label)
+
+    def allow_code(self, reason: str | None) -> None:
+        """Copy as code greyed out with `reason` (None: offered)."""
+        self.code_button.setEnabled(reason is None)
+        self.code_button.setToolTip(reason or CODE_HINT)
 
     def show_status(
         self, status: str, stats: GenerationStats | None = None, error: str = ""

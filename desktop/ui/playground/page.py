@@ -7,6 +7,10 @@ Built as every page with a long job is (see ui/summarize/page.py): each side's r
 in a `PageRun` of its own, the saved runs are a `SavedSessions`, the presets and counts go
 through the window's BackgroundTasks. The page only shows what comes back, and asks for
 `lantern.playground` only inside those: built on first use, it opens the database.
+
+Each side's model says what it can do (a remote server's limits): what it cannot is greyed
+out with the reason (as a tooltip, and on the page's notice line for what was set), and a run
+never sends it.
 """
 
 from __future__ import annotations
@@ -27,8 +31,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.engine.text_model import LOCAL_CAPABILITIES, Capabilities
 from desktop.errors import LanternError
-from desktop.services.playground import LaneRequest, PlaygroundRun, PromptPreview
+from desktop.services.playground import (
+    LaneRequest,
+    PlaygroundError,
+    PlaygroundRun,
+    PromptPreview,
+)
 from desktop.services.playground_parameters import (
     PlaygroundParameters,
     stats_from_json,
@@ -37,6 +47,7 @@ from desktop.services.playground_parameters import (
 from desktop.store.playground import PlaygroundRunRecord
 from desktop.tasks.code_export import CodeRequest
 from desktop.ui.error_text import error_text
+from desktop.ui.models.formatting import token_count_text
 from desktop.ui.page import Page
 from desktop.ui.playground.code_dialog import CodeDialog
 from desktop.ui.playground.lane_view import LaneView, stats_text
@@ -52,8 +63,8 @@ from desktop.ui.widgets.throttle import Throttle
 
 if TYPE_CHECKING:
     from desktop.engine.protocol import GenerationStats
-    from desktop.models.installed import InstalledModel
     from desktop.services.app import Lantern
+    from desktop.services.models import ModelOption
     from desktop.ui.bridge import BackgroundTasks
 
 log = logging.getLogger(__name__)
@@ -85,7 +96,7 @@ class PlaygroundPage(Page):
         self, lantern: Lantern, tasks: BackgroundTasks, parent: QWidget | None = None
     ) -> None:
         super().__init__(lantern, tasks, parent)
-        self._models: dict[str, InstalledModel] = {}
+        self._has_models = False
         self._runs = [PageRun(self, "lantern-playground-run") for _side in SIDES]
         self._ended: dict[int, GenerationStats] = {}  # side -> how its last run went
         self._figures = ""
@@ -116,6 +127,7 @@ class PlaygroundPage(Page):
         self.model_notice = Notice()  # shown while no model is installed
         self.model_notice.show_info(NO_MODEL)
         self.model_notice.hide()  # until the window says which models there are
+        self.limits_notice = Notice()  # what the models chosen cannot do, of what was set
         self.status = Notice()
         actions = QHBoxLayout()
         actions.setContentsMargins(0, 0, 0, 0)
@@ -146,6 +158,7 @@ class PlaygroundPage(Page):
         top_layout.addWidget(self.editor, 1)
         top_layout.addLayout(actions)
         top_layout.addWidget(self.model_notice)
+        top_layout.addWidget(self.limits_notice)
         top_layout.addWidget(self.status)
         work = QSplitter(Qt.Orientation.Vertical)
         work.setChildrenCollapsible(False)
@@ -181,10 +194,20 @@ class PlaygroundPage(Page):
         self.run_button.clicked.connect(lambda _checked=False: self.run())
         self.stop_button.clicked.connect(lambda _checked=False: self.stop())
         self.compare_button.toggled.connect(lambda _on: self._show_sides())
+        self.compare_button.toggled.connect(lambda _on: self._models_chosen())
+        self.editor.raw_button.toggled.connect(lambda _on: self._show_limits())
         self.lanes[0].model_picker.currentIndexChanged.connect(lambda _i: self._prompt_changed())
         for side, (lane, panel, run) in enumerate(
             zip(self.lanes, self.parameters, self._runs, strict=True)
         ):
+            lane.model_picker.currentIndexChanged.connect(lambda _i: self._models_chosen())
+            panel.changed.connect(self._show_limits)
+            # Before the lane shows the run's tokens: whether they can be chosen from.
+            run.started.connect(
+                lambda run, lane=lane: lane.view.set_forcing(
+                    self.capabilities_of(run.model.id).forced_tokens
+                )
+            )
             run.started.connect(lane.run_started)
             run.yielded.connect(lane.run_progress)
             run.finished.connect(lambda outcome, side=side: self._side_finished(side, outcome))
@@ -214,18 +237,19 @@ class PlaygroundPage(Page):
 
     def _update_actions(self) -> None:
         running = self.is_running()
-        self.run_button.setEnabled(not running and bool(self._models))
+        self.run_button.setEnabled(not running and self._has_models)
         self.stop_button.setEnabled(running)
         self.stop_shortcut.setEnabled(running)
         self.compare_button.setEnabled(not running)
 
     # ---- what the window calls ----
 
-    def set_models(self, models: list[InstalledModel], default_id: str | None) -> None:
-        self._models = {model.id: model for model in models}
+    def set_models(self, models: list[ModelOption], default_id: str | None) -> None:
+        self._has_models = bool(models)
         for lane in self.lanes:
             lane.model_picker.show_models(models, default_id)
         self.model_notice.setVisible(not models)
+        self._models_chosen()
         self._update_actions()
 
     def start(self) -> None:
@@ -254,6 +278,50 @@ class PlaygroundPage(Page):
     def sides(self) -> int:
         return 2 if self.compare_button.isChecked() else 1
 
+    # ---- what the models chosen can do ----
+
+    def capabilities_of(self, model_id: str | None) -> Capabilities:
+        """What a listed model can do; one no longer listed is for its run to refuse."""
+        option = self.lanes[0].model_picker.options.get(model_id or "")
+        return option.capabilities if option is not None else LOCAL_CAPABILITIES
+
+    def _models_chosen(self) -> None:
+        """Grey out, on each side in use, what its model cannot do; raw completion (one
+        prompt for both sides) where either side cannot."""
+        for lane, panel in zip(self.lanes, self.parameters, strict=True):
+            panel.set_capabilities(lane.model_picker.capabilities())
+            lane.allow_code(code_reason(lane.model_picker.chosen()))
+        in_use = self.lanes[: self.sides()]
+        reasons = [lane.model_picker.capabilities().raw_completion for lane in in_use]
+        self.editor.allow_raw(next((r for r in reasons if r), None))
+        self._show_limits()
+
+    def _show_limits(self) -> None:
+        """The text the model gets, greyed where side A's cannot show it; the notice line says
+        why for what was set but is not sent (or, for a remote model, where to look)."""
+        chat = self.editor.mode() == "chat"
+        preview = self.lanes[0].model_picker.capabilities().rendered_prompt
+        self.editor.allow_preview(preview if chat else None)
+        lines = []
+        if not self.editor.raw_button.isEnabled():
+            lines.append(f"Raw completion is greyed out: {self.editor.raw_button.toolTip()}")
+        remote = []
+        for side in range(self.sides()):
+            chosen = self.lanes[side].model_picker.chosen()
+            if chosen is not None and chosen.remote is not None:
+                remote.append(chosen)
+            prefix = f"Side {SIDES[side]}: " if self.sides() > 1 else ""
+            lines += [prefix + reason for reason in self.parameters[side].left_out()]
+        if not lines and remote:
+            servers = " and ".join(sorted({o.remote or "" for o in remote}))
+            lines.append(
+                f"Runs on {servers}: what the server cannot do is greyed out (hover it for why)."
+            )
+        if lines:
+            self.limits_notice.show_info("\n".join(lines))
+        else:
+            self.limits_notice.clear_message()
+
     # ---- the prompt's length, once typing pauses ----
 
     def _prompt_changed(self) -> None:
@@ -274,18 +342,20 @@ class PlaygroundPage(Page):
             self.editor.show_count("", exc.message)
             return
         generation = self._count_generation
+        estimate = self.capabilities_of(model_id).exact_token_counts
         lantern = self._lantern
         self._tasks.run(
             lambda: lantern.playground.preview(model_id, prompt),
-            lambda preview: self._show_count(generation, preview),
+            lambda preview: self._show_count(generation, preview, estimate),
             lambda error: self._count_failed(generation, error),
         )
 
-    def _show_count(self, generation: int, preview: PromptPreview) -> None:
+    def _show_count(self, generation: int, preview: PromptPreview, estimate: str | None) -> None:
+        """`estimate`: why the model's tokens are estimated, if they are (the tooltip)."""
         if generation != self._count_generation:
             return
-        plural = "" if preview.tokens == 1 else "s"
-        self.editor.show_count(f"{preview.tokens:,} token{plural}", "By the model's own tokenizer")
+        count = token_count_text(preview.tokens, estimated=estimate is not None)
+        self.editor.show_count(count, estimate or "By the model's own tokenizer")
         self.editor.show_preview(preview.text)
 
     def _count_failed(self, generation: int, error: BaseException) -> None:
@@ -313,6 +383,10 @@ class PlaygroundPage(Page):
             model_id = self.lanes[side].model_picker.currentData()
             if model_id is None:
                 self.status.show_error("Install a model on the Models page first.")
+                return
+            cannot = self.capabilities_of(model_id).raw_completion
+            if prompt.mode == "raw" and cannot:  # never sent: the mode turned to chat
+                self.status.show_error(cannot)
                 return
             sides.append(LaneRequest(model_id, self.parameters[side].parameters()))
         self.status.clear_message()
@@ -351,6 +425,10 @@ class PlaygroundPage(Page):
         """Put the alternative `token_id` at `position` of side `side`'s answer and go on."""
         run_id = self.lanes[side].run_id
         if run_id is None or self.is_running() or self._closed:
+            return
+        cannot = self.lanes[side].view.forcing
+        if cannot:  # greyed out in the view: never sent
+            self.status.show_error(cannot)
             return
         lantern = self._lantern
         self.status.clear_message()
@@ -408,6 +486,7 @@ class PlaygroundPage(Page):
             lane.model_picker.choose(record.model_id)
             self.parameters[side].set_parameters(PlaygroundParameters.from_json(record.parameters))
             tokens = [token_from_json(t) for t in record.tokens]
+            lane.view.set_forcing(self.capabilities_of(record.model_id).forced_tokens)
             lane.view.show_answer(record.output, tokens)
             lane.show_status(record.status, stats_from_json(record.stats), record.error or "")
             lane.run_id = record.id
@@ -498,7 +577,10 @@ class PlaygroundPage(Page):
     # ---- copy as code ----
 
     def code_request(self, side: int) -> CodeRequest:
-        model = self._models[self.lanes[side].model_picker.currentData()]
+        chosen = self.lanes[side].model_picker.chosen()
+        model = chosen.installed if chosen is not None else None
+        if model is None:
+            raise PlaygroundError(code_reason(chosen) or NO_MODEL)
         prompt = self.editor.prompt()
         parameters = self.parameters[side].parameters()
         return CodeRequest(
@@ -513,9 +595,6 @@ class PlaygroundPage(Page):
         )
 
     def show_code(self, side: int) -> CodeDialog | None:
-        if self.lanes[side].model_picker.currentData() not in self._models:
-            self.status.show_error("Install a model on the Models page first.")
-            return None
         try:
             request = self.code_request(side)
         except LanternError as exc:
@@ -525,3 +604,13 @@ class PlaygroundPage(Page):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
+
+
+def code_reason(chosen: ModelOption | None) -> str | None:
+    """Why Copy as code is greyed out for the model chosen; None: it is offered."""
+    if chosen is None or chosen.remote is None:
+        return None
+    return (
+        "Copy as code writes llama-cpp-python code that loads the model's file, and this "
+        f"model runs on the server {chosen.remote}: there is no file here to load."
+    )

@@ -1,7 +1,10 @@
 """Every sampling setting llama.cpp offers, each explained on hover; an output constraint (a
 JSON schema or a GBNF grammar); how many alternatives to show per token; and presets: apply,
 save, delete, and reset to the model's own recommendations. The page reads and writes the
-presets in the background; this panel only shows them and says what the user asked."""
+presets in the background; this panel only shows them and says what the user asked.
+
+What the side's model cannot do (a remote server's limits) is greyed out with the reason, and
+left out of the parameters a run gets; the values stay, for a model that can."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -24,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.engine.protocol import OutputConstraint, Sampling
+from desktop.engine.text_model import LOCAL_CAPABILITIES, Capabilities
 from desktop.services.playground_parameters import MAX_ALTERNATIVES, PlaygroundParameters
 from desktop.tasks.sampling_fields import SAMPLING_FIELDS
 from desktop.ui.widgets.sampling_spin_box import (
@@ -43,6 +48,13 @@ HELP = {
     "answer (hover a token). 0 shows plain text and runs a little faster.",
 }
 CONSTRAINT_KINDS = (("None", None), ("JSON schema", "json_schema"), ("GBNF grammar", "grammar"))
+
+
+def constraint_reason(capabilities: Capabilities, kind: str | None) -> str | None:
+    """Why the model cannot hold its output to a constraint of `kind`; None: it can."""
+    if kind == "json_schema":
+        return capabilities.json_schema
+    return capabilities.grammar if kind == "grammar" else None
 
 
 class ParametersPanel(QScrollArea):
@@ -76,6 +88,7 @@ class ParametersPanel(QScrollArea):
         self.constraint_text.setMinimumHeight(80)
         self.alternatives = QSpinBox()
         self.alternatives.setRange(0, MAX_ALTERNATIVES)
+        self.capabilities = LOCAL_CAPABILITIES  # of the side's model
 
         self.presets = QComboBox()
         self.presets.setAccessibleName("Preset")
@@ -138,13 +151,45 @@ class ParametersPanel(QScrollArea):
         self.delete_preset_button.clicked.connect(lambda _checked=False: self._delete_preset())
         self.reset_button.clicked.connect(lambda _checked=False: self.reset_requested.emit())
 
+    def set_capabilities(self, capabilities: Capabilities) -> None:
+        """What the side's model can do: the rest greyed out with the reason, and not sent."""
+        if capabilities == self.capabilities:
+            return
+        self.capabilities = capabilities
+        self.alternatives.setEnabled(capabilities.logprobs is None)
+        self.alternatives.setToolTip(capabilities.logprobs or HELP["alternatives"])
+        kinds = self.constraint_kind.model()
+        assert isinstance(kinds, QStandardItemModel)  # a QComboBox's own
+        for row, (_label, kind) in enumerate(CONSTRAINT_KINDS):
+            reason = constraint_reason(capabilities, kind)
+            item = kinds.item(row)
+            item.setEnabled(reason is None)
+            item.setToolTip(reason or "")
+        self._update_enabled()
+        self.changed.emit()
+
+    def left_out(self) -> list[str]:
+        """What was set here that the side's model cannot do, and why: not sent."""
+        kind = self.constraint_kind.currentData()
+        reasons = []
+        if self.alternatives.value() and self.capabilities.logprobs:
+            reasons.append(f"Alternatives per token are not shown: {self.capabilities.logprobs}")
+        if (reason := constraint_reason(self.capabilities, kind)) and self._constraint_text():
+            reasons.append(f"The output shape is left out: {reason}")
+        return reasons
+
     def _update_enabled(self) -> None:
         mirostat = self.mirostat.currentData() != 0
         for name in ("top_k", "top_p", "min_p", "typical_p"):
             self._fields[name].setEnabled(not mirostat)
         for name in ("mirostat_tau", "mirostat_eta"):
             self._fields[name].setEnabled(mirostat)
-        self.constraint_text.setVisible(self.constraint_kind.currentData() is not None)
+        kind = self.constraint_kind.currentData()
+        reason = constraint_reason(self.capabilities, kind)
+        self.constraint_kind.setToolTip(reason or HELP["constraint"])
+        self.constraint_text.setEnabled(reason is None)
+        self.constraint_text.setToolTip(reason or "")
+        self.constraint_text.setVisible(kind is not None)
         self.constraint_text.setPlaceholderText(
             'root ::= "yes" | "no"'
             if self.constraint_kind.currentData() == "grammar"
@@ -161,9 +206,18 @@ class ParametersPanel(QScrollArea):
         )
         sampling = Sampling(**values, mirostat=int(self.mirostat.currentData()), stop=stops)
         kind = self.constraint_kind.currentData()
+        text = self._constraint_text()
+        can = self.capabilities
+        constraint = (
+            OutputConstraint(kind, text) if text and constraint_reason(can, kind) is None else None
+        )
+        alternatives = self.alternatives.value() if can.logprobs is None else 0
+        return PlaygroundParameters(sampling, constraint, alternatives)
+
+    def _constraint_text(self) -> str:
+        """The constraint written for the kind chosen ('' for none)."""
         text = self.constraint_text.toPlainText()
-        constraint = OutputConstraint(kind, text) if kind is not None and text.strip() else None
-        return PlaygroundParameters(sampling, constraint, self.alternatives.value())
+        return text if self.constraint_kind.currentData() is not None and text.strip() else ""
 
     def set_parameters(self, parameters: PlaygroundParameters) -> None:
         sampling = parameters.sampling

@@ -1,7 +1,11 @@
 """The Playground's prompt: raw completion (sent as written) or chat (a system prompt and a
 user message, through the model's template); `{variables}` filled from a form that follows
 the text; worked examples (input / output pairs) that make the prompt few-shot; the token
-count; and, on demand, exactly the text the model is given."""
+count; and, on demand, exactly the text the model is given.
+
+Raw completion and the text the model is given are greyed out, with the reason, where the
+model chosen cannot do them (a remote server that takes chats only, or applies the chat
+template itself)."""
 
 from __future__ import annotations
 
@@ -29,6 +33,9 @@ from desktop.services.playground_parameters import PlaygroundPrompt, PromptMode
 from desktop.tasks.few_shot import Example, ExampleLabels, chat_few_shot, raw_few_shot
 from desktop.tasks.prompt_template import fill_template, template_variables
 
+RAW_HINT = "The prompt is sent exactly as written: no chat template"
+PREVIEW_HINT = "The exact text the model is given, its chat template applied"
+
 
 class PromptEditor(QWidget):
     changed = Signal()  # anything that changes what the model would be given
@@ -36,7 +43,7 @@ class PromptEditor(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.raw_button = QRadioButton("Raw completion")
-        self.raw_button.setToolTip("The prompt is sent exactly as written: no chat template")
+        self.raw_button.setToolTip(RAW_HINT)
         self.chat_button = QRadioButton("Chat")
         self.chat_button.setToolTip("A system prompt and a message, in the model's chat template")
         self.raw_button.setChecked(True)
@@ -77,6 +84,7 @@ class PromptEditor(QWidget):
         self.count_label.setAccessibleName("Prompt tokens")
         self.preview_button = QPushButton("Show what the model gets")
         self.preview_button.setCheckable(True)
+        self.preview_button.setToolTip(PREVIEW_HINT)
         self.preview_box = QPlainTextEdit()
         self.preview_box.setAccessibleName("What the model gets")
         self.preview_box.setReadOnly(True)
@@ -250,6 +258,23 @@ class PromptEditor(QWidget):
         self.output_label.setText(labels[1])
         self.blockSignals(False)
         self._update_mode()
+
+    # ---- what the model can do ----
+
+    def allow_raw(self, reason: str | None) -> None:
+        """Raw completion greyed out with `reason` (None: offered). A raw prompt becomes a
+        chat then, its text kept."""
+        self.raw_button.setEnabled(reason is None)
+        self.raw_button.setToolTip(reason or RAW_HINT)
+        if reason is not None and self.raw_button.isChecked():
+            self.chat_button.setChecked(True)
+
+    def allow_preview(self, reason: str | None) -> None:
+        """ "Show what the model gets" greyed out with `reason` (None: offered)."""
+        self.preview_button.setEnabled(reason is None)
+        self.preview_button.setToolTip(reason or PREVIEW_HINT)
+        if reason is not None:
+            self.preview_button.setChecked(False)
 
     def show_count(self, text: str, tooltip: str = "") -> None:
         self.count_label.setText(text)

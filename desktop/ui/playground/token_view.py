@@ -1,6 +1,7 @@
 """An answer shown token by token: each token's background says how likely the model found
 it, hovering shows the most likely tokens at that place, and clicking one of those puts it
-in place of the token and goes on from there (`force_requested`).
+in place of the token and goes on from there (`force_requested`), where the run's model can
+(a remote server cannot: the choice is greyed out with its reason).
 
 Tokens arrive in bursts while a run streams; they are appended, never re-rendered, and the
 view catches up at most once a frame (a Throttle)."""
@@ -28,6 +29,7 @@ BANDS = (
     (0.0, QColor("#ffcdd2"), "very unlikely (under 5%)"),
 )
 FORCED = QColor("#d1c4e9")
+FORCE_HINT = "Click to put another token here and go on from it."
 
 
 def probability(logprob: float) -> float:
@@ -49,7 +51,8 @@ def shown(text: str) -> str:
     return text.replace("\n", "↵").replace("\t", "⇥").replace(" ", "·") or "∅"
 
 
-def alternatives_tooltip(token: GeneratedToken) -> str:
+def alternatives_tooltip(token: GeneratedToken, forcing: str | None = None) -> str:
+    """The token, its probability and its alternatives; `forcing`: why none can be chosen."""
     rows = "".join(
         f"<tr><td><code>{html.escape(shown(a.text))}</code></td>"
         f"<td align='right'>{percent(a.logprob)}</td></tr>"
@@ -60,7 +63,7 @@ def alternatives_tooltip(token: GeneratedToken) -> str:
         f"<b><code>{html.escape(shown(token.choice.text))}</code></b> "
         f"{percent(token.choice.logprob)} ({how})"
     )
-    hint = "<br><i>Click to put another token here and go on from it.</i>" if rows else ""
+    hint = f"<br><i>{html.escape(forcing or FORCE_HINT)}</i>" if rows else ""
     return f"{head}<table>{rows}</table>{hint}"
 
 
@@ -73,6 +76,7 @@ class TokenView(QTextEdit):
         self.setAccessibleName("Output tokens")
         self.setPlaceholderText("The answer appears here, token by token.")
         self.tokens: list[GeneratedToken] = []
+        self.forcing: str | None = None  # why no alternative can be chosen; None: it can
         self._pending_tokens: list[GeneratedToken] = []
         self._pending_text: list[str] = []
         self._throttle = Throttle(self.flush, parent=self)
@@ -128,11 +132,24 @@ class TokenView(QTextEdit):
         fmt = QTextCharFormat()
         fmt.setBackground(FORCED if token.forced else band_color(token.choice.logprob))
         fmt.setForeground(QColor("#1b1b1b"))  # dark on the light bands, in either theme
-        fmt.setToolTip(alternatives_tooltip(token))
+        fmt.setToolTip(alternatives_tooltip(token, self.forcing))
         fmt.setProperty(POSITION, position)
         return fmt
 
     # ---- choosing an alternative ----
+
+    def set_forcing(self, reason: str | None) -> None:
+        """Choosing an alternative to go on from greyed out with `reason` (the run's model
+        cannot), or offered (None). The tokens shown take the new hint."""
+        if reason == self.forcing:
+            return
+        self.forcing = reason
+        self.flush()
+        tokens = self.tokens
+        if tokens:
+            self.clear_answer()
+            self.append_tokens(tokens)
+            self.flush()
 
     def position_at(self, point: QPoint) -> int | None:
         """The token under `point` (viewport coordinates), if any."""
@@ -151,13 +168,17 @@ class TokenView(QTextEdit):
         token = self.tokens[position]
         menu = QMenu(self)
         menu.setAccessibleName("Alternatives")
-        menu.addSection(f"Token {position + 1}: put in its place and go on")
+        menu.setToolTipsVisible(True)
+        menu.addSection(
+            f"Token {position + 1}: "
+            + ("the alternatives" if self.forcing else "put in its place and go on")
+        )
         for alternative in token.alternatives:
             label = f"{shown(alternative.text)}    {percent(alternative.logprob)}"
             action = menu.addAction(label)
             chosen = alternative.token_id == token.choice.token_id
-            action.setEnabled(not chosen)
-            action.setToolTip("the token chosen" if chosen else "")
+            action.setEnabled(not chosen and self.forcing is None)
+            action.setToolTip("the token chosen" if chosen else (self.forcing or ""))
             action.triggered.connect(
                 lambda _checked=False, tid=alternative.token_id: self.force_requested.emit(
                     position, tid

@@ -20,7 +20,7 @@ from desktop.tasks.summary import SummaryOptions
 from desktop.ui.widgets.model_picker import ModelPicker
 
 if TYPE_CHECKING:
-    from desktop.models.installed import InstalledModel
+    from desktop.services.models import ModelOption
 
 LENGTH_CHOICES = (
     ("One sentence", "sentence"),
@@ -134,13 +134,13 @@ class SummaryOptionsBar(QWidget):
     def model_id(self) -> str | None:
         return self.model_picker.currentData()
 
-    def set_models(self, models: list[InstalledModel], default_id: str | None) -> None:
-        """The installed models; the one chosen stays chosen while it is installed."""
+    def set_models(self, models: list[ModelOption], default_id: str | None) -> None:
+        """The models to choose from; the one chosen stays chosen while it is listed."""
         self.model_picker.show_models(models, default_id)
         self.changed.emit()
 
     def choose_model(self, model_id: str | None) -> None:
-        """Pick `model_id` if it is installed (a saved summary's model may no longer be)."""
+        """Pick `model_id` if it is listed (a saved summary's model may no longer be)."""
         self.model_picker.choose(model_id)
 
 

@@ -50,7 +50,7 @@ from desktop.store.summaries import SummaryRecord
 from desktop.tasks.documents import SourceText
 from desktop.tasks.summary import SummaryOptions
 from desktop.ui.error_text import error_text
-from desktop.ui.models.formatting import time_left_text
+from desktop.ui.models.formatting import time_left_text, token_count_text
 from desktop.ui.page import Page
 from desktop.ui.runs import PageRun
 from desktop.ui.summarize.notes_area import NotesArea
@@ -65,8 +65,8 @@ from desktop.ui.widgets.session_page import SavedSessions, SessionWords
 from desktop.ui.widgets.throttle import Throttle
 
 if TYPE_CHECKING:
-    from desktop.models.installed import InstalledModel
     from desktop.services.app import Lantern
+    from desktop.services.models import ModelOption
     from desktop.store.sessions import RunStatus
     from desktop.tasks.document_export import ExportFormat
     from desktop.ui.bridge import BackgroundTasks
@@ -82,12 +82,14 @@ OUTCOME_MESSAGES = {
 }
 
 
-def counts_line(words: int, plan: SummaryPlan | None = None) -> str:
+def counts_line(words: int, plan: SummaryPlan | None = None, *, estimated: bool = False) -> str:
+    """'1,234 words · 1,650 tokens · 1 pass'; '≈ 1,650 tokens' where the model's server
+    cannot count them (`estimated`)."""
     line = f"{words:,} word{'' if words == 1 else 's'}"
     if plan is None:
         return line
     passes = f"{plan.passes} pass{'' if plan.passes == 1 else 'es'}"
-    return f"{line} · {plan.tokens:,} tokens · {passes}"
+    return f"{line} · {token_count_text(plan.tokens, estimated=estimated)} · {passes}"
 
 
 class SummarizePage(Page):
@@ -217,7 +219,7 @@ class SummarizePage(Page):
 
     # ---- what the window calls ----
 
-    def set_models(self, models: list[InstalledModel], default_id: str | None) -> None:
+    def set_models(self, models: list[ModelOption], default_id: str | None) -> None:
         self.options_bar.set_models(models, default_id)
         self.model_notice.setVisible(not models)
         self._update_actions()
@@ -279,22 +281,26 @@ class SummarizePage(Page):
         self._count_generation += 1
         generation = self._count_generation
         words = self.document_input.words()
+        estimate = self.options_bar.model_picker.capabilities().exact_token_counts
         lantern = self._lantern
         self._tasks.run(
             lambda: lantern.summarize.plan(source, options, model_id=model_id),
-            lambda plan: self._show_counts(generation, words, plan),
+            lambda plan: self._show_counts(generation, words, plan, estimate),
             lambda error: self._counts_failed(generation, words, error),
         )
 
-    def _show_counts(self, generation: int, words: int, plan: SummaryPlan) -> None:
+    def _show_counts(
+        self, generation: int, words: int, plan: SummaryPlan, estimate: str | None
+    ) -> None:
+        """`estimate`: why the model's tokens are estimated, if they are (the tooltip)."""
         if generation == self._count_generation:
-            self.document_input.set_counts(counts_line(words, plan))
+            line = counts_line(words, plan, estimated=estimate is not None)
+            self.document_input.set_counts(line, estimate or "")
 
     def _counts_failed(self, generation: int, words: int, error: BaseException) -> None:
         if generation == self._count_generation:
-            self.document_input.set_counts(counts_line(words))
-            self.document_input.counts.setToolTip(
-                f"Tokens could not be counted: {error_text(error)}"
+            self.document_input.set_counts(
+                counts_line(words), f"Tokens could not be counted: {error_text(error)}"
             )
 
     def counts_text(self) -> str:

@@ -58,8 +58,8 @@ from desktop.ui.widgets.session_page import DOCUMENT_FORMATS, SavedSessions, Ses
 from desktop.ui.widgets.throttle import Throttle
 
 if TYPE_CHECKING:
-    from desktop.models.installed import InstalledModel
     from desktop.services.app import Lantern
+    from desktop.services.models import ModelOption
     from desktop.tasks.document_export import ExportFormat
     from desktop.ui.bridge import BackgroundTasks
 
@@ -217,7 +217,7 @@ class TranslatePage(Page):
 
     # ---- what the window calls ----
 
-    def set_models(self, models: list[InstalledModel], default_id: str | None) -> None:
+    def set_models(self, models: list[ModelOption], default_id: str | None) -> None:
         self.model_picker.show_models(models, default_id)
         self._update_buttons()
 

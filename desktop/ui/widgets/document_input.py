@@ -113,8 +113,9 @@ class DocumentInput(QWidget):
     def words(self) -> int:
         return len(self.text_box.toPlainText().split())
 
-    def set_counts(self, text: str) -> None:
+    def set_counts(self, text: str, tooltip: str = "") -> None:
         self.counts.setText(text)
+        self.counts.setToolTip(tooltip)
 
     def open_file(self, path: Path) -> None:
         """Read `path` off the GUI thread; its text replaces the box's once it is read."""
