@@ -176,7 +176,11 @@ class TokenView(QTextEdit):
         for alternative in token.alternatives:
             label = f"{shown(alternative.text)}    {percent(alternative.logprob)}"
             action = menu.addAction(label)
-            chosen = alternative.token_id == token.choice.token_id
+            # By text too: a server's tokens may come without their ids.
+            chosen = (alternative.token_id, alternative.text) == (
+                token.choice.token_id,
+                token.choice.text,
+            )
             action.setEnabled(not chosen and self.forcing is None)
             action.setToolTip("the token chosen" if chosen else (self.forcing or ""))
             action.triggered.connect(
