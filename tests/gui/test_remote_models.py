@@ -243,7 +243,10 @@ def test_the_playground_greys_out_what_a_server_cannot_do_and_gives_it_back(
     assert not editor.preview_button.isEnabled()
     assert editor.preview_button.toolTip() == capabilities(lantern, gpu).rendered_prompt
     assert not lane.code_button.isEnabled()
-    assert page.limits_notice.message.startswith("Runs on gpu: what the server cannot do")
+    assert page.limits_notice.message == (
+        "On gpu, greyed out: Show what the model gets, choosing a token to go on from, "
+        "Copy as code (hover one for why)."
+    )
 
     # Side by side, raw completion goes where either side cannot do it.
     page.compare_button.setChecked(True)

@@ -7,6 +7,7 @@ BackgroundTasks."""
 
 from __future__ import annotations
 
+import html
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
@@ -66,10 +67,12 @@ class RemoteView(LanternWidget):
 
         self.table = row_table(COLUMNS, "Remote engines", stretch_column=1)
         self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.models_caption = QLabel()
         self.models_list = QListWidget()
         self.models_list.setAccessibleName("Models of the remote")
         self.models_list.itemSelectionChanged.connect(self._update_actions)
         self.models_list.itemDoubleClicked.connect(lambda _item: self.use_selected())
+        self.models_caption.setBuddy(self.models_list)
         self.details = QLabel()  # what the remote cannot do, and why
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -95,7 +98,8 @@ class RemoteView(LanternWidget):
         self.notice = Notice()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.table, 2)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.models_caption)
         layout.addWidget(self.models_list, 1)
         layout.addWidget(self.details)
         layout.addWidget(self.notice)
@@ -195,6 +199,11 @@ class RemoteView(LanternWidget):
     def _show_models(self, remote: Remote | None) -> None:
         """The remote's models as `--model` takes them, the first selected."""
         self.models_list.clear()
+        self.models_caption.setText(
+            f"<b>Models of {html.escape(remote.name)}</b> (double-click one to chat with it)"
+            if remote is not None
+            else ""
+        )
         if remote is None:
             return
         for model in remote.models:
@@ -221,9 +230,10 @@ class RemoteView(LanternWidget):
     def _details(self, remote: Remote) -> str:
         """What the remote cannot do, and why (as it was last tested)."""
         capabilities = self.capabilities.get(remote.name)
-        if capabilities is None:
+        reasons = [r for r in asdict(capabilities).values() if r] if capabilities else []
+        if not reasons:
             return ""
-        return "\n".join(reason for reason in asdict(capabilities).values() if reason)
+        return "\n".join([f"What {remote.name} cannot do:", *(f"• {r}" for r in reasons)])
 
     def use_selected(self) -> None:
         model_id = self.selected_model()

@@ -72,6 +72,15 @@ log = logging.getLogger(__name__)
 COUNT_DELAY_MS = 500  # count once typing pauses: counting may load the model
 NO_MODEL = "Install a model on the Models page to use the Playground."
 SIDES = ("A", "B")
+# What a remote model may not do, as the page's controls name it.
+GREYED_NAMES = {
+    "raw_completion": "Raw completion",
+    "logprobs": "Alternatives per token",
+    "json_schema": "JSON schema",
+    "grammar": "GBNF grammar",
+    "rendered_prompt": "Show what the model gets",
+    "forced_tokens": "choosing a token to go on from",
+}
 RUNS = SessionWords("run", "runs", delete_question=None)  # deleted at once
 
 
@@ -291,10 +300,14 @@ class PlaygroundPage(Page):
         for lane, panel in zip(self.lanes, self.parameters, strict=True):
             panel.set_capabilities(lane.model_picker.capabilities())
             lane.allow_code(code_reason(lane.model_picker.chosen()))
+        self.editor.allow_raw(self._raw_reason())
+        self._show_limits()
+
+    def _raw_reason(self) -> str | None:
+        """Why a side in use cannot take a prompt as is; None: each can."""
         in_use = self.lanes[: self.sides()]
         reasons = [lane.model_picker.capabilities().raw_completion for lane in in_use]
-        self.editor.allow_raw(next((r for r in reasons if r), None))
-        self._show_limits()
+        return next((reason for reason in reasons if reason), None)
 
     def _show_limits(self) -> None:
         """The text the model gets, greyed where side A's cannot show it; the notice line says
@@ -303,20 +316,17 @@ class PlaygroundPage(Page):
         preview = self.lanes[0].model_picker.capabilities().rendered_prompt
         self.editor.allow_preview(preview if chat else None)
         lines = []
-        if not self.editor.raw_button.isEnabled():
-            lines.append(f"Raw completion is greyed out: {self.editor.raw_button.toolTip()}")
-        remote = []
+        if raw := self._raw_reason():
+            lines.append(f"Raw completion is greyed out: {raw}")
+        remotes = []
         for side in range(self.sides()):
             chosen = self.lanes[side].model_picker.chosen()
             if chosen is not None and chosen.remote is not None:
-                remote.append(chosen)
+                remotes.append(chosen)
             prefix = f"Side {SIDES[side]}: " if self.sides() > 1 else ""
             lines += [prefix + reason for reason in self.parameters[side].left_out()]
-        if not lines and remote:
-            servers = " and ".join(sorted({o.remote or "" for o in remote}))
-            lines.append(
-                f"Runs on {servers}: what the server cannot do is greyed out (hover it for why)."
-            )
+        if not lines:
+            lines = list(dict.fromkeys(greyed_line(option) for option in remotes))
         if lines:
             self.limits_notice.show_info("\n".join(lines))
         else:
@@ -604,6 +614,13 @@ class PlaygroundPage(Page):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
+
+
+def greyed_line(option: ModelOption) -> str:
+    """'On gpu-box, greyed out: Show what the model gets, … (hover one for why).'"""
+    names = [name for field, name in GREYED_NAMES.items() if getattr(option.capabilities, field)]
+    greyed = ", ".join([*names, "Copy as code"])
+    return f"On {option.remote}, greyed out: {greyed} (hover one for why)."
 
 
 def code_reason(chosen: ModelOption | None) -> str | None:

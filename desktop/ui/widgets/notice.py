@@ -44,5 +44,6 @@ class Notice(QLabel):
         self.message, self.is_error = message, error
         # Addresses in a message (where to get a Hub token...) can be clicked.
         body = _URL.sub(lambda m: f'<a href="{m[0]}">{m[0]}</a>', html.escape(message))
+        body = body.replace("\n", "<br>")  # a message of several lines keeps them
         self.setText(f'<span style="color:{ERROR_COLOR}">{body}</span>' if error else body)
         self.show()
