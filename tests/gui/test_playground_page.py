@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
-from PySide6.QtCore import QPoint, Qt, QThread, QThreadPool
+from page_harness import page_on_its_own
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QApplication
 from test_accessibility import unnamed_controls
@@ -18,7 +20,6 @@ from test_accessibility import unnamed_controls
 from desktop.engine.protocol import OutputConstraint, Sampling
 from desktop.services.app import Lantern
 from desktop.services.playground_parameters import PlaygroundParameters, PlaygroundPrompt
-from desktop.ui.bridge import BackgroundTasks
 from desktop.ui.playground.page import PlaygroundPage
 from desktop.ui.playground.token_view import POSITION
 
@@ -30,19 +31,9 @@ PROMPT = "The three primary colours are"
 
 @pytest.fixture
 def page(qtbot, lantern: Lantern) -> Iterator[PlaygroundPage]:
-    pool = QThreadPool()
-    tasks = BackgroundTasks(pool)
-    page = PlaygroundPage(lantern, tasks)
-    qtbot.addWidget(page)
-    page.resize(1300, 850)
-    page.set_models(lantern.models.options(), None)
-    page.show()
-    page.start()
-    yield page
-    page.shutdown()
-    tasks.close()
-    pool.waitForDone()
-    assert [thread for thread in page.findChildren(QThread) if thread.isRunning()] == []
+    with page_on_its_own(qtbot, partial(PlaygroundPage, lantern), (1300, 850)) as page:
+        page.set_models(lantern.models.options(), None)
+        yield page
 
 
 def greedy(page: PlaygroundPage, side: int = 0, max_tokens: int = 10, **changes: object) -> None:

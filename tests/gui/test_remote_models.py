@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 from llama_cpp_server import LlamaCppServer
-from PySide6.QtCore import Qt, QThread, QThreadPool
+from page_harness import page_on_its_own
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItemModel
 from remote_stand_in import API_KEY, StandIn
 from test_main_window import TextLog, open_window, send
@@ -22,7 +24,6 @@ from desktop.engine.text_model import Capabilities
 from desktop.services.app import Lantern
 from desktop.services.playground_parameters import PlaygroundParameters
 from desktop.tasks.documents import SourceText
-from desktop.ui.bridge import BackgroundTasks
 from desktop.ui.main_window import CHAT_PAGE, MODELS_PAGE, MainWindow
 from desktop.ui.playground.lane_view import CODE_HINT
 from desktop.ui.playground.page import PlaygroundPage
@@ -151,18 +152,9 @@ def test_use_for_chat_on_the_remote_tab_picks_the_model_in_the_chat(
 @pytest.fixture
 def playground(qtbot, keyring_lantern: Lantern) -> Iterator[PlaygroundPage]:
     """The Playground page; `show_models(page)` lists the models once the remotes are added."""
-    pool = QThreadPool()
-    tasks = BackgroundTasks(pool)
-    page = PlaygroundPage(keyring_lantern, tasks)
-    qtbot.addWidget(page)
-    page.resize(1300, 850)
-    page.show()
-    page.start()
-    yield page
-    page.shutdown()
-    tasks.close()
-    pool.waitForDone()
-    assert [thread for thread in page.findChildren(QThread) if thread.isRunning()] == []
+    make = partial(PlaygroundPage, keyring_lantern)
+    with page_on_its_own(qtbot, make, (1300, 850)) as page:
+        yield page
 
 
 def show_models(page: PlaygroundPage, lantern: Lantern) -> None:
@@ -347,16 +339,8 @@ def test_the_playground_count_is_an_estimate_where_the_server_cannot_count(
 
 @pytest.fixture
 def summarize(qtbot, keyring_lantern: Lantern) -> Iterator[SummarizePage]:
-    pool = QThreadPool()
-    tasks = BackgroundTasks(pool)
-    page = SummarizePage(keyring_lantern, tasks)
-    qtbot.addWidget(page)
-    page.show()
-    page.start()
-    yield page
-    page.shutdown()
-    tasks.close()
-    pool.waitForDone()
+    with page_on_its_own(qtbot, partial(SummarizePage, keyring_lantern)) as page:
+        yield page
 
 
 def test_the_summary_count_is_an_estimate_where_the_server_cannot_count(

@@ -5,18 +5,19 @@ side, a saved summary opened again, an unreadable file, export, and names for ev
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import docx
 import pytest
-from PySide6.QtCore import Qt, QThread, QThreadPool
+from page_harness import page_on_its_own
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from test_accessibility import unnamed_controls
 
 from desktop.services.app import Lantern
 from desktop.store.summaries import SummaryRecord
 from desktop.tasks.documents import SourceText
-from desktop.ui.bridge import BackgroundTasks
 from desktop.ui.summarize.page import SummarizePage
 
 pytestmark = pytest.mark.gui
@@ -30,19 +31,9 @@ TEXT = (
 
 @pytest.fixture
 def page(qtbot, lantern: Lantern) -> Iterator[SummarizePage]:
-    pool = QThreadPool()
-    tasks = BackgroundTasks(pool)
-    page = SummarizePage(lantern, tasks)
-    qtbot.addWidget(page)
-    page.resize(1100, 800)
-    page.set_models(lantern.models.options(), None)
-    page.show()
-    page.start()
-    yield page
-    page.shutdown()
-    tasks.close()
-    pool.waitForDone()
-    assert [thread for thread in page.findChildren(QThread) if thread.isRunning()] == []
+    with page_on_its_own(qtbot, partial(SummarizePage, lantern)) as page:
+        page.set_models(lantern.models.options(), None)
+        yield page
 
 
 def saved_summary(lantern: Lantern, text: str = TEXT, **changes: object) -> SummaryRecord:
