@@ -32,17 +32,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Union
 
 import psutil
 
+from desktop.engine.answer_stream import AnswerStream
 from desktop.engine.client import EngineClient, GenerationStream
 from desktop.engine.protocol import (
     ChatMessage,
     ContextPolicy,
     Finished,
-    GeneratedToken,
+    FinishReason,
     GenerationStage,
     GenerationStats,
     HardwareReport,
@@ -52,7 +52,7 @@ from desktop.engine.protocol import (
     Sampling,
 )
 from desktop.engine.text_model import LOCAL_CAPABILITIES, Capabilities
-from desktop.errors import NotEnoughMemory
+from desktop.errors import EngineCrashed, EngineFailed, NotEnoughMemory
 from desktop.models.fit import RAM_HEADROOM_BYTES, MachineMemory, fit_estimate
 from desktop.models.installed import InstalledModel
 from desktop.models.machine import machine_memory
@@ -537,29 +537,19 @@ class _Yielding:
             return stopped and finished is not None and finished.finish_reason == "cancelled"
 
 
-class YieldingStream:
+class YieldingStream(AnswerStream):
     """A background lease's generation (a TextStream) that stops for an interactive lease
     borrowing its process and then goes on: the text after the pause follows the text
     before it, as one answer; its stats add the parts up."""
 
     def __init__(self, yielding: _Yielding, start: Callable[[str, int], GenerationStream]) -> None:
+        super().__init__()
         self._yielding = yielding
         self._start = start
         self._cancelled = threading.Event()
         self._stream: GenerationStream | None = None
         self._parts: list[GenerationStream] = []
-        self.finished: Finished | None = None
-        self.tokens: list[GeneratedToken] = []
-        self._pieces: list[str] = []
         self._began = time.monotonic()
-
-    @property
-    def stats(self) -> GenerationStats | None:
-        return self.finished.stats if self.finished else None
-
-    @property
-    def text(self) -> str:
-        return "".join(self._pieces)
 
     @property
     def stage(self) -> GenerationStage | None:
@@ -578,32 +568,40 @@ class YieldingStream:
         self._yielding.wake()
 
     def __iter__(self) -> Iterator[str]:
-        while True:
-            begin = partial(self._start, self.text, self._generated())
-            stream = self._yielding.start(begin, self._cancelled)
-            if stream is None:  # cancelled while it waited
-                self.finished = self._finished_now("cancelled")
-                return
-            self._stream = stream
-            with stream:
-                if self._cancelled.is_set():
-                    stream.cancel()
-                for piece in stream:
-                    self._pieces.append(piece)
-                    yield piece
-                self.tokens.extend(stream.tokens)
-            self._parts.append(stream)
-            if not self._yielding.ended(stream) or self._cancelled.is_set():
-                assert stream.finished is not None
-                self.finished = self._finished_now(stream.finished.finish_reason)
-                return
+        try:
+            while not self._ended:
+                yield from self._part()
+        except (EngineCrashed, EngineFailed):
+            self._ended = True
+            raise
+
+    def _part(self) -> Iterator[str]:
+        """One request: until its end, or until it stops for an interactive lease."""
+        begin = partial(self._start, self.text, self._generated())
+        stream = self._yielding.start(begin, self._cancelled)
+        if stream is None:  # cancelled while it waited
+            self._end("cancelled")
+            return
+        self._stream = stream
+        with stream:
+            if self._cancelled.is_set():
+                stream.cancel()
+            for piece in stream:
+                self._pieces.append(piece)
+                yield piece
+            self.tokens.extend(stream.tokens)
+        self._parts.append(stream)
+        if not self._yielding.ended(stream) or self._cancelled.is_set():
+            assert stream.finished is not None
+            self._end(stream.finished.finish_reason)
+        else:
             log.info("A background generation stopped for an interactive request; it goes on")
 
     def _generated(self) -> int:
         """Tokens the parts so far generated (what the next part's length is counted from)."""
         return sum(p.finished.stats.generated_tokens for p in self._parts if p.finished)
 
-    def _finished_now(self, reason: Literal["stop", "length", "cancelled"]) -> Finished:
+    def _end(self, reason: FinishReason) -> None:
         stats = [p.finished.stats for p in self._parts if p.finished is not None]
         first = stats[0] if stats else None
         generated = self._generated()
@@ -621,22 +619,5 @@ class YieldingStream:
             seed=first.seed if first else None,
         )
         request_id = self._parts[-1].request_id if self._parts else 0
-        return Finished(request_id, reason, combined)
-
-    def close(self) -> None:
-        if self.finished is None:
-            self.cancel()
-            for _ in self:
-                pass
-
-    def __enter__(self) -> YieldingStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
+        self.finished = Finished(request_id, reason, combined)
+        self._ended = True
