@@ -71,8 +71,8 @@ class LoadModel:
     gpu_layers: int | None = None
     shape: ModelShape | None = None
     # For Embed, not Generate: llama.cpp's embedding mode, with the pooling the GGUF declares
-    # (mean where it declares none). A text may fill the whole context; texts are embedded
-    # in batches of that many tokens.
+    # (mean where it declares none). A text may fill the whole context (at most the context
+    # the model was trained on); texts are embedded in batches of that many tokens.
     embedding: bool = False
 
 

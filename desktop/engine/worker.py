@@ -315,7 +315,13 @@ class EngineWorker:
             )
         threads = request.threads or hardware.default_threads()
         name = Path(request.model_path).name
-        pooling_type = _pooling_type(request.model_path) if request.embedding else None
+        context = request.context_length
+        pooling_type = None
+        if request.embedding:
+            pooling_type, trained_context = _embedding_header(request.model_path)
+            # A text longer than the model was trained on means nothing to it, and a model
+            # with a table of learned positions (BERT) would read past it: llama.cpp aborts.
+            context = min(context, trained_context or context)
         if pooling_type == _POOLING_RANK:
             self._send(
                 Failed(
@@ -333,14 +339,14 @@ class EngineWorker:
             embedding_mode = {
                 "embedding": True,
                 "pooling_type": pooling_type,
-                "n_batch": request.context_length,
-                "n_ubatch": request.context_length,
+                "n_batch": context,
+                "n_ubatch": context,
             }
         try:
             with _templates_left_to_lantern(llama_chat_format):
                 llm = Llama(
                     model_path=request.model_path,
-                    n_ctx=request.context_length,
+                    n_ctx=context,
                     n_threads=threads,
                     n_threads_batch=threads,
                     n_gpu_layers=gpu_layers,
@@ -376,7 +382,7 @@ class EngineWorker:
             ModelLoaded(
                 request_id=request.request_id,
                 model_path=request.model_path,
-                context_length=min(llm.n_ctx(), request.context_length),
+                context_length=min(llm.n_ctx(), context),
                 trained_context_length=self._llama_cpp.llama_model_n_ctx_train(llm.model),
                 layers=layers,
                 gpu_layers=offloaded if gpus else 0,
@@ -456,13 +462,15 @@ class EngineWorker:
         for text, count in zip(request.texts, counts, strict=True):
             if count > llm.n_batch:
                 opening = " ".join(text[:200].split()[:8])
+                longer = llm.n_batch < self._llama_cpp.llama_model_n_ctx_train(llm.model)
                 self._send(
                     Failed(
                         rid,
                         "context_overflow",
                         f'The text that begins "{opening}" is {count:,} tokens long, but '
                         f"{name} embeds at most {llm.n_batch:,} tokens of a text. Cut it into "
-                        "shorter passages, or load the model with a longer context.",
+                        "shorter passages"
+                        + (", or load the model with a longer context." if longer else "."),
                     )
                 )
                 return
@@ -818,19 +826,22 @@ def _abortable(llm: Any, stopped: Callable[[], bool]) -> Iterator[None]:
         llama_cpp.llama_set_abort_callback(llm.ctx, llama_cpp.ggml_abort_callback(), None)
 
 
-def _pooling_type(model_path: str) -> int:
-    """The pooling llama.cpp is to use (enum llama_pooling_type): the one the GGUF declares
-    (`<arch>.pooling_type`), else mean. A chat model declares none (llama.cpp would then give
-    a vector per token); the mean of its token vectors is one per text, as
-    sentence-transformers pools by default."""
+def _embedding_header(model_path: str) -> tuple[int, int | None]:
+    """The pooling llama.cpp is to use (enum llama_pooling_type), and the context the model
+    was trained on (None where the header does not say), from the GGUF's header.
+
+    The pooling is the one the GGUF declares (`<arch>.pooling_type`), else mean. A chat model
+    declares none (llama.cpp would then give a vector per token); the mean of its token
+    vectors is one per text, as sentence-transformers pools by default."""
     try:
         with open(model_path, "rb") as fh:
             header = read_gguf_header(lambda n: (fh.seek(0), fh.read(n))[1])
     except (OSError, InvalidModelFile):
-        return _POOLING_MEAN  # llama.cpp says what is wrong with the file as it loads it
+        return _POOLING_MEAN, None  # llama.cpp says what is wrong with the file as it loads
     arch = header.metadata.get("general.architecture")
     declared = header.get_int(f"{arch}.pooling_type")
-    return declared if declared in (*_POOLINGS, _POOLING_RANK) else _POOLING_MEAN
+    pooling = declared if declared in (*_POOLINGS, _POOLING_RANK) else _POOLING_MEAN
+    return pooling, header.get_int(f"{arch}.context_length")
 
 
 def _closing(stream: Iterator[Any]) -> Iterator[Any]:
