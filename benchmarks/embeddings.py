@@ -8,8 +8,11 @@ Target: at least 0.9.
 The passages are the repository's own prose (its Markdown files and the docstrings of
 desktop/ and tests/), cut between paragraphs, sentences or words to at most 300 tokens by
 the model's tokenizer as the documents library cuts a document; those under 100 tokens are
-left out. Runs alternate (engine, direct, engine, ...) so that drift on a noisy machine hits
-both alike; the medians are compared. `--contexts 512,1024,2048` measures each batch size.
+left out. Within each run the two alternate call by call (a request's worth of texts through
+the engine, the same texts direct, the next texts direct first, ...), so that the load other
+programs put on a shared machine hits both alike; each run's texts/s are the passages over the
+time each side spent on them, and the medians over the runs are compared.
+`--contexts 512,1024,2048` measures each batch size.
 
     .venv/bin/python benchmarks/embeddings.py MODEL.gguf [--runs 5] [--passages 300]
         [--threads 2] [--contexts 512]
@@ -91,25 +94,30 @@ def _compare(
     client: Any, direct: Any, passages: list[str], per_call: int, context: int, args: Any
 ) -> bool:
     def direct_embed(texts: list[str]) -> np.ndarray:
-        calls = [texts[i : i + per_call] for i in range(0, len(texts), per_call)]
-        return np.concatenate(
-            [np.asarray(direct.embed(call, normalize=True), dtype=np.float32) for call in calls]
-        )
+        return np.asarray(direct.embed(texts, normalize=True), dtype=np.float32)
 
-    def rate(embed: Any) -> tuple[float, np.ndarray]:
+    def timed(embed: Any, texts: list[str]) -> tuple[float, np.ndarray]:
         started = time.perf_counter()
-        vectors = embed(passages)
-        return len(passages) / (time.perf_counter() - started), vectors
+        vectors = embed(texts)
+        return time.perf_counter() - started, vectors
 
-    client.embed(passages[:per_call])  # warm both: first-use allocations, page cache
-    direct_embed(passages[:per_call])
+    calls = [passages[i : i + per_call] for i in range(0, len(passages), per_call)]
+    client.embed(calls[0])  # warm both: first-use allocations, page cache
+    direct_embed(calls[0])
     engine, baseline = [], []
-    for _ in range(args.runs):
-        engine_rate, engine_vectors = rate(client.embed)
-        direct_rate, direct_vectors = rate(direct_embed)
-        engine.append(engine_rate)
-        baseline.append(direct_rate)
-    agreement = float((engine_vectors * direct_vectors).sum(axis=1).min())
+    agreement = 1.0
+    for run in range(args.runs):
+        engine_s = direct_s = 0.0
+        for number, call in enumerate(calls):
+            results = {}
+            for is_engine in (True, False) if (run + number) % 2 == 0 else (False, True):
+                results[is_engine] = timed(client.embed if is_engine else direct_embed, call)
+            engine_s += results[True][0]
+            direct_s += results[False][0]
+            cosines = (results[True][1] * results[False][1]).sum(axis=1)
+            agreement = min(agreement, float(cosines.min()))
+        engine.append(len(passages) / engine_s)
+        baseline.append(len(passages) / direct_s)
     ratio = statistics.median(engine) / statistics.median(baseline)
     verdict = ratio >= TARGET
     print(f"context (batch) {context} tokens; lowest cosine engine/direct {agreement:.5f}")
