@@ -556,8 +556,9 @@ class EngineWorker:
             self._send(Failed(rid, "no_model", "No model is loaded; choose a model first."))
             return
         if self._model.pooling is not None:
-            # llama.cpp would serve it, but it makes every prompt token an output in
-            # embedding mode (a slower read), and each Embed drops the prompt cache.
+            # llama.cpp would serve it (the same greedy answer), but in embedding mode it
+            # makes every prompt token an output, logits and all, and each Embed drops the
+            # prompt cache: a chat gets an engine loaded for chat.
             name = Path(self._model.request.model_path).name
             self._send(
                 Failed(
