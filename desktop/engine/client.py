@@ -29,19 +29,21 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop.engine.chat_template import RENDER_TIME_LIMIT_S
 from desktop.engine.protocol import (
     Cancel,
     ChatMessage,
     ContextPolicy,
+    Embed,
+    Embeddings,
     Event,
     Failed,
     Finished,
@@ -79,6 +81,10 @@ from desktop.errors import (
 )
 from desktop.models.gguf_info import ModelShape
 
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
 log = logging.getLogger(__name__)
 
 # How long a Stop may go unanswered before the engine is ended. A healthy engine answers
@@ -91,6 +97,9 @@ STOP_TIMEOUT_S = 5.0
 KILL_WAIT_S = 2.0
 # After Shutdown, how long the engine may take to free its model before SIGKILL.
 SHUTDOWN_WAIT_S = 5.0
+# Texts per Embed request. The engine packs them into batches of a context's worth of tokens
+# either way; a smaller request lets the engine take other requests between them sooner.
+EMBED_TEXTS_PER_REQUEST = 32
 
 _ERRORS: dict[str, type[EngineFailed]] = {
     "model_load": ModelLoadFailed,
@@ -273,9 +282,13 @@ class EngineClient:
         threads: int | None = None,
         gpu_layers: int | None = None,
         shape: ModelShape | None = None,
+        embedding: bool = False,
     ) -> ModelLoaded:
+        """Load a model for generating text, or with `embedding` for `embed()` only."""
         event = self._call(
-            lambda rid: LoadModel(rid, str(model_path), context_length, threads, gpu_layers, shape)
+            lambda rid: LoadModel(
+                rid, str(model_path), context_length, threads, gpu_layers, shape, embedding
+            )
         )
         assert isinstance(event, ModelLoaded)
         self._loaded = event
@@ -292,6 +305,23 @@ class EngineClient:
         event = self._call(lambda rid: Tokenize(rid, text, add_special))
         assert isinstance(event, Tokens)
         return event.tokens
+
+    def embed(self, texts: Sequence[str], *, threads: int | None = None) -> npt.NDArray[np.float32]:
+        """One L2-normalized float32 vector per text, a row each, in order (a zero vector for
+        an empty text), from a model loaded for embeddings. ContextOverflow for a text longer
+        than the context, EngineFailed on a model loaded for chat."""
+        import numpy as np
+
+        batches = []
+        for start in range(0, len(texts), EMBED_TEXTS_PER_REQUEST):
+            batch = tuple(texts[start : start + EMBED_TEXTS_PER_REQUEST])
+            event = self._call(lambda rid, batch=batch: Embed(rid, batch, threads))
+            assert isinstance(event, Embeddings)
+            batches.append(event.vectors)
+        if not batches:
+            size = self._loaded.embedding_size if self._loaded is not None else 0
+            return np.zeros((0, size), dtype=np.float32)
+        return np.concatenate(batches)
 
     def render_chat(self, messages: tuple[ChatMessage, ...]) -> RenderedChat:
         """The chat as the loaded model's template writes it: the exact text it is given."""
