@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from desktop.engine.answer_stream import AnswerStream
 from desktop.engine.chat_template import RENDER_TIME_LIMIT_S
 from desktop.engine.protocol import (
     Cancel,
@@ -48,10 +48,8 @@ from desktop.engine.protocol import (
     Failed,
     Finished,
     Generate,
-    GeneratedToken,
     GeneratedTokens,
     GenerationStage,
-    GenerationStats,
     HardwareReport,
     LoadModel,
     ModelLoaded,
@@ -376,11 +374,10 @@ class EngineClient:
                 conn.send(Cancel(request_id))
 
 
-class GenerationStream:
-    """The answer's text as it is generated. After the iteration, `finished` holds the
-    finish reason and stats. `cancel()` may be called from any thread. When the request
-    asked for logprobs, `tokens` holds the generated tokens so far, each with the text it
-    added (the text yielded is theirs, joined)."""
+class GenerationStream(AnswerStream):
+    """The answer's text as the engine generates it (engine/answer_stream.py has what every
+    answer stream shares). When the request asked for logprobs, `tokens` holds the generated
+    tokens so far, each with the text it added (the text yielded is theirs, joined)."""
 
     def __init__(
         self,
@@ -388,36 +385,12 @@ class GenerationStream:
         request_id: int,
         inbox: _Inbox,
     ) -> None:
+        super().__init__()
         self._client = client
         self.request_id = request_id
         self._inbox = inbox
-        self.finished: Finished | None = None
-        self.tokens: list[GeneratedToken] = []
-        self._pieces: list[str] = []
-        self._ended = False  # the engine's last word on it is read: Finished, or an error
-        self._stage: GenerationStage | None = None
-        self._stage_changed = threading.Condition()
         self._stop_deadline: float | None = None
         self._render_deadline: float | None = None
-
-    @property
-    def stats(self) -> GenerationStats | None:
-        return self.finished.stats if self.finished else None
-
-    @property
-    def text(self) -> str:
-        """The answer's text yielded so far: still there after an error ended the stream."""
-        return "".join(self._pieces)
-
-    @property
-    def stage(self) -> GenerationStage | None:
-        """Where the engine is before the first token (None before it starts the request)."""
-        return self._stage
-
-    def wait_for_stage(self, stage: GenerationStage, timeout: float) -> bool:
-        """Wait (while another thread iterates) until the engine reports `stage`."""
-        with self._stage_changed:
-            return self._stage_changed.wait_for(lambda: self._stage == stage, timeout)
 
     def cancel(self) -> None:
         if self._ended:
@@ -459,9 +432,7 @@ class GenerationStream:
             if stage == "rendering"
             else None
         )
-        with self._stage_changed:
-            self._stage = stage
-            self._stage_changed.notify_all()
+        super()._reach(stage)
 
     def _next_event(self) -> Event:
         """The next event; past a time limit (see the module's docstring), the engine is
@@ -485,31 +456,6 @@ class GenerationStream:
         if self._render_deadline is not None:
             limits.append((self._render_deadline, _stuck_rendering(self._client)))
         return min(limits) if limits else None
-
-    def close(self) -> None:
-        """Stop a stream that is abandoned half-way, and wait for the engine to settle (its
-        `finished` then says how the request ended)."""
-        if self._ended:
-            return
-        self.cancel()
-        for _ in self:  # drain until Finished (or the crash) so the next request starts clean
-            pass
-
-    def __enter__(self) -> GenerationStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None or not isinstance(exc, (EngineCrashed, EngineFailed)):
-            try:
-                self.close()
-            except (EngineCrashed, EngineFailed):
-                if exc_type is None:
-                    raise
 
 
 def _end_process(process: BaseProcess, grace_s: float) -> None:
