@@ -29,27 +29,27 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from desktop.engine.answer_stream import AnswerStream
 from desktop.engine.chat_template import RENDER_TIME_LIMIT_S
 from desktop.engine.protocol import (
     Cancel,
     ChatMessage,
     ContextPolicy,
+    Embed,
+    Embeddings,
     Event,
     Failed,
     Finished,
     Generate,
-    GeneratedToken,
     GeneratedTokens,
     GenerationStage,
-    GenerationStats,
     HardwareReport,
     LoadModel,
     ModelLoaded,
@@ -79,6 +79,10 @@ from desktop.errors import (
 )
 from desktop.models.gguf_info import ModelShape
 
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
 log = logging.getLogger(__name__)
 
 # How long a Stop may go unanswered before the engine is ended. A healthy engine answers
@@ -91,6 +95,9 @@ STOP_TIMEOUT_S = 5.0
 KILL_WAIT_S = 2.0
 # After Shutdown, how long the engine may take to free its model before SIGKILL.
 SHUTDOWN_WAIT_S = 5.0
+# Texts per Embed request. The engine packs them into batches of a context's worth of tokens
+# either way; a smaller request lets the engine take other requests between them sooner.
+EMBED_TEXTS_PER_REQUEST = 32
 
 _ERRORS: dict[str, type[EngineFailed]] = {
     "model_load": ModelLoadFailed,
@@ -273,9 +280,13 @@ class EngineClient:
         threads: int | None = None,
         gpu_layers: int | None = None,
         shape: ModelShape | None = None,
+        embedding: bool = False,
     ) -> ModelLoaded:
+        """Load a model for generating text, or with `embedding` for `embed()` only."""
         event = self._call(
-            lambda rid: LoadModel(rid, str(model_path), context_length, threads, gpu_layers, shape)
+            lambda rid: LoadModel(
+                rid, str(model_path), context_length, threads, gpu_layers, shape, embedding
+            )
         )
         assert isinstance(event, ModelLoaded)
         self._loaded = event
@@ -292,6 +303,23 @@ class EngineClient:
         event = self._call(lambda rid: Tokenize(rid, text, add_special))
         assert isinstance(event, Tokens)
         return event.tokens
+
+    def embed(self, texts: Sequence[str], *, threads: int | None = None) -> npt.NDArray[np.float32]:
+        """One L2-normalized float32 vector per text, a row each, in order (a zero vector for
+        an empty text), from a model loaded for embeddings. ContextOverflow for a text longer
+        than the context, EngineFailed on a model loaded for chat."""
+        import numpy as np
+
+        batches = []
+        for start in range(0, len(texts), EMBED_TEXTS_PER_REQUEST):
+            batch = tuple(texts[start : start + EMBED_TEXTS_PER_REQUEST])
+            event = self._call(lambda rid, batch=batch: Embed(rid, batch, threads))
+            assert isinstance(event, Embeddings)
+            batches.append(event.vectors)
+        if not batches:
+            size = self._loaded.embedding_size if self._loaded is not None else 0
+            return np.zeros((0, size), dtype=np.float32)
+        return np.concatenate(batches)
 
     def render_chat(self, messages: tuple[ChatMessage, ...]) -> RenderedChat:
         """The chat as the loaded model's template writes it: the exact text it is given."""
@@ -346,11 +374,10 @@ class EngineClient:
                 conn.send(Cancel(request_id))
 
 
-class GenerationStream:
-    """The answer's text as it is generated. After the iteration, `finished` holds the
-    finish reason and stats. `cancel()` may be called from any thread. When the request
-    asked for logprobs, `tokens` holds the generated tokens so far, each with the text it
-    added (the text yielded is theirs, joined)."""
+class GenerationStream(AnswerStream):
+    """The answer's text as the engine generates it (engine/answer_stream.py has what every
+    answer stream shares). When the request asked for logprobs, `tokens` holds the generated
+    tokens so far, each with the text it added (the text yielded is theirs, joined)."""
 
     def __init__(
         self,
@@ -358,36 +385,12 @@ class GenerationStream:
         request_id: int,
         inbox: _Inbox,
     ) -> None:
+        super().__init__()
         self._client = client
         self.request_id = request_id
         self._inbox = inbox
-        self.finished: Finished | None = None
-        self.tokens: list[GeneratedToken] = []
-        self._pieces: list[str] = []
-        self._ended = False  # the engine's last word on it is read: Finished, or an error
-        self._stage: GenerationStage | None = None
-        self._stage_changed = threading.Condition()
         self._stop_deadline: float | None = None
         self._render_deadline: float | None = None
-
-    @property
-    def stats(self) -> GenerationStats | None:
-        return self.finished.stats if self.finished else None
-
-    @property
-    def text(self) -> str:
-        """The answer's text yielded so far: still there after an error ended the stream."""
-        return "".join(self._pieces)
-
-    @property
-    def stage(self) -> GenerationStage | None:
-        """Where the engine is before the first token (None before it starts the request)."""
-        return self._stage
-
-    def wait_for_stage(self, stage: GenerationStage, timeout: float) -> bool:
-        """Wait (while another thread iterates) until the engine reports `stage`."""
-        with self._stage_changed:
-            return self._stage_changed.wait_for(lambda: self._stage == stage, timeout)
 
     def cancel(self) -> None:
         if self._ended:
@@ -429,9 +432,7 @@ class GenerationStream:
             if stage == "rendering"
             else None
         )
-        with self._stage_changed:
-            self._stage = stage
-            self._stage_changed.notify_all()
+        super()._reach(stage)
 
     def _next_event(self) -> Event:
         """The next event; past a time limit (see the module's docstring), the engine is
@@ -455,31 +456,6 @@ class GenerationStream:
         if self._render_deadline is not None:
             limits.append((self._render_deadline, _stuck_rendering(self._client)))
         return min(limits) if limits else None
-
-    def close(self) -> None:
-        """Stop a stream that is abandoned half-way, and wait for the engine to settle (its
-        `finished` then says how the request ended)."""
-        if self._ended:
-            return
-        self.cancel()
-        for _ in self:  # drain until Finished (or the crash) so the next request starts clean
-            pass
-
-    def __enter__(self) -> GenerationStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None or not isinstance(exc, (EngineCrashed, EngineFailed)):
-            try:
-                self.close()
-            except (EngineCrashed, EngineFailed):
-                if exc_type is None:
-                    raise
 
 
 def _end_process(process: BaseProcess, grace_s: float) -> None:

@@ -28,21 +28,21 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Literal, Union
 
 import psutil
 
+from desktop.engine.answer_stream import AnswerStream
 from desktop.engine.client import EngineClient, GenerationStream
 from desktop.engine.protocol import (
     ChatMessage,
     ContextPolicy,
     Finished,
-    GeneratedToken,
+    FinishReason,
     GenerationStage,
     GenerationStats,
     HardwareReport,
@@ -52,12 +52,15 @@ from desktop.engine.protocol import (
     Sampling,
 )
 from desktop.engine.text_model import LOCAL_CAPABILITIES, Capabilities
-from desktop.errors import NotEnoughMemory
+from desktop.errors import EngineCrashed, EngineFailed, NotEnoughMemory
 from desktop.models.fit import RAM_HEADROOM_BYTES, MachineMemory, fit_estimate
 from desktop.models.installed import InstalledModel
 from desktop.models.machine import machine_memory
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from desktop.engine.remote import RemoteModel
 
 log = logging.getLogger(__name__)
@@ -128,6 +131,14 @@ def machine_budget(pids: list[int]) -> int:
     return available + sum(private_bytes(pid) for pid in pids) - RAM_HEADROOM_BYTES
 
 
+@dataclass(frozen=True)
+class _How:
+    """How a process holds its model: at which context, for generating or for embeddings."""
+
+    context: int
+    embedding: bool
+
+
 def _held_by(slot: _Slot) -> str:
     task = slot.holder.task if slot.holder else "task"
     return f"{slot.model.id} (a {task})"
@@ -136,11 +147,9 @@ def _held_by(slot: _Slot) -> str:
 class _Slot:
     """An engine process of the pool: the model it holds, its lane, who holds it."""
 
-    def __init__(
-        self, model: InstalledModel, context: int, lane: Lane, client: EngineClient
-    ) -> None:
+    def __init__(self, model: InstalledModel, how: _How, lane: Lane, client: EngineClient) -> None:
         self.model = model
-        self.context = context
+        self.how = how
         self.lane = lane
         self.client = client
         self.loaded: ModelLoaded | None = None
@@ -155,8 +164,8 @@ class _Slot:
     def idle(self) -> bool:
         return self.holder is None and self.borrower is None
 
-    def matches(self, model: InstalledModel, context: int) -> bool:
-        return self.model.path == model.path and self.context == context
+    def matches(self, model: InstalledModel, how: _How) -> bool:
+        return self.model.path == model.path and self.how == how
 
 
 class EnginePool:
@@ -189,9 +198,19 @@ class EnginePool:
         A remote server's model is its own lease: the server holds it, Lantern nothing."""
         if not isinstance(model, InstalledModel):
             return model
-        context = min(self._settings.context_length, model.info.context_length)
+        return self._lend(model, lane, task, embedding=False)
+
+    def embedder(
+        self, model: InstalledModel, lane: Lane = "background", task: str = "indexing"
+    ) -> ModelLease:
+        """A process holding `model` loaded for embeddings (its `embed()`), lent like
+        `lease()`: a process of its own, as llama.cpp's embedding mode does not generate."""
+        return self._lend(model, lane, task, embedding=True)
+
+    def _lend(self, model: InstalledModel, lane: Lane, task: str, *, embedding: bool) -> ModelLease:
+        how = _How(min(self._settings.context_length, model.info.context_length), embedding)
         lease = ModelLease(self, lane, task)
-        slot = self._take(lease, model, context)
+        slot = self._take(lease, model, how)
         try:
             self._load(slot)
         except BaseException:
@@ -200,25 +219,25 @@ class EnginePool:
         lease.slot = slot
         return lease
 
-    def _take(self, lease: ModelLease, model: InstalledModel, context: int) -> _Slot:
+    def _take(self, lease: ModelLease, model: InstalledModel, how: _How) -> _Slot:
         with self._lock:
-            self._refuse_if_it_can_never_fit(model, context)
+            self._refuse_if_it_can_never_fit(model, how)
             while True:
                 if self._closed:
                     raise RuntimeError("The engine pool is closed.")
                 # A process in the lease's lane (a background one runs at a low priority and
                 # stays so); else any idle one of the model, rather than unloading another.
                 slot = (
-                    self._idle_slot(model, context, lease.lane)
-                    or self._new_slot(model, context, lease.lane, make_room=False)
-                    or self._idle_slot(model, context, None)
-                    or self._new_slot(model, context, lease.lane, make_room=True)
+                    self._idle_slot(model, how, lease.lane)
+                    or self._new_slot(model, how, lease.lane, make_room=False)
+                    or self._idle_slot(model, how, None)
+                    or self._new_slot(model, how, lease.lane, make_room=True)
                 )
                 if slot is not None:
                     slot.holder = lease
                     return slot
                 if lease.lane == "interactive":
-                    slot = self._background_slot_to_borrow(model, context)
+                    slot = self._background_slot_to_borrow(model, how)
                     if slot is not None:
                         slot.borrower = lease
                         slot.yielding.pause()
@@ -226,23 +245,19 @@ class EnginePool:
                     self._refuse_to_wait_for_background(model)
                 self._lock.wait()  # until a lease is released
 
-    def _idle_slot(self, model: InstalledModel, context: int, lane: Lane | None) -> _Slot | None:
+    def _idle_slot(self, model: InstalledModel, how: _How, lane: Lane | None) -> _Slot | None:
         """An idle process holding `model`, in `lane` (None: in either)."""
         return next(
-            (
-                s
-                for s in self._slots
-                if s.idle and s.matches(model, context) and lane in (None, s.lane)
-            ),
+            (s for s in self._slots if s.idle and s.matches(model, how) and lane in (None, s.lane)),
             None,
         )
 
-    def _background_slot_to_borrow(self, model: InstalledModel, context: int) -> _Slot | None:
+    def _background_slot_to_borrow(self, model: InstalledModel, how: _How) -> _Slot | None:
         return next(
             (
                 s
                 for s in self._slots
-                if s.matches(model, context)
+                if s.matches(model, how)
                 and s.borrower is None
                 and s.holder is not None
                 and s.holder.lane == "background"
@@ -251,14 +266,14 @@ class EnginePool:
         )
 
     def _new_slot(
-        self, model: InstalledModel, context: int, lane: Lane, *, make_room: bool
+        self, model: InstalledModel, how: _How, lane: Lane, *, make_room: bool
     ) -> _Slot | None:
         """A new process for `model` if it fits; with `make_room`, after ending idle ones
         (least recently used first) until it does. None when it does not fit."""
         while True:
-            cost = self._cost_of_new(model, context)
+            cost = self._cost_of_new(model, how)
             if cost is not None:
-                slot = _Slot(model, context, lane, self._new_client(self._log_file))
+                slot = _Slot(model, how, lane, self._new_client(self._log_file))
                 slot.cost = cost
                 self._slots.append(slot)
                 return slot
@@ -267,7 +282,7 @@ class EnginePool:
                 return None
             self._end(idle[0])
 
-    def _cost_of_new(self, model: InstalledModel, context: int) -> int | None:
+    def _cost_of_new(self, model: InstalledModel, how: _How) -> int | None:
         """What a new process of `model` would be counted as holding, if it fits now."""
         sibling = next((s for s in self._slots if s.model.path == model.path), None)
         shared = model.info.shape.file_bytes if sibling is not None else 0
@@ -276,7 +291,7 @@ class EnginePool:
         # The fit estimate keeps its own headroom; the budget has already kept it.
         estimate = fit_estimate(
             model.info.shape,
-            context,
+            how.context,
             replace(machine, ram_available=room + shared + RAM_HEADROOM_BYTES),
         )
         if estimate.verdict == "too_big":
@@ -290,14 +305,14 @@ class EnginePool:
         pids = [pid for s in self._slots if (pid := s.client.pid) is not None]
         return self._budget(pids) - sum(s.cost for s in self._slots)
 
-    def _refuse_if_it_can_never_fit(self, model: InstalledModel, context: int) -> None:
+    def _refuse_if_it_can_never_fit(self, model: InstalledModel, how: _How) -> None:
         """NotEnoughMemory for a model that would not fit even with every process of the
         pool ended: waiting for one would never end."""
         pids = [pid for s in self._slots if (pid := s.client.pid) is not None]
         room = self._budget(pids)  # as if the pool held nothing
         machine = self._machine()
         estimate = fit_estimate(
-            model.info.shape, context, replace(machine, ram_available=room + RAM_HEADROOM_BYTES)
+            model.info.shape, how.context, replace(machine, ram_available=room + RAM_HEADROOM_BYTES)
         )
         if estimate.verdict == "too_big":
             raise NotEnoughMemory(f"{model.id} cannot be loaded. {estimate.summary()}")
@@ -324,7 +339,8 @@ class EnginePool:
             settings = self._settings
             slot.loaded = client.load(
                 slot.model.path,
-                context_length=slot.context,
+                context_length=slot.how.context,
+                embedding=slot.how.embedding,
                 threads=settings.threads,
                 gpu_layers=settings.gpu_layers,
                 shape=slot.model.info.shape,
@@ -366,7 +382,7 @@ class EnginePool:
                 s.model.id,
                 s.lane,
                 s.client.pid,
-                s.context,
+                s.how.context,
                 s.cost,
                 private_bytes(s.client.pid),
                 s.holder.task if s.holder else None,
@@ -478,6 +494,10 @@ class ModelLease:
     def render_chat(self, messages: tuple[ChatMessage, ...]) -> RenderedChat:
         return self._client.render_chat(messages)
 
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """One normalized vector per text (a lease from `EnginePool.embedder`)."""
+        return self._client.embed(texts)
+
     def release(self) -> None:
         if not self._released:
             self._released = True
@@ -537,29 +557,19 @@ class _Yielding:
             return stopped and finished is not None and finished.finish_reason == "cancelled"
 
 
-class YieldingStream:
+class YieldingStream(AnswerStream):
     """A background lease's generation (a TextStream) that stops for an interactive lease
     borrowing its process and then goes on: the text after the pause follows the text
     before it, as one answer; its stats add the parts up."""
 
     def __init__(self, yielding: _Yielding, start: Callable[[str, int], GenerationStream]) -> None:
+        super().__init__()
         self._yielding = yielding
         self._start = start
         self._cancelled = threading.Event()
         self._stream: GenerationStream | None = None
         self._parts: list[GenerationStream] = []
-        self.finished: Finished | None = None
-        self.tokens: list[GeneratedToken] = []
-        self._pieces: list[str] = []
         self._began = time.monotonic()
-
-    @property
-    def stats(self) -> GenerationStats | None:
-        return self.finished.stats if self.finished else None
-
-    @property
-    def text(self) -> str:
-        return "".join(self._pieces)
 
     @property
     def stage(self) -> GenerationStage | None:
@@ -578,32 +588,40 @@ class YieldingStream:
         self._yielding.wake()
 
     def __iter__(self) -> Iterator[str]:
-        while True:
-            begin = partial(self._start, self.text, self._generated())
-            stream = self._yielding.start(begin, self._cancelled)
-            if stream is None:  # cancelled while it waited
-                self.finished = self._finished_now("cancelled")
-                return
-            self._stream = stream
-            with stream:
-                if self._cancelled.is_set():
-                    stream.cancel()
-                for piece in stream:
-                    self._pieces.append(piece)
-                    yield piece
-                self.tokens.extend(stream.tokens)
-            self._parts.append(stream)
-            if not self._yielding.ended(stream) or self._cancelled.is_set():
-                assert stream.finished is not None
-                self.finished = self._finished_now(stream.finished.finish_reason)
-                return
+        try:
+            while not self._ended:
+                yield from self._part()
+        except (EngineCrashed, EngineFailed):
+            self._ended = True
+            raise
+
+    def _part(self) -> Iterator[str]:
+        """One request: until its end, or until it stops for an interactive lease."""
+        begin = partial(self._start, self.text, self._generated())
+        stream = self._yielding.start(begin, self._cancelled)
+        if stream is None:  # cancelled while it waited
+            self._end("cancelled")
+            return
+        self._stream = stream
+        with stream:
+            if self._cancelled.is_set():
+                stream.cancel()
+            for piece in stream:
+                self._pieces.append(piece)
+                yield piece
+            self.tokens.extend(stream.tokens)
+        self._parts.append(stream)
+        if not self._yielding.ended(stream) or self._cancelled.is_set():
+            assert stream.finished is not None
+            self._end(stream.finished.finish_reason)
+        else:
             log.info("A background generation stopped for an interactive request; it goes on")
 
     def _generated(self) -> int:
         """Tokens the parts so far generated (what the next part's length is counted from)."""
         return sum(p.finished.stats.generated_tokens for p in self._parts if p.finished)
 
-    def _finished_now(self, reason: Literal["stop", "length", "cancelled"]) -> Finished:
+    def _end(self, reason: FinishReason) -> None:
         stats = [p.finished.stats for p in self._parts if p.finished is not None]
         first = stats[0] if stats else None
         generated = self._generated()
@@ -621,22 +639,5 @@ class YieldingStream:
             seed=first.seed if first else None,
         )
         request_id = self._parts[-1].request_id if self._parts else 0
-        return Finished(request_id, reason, combined)
-
-    def close(self) -> None:
-        if self.finished is None:
-            self.cancel()
-            for _ in self:
-                pass
-
-    def __enter__(self) -> YieldingStream:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
+        self.finished = Finished(request_id, reason, combined)
+        self._ended = True

@@ -7,14 +7,20 @@ the events that answer it carry the same id.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from desktop.models.gguf_info import ModelShape
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 Role = Literal["system", "user", "assistant"]
 FinishReason = Literal["stop", "length", "cancelled"]
 ConstraintKind = Literal["grammar", "json_schema"]
 ContextPolicy = Literal["drop_middle", "stop"]
+# How an embedding model turns its token vectors into one vector per text.
+Pooling = Literal["mean", "cls", "last"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,10 @@ class LoadModel:
     # None: chosen from free GPU memory (hardware.choose_gpu_layers); an int overrides it.
     gpu_layers: int | None = None
     shape: ModelShape | None = None
+    # For Embed, not Generate: llama.cpp's embedding mode, with the pooling the GGUF declares
+    # (mean where it declares none). A text may fill the whole context (at most the context
+    # the model was trained on); texts are embedded in batches of that many tokens.
+    embedding: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,18 @@ class Cancel:
 
 
 @dataclass(frozen=True)
+class Embed:
+    """Each text to one vector, on a model loaded for embeddings. An empty text has no
+    meaning to embed: its vector is all zeros, which matches nothing. A text longer than the
+    context fails the request (context_overflow) rather than lose its end unseen."""
+
+    request_id: int
+    texts: tuple[str, ...]
+    # CPU threads for this request; None: as many as the model was loaded with.
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
 class Tokenize:
     request_id: int
     text: str
@@ -133,7 +155,15 @@ class Shutdown:
 
 
 Request = (
-    LoadModel | UnloadModel | Generate | Cancel | Tokenize | RenderChat | ProbeHardware | Shutdown
+    LoadModel
+    | UnloadModel
+    | Generate
+    | Cancel
+    | Embed
+    | Tokenize
+    | RenderChat
+    | ProbeHardware
+    | Shutdown
 )
 
 
@@ -153,6 +183,10 @@ class ModelLoaded:
     # What the model's makers recommend (the GGUF's general.sampling.* keys), as Sampling
     # field names and values; empty when the file says nothing.
     recommended_sampling: tuple[tuple[str, float], ...] = ()
+    # The length of the model's embedding vectors.
+    embedding_size: int = 0
+    # Loaded for embeddings: how its token vectors become one per text; None: loaded for chat.
+    pooling: Pooling | None = None
 
 
 @dataclass(frozen=True)
@@ -232,6 +266,15 @@ class Tokens:
 
 
 @dataclass(frozen=True)
+class Embeddings:
+    request_id: int
+    # float32, one row per text in the request's order, each of length 1 (L2), or all zeros
+    # for an empty text.
+    vectors: npt.NDArray[np.float32]
+    tokens: int  # the texts' tokens, all together, as the model read them
+
+
+@dataclass(frozen=True)
 class RenderedChat:
     request_id: int
     text: str
@@ -263,6 +306,8 @@ ErrorKind = Literal[
     "bad_constraint",
     "bad_template",  # the model's chat template cannot render this chat
     "bad_request",
+    # Embed on a model loaded for chat, or Generate on one loaded for embeddings.
+    "wrong_mode",
     "internal",
 ]
 
@@ -284,6 +329,7 @@ Event = (
     | GeneratedTokens
     | Finished
     | Tokens
+    | Embeddings
     | RenderedChat
     | HardwareReport
     | Failed

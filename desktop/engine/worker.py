@@ -42,6 +42,8 @@ from desktop.engine.protocol import (
     Cancel,
     ChatMessage,
     DeviceInfo,
+    Embed,
+    Embeddings,
     Event,
     Failed,
     Finished,
@@ -54,6 +56,7 @@ from desktop.engine.protocol import (
     LoadModel,
     ModelLoaded,
     OutputConstraint,
+    Pooling,
     ProbeHardware,
     RenderChat,
     RenderedChat,
@@ -67,7 +70,9 @@ from desktop.engine.protocol import (
     Unloaded,
     UnloadModel,
 )
+from desktop.errors import InvalidModelFile
 from desktop.log_file import rotate_if_large
+from desktop.models.gguf_header import read_gguf_header
 
 log = logging.getLogger("desktop.engine")
 
@@ -75,6 +80,9 @@ SEND_INTERVAL_S = 0.025
 # The exit code when the app's requests can no longer be read: the app reports a crash.
 _UNREADABLE_REQUEST_EXIT = 70
 _DEVICE_KINDS = {0: "cpu", 1: "gpu", 2: "igpu", 3: "accel"}
+# llama.cpp's enum llama_pooling_type: the kinds that give one vector per text.
+_POOLINGS: dict[int, Pooling] = {1: "mean", 2: "cls", 3: "last"}
+_POOLING_MEAN, _POOLING_RANK = 1, 4
 
 
 def run_engine(
@@ -116,6 +124,7 @@ class _LoadedModel:
     has_chat_template: bool
     request: LoadModel
     threads: int
+    pooling: Pooling | None  # loaded for embeddings: how; None: loaded for chat
 
 
 class EngineWorker:
@@ -218,6 +227,8 @@ class EngineWorker:
             self._send(Unloaded(request.request_id))
         elif isinstance(request, Generate):
             self._generate(request)
+        elif isinstance(request, Embed):
+            self._embed(request)
         elif isinstance(request, Tokenize):
             self._tokenize(request)
         elif isinstance(request, RenderChat):
@@ -227,7 +238,7 @@ class EngineWorker:
         else:
             self._send(Failed(request.request_id, "bad_request", f"Unknown request {request!r}"))
 
-    def _threads_for(self, request: Generate) -> int:
+    def _threads_for(self, request: Generate | Embed) -> int:
         """The request's own count, else the one the model was loaded with if the user chose
         it, else the physical cores less those other programs keep busy now."""
         assert self._model is not None
@@ -304,15 +315,43 @@ class EngineWorker:
             )
         threads = request.threads or hardware.default_threads()
         name = Path(request.model_path).name
+        context = request.context_length
+        pooling_type = None
+        if request.embedding:
+            pooling_type, trained_context = _embedding_header(request.model_path)
+            # A text longer than the model was trained on means nothing to it, and a model
+            # with a table of learned positions (BERT) would read past it: llama.cpp aborts.
+            context = min(context, trained_context or context)
+        if pooling_type == _POOLING_RANK:
+            self._send(
+                Failed(
+                    request.request_id,
+                    "model_load",
+                    f"{name} is a reranker: it scores how well a passage answers a query, "
+                    "and gives no vectors to embed texts with. Choose an embedding model.",
+                )
+            )
+            return
+        embedding_mode: dict[str, Any] = {}
+        if pooling_type is not None:
+            # A text's tokens are pooled within one batch: batches as large as the context,
+            # so that a text may fill it.
+            embedding_mode = {
+                "embedding": True,
+                "pooling_type": pooling_type,
+                "n_batch": context,
+                "n_ubatch": context,
+            }
         try:
             with _templates_left_to_lantern(llama_chat_format):
                 llm = Llama(
                     model_path=request.model_path,
-                    n_ctx=request.context_length,
+                    n_ctx=context,
                     n_threads=threads,
                     n_threads_batch=threads,
                     n_gpu_layers=gpu_layers,
                     verbose=False,
+                    **embedding_mode,
                 )
         except (ValueError, RuntimeError, OSError) as exc:
             self._send(
@@ -335,20 +374,23 @@ class EngineWorker:
         else:
             log.warning("%s has no chat template; using ChatML", name)
             formatter = llama_chat_format.format_chatml
-        self._model = _LoadedModel(llm, formatter, bool(template), request, threads)
+        pooling = _POOLINGS[pooling_type] if pooling_type is not None else None
+        self._model = _LoadedModel(llm, formatter, bool(template), request, threads, pooling)
         layers = self._llama_cpp.llama_model_n_layer(llm.model)
         offloaded = min(gpu_layers, layers + 1) if gpu_layers >= 0 else layers + 1
         self._send(
             ModelLoaded(
                 request_id=request.request_id,
                 model_path=request.model_path,
-                context_length=min(llm.n_ctx(), request.context_length),
+                context_length=min(llm.n_ctx(), context),
                 trained_context_length=self._llama_cpp.llama_model_n_ctx_train(llm.model),
                 layers=layers,
                 gpu_layers=offloaded if gpus else 0,
                 has_chat_template=bool(template),
                 load_seconds=time.perf_counter() - started,
                 recommended_sampling=_recommended_sampling(llm.metadata),
+                embedding_size=llm.n_embd(),
+                pooling=pooling,
             )
         )
 
@@ -393,6 +435,58 @@ class EngineWorker:
             request.text.encode(), add_bos=request.add_special, special=request.add_special
         )
         self._send(Tokens(request.request_id, tuple(tokens)))
+
+    def _embed(self, request: Embed) -> None:
+        import numpy as np
+
+        rid = request.request_id
+        model = self._model
+        if model is None:
+            self._send(Failed(rid, "no_model", "No model is loaded; choose a model first."))
+            return
+        name = Path(model.request.model_path).name
+        if model.pooling is None:
+            self._send(
+                Failed(
+                    rid,
+                    "wrong_mode",
+                    f"{name} is loaded for generating text, not for embeddings; it must be "
+                    "loaded for embeddings to embed texts.",
+                )
+            )
+            return
+        llm = model.llm
+        # Llama.embed cuts a text to one batch: counted first, as it tokenizes, so that a
+        # cut is refused rather than hidden (the end of a passage would go unsearched).
+        counts = [len(llm.tokenize(text.encode())) for text in request.texts]
+        for text, count in zip(request.texts, counts, strict=True):
+            if count > llm.n_batch:
+                opening = " ".join(text[:200].split()[:8])
+                longer = llm.n_batch < self._llama_cpp.llama_model_n_ctx_train(llm.model)
+                self._send(
+                    Failed(
+                        rid,
+                        "context_overflow",
+                        f'The text that begins "{opening}" is {count:,} tokens long, but '
+                        f"{name} embeds at most {llm.n_batch:,} tokens of a text. Cut it into "
+                        "shorter passages"
+                        + (", or load the model with a longer context." if longer else "."),
+                    )
+                )
+                return
+        # An empty text says nothing: a zero vector, which matches nothing (and llama.cpp
+        # cannot pool a text of no tokens).
+        present = [i for i, text in enumerate(request.texts) if text and counts[i]]
+        vectors = np.zeros((len(request.texts), llm.n_embd()), dtype=np.float32)
+        tokens = 0
+        if present:
+            threads = self._threads_for(request)
+            self._llama_cpp.llama_set_n_threads(llm.ctx, threads, threads)
+            pooled, tokens = llm.embed([request.texts[i] for i in present], return_count=True)
+            found = np.asarray(pooled, dtype=np.float32)
+            norms = np.linalg.norm(found, axis=1, keepdims=True)
+            vectors[present] = found / np.where(norms > 0, norms, 1)
+        self._send(Embeddings(rid, vectors, tokens))
 
     def _prompt_tokens(self, request: Generate, n_ctx: int) -> tuple[list[int], list[str], int]:
         """The prompt as tokens (the forced ones last), the stop strings, and how many
@@ -460,6 +554,20 @@ class EngineWorker:
         started = time.perf_counter()
         if self._model is None:
             self._send(Failed(rid, "no_model", "No model is loaded; choose a model first."))
+            return
+        if self._model.pooling is not None:
+            # llama.cpp would serve it (the same greedy answer), but in embedding mode it
+            # makes every prompt token an output, logits and all, and each Embed drops the
+            # prompt cache: a chat gets an engine loaded for chat.
+            name = Path(self._model.request.model_path).name
+            self._send(
+                Failed(
+                    rid,
+                    "wrong_mode",
+                    f"{name} is loaded for embeddings, not for generating text; it must be "
+                    "loaded for chat to generate.",
+                )
+            )
             return
         llm = self._model.llm
         # llama.cpp may pad the context it allocates; llama-cpp-python's buffers hold what we asked.
@@ -717,6 +825,24 @@ def _abortable(llm: Any, stopped: Callable[[], bool]) -> Iterator[None]:
         yield
     finally:
         llama_cpp.llama_set_abort_callback(llm.ctx, llama_cpp.ggml_abort_callback(), None)
+
+
+def _embedding_header(model_path: str) -> tuple[int, int | None]:
+    """The pooling llama.cpp is to use (enum llama_pooling_type), and the context the model
+    was trained on (None where the header does not say), from the GGUF's header.
+
+    The pooling is the one the GGUF declares (`<arch>.pooling_type`), else mean. A chat model
+    declares none (llama.cpp would then give a vector per token); the mean of its token
+    vectors is one per text, as sentence-transformers pools by default."""
+    try:
+        with open(model_path, "rb") as fh:
+            header = read_gguf_header(lambda n: (fh.seek(0), fh.read(n))[1])
+    except (OSError, InvalidModelFile):
+        return _POOLING_MEAN, None  # llama.cpp says what is wrong with the file as it loads
+    arch = header.metadata.get("general.architecture")
+    declared = header.get_int(f"{arch}.pooling_type")
+    pooling = declared if declared in (*_POOLINGS, _POOLING_RANK) else _POOLING_MEAN
+    return pooling, header.get_int(f"{arch}.context_length")
 
 
 def _closing(stream: Iterator[Any]) -> Iterator[Any]:

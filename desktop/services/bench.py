@@ -71,7 +71,7 @@ class BenchReport:
     lantern: PathFigures
     direct: PathFigures
     decode_ratio: float
-    prefill_ratio: float
+    prefill_ratio: float | None  # None: the server counts no prompt tokens (a remote's)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -161,7 +161,11 @@ def run_bench(
         lantern=lantern,
         direct=baseline,
         decode_ratio=lantern.decode_tokens_per_s / baseline.decode_tokens_per_s,
-        prefill_ratio=lantern.prefill_tokens_per_s / baseline.prefill_tokens_per_s,
+        prefill_ratio=(
+            lantern.prefill_tokens_per_s / baseline.prefill_tokens_per_s
+            if baseline.prefill_tokens_per_s
+            else None
+        ),
     )
 
 

@@ -102,7 +102,10 @@ class Pace:
             if writing
             else None
         )
-        seconds = prompt_tokens / read
+        # A server that does not count the prompts it read: a step's wait for its first
+        # token, as the steps so far had it.
+        waits = [c.prompt_s for c in self._costs]
+        seconds = prompt_tokens / read if read > 0 else sum(waits) / len(waits)
         if write:
             seconds += generated_tokens / write
         return seconds

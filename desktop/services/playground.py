@@ -77,7 +77,7 @@ class PlaygroundService(SessionService[PlaygroundRunRecord]):
         return self._engines.lease(model, "interactive", "playground")
 
     def model(self, model_id: str) -> RunnableModel:
-        return self._models.get(model_id)
+        return self._models.choose(model_id)
 
     # ---- before a run ----
 

@@ -216,3 +216,16 @@ def test_without_room_for_a_second_process_a_summary_uses_the_idle_chat_process(
     with small_pool.lease(installed_starter, "background", "summary") as summary:
         assert summary.pid == chat_pid
         assert answer(summary)
+
+
+def test_embeddings_come_from_a_process_of_their_own_beside_the_chats(
+    pool: EnginePool, installed_starter: InstalledModel
+) -> None:
+    with pool.embedder(installed_starter) as embedder, pool.lease(installed_starter) as chat:
+        assert embedder.pid != chat.pid, "llama.cpp's embedding mode does not generate"
+        vectors = embedder.embed(["A lighthouse on the point.", "Un phare sur la pointe."])
+        assert answer(chat)
+    assert vectors.shape == (2, embedder.loaded.embedding_size)
+    assert [round(float((v * v).sum()), 4) for v in vectors] == [1.0, 1.0]
+    views = sorted((e.lane, e.model_id) for e in pool.engines())
+    assert views == [("background", installed_starter.id), ("interactive", installed_starter.id)]
