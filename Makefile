@@ -80,6 +80,14 @@ bench: package
 	$(BIN)/python benchmarks/playground.py \
 	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" && \
 	$(BIN)/python benchmarks/history_search.py --messages 1000000 && \
+	$(BIN)/python benchmarks/engine_lanes.py \
+	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" --threads 2 && \
+	$(BIN)/python benchmarks/second_process_memory.py \
+	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" && \
+	$(BIN)/python benchmarks/embeddings.py \
+	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" && \
+	$(BIN)/python benchmarks/remote_decode.py \
+	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" && \
 	xvfb-run -a $(BIN)/python benchmarks/cold_start.py
 
 $(INSTALLED): pyproject.toml Makefile
