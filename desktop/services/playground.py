@@ -82,11 +82,20 @@ class PlaygroundService(SessionService[PlaygroundRunRecord]):
     # ---- before a run ----
 
     def preview(self, model_id: str, prompt: PlaygroundPrompt) -> PromptPreview:
-        """What the model would be given and its length in tokens (loads the model)."""
+        """What the model would be given and its length in tokens (loads the model). A
+        remote server applies the chat template itself: a chat's text is then unknown ('')
+        and its count the messages' (an estimate where the model's capabilities say so)."""
         with self.lease(self.model(model_id)) as model:
+            can = model.capabilities
             if prompt.mode == "chat":
+                if can.rendered_prompt is not None:
+                    return PromptPreview(
+                        "", sum(model.count_tokens(m.content) for m in prompt.messages)
+                    )
                 rendered = model.render_chat(prompt.messages)
                 return PromptPreview(rendered.text, rendered.tokens)
+            if can.exact_token_counts is not None:
+                return PromptPreview(prompt.prompt, model.count_tokens(prompt.prompt))
             return PromptPreview(
                 prompt.prompt, len(model.tokenize(prompt.prompt, add_special=True))
             )
@@ -147,7 +156,9 @@ class PlaygroundService(SessionService[PlaygroundRunRecord]):
         forced = [*tokens[:position], GeneratedToken(chosen, at.alternatives, forced=True)]
         prompt = _prompt_of(source)
         parameters = PlaygroundParameters.from_json(source.parameters)
-        model = self.model(source.model_id or "")
+        if not source.model_id:
+            raise PlaygroundError("This run does not say which model made it: run it again.")
+        model = self.model(source.model_id)
         record = self.runs.create(
             title=source.title,
             mode=source.mode,
@@ -229,7 +240,8 @@ class PlaygroundRun:
         loaded_at = time.monotonic()
         with marked_if_it_fails(self._finish), self._service.lease(self.model) as model:
             load_s = time.monotonic() - loaded_at
-            if self.prompt.mode == "chat":  # saved as the model was given it
+            # Saved as the model was given it (a server applies its chat template unseen).
+            if self.prompt.mode == "chat" and model.capabilities.rendered_prompt is None:
                 runs.change(self.run_id, prompt=model.render_chat(self.prompt.messages).text)
             with self._generate(model) as stream:
                 self._stream = stream

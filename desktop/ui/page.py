@@ -1,5 +1,6 @@
 """What every page of the window is: a QWidget made with the Lantern and the window's
-BackgroundTasks, that the window starts, tells about the installed models, and shuts down.
+BackgroundTasks, that the window starts, tells about the models it can run on (installed and
+remote), and shuts down.
 The views inside a page that read and write through the Lantern (the Models page's tabs, the
 chat's sidebar) are LanternWidgets: made the same way, without the page's calls.
 
