@@ -187,7 +187,10 @@ def llama_cpp_server(
     from llama_cpp_server import LlamaCppServer
 
     log = tmp_path_factory.mktemp("llama-cpp-server") / "server.log"
-    server = LlamaCppServer(starter_model_path, log).start()
+    # One thread: llama.cpp's spinning threads collapse on a loaded machine (the engine's
+    # own CPU share avoids that; a server of another project does not), and the tests that
+    # chat with it must not take minutes there.
+    server = LlamaCppServer(starter_model_path, log, threads=1).start()
     yield server
     server.stop()
 

@@ -43,8 +43,9 @@ GRAMMAR = OutputConstraint("grammar", 'root ::= "yes" | "no"')
 
 
 @pytest.fixture
-def keyring_lantern(lantern: Lantern, file_keyring: Path) -> Lantern:
-    """The Lantern with the starter installed, and a keyring for the remotes' keys."""
+def keyring_lantern(short_answers: None, lantern: Lantern, file_keyring: Path) -> Lantern:
+    """The Lantern with the starter installed, short answers (quick on a loaded machine),
+    and a keyring for the remotes' keys."""
     return lantern
 
 
