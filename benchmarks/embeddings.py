@@ -16,7 +16,7 @@ of load); each run's texts/s, the ratio of their medians, and the CPU seconds ea
 a text (the engine's: both processes) are printed beside it. `--contexts 512,1024,2048`
 measures each batch size.
 
-    .venv/bin/python benchmarks/embeddings.py MODEL.gguf [--runs 5] [--passages 300]
+    .venv/bin/python benchmarks/embeddings.py MODEL.gguf [--runs 3] [--passages 200]
         [--threads 2] [--contexts 512]
 """
 
@@ -40,8 +40,8 @@ SHORTEST, LONGEST = 100, 300  # tokens a passage has
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", type=Path, help="a GGUF file (the starter model)")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--passages", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--passages", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--contexts", default="512", help="comma-separated contexts (batch sizes) to measure"
