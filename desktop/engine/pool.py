@@ -66,6 +66,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Lane = Literal["interactive", "background"]
+EMBEDDING_CONTEXT = 512  # tokens: the longest text an embedding process takes
 # A model lent to a task: a process of the pool, or a remote server's model.
 LentModel = Union["ModelLease", "RemoteModel"]
 
@@ -204,11 +205,15 @@ class EnginePool:
         self, model: InstalledModel, lane: Lane = "background", task: str = "indexing"
     ) -> ModelLease:
         """A process holding `model` loaded for embeddings (its `embed()`), lent like
-        `lease()`: a process of its own, as llama.cpp's embedding mode does not generate."""
+        `lease()`: a process of its own, as Lantern generates on no model loaded so (every
+        prompt token would be an output there)."""
         return self._lend(model, lane, task, embedding=True)
 
     def _lend(self, model: InstalledModel, lane: Lane, task: str, *, embedding: bool) -> ModelLease:
-        how = _How(min(self._settings.context_length, model.info.context_length), embedding)
+        # Embeddings: a passage's worth of context (a text is pooled within one batch of it;
+        # 512 embedded fastest of the sizes measured, and buffers grow with its square).
+        window = EMBEDDING_CONTEXT if embedding else self._settings.context_length
+        how = _How(min(window, model.info.context_length), embedding)
         lease = ModelLease(self, lane, task)
         slot = self._take(lease, model, how)
         try:
