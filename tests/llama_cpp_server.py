@@ -66,17 +66,19 @@ class LlamaCppServer:
         headers = {"Authorization": f"Bearer {API_KEY}"}
         with httpx2.Client(timeout=5.0) as client:
             while time.monotonic() < deadline:
-                if self._process.poll() is not None:
-                    raise RuntimeError(
-                        f"llama_cpp.server exited ({self._process.returncode}): "
-                        f"{self._log_file.read_text(errors='replace')[-3000:]}"
-                    )
                 try:
                     if client.get(f"{self.url}/v1/models", headers=headers).status_code == 200:
                         return
                 except httpx2.TransportError:
                     pass  # not listening yet
-                time.sleep(0.1)  # the process gives no other sign of being ready
+                try:  # the server's own state between two asks: ends at once if it exits
+                    self._process.wait(timeout=0.1)
+                except subprocess.TimeoutExpired:
+                    continue
+                raise RuntimeError(
+                    f"llama_cpp.server exited ({self._process.returncode}): "
+                    f"{self._log_file.read_text(errors='replace')[-3000:]}"
+                )
         self.stop()
         raise RuntimeError(f"llama_cpp.server did not answer within {START_TIMEOUT_S:g} s")
 
