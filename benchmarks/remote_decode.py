@@ -25,6 +25,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from desktop.engine.protocol import GenerationRequest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from llama_cpp_server import LlamaCppServer
 
@@ -75,7 +77,9 @@ def main() -> None:
             )
 
             def through_lantern() -> tuple[float, str]:
-                with remote.generate(messages=messages, sampling=sampling) as stream:
+                with remote.generate(
+                    GenerationRequest(messages=messages, sampling=sampling)
+                ) as stream:
                     return decode_speed(stream)
 
             def through_openai() -> tuple[float, str]:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import psutil
 
+from desktop.engine.protocol import GenerationRequest
+
 MB = 1024**2
 
 
@@ -53,7 +55,9 @@ def measure(path: Path, context: int) -> None:
                 clients.append(client)
                 client.load(path, context_length=context, threads=2, shape=info.shape)
                 hello = (ChatMessage("user", "Say hello."),)
-                with client.generate(messages=hello, sampling=Sampling(max_tokens=16)) as s:
+                with client.generate(
+                    GenerationRequest(messages=hello, sampling=Sampling(max_tokens=16))
+                ) as s:
                     "".join(s)
                 after = psutil.virtual_memory().available
                 rss = psutil.Process(client.pid).memory_info().rss

@@ -41,7 +41,6 @@ from desktop.engine.chat_template import RENDER_TIME_LIMIT_S
 from desktop.engine.protocol import (
     Cancel,
     ChatMessage,
-    ContextPolicy,
     Embed,
     Embeddings,
     Event,
@@ -49,16 +48,15 @@ from desktop.engine.protocol import (
     Finished,
     Generate,
     GeneratedTokens,
+    GenerationRequest,
     GenerationStage,
     HardwareReport,
     LoadModel,
     ModelLoaded,
-    OutputConstraint,
     ProbeHardware,
     RenderChat,
     RenderedChat,
     Request,
-    Sampling,
     Shutdown,
     StageReached,
     Tokenize,
@@ -332,37 +330,10 @@ class EngineClient:
         assert isinstance(event, HardwareReport)
         return event
 
-    def generate(
-        self,
-        *,
-        messages: tuple[ChatMessage, ...] = (),
-        prompt: str | None = None,
-        sampling: Sampling | None = None,
-        reuse_cached_prompt: bool = True,
-        context_policy: ContextPolicy = "stop",
-        continue_text: str = "",
-        constraint: OutputConstraint | None = None,
-        logprobs: int = 0,
-        forced_tokens: tuple[int, ...] = (),
-        threads: int | None = None,
-    ) -> GenerationStream:
+    def generate(self, request: GenerationRequest) -> GenerationStream:
         """Start generating; iterate the stream for the answer's text. Raises from the stream.
-        With `logprobs`, the stream's `tokens` fill with each token and its alternatives."""
-        request_id, inbox = self._submit(
-            lambda rid: Generate(
-                rid,
-                messages,
-                prompt,
-                sampling or Sampling(),
-                reuse_cached_prompt,
-                context_policy,
-                continue_text,
-                constraint,
-                logprobs,
-                forced_tokens,
-                threads,
-            )
-        )
+        With `request.logprobs`, the stream's `tokens` fill with each token and its alternatives."""
+        request_id, inbox = self._submit(lambda rid: Generate(rid, request))
         return GenerationStream(self, request_id, inbox)
 
     def cancel(self, request_id: int) -> None:

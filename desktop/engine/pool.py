@@ -40,16 +40,14 @@ from desktop.engine.answer_stream import AnswerStream
 from desktop.engine.client import EngineClient, GenerationStream
 from desktop.engine.protocol import (
     ChatMessage,
-    ContextPolicy,
     Finished,
     FinishReason,
+    GenerationRequest,
     GenerationStage,
     GenerationStats,
     HardwareReport,
     ModelLoaded,
-    OutputConstraint,
     RenderedChat,
-    Sampling,
 )
 from desktop.engine.text_model import LOCAL_CAPABILITIES, Capabilities
 from desktop.errors import EngineCrashed, EngineFailed, NotEnoughMemory
@@ -453,37 +451,25 @@ class ModelLease:
         assert self.slot is not None
         return self.slot.client
 
-    def generate(
-        self,
-        *,
-        messages: tuple[ChatMessage, ...] = (),
-        prompt: str | None = None,
-        sampling: Sampling | None = None,
-        reuse_cached_prompt: bool = True,
-        context_policy: ContextPolicy = "stop",
-        continue_text: str = "",
-        constraint: OutputConstraint | None = None,
-        logprobs: int = 0,
-        forced_tokens: tuple[int, ...] = (),
-        threads: int | None = None,
-    ) -> GenerationStream | YieldingStream:
+    def generate(self, request: GenerationRequest) -> GenerationStream | YieldingStream:
         assert self.slot is not None
         client = self._client
 
         def start(done: str, tokens_done: int) -> GenerationStream:
             """The request, going on after `done` (text already generated) when resumed."""
-            asked = sampling or Sampling()
+            if not tokens_done:  # the first start, or paused before its first token
+                return client.generate(request)
+            if request.prompt is not None:
+                going_on = replace(request, prompt=request.prompt + done)
+            else:
+                going_on = replace(request, continue_text=request.continue_text + done)
+            left = max(1, request.sampling.max_tokens - tokens_done)
             return client.generate(
-                messages=messages,
-                prompt=None if prompt is None else prompt + done,
-                sampling=replace(asked, max_tokens=max(1, asked.max_tokens - tokens_done)),
-                reuse_cached_prompt=reuse_cached_prompt,
-                context_policy=context_policy,
-                continue_text=continue_text + done if prompt is None else continue_text,
-                constraint=constraint,
-                logprobs=logprobs,
-                forced_tokens=() if tokens_done else forced_tokens,
-                threads=threads,
+                replace(
+                    going_on,
+                    sampling=replace(request.sampling, max_tokens=left),
+                    forced_tokens=(),  # they lead the text already generated
+                )
             )
 
         if self.lane == "background" and self.slot.holder is self:

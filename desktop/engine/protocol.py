@@ -82,10 +82,10 @@ class UnloadModel:
 
 
 @dataclass(frozen=True)
-class Generate:
-    """Either chat `messages` (rendered with the model's own chat template) or a raw `prompt`."""
+class GenerationRequest:
+    """What to generate, wherever the model runs: either chat `messages` (rendered with the
+    model's own chat template) or a raw `prompt`, and how."""
 
-    request_id: int
     messages: tuple[ChatMessage, ...] = ()
     prompt: str | None = None
     sampling: Sampling = field(default_factory=Sampling)
@@ -107,6 +107,12 @@ class Generate:
     forced_tokens: tuple[int, ...] = ()
     # CPU threads for this request; None: as many as the model was loaded with.
     threads: int | None = None
+
+
+@dataclass(frozen=True)
+class Generate:
+    request_id: int
+    request: GenerationRequest
 
 
 @dataclass(frozen=True)

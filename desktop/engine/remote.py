@@ -29,6 +29,7 @@ from typing import Any
 from desktop.engine.protocol import (
     ChatMessage,
     ContextPolicy,
+    GenerationRequest,
     ModelLoaded,
     OutputConstraint,
     RenderedChat,
@@ -97,28 +98,16 @@ class RemoteModel:
         """`NAME:MODEL`, as `--model` takes it."""
         return self._loaded.model_path
 
-    def generate(
-        self,
-        *,
-        messages: tuple[ChatMessage, ...] = (),
-        prompt: str | None = None,
-        sampling: Sampling | None = None,
-        reuse_cached_prompt: bool = True,
-        context_policy: ContextPolicy = "stop",
-        continue_text: str = "",
-        constraint: OutputConstraint | None = None,
-        logprobs: int = 0,
-        forced_tokens: tuple[int, ...] = (),
-        threads: int | None = None,  # the server decides its own threads
-    ) -> RemoteStream:
+    def generate(self, request: GenerationRequest) -> RemoteStream:
         """Start the answer; iterate the stream for its text. Raises RemoteUnsupported at
-        once for what the server cannot do, and from the stream for what goes wrong there."""
+        once for what the server cannot do, and from the stream for what goes wrong there.
+        `request.threads` is not sent: the server decides its own."""
         caps = self._capabilities
-        if forced_tokens:
+        if request.forced_tokens:
             raise RemoteUnsupported(caps.forced_tokens)
-        if logprobs and not self._profile.logprobs:
+        if request.logprobs and not self._profile.logprobs:
             raise RemoteUnsupported(caps.logprobs)
-        sampling = sampling or Sampling()
+        sampling = request.sampling
         seed = sampling.seed if sampling.seed is not None else random.randrange(2**31)
         body: dict[str, Any] = {
             "model": self._model,
@@ -127,26 +116,28 @@ class RemoteModel:
             **sampling_fields(sampling, seed, self._profile),
         }
         if self._profile.kind == "llama-server":
-            body["cache_prompt"] = reuse_cached_prompt
+            body["cache_prompt"] = request.reuse_cached_prompt
         dropped = 0
-        if prompt is not None:
+        if request.prompt is not None:
             if not self._profile.raw_completion:
                 raise RemoteUnsupported(caps.raw_completion)
             path = "/v1/completions"
-            body["prompt"] = prompt + continue_text
-            if logprobs:
-                body["logprobs"] = min(logprobs, MAX_TOP_LOGPROBS)
+            body["prompt"] = request.prompt + request.continue_text
+            if request.logprobs:
+                body["logprobs"] = min(request.logprobs, MAX_TOP_LOGPROBS)
         else:
             path = "/v1/chat/completions"
-            fitted, dropped = self._fit(messages, sampling.max_tokens, context_policy)
+            fitted, dropped = self._fit(
+                request.messages, sampling.max_tokens, request.context_policy
+            )
             body["messages"] = [{"role": m.role, "content": m.content} for m in fitted]
-            if continue_text:
-                body.update(self._continuing(body["messages"], continue_text))
-            if logprobs:
+            if request.continue_text:
+                body.update(self._continuing(body["messages"], request.continue_text))
+            if request.logprobs:
                 body["logprobs"] = True
-                body["top_logprobs"] = min(logprobs, MAX_TOP_LOGPROBS)
-        if constraint is not None:
-            body.update(self._constraint_fields(constraint, chat=prompt is None))
+                body["top_logprobs"] = min(request.logprobs, MAX_TOP_LOGPROBS)
+        if request.constraint is not None:
+            body.update(self._constraint_fields(request.constraint, chat=request.prompt is None))
         return RemoteStream(
             self._connection, path, body, model=self._model, seed=seed, dropped_messages=dropped
         )

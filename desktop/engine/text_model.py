@@ -15,15 +15,13 @@ from typing import Protocol
 
 from desktop.engine.protocol import (
     ChatMessage,
-    ContextPolicy,
     Finished,
     GeneratedToken,
+    GenerationRequest,
     GenerationStage,
     GenerationStats,
     ModelLoaded,
-    OutputConstraint,
     RenderedChat,
-    Sampling,
 )
 
 
@@ -89,20 +87,7 @@ class TextModel(Protocol):
     @property
     def capabilities(self) -> Capabilities: ...
 
-    def generate(
-        self,
-        *,
-        messages: tuple[ChatMessage, ...] = (),
-        prompt: str | None = None,
-        sampling: Sampling | None = None,
-        reuse_cached_prompt: bool = True,
-        context_policy: ContextPolicy = "stop",
-        continue_text: str = "",
-        constraint: OutputConstraint | None = None,
-        logprobs: int = 0,
-        forced_tokens: tuple[int, ...] = (),
-        threads: int | None = None,
-    ) -> TextStream: ...
+    def generate(self, request: GenerationRequest) -> TextStream: ...
 
     def count_tokens(self, text: str) -> int:
         """Tokens `text` takes (an estimate where `capabilities.exact_token_counts` says so)."""

@@ -238,11 +238,11 @@ class EngineWorker:
         else:
             self._send(Failed(request.request_id, "bad_request", f"Unknown request {request!r}"))
 
-    def _threads_for(self, request: Generate | Embed) -> int:
+    def _threads_for(self, asked: int | None) -> int:
         """The request's own count, else the one the model was loaded with if the user chose
         it, else the physical cores less those other programs keep busy now."""
         assert self._model is not None
-        chosen = request.threads or self._model.request.threads
+        chosen = asked or self._model.request.threads
         return chosen or self._cpu_share.threads(self._model.threads)
 
     # ---- hardware ----
@@ -480,7 +480,7 @@ class EngineWorker:
         vectors = np.zeros((len(request.texts), llm.n_embd()), dtype=np.float32)
         tokens = 0
         if present:
-            threads = self._threads_for(request)
+            threads = self._threads_for(request.threads)
             self._llama_cpp.llama_set_n_threads(llm.ctx, threads, threads)
             pooled, tokens = llm.embed([request.texts[i] for i in present], return_count=True)
             found = np.asarray(pooled, dtype=np.float32)
@@ -488,11 +488,12 @@ class EngineWorker:
             vectors[present] = found / np.where(norms > 0, norms, 1)
         self._send(Embeddings(rid, vectors, tokens))
 
-    def _prompt_tokens(self, request: Generate, n_ctx: int) -> tuple[list[int], list[str], int]:
+    def _prompt_tokens(self, generate: Generate, n_ctx: int) -> tuple[list[int], list[str], int]:
         """The prompt as tokens (the forced ones last), the stop strings, and how many
         messages were left out to fit `n_ctx` (_Overflow when it cannot fit)."""
         assert self._model is not None
         llm = self._model.llm
+        request = generate.request
         forced = list(request.forced_tokens)
         if request.prompt is not None:
             # As llama.cpp's server and llama-cpp-python read a prompt: special tokens typed
@@ -504,7 +505,7 @@ class EngineWorker:
 
         def render() -> tuple[list[int], Any]:
             # Each render has its own time limit; the app times each from this event.
-            self._send(StageReached(request.request_id, "rendering"))
+            self._send(StageReached(generate.request_id, "rendering"))
             return self._render(messages, request.continue_text, self._is_stopped)
 
         tokens, rendered = render()
@@ -549,8 +550,8 @@ class EngineWorker:
         )
         return tokens, rendered
 
-    def _generate(self, request: Generate) -> None:
-        rid = request.request_id
+    def _generate(self, generate: Generate) -> None:
+        rid, request = generate.request_id, generate.request
         started = time.perf_counter()
         if self._model is None:
             self._send(Failed(rid, "no_model", "No model is loaded; choose a model first."))
@@ -573,7 +574,7 @@ class EngineWorker:
         # llama.cpp may pad the context it allocates; llama-cpp-python's buffers hold what we asked.
         n_ctx = min(llm.n_ctx(), self._model.request.context_length)
         try:
-            tokens, stop, dropped = self._prompt_tokens(request, n_ctx)
+            tokens, stop, dropped = self._prompt_tokens(generate, n_ctx)
             grammar = self._grammar(request.constraint)
         except RenderStopped:
             self._send(Finished(rid, "cancelled", _stats(0, 0, 0, started, None, started)))
@@ -596,7 +597,7 @@ class EngineWorker:
         sampling = request.sampling
         seed = sampling.seed if sampling.seed is not None else random.randrange(2**31)
         llm.set_seed(seed)
-        threads = self._threads_for(request)
+        threads = self._threads_for(request.threads)
         self._llama_cpp.llama_set_n_threads(llm.ctx, threads, threads)
 
         def finished(reason: FinishReason, generated: int, first_at: float | None) -> Finished:
@@ -639,7 +640,9 @@ class EngineWorker:
                 finish_reason = "stop"
                 break
             generated += 1
-            if (now_free := self._threads_for(request)) != threads:  # another program's load
+            if (
+                now_free := self._threads_for(request.threads)
+            ) != threads:  # another program's load
                 threads = now_free
                 self._llama_cpp.llama_set_n_threads(llm.ctx, threads, threads)
             data = llm.detokenize([token], special=False)

@@ -22,7 +22,13 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from desktop.engine.pool import EnginePool, LentModel
-from desktop.engine.protocol import ContextPolicy, GenerationStats, ModelLoaded, Sampling
+from desktop.engine.protocol import (
+    ContextPolicy,
+    GenerationRequest,
+    GenerationStats,
+    ModelLoaded,
+    Sampling,
+)
 from desktop.engine.text_model import TextStream
 from desktop.errors import EngineCrashed, EngineUnresponsive, LanternError
 from desktop.services.models import ModelService
@@ -469,10 +475,12 @@ class ChatTurn:
         prompt = chat_messages(self.conversation.system_prompt, self._history)
         with self._keeping_the_answer(parts):
             with self._lease.generate(
-                messages=prompt,
-                sampling=self._sampling,
-                context_policy=stored_context_policy(self.conversation),
-                continue_text=self._start,
+                GenerationRequest(
+                    messages=prompt,
+                    sampling=self._sampling,
+                    context_policy=stored_context_policy(self.conversation),
+                    continue_text=self._start,
+                )
             ) as stream:
                 self._stream = stream
                 if self._cancelled.is_set():

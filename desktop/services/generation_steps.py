@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from desktop.engine.protocol import ChatMessage, GenerationStats, Sampling
+from desktop.engine.protocol import ChatMessage, GenerationRequest, GenerationStats, Sampling
 from desktop.engine.text_model import TextModel, TextStream
 from desktop.errors import EngineCrashed, LanternError
 
@@ -72,7 +72,9 @@ class GenerationSteps:
         if self.cancelled:
             return
         assert self.model is not None, "the task's model is lent when it starts"
-        with self.model.generate(messages=tuple(messages), sampling=sampling) as stream:
+        with self.model.generate(
+            GenerationRequest(messages=tuple(messages), sampling=sampling)
+        ) as stream:
             self._stream = stream
             if self.cancelled:
                 stream.cancel()

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING
 
 from desktop.engine.hardware import default_threads
 from desktop.engine.pool import EnginePool, LentModel
-from desktop.engine.protocol import ChatMessage, GeneratedToken, GenerationStats, Sampling
+from desktop.engine.protocol import (
+    ChatMessage,
+    GeneratedToken,
+    GenerationRequest,
+    GenerationStats,
+    Sampling,
+)
 from desktop.engine.text_model import TextModel, TextStream
 from desktop.errors import LanternError
 from desktop.services.generation_steps import marked_if_it_fails
@@ -274,15 +280,17 @@ class PlaygroundRun:
             )
         chat = self.prompt.mode == "chat"
         return model.generate(
-            messages=self.prompt.messages if chat else (),
-            prompt=None if chat else self.prompt.prompt,
-            sampling=sampling,
-            # Evaluated afresh: the same seed and settings then give the same answer.
-            reuse_cached_prompt=False,
-            constraint=self.parameters.constraint,
-            logprobs=self.parameters.alternatives,
-            forced_tokens=tuple(t.choice.token_id for t in self._forced),
-            threads=self._threads,
+            GenerationRequest(
+                messages=self.prompt.messages if chat else (),
+                prompt=None if chat else self.prompt.prompt,
+                sampling=sampling,
+                # Evaluated afresh: the same seed and settings then give the same answer.
+                reuse_cached_prompt=False,
+                constraint=self.parameters.constraint,
+                logprobs=self.parameters.alternatives,
+                forced_tokens=tuple(t.choice.token_id for t in self._forced),
+                threads=self._threads,
+            )
         )
 
     def _save(self) -> None:

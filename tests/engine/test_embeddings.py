@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pytest
 
 from desktop.engine.client import EMBED_TEXTS_PER_REQUEST, EngineClient
-from desktop.engine.protocol import ChatMessage, ModelLoaded
+from desktop.engine.protocol import ChatMessage, GenerationRequest, ModelLoaded
 from desktop.errors import ContextOverflow, EngineFailed
 
 pytestmark = pytest.mark.engine
@@ -157,7 +157,7 @@ def test_generate_on_a_model_loaded_for_embeddings_fails_clearly(
     client, _ = embedder
     with (
         pytest.raises(EngineFailed, match="loaded for embeddings, not for generating text"),
-        client.generate(messages=(ChatMessage("user", "Hello"),)) as stream,
+        client.generate(GenerationRequest(messages=(ChatMessage("user", "Hello"),))) as stream,
     ):
         list(stream)
     assert client.embed(["Still embedding."]).shape == (1, 576)

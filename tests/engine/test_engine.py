@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from desktop.engine.client import EngineClient
-from desktop.engine.protocol import ChatMessage, Sampling
+from desktop.engine.protocol import ChatMessage, GenerationRequest, Sampling
 from desktop.errors import ContextOverflow, EngineCrashed, ModelLoadFailed, NoModelLoaded
 from desktop.models.installed import InstalledModel
 from desktop.tasks.chunking import split_into_chunks
@@ -53,7 +53,9 @@ def test_load_reports_the_model_and_offload(
 
 
 def test_a_chat_turn_streams_with_sane_stats(loaded: EngineClient) -> None:
-    with loaded.generate(messages=STORY, sampling=Sampling(max_tokens=64, temperature=0)) as stream:
+    with loaded.generate(
+        GenerationRequest(messages=STORY, sampling=Sampling(max_tokens=64, temperature=0))
+    ) as stream:
         pieces = list(stream)
     assert len(pieces) > 1, "the answer arrives in pieces, not all at once"
     assert "".join(pieces).strip()
@@ -70,7 +72,9 @@ def test_the_models_own_chat_template_frames_the_prompt(loaded: EngineClient) ->
     # SmolLM2's GGUF template wraps turns in <|im_start|>...<|im_end|> and adds a default
     # system prompt; the prompt token count shows it was applied.
     bare = len(loaded.tokenize("Write a very long story about a lighthouse keeper."))
-    with loaded.generate(messages=STORY, sampling=Sampling(max_tokens=2, temperature=0)) as stream:
+    with loaded.generate(
+        GenerationRequest(messages=STORY, sampling=Sampling(max_tokens=2, temperature=0))
+    ) as stream:
         list(stream)
     assert stream.stats is not None and stream.stats.prompt_tokens > bare + 10
 
@@ -79,7 +83,9 @@ def test_the_same_greedy_request_gives_the_same_answer(loaded: EngineClient) -> 
     sampling = Sampling(max_tokens=48, temperature=0)
     answers = []
     for _ in range(2):
-        with loaded.generate(messages=STORY, sampling=sampling, reuse_cached_prompt=False) as s:
+        with loaded.generate(
+            GenerationRequest(messages=STORY, sampling=sampling, reuse_cached_prompt=False)
+        ) as s:
             answers.append("".join(s))
             assert s.stats is not None and s.stats.cached_prompt_tokens == 0
     assert answers[0] == answers[1]
@@ -88,7 +94,7 @@ def test_the_same_greedy_request_gives_the_same_answer(loaded: EngineClient) -> 
 def test_a_repeated_prompt_reuses_the_cached_prefix(loaded: EngineClient) -> None:
     sampling = Sampling(max_tokens=4, temperature=0)
     for _ in range(2):
-        with loaded.generate(messages=STORY, sampling=sampling) as stream:
+        with loaded.generate(GenerationRequest(messages=STORY, sampling=sampling)) as stream:
             list(stream)
     assert stream.stats is not None
     assert stream.stats.cached_prompt_tokens == stream.stats.prompt_tokens - 1
@@ -96,7 +102,9 @@ def test_a_repeated_prompt_reuses_the_cached_prefix(loaded: EngineClient) -> Non
 
 def test_cancel_stops_within_a_few_tokens(loaded: EngineClient) -> None:
     received = ""
-    with loaded.generate(messages=STORY, sampling=Sampling(max_tokens=400)) as stream:
+    with loaded.generate(
+        GenerationRequest(messages=STORY, sampling=Sampling(max_tokens=400))
+    ) as stream:
         for i, piece in enumerate(stream):
             if i == 0:
                 stream.cancel()
@@ -116,7 +124,7 @@ def test_engine_death_mid_answer_gives_a_typed_error_and_the_next_request_works(
 ) -> None:
     pid = loaded.pid
     assert pid is not None
-    stream = loaded.generate(messages=STORY, sampling=Sampling(max_tokens=400))
+    stream = loaded.generate(GenerationRequest(messages=STORY, sampling=Sampling(max_tokens=400)))
     with pytest.raises(EngineCrashed) as raised, stream:
         for i, _ in enumerate(stream):
             if i == 2:
@@ -125,14 +133,16 @@ def test_engine_death_mid_answer_gives_a_typed_error_and_the_next_request_works(
     assert loaded.loaded is None
     loaded.load(installed_starter.path, context_length=2048)
     assert loaded.pid not in (None, pid)
-    with loaded.generate(messages=STORY, sampling=Sampling(max_tokens=8)) as stream:
+    with loaded.generate(
+        GenerationRequest(messages=STORY, sampling=Sampling(max_tokens=8))
+    ) as stream:
         assert "".join(stream)
 
 
 def test_generating_with_no_model_loaded_is_a_clear_error(engine: EngineClient) -> None:
     with (
         pytest.raises(NoModelLoaded, match="No model is loaded"),
-        engine.generate(messages=STORY) as stream,
+        engine.generate(GenerationRequest(messages=STORY)) as stream,
     ):
         list(stream)
 
@@ -144,11 +154,11 @@ def test_a_prompt_longer_than_the_context_is_refused(
     long = (ChatMessage("user", "lighthouse " * 200),)
     with (
         pytest.raises(ContextOverflow, match="context window"),
-        engine.generate(messages=long) as s,
+        engine.generate(GenerationRequest(messages=long)) as s,
     ):
         list(s)
     with engine.generate(
-        messages=(ChatMessage("user", "hi"),), sampling=Sampling(max_tokens=4)
+        GenerationRequest(messages=(ChatMessage("user", "hi"),), sampling=Sampling(max_tokens=4))
     ) as s:
         assert s.stats is None
         list(s)

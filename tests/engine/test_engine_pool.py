@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from desktop.engine.pool import EnginePool, EngineSettings, ModelLease
-from desktop.engine.protocol import ChatMessage, Sampling
+from desktop.engine.protocol import ChatMessage, GenerationRequest, Sampling
 from desktop.errors import EngineCrashed, NotEnoughMemory
 from desktop.models.fit import MachineMemory, fit_estimate
 from desktop.models.installed import InstalledModel, ModelLibrary
@@ -67,7 +67,9 @@ def small_pool(tmp_path: Path, installed_starter: InstalledModel) -> Iterator[En
 
 
 def answer(lease: ModelLease, max_tokens: int = 8) -> str:
-    with lease.generate(messages=HELLO, sampling=Sampling(max_tokens=max_tokens)) as stream:
+    with lease.generate(
+        GenerationRequest(messages=HELLO, sampling=Sampling(max_tokens=max_tokens))
+    ) as stream:
         return "".join(stream)
 
 
@@ -91,7 +93,7 @@ def test_a_chat_does_not_wait_for_a_background_generation_on_the_same_model(
 ) -> None:
     with pool.lease(installed_starter, "background", "summary") as summary:
         assert psutil.Process(summary.pid).nice() == 19, "the background lane yields the CPU"
-        with summary.generate(prompt=COUNTING, sampling=LONG_RUN) as background:
+        with summary.generate(GenerationRequest(prompt=COUNTING, sampling=LONG_RUN)) as background:
             pieces = iter(background)
             next(pieces)  # the background generation is under way
             with pool.lease(installed_starter, "interactive", "chat") as chat:
@@ -110,7 +112,7 @@ def test_without_room_for_a_second_process_a_chat_borrows_the_background_one(
 ) -> None:
     """The background generation stops at a token for the chat, then goes on to its end."""
     with small_pool.lease(installed_starter, "background", "summary") as summary:
-        with summary.generate(prompt=COUNTING, sampling=LONG_RUN) as background:
+        with summary.generate(GenerationRequest(prompt=COUNTING, sampling=LONG_RUN)) as background:
             pieces = iter(background)
             before = next(pieces)
             with small_pool.lease(installed_starter, "interactive", "chat") as chat:

@@ -9,7 +9,7 @@ import llama_cpp
 import pytest
 
 from desktop.engine.client import EngineClient
-from desktop.engine.protocol import Sampling
+from desktop.engine.protocol import GenerationRequest, Sampling
 from desktop.models.installed import InstalledModel
 
 pytestmark = pytest.mark.engine
@@ -70,7 +70,9 @@ def test_the_answers_are_llama_cpp_pythons_own(
     with EngineClient(tmp_path / "engine.log") as engine:
         engine.load(installed_starter.path, context_length=CONTEXT, threads=THREADS)
         for prompt in prompts:
-            with engine.generate(prompt=prompt, sampling=SAMPLING, threads=THREADS) as stream:
+            with engine.generate(
+                GenerationRequest(prompt=prompt, sampling=SAMPLING, threads=THREADS)
+            ) as stream:
                 answers.append("".join(stream))
     assert stream.finished is not None and stream.finished.stats.cached_prompt_tokens > 10
     assert all(answers)

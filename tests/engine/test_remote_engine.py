@@ -16,7 +16,7 @@ import pytest
 from llama_cpp_server import LlamaCppServer, free_port
 from remote_stand_in import ANSWER, API_KEY, MODEL, Fault, StandIn
 
-from desktop.engine.protocol import ChatMessage, OutputConstraint, Sampling
+from desktop.engine.protocol import ChatMessage, GenerationRequest, OutputConstraint, Sampling
 from desktop.engine.remote import RemoteModel, estimated_tokens
 from desktop.engine.remote_http import ServerConnection
 from desktop.engine.remote_probe import (
@@ -107,7 +107,7 @@ def test_the_probe_finds_what_the_server_can_do(model: RemoteModel) -> None:
 def test_a_chat_streams_what_the_official_client_gets(
     model: RemoteModel, official: openai.OpenAI, llama_cpp_server: LlamaCppServer
 ) -> None:
-    with model.generate(messages=CHAT, sampling=GREEDY) as stream:
+    with model.generate(GenerationRequest(messages=CHAT, sampling=GREEDY)) as stream:
         pieces = list(stream)
     expected = []
     for chunk in official.chat.completions.create(
@@ -133,7 +133,7 @@ def test_a_prompt_as_is_streams_from_completions(
 ) -> None:
     prompt = "The capital of France is"
     sampling = Sampling(max_tokens=8, temperature=0.0, seed=3)
-    with model.generate(prompt=prompt, sampling=sampling) as stream:
+    with model.generate(GenerationRequest(prompt=prompt, sampling=sampling)) as stream:
         text = "".join(stream)
     expected = "".join(
         chunk.choices[0].text
@@ -150,7 +150,9 @@ def test_a_prompt_as_is_streams_from_completions(
 
 def test_logprobs_come_with_each_token(model: RemoteModel) -> None:
     with model.generate(
-        messages=CHAT, sampling=Sampling(max_tokens=8, temperature=0.0), logprobs=3
+        GenerationRequest(
+            messages=CHAT, sampling=Sampling(max_tokens=8, temperature=0.0), logprobs=3
+        )
     ) as stream:
         text = "".join(stream)
     assert len(stream.tokens) == 8
@@ -171,7 +173,9 @@ def test_a_json_schema_holds_the_answer(model: RemoteModel) -> None:
     }
     question = (ChatMessage("user", "Is the sky blue? Answer in JSON."),)
     constraint = OutputConstraint("json_schema", json.dumps(schema))
-    with model.generate(messages=question, sampling=GREEDY, constraint=constraint) as stream:
+    with model.generate(
+        GenerationRequest(messages=question, sampling=GREEDY, constraint=constraint)
+    ) as stream:
         answer = json.loads("".join(stream))
     assert answer["answer"] in ("yes", "no")
 
@@ -179,7 +183,9 @@ def test_a_json_schema_holds_the_answer(model: RemoteModel) -> None:
 def test_a_grammar_holds_the_answer(model: RemoteModel) -> None:
     grammar = OutputConstraint("grammar", 'root ::= "yes" | "no"')
     question = (ChatMessage("user", "Is the sky green?"),)
-    with model.generate(messages=question, sampling=GREEDY, constraint=grammar) as stream:
+    with model.generate(
+        GenerationRequest(messages=question, sampling=GREEDY, constraint=grammar)
+    ) as stream:
         assert "".join(stream) in ("yes", "no")
 
 
@@ -187,7 +193,7 @@ def test_cancel_from_another_thread_ends_the_answer(model: RemoteModel) -> None:
     story = (ChatMessage("user", "Tell me a very long story about a lighthouse."),)
     sampling = Sampling(max_tokens=3000, temperature=1.0, seed=7)
     canceller = threading.Thread(target=lambda: stream.cancel())
-    with model.generate(messages=story, sampling=sampling) as stream:
+    with model.generate(GenerationRequest(messages=story, sampling=sampling)) as stream:
         for _piece in stream:
             if len(stream.text) > 20 and canceller.ident is None:
                 canceller.start()
@@ -196,7 +202,7 @@ def test_cancel_from_another_thread_ends_the_answer(model: RemoteModel) -> None:
     assert finished is not None and finished.finish_reason == "cancelled"
     assert len(stream.text) > 20 and finished.stats.generated_tokens < 3000
     # The server is free again: the next answer comes.
-    with model.generate(messages=CHAT, sampling=Sampling(max_tokens=4)) as after:
+    with model.generate(GenerationRequest(messages=CHAT, sampling=Sampling(max_tokens=4))) as after:
         assert "".join(after)
 
 
@@ -232,7 +238,10 @@ def test_adding_a_remote_tests_it_and_keeps_its_key_in_the_keyring(
     assert stored_api_key("gpu-box") == llama_cpp_server.api_key
     model_id = f"gpu-box:{llama_cpp_server.model}"
     assert [entry.id for entry in remotes.models()] == [model_id]
-    with remotes.model(model_id) as model, model.generate(messages=CHAT, sampling=GREEDY) as s:
+    with (
+        remotes.model(model_id) as model,
+        model.generate(GenerationRequest(messages=CHAT, sampling=GREEDY)) as s,
+    ):
         assert "".join(s)  # held as a service holds a local model's lease
     remotes.remove("gpu-box")
     assert stored_api_key("gpu-box") is None
@@ -297,7 +306,7 @@ def test_busy_with_retry_after_is_asked_again_once_it_says(
     stand_in: StandIn, stand_in_model: Callable[..., RemoteModel]
 ) -> None:
     stand_in.faults.append(Fault("busy", retry_after="1"))
-    with stand_in_model().generate(messages=CHAT) as stream:
+    with stand_in_model().generate(GenerationRequest(messages=CHAT)) as stream:
         assert "".join(stream) == "".join(ANSWER)
     first, second = stand_in.generation_requests()
     assert second.at - first.at >= 1.0  # it waited as the server said
@@ -308,7 +317,7 @@ def test_a_server_busy_through_every_retry_says_so(
 ) -> None:
     stand_in.faults.extend([Fault("unavailable")] * 3)  # no Retry-After: backing off
     with (
-        stand_in_model(busy_retries=2).generate(messages=CHAT) as stream,
+        stand_in_model(busy_retries=2).generate(GenerationRequest(messages=CHAT)) as stream,
         pytest.raises(RemoteBusy, match=r"busy \(HTTP 503.*after 3 tries"),
     ):
         list(stream)
@@ -320,7 +329,7 @@ def test_a_server_error_is_said_in_words(
 ) -> None:
     stand_in.faults.append(Fault("server_error"))
     with (
-        stand_in_model().generate(messages=CHAT) as stream,
+        stand_in_model().generate(GenerationRequest(messages=CHAT)) as stream,
         pytest.raises(RemoteServerError, match=r"HTTP 500: CUDA error: out of memory"),
     ):
         list(stream)
@@ -331,7 +340,7 @@ def test_an_error_in_the_middle_of_the_answer_keeps_what_came(
 ) -> None:
     stand_in.faults.append(Fault("error", after_pieces=2))
     with (
-        stand_in_model().generate(messages=CHAT) as stream,
+        stand_in_model().generate(GenerationRequest(messages=CHAT)) as stream,
         pytest.raises(RemoteServerError, match="the slot was lost"),
     ):
         list(stream)
@@ -343,7 +352,7 @@ def test_a_model_the_server_does_not_know_is_a_404(
 ) -> None:
     stand_in.faults.append(Fault("not_found"))
     with (
-        stand_in_model().generate(messages=CHAT) as stream,
+        stand_in_model().generate(GenerationRequest(messages=CHAT)) as stream,
         pytest.raises(RemoteModelNotFound, match=f"has no model '{MODEL}'"),
     ):
         list(stream)
@@ -360,7 +369,7 @@ def test_a_connection_dropped_mid_answer_keeps_the_partial_answer(
     stand_in.faults.append(Fault("drop", after_pieces=3))
     received = []
     with (
-        stand_in_model().generate(messages=CHAT) as stream,
+        stand_in_model().generate(GenerationRequest(messages=CHAT)) as stream,
         pytest.raises(RemoteConnectionLost, match="dropped in the middle of the answer"),
     ):
         received.extend(stream)
@@ -373,7 +382,7 @@ def test_cancel_ends_the_answer_at_once_while_the_server_is_silent(
     stand_in: StandIn, stand_in_model: Callable[..., RemoteModel]
 ) -> None:
     stand_in.faults.append(Fault("stall", after_pieces=1))
-    with stand_in_model().generate(messages=CHAT) as stream:
+    with stand_in_model().generate(GenerationRequest(messages=CHAT)) as stream:
         for piece in stream:
             assert piece == "Hello"
             threading.Thread(target=stream.cancel).start()
@@ -386,7 +395,9 @@ def test_cancel_ends_the_answer_at_once_while_the_server_is_silent(
 def test_stats_take_the_servers_usage(
     stand_in: StandIn, stand_in_model: Callable[..., RemoteModel]
 ) -> None:
-    with stand_in_model().generate(messages=CHAT, sampling=Sampling(max_tokens=5)) as s:
+    with stand_in_model().generate(
+        GenerationRequest(messages=CHAT, sampling=Sampling(max_tokens=5))
+    ) as s:
         assert "".join(s) == "".join(ANSWER[:5])
     body = stand_in.generation_requests()[0].body
     assert body["stream_options"] == {"include_usage": True}
@@ -406,11 +417,13 @@ def test_a_plain_server_can_do_chat_only_and_says_why(
     assert caps.exact_token_counts is not None and "estimates" in caps.exact_token_counts
     assert model.count_tokens("héllo world!") == estimated_tokens("héllo world!") == 4
     with pytest.raises(RemoteUnsupported, match="does not report token probabilities"):
-        model.generate(messages=CHAT, logprobs=2)
+        model.generate(GenerationRequest(messages=CHAT, logprobs=2))
     with pytest.raises(RemoteUnsupported, match="cannot go on from an answer cut short"):
-        model.generate(messages=CHAT, continue_text="Once upon")
+        model.generate(GenerationRequest(messages=CHAT, continue_text="Once upon"))
     with pytest.raises(RemoteUnsupported, match="does not hold output to a GBNF grammar"):
-        model.generate(messages=CHAT, constraint=OutputConstraint("grammar", 'root ::= "x"'))
+        model.generate(
+            GenerationRequest(messages=CHAT, constraint=OutputConstraint("grammar", 'root ::= "x"'))
+        )
 
 
 def test_a_chat_too_long_for_the_window_is_trimmed_or_refused(
@@ -429,8 +442,10 @@ def test_a_chat_too_long_for_the_window_is_trimmed_or_refused(
     )
     sampling = Sampling(max_tokens=8)
     with pytest.raises(ContextOverflow, match="holds 100"):
-        model.generate(messages=chat, sampling=sampling, context_policy="stop")
-    with model.generate(messages=chat, sampling=sampling, context_policy="drop_middle") as s:
+        model.generate(GenerationRequest(messages=chat, sampling=sampling, context_policy="stop"))
+    with model.generate(
+        GenerationRequest(messages=chat, sampling=sampling, context_policy="drop_middle")
+    ) as s:
         "".join(s)
     sent = stand_in.generation_requests()[-1].body["messages"]
     assert [m["content"] for m in sent] == ["Be brief.", turn, turn, "And now?"]
@@ -454,7 +469,7 @@ def test_busy_retries_wait_no_longer_than_the_cap(
 ) -> None:
     stand_in.faults.append(Fault("busy", retry_after="3600"))
     model = stand_in_model(retry_after_cap_s=1.0)
-    with model.generate(messages=CHAT) as stream:
+    with model.generate(GenerationRequest(messages=CHAT)) as stream:
         assert "".join(stream) == "".join(ANSWER)
     first, second = stand_in.generation_requests()
     assert 1.0 <= second.at - first.at < 600  # the cap, not the hour the server asked for

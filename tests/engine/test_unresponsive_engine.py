@@ -24,6 +24,7 @@ from desktop.engine.protocol import (
     ChatMessage,
     Finished,
     Generate,
+    GenerationRequest,
     GenerationStats,
     OutputConstraint,
     Sampling,
@@ -126,7 +127,9 @@ def _gone(pid: int) -> bool:
 
 
 def _still_answers(engine: EngineClient) -> None:
-    with engine.generate(messages=STORY, sampling=Sampling(max_tokens=4)) as stream:
+    with engine.generate(
+        GenerationRequest(messages=STORY, sampling=Sampling(max_tokens=4))
+    ) as stream:
         assert "".join(stream)
 
 
@@ -135,7 +138,10 @@ def test_a_template_that_asks_for_gigabytes_is_refused_and_the_engine_lives_on(
 ) -> None:
     pid = hostile.pid
     assert pid is not None
-    with pytest.raises(InvalidChatTemplate) as refused, hostile.generate(messages=GIGABYTES) as s:
+    with (
+        pytest.raises(InvalidChatTemplate) as refused,
+        hostile.generate(GenerationRequest(messages=GIGABYTES)) as s,
+    ):
         list(s)
     assert str(refused.value).startswith("This model's chat template could not be rendered: ")
     assert "10,000,000,000 characters" in str(refused.value)
@@ -152,7 +158,7 @@ def test_a_template_that_loops_without_end_fails_after_its_time_limit(
         pid = engine.pid
         with (
             pytest.raises(InvalidChatTemplate, match=r"took longer than 0\.5 seconds"),
-            engine.generate(messages=HUNG) as stream,
+            engine.generate(GenerationRequest(messages=HUNG)) as stream,
         ):
             list(stream)
         assert engine.pid == pid and engine.loaded is not None
@@ -166,7 +172,7 @@ def test_stop_during_a_render_that_never_ends_stops_it_and_the_engine_lives_on(
     with _engine(tmp_path, render_time_limit_s=600, stop_timeout_s=5) as engine:
         engine.load(hostile_model, context_length=1024, threads=2)
         pid = engine.pid
-        reading = Reading(engine.generate(messages=HUNG))
+        reading = Reading(engine.generate(GenerationRequest(messages=HUNG)))
         assert reading.stream.wait_for_stage("rendering", timeout=60)
         reading.stop()  # within the Stop limit: nothing ended
         assert engine.pid == pid
@@ -181,7 +187,7 @@ def test_an_engine_stuck_while_rendering_is_ended_without_waiting_for_ever(
         engine.load(hostile_model, context_length=1024, threads=2)
         pid = engine.pid
         assert pid is not None
-        reading = Reading(engine.generate(messages=HUNG))
+        reading = Reading(engine.generate(GenerationRequest(messages=HUNG)))
         assert reading.stream.wait_for_stage("rendering", timeout=60)
         os.kill(pid, signal.SIGSTOP)
         reading.end()
@@ -201,7 +207,9 @@ def test_stop_unanswered_mid_answer_ends_the_engine_and_keeps_the_text(
         pid = engine.pid
         assert pid is not None
         received: list[str] = []
-        stream = engine.generate(messages=STORY, sampling=Sampling(max_tokens=400))
+        stream = engine.generate(
+            GenerationRequest(messages=STORY, sampling=Sampling(max_tokens=400))
+        )
         with pytest.raises(EngineUnresponsive) as raised, stream:
             for piece in stream:
                 received.append(piece)
@@ -226,10 +234,14 @@ def test_stop_on_a_request_queued_behind_another_is_answered_at_once(
         engine.load(installed_starter.path, context_length=1024)
         pid = engine.pid
         running = Reading(
-            engine.generate(messages=STORY, sampling=Sampling(max_tokens=1000), constraint=ENDLESS)
+            engine.generate(
+                GenerationRequest(
+                    messages=STORY, sampling=Sampling(max_tokens=1000), constraint=ENDLESS
+                )
+            )
         )
         assert running.stream.wait_for_stage("reading_prompt", timeout=60)
-        queued = engine.generate(messages=STORY, sampling=Sampling(max_tokens=4))
+        queued = engine.generate(GenerationRequest(messages=STORY, sampling=Sampling(max_tokens=4)))
         queued.cancel()
         assert list(queued) == []
         assert queued.finished is not None and queued.finished.finish_reason == "cancelled"
@@ -246,7 +258,11 @@ def test_stop_while_a_long_prompt_is_read_stops_between_batches(
         pid = engine.pid
 
         def stopped_while_reading() -> GenerationStats:
-            reading = Reading(engine.generate(prompt=LONG_PROMPT, sampling=Sampling(max_tokens=4)))
+            reading = Reading(
+                engine.generate(
+                    GenerationRequest(prompt=LONG_PROMPT, sampling=Sampling(max_tokens=4))
+                )
+            )
             assert reading.stream.wait_for_stage("reading_prompt", timeout=60)
             return reading.stop()
 
@@ -265,7 +281,9 @@ def test_leaving_a_stream_half_way_stops_the_answer_for_the_next_request(
     with _engine(tmp_path) as engine:
         engine.load(installed_starter.path, context_length=1024)
         left = engine.generate(
-            messages=STORY, sampling=Sampling(max_tokens=1000), constraint=ENDLESS
+            GenerationRequest(
+                messages=STORY, sampling=Sampling(max_tokens=1000), constraint=ENDLESS
+            )
         )
         for _ in left:
             break  # as a caller does that has what it wanted
@@ -293,7 +311,13 @@ def test_the_engine_announces_each_render_of_a_chat_it_trims_to_fit(
     with _engine(tmp_path) as engine:
         engine.load(installed_starter.path, context_length=1024)
         events = _events_of(
-            engine, Generate(0, chat, sampling=Sampling(max_tokens=1), context_policy="drop_middle")
+            engine,
+            Generate(
+                0,
+                GenerationRequest(
+                    chat, sampling=Sampling(max_tokens=1), context_policy="drop_middle"
+                ),
+            ),
         )
         finished = events[-1]
         assert isinstance(finished, Finished) and finished.stats.dropped_messages >= 4
@@ -319,7 +343,9 @@ def test_a_request_the_engine_cannot_read_ends_it_as_a_crash(
         engine._conn.send(_Unreadable())  # as a damaged message would arrive
         error: BaseException | None
         try:
-            stream = engine.generate(messages=STORY, sampling=Sampling(max_tokens=4))
+            stream = engine.generate(
+                GenerationRequest(messages=STORY, sampling=Sampling(max_tokens=4))
+            )
         except EngineCrashed as crashed:  # the engine was gone already
             error = crashed
         else:
