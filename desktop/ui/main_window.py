@@ -32,6 +32,7 @@ from desktop.ui.page import Page
 from desktop.ui.playground.page import PlaygroundPage
 from desktop.ui.summarize.page import SummarizePage
 from desktop.ui.translate.page import TranslatePage
+from desktop.ui.runs import PageRun
 from desktop.ui.widgets.engine_status import EngineStatus
 from desktop.ui.widgets.navigation_rail import NavigationRail
 
@@ -252,8 +253,12 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.engine_status.stop()
         self._tasks.close()
+        # Every run is asked to stop before any is waited for: one may be waiting for the
+        # model another holds.
+        for run in self.findChildren(PageRun):
+            run.cancel()
         for page in self.pages:
-            page.shutdown()  # a run ends at its next token (a chat turn: once its model loads)
+            page.shutdown()  # a run ends at its next token, or as soon as its wait is cancelled
         self._pool.clear()  # reads not started yet (a Hub lookup can take seconds) are dropped
         self._pool.waitForDone()
 

@@ -5,13 +5,15 @@ connection, remove it after a confirmation; every network call off the GUI threa
 from __future__ import annotations
 
 import json
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from llama_cpp_server import LlamaCppServer, free_port
 from PySide6.QtCore import Qt, QThreadPool
-from PySide6.QtWidgets import QLineEdit, QMessageBox
+from PySide6.QtWidgets import QDialogButtonBox, QLineEdit, QMessageBox
 
 from desktop.models.remotes import stored_api_key
 from desktop.paths import app_paths
@@ -36,6 +38,7 @@ def app(file_keyring: Path) -> Iterator[Lantern]:
 def page(qtbot, app: Lantern) -> Iterator[ModelsPage]:
     """The Models page on its own, with the Remote tab showing."""
     pool = QThreadPool()
+    pool.setMaxThreadCount(2)  # the window's, on a machine of 2 cores
     tasks = BackgroundTasks(pool)
     page = ModelsPage(app, tasks)
     qtbot.addWidget(page)
@@ -45,6 +48,46 @@ def page(qtbot, app: Lantern) -> Iterator[ModelsPage]:
     page.shutdown()
     tasks.close()
     pool.waitForDone()
+
+
+class SilentServer:
+    """Takes connections on 127.0.0.1 and never answers, until `hang_up()` closes them: a
+    server that has stopped answering without refusing."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:  # hung up
+                return
+            self.connections.append(connection)
+
+    def hang_up(self) -> None:
+        self._listener.close()
+        for connection in self.connections:
+            connection.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SilentServer]:
+    server = SilentServer()
+    yield server
+    server.hang_up()
+
+
+def move_remote(name: str, url: str, **changes: object) -> None:
+    """Edit the remotes file as another Lantern (or a person) might."""
+    remotes = json.loads(app_paths().remotes_file.read_text())
+    for entry in remotes["remotes"]:
+        if entry["name"] == name:
+            entry.update(url=url, **changes)
+    app_paths().remotes_file.write_text(json.dumps(remotes))
 
 
 def cell(view: RemoteView, row: int, column: int) -> str:
@@ -114,9 +157,7 @@ def test_testing_a_connection_shows_latency_and_models_or_the_error(
     assert view.test_button.isEnabled() and cell(view, 0, 3).endswith(" ms")
 
     # The server moves away: the next test says so in words.
-    remotes = json.loads(app_paths().remotes_file.read_text())
-    remotes["remotes"][0]["url"] = f"http://127.0.0.1:{free_port()}"
-    app_paths().remotes_file.write_text(json.dumps(remotes))
+    move_remote("gpu", f"http://127.0.0.1:{free_port()}")
     app.remotes.close()  # the connection to the old address goes
     qtbot.mouseClick(view.test_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: view.notice.is_error, timeout=TIMEOUT_MS)
@@ -156,3 +197,78 @@ def test_removing_asks_first_then_forgets_the_remote_and_its_key(
     qtbot.waitUntil(lambda: view.table.rowCount() == 0, timeout=TIMEOUT_MS)
     assert view.notice.message == "Removed gpu and its API key."
     assert stored_api_key("gpu") is None
+
+
+def test_a_test_that_finds_other_models_offers_them_in_the_pickers(
+    qtbot, page: ModelsPage, app: Lantern, llama_cpp_server: LlamaCppServer
+) -> None:
+    view = page.remote
+    app.remotes.add("gpu", llama_cpp_server.url, llama_cpp_server.api_key)
+    move_remote("gpu", llama_cpp_server.url, models=[])  # as if it served none when added
+    view.refresh()
+    qtbot.waitUntil(lambda: cell(view, 0, 2) == ANSWERS, timeout=TIMEOUT_MS)
+    assert view.models_list.item(0).text().startswith("The server listed no models")
+    with qtbot.waitSignals([view.remotes_changed, page.models_changed], timeout=TIMEOUT_MS):
+        qtbot.mouseClick(view.test_button, Qt.MouseButton.LeftButton)
+    assert view.models_list.item(0).text().startswith(f"gpu:{llama_cpp_server.model} — ")
+
+    # Tested again, the same models: nothing for the pickers to read again.
+    with qtbot.assertNotEmitted(view.remotes_changed):
+        qtbot.mouseClick(view.test_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(view.test_button.isEnabled, timeout=TIMEOUT_MS)
+
+
+def test_a_remote_that_stops_answering_is_asked_once_however_often_the_tab_is_shown(
+    qtbot,
+    page: ModelsPage,
+    app: Lantern,
+    llama_cpp_server: LlamaCppServer,
+    silent_server: SilentServer,
+) -> None:
+    view = page.remote
+    app.remotes.add("gpu", llama_cpp_server.url, llama_cpp_server.api_key)
+    move_remote("gpu", silent_server.url)
+    app.remotes.close()  # the connection to the old address goes
+
+    def show_the_tab_again() -> None:
+        listed = view.remotes
+        page.tabs.setCurrentWidget(page.installed)
+        page.tabs.setCurrentWidget(view)
+        qtbot.waitUntil(lambda: view.remotes is not listed, timeout=TIMEOUT_MS)  # file read
+
+    show_the_tab_again()
+    qtbot.waitUntil(lambda: len(silent_server.connections) == 1, timeout=TIMEOUT_MS)
+    for _ in range(3):  # each read of the file needs a free thread of the window's
+        show_the_tab_again()
+    read: list[int] = []
+    page._tasks.run(lambda: len(app.remotes.list()), read.append, pytest.fail)
+    qtbot.waitUntil(lambda: read == [1], timeout=TIMEOUT_MS)
+    assert len(silent_server.connections) == 1
+    assert cell(view, 0, 2) != ANSWERS
+
+    silent_server.hang_up()  # its answer: none; the check that was asked for meanwhile follows
+    qtbot.waitUntil(lambda: cell(view, 0, 2) == NO_ANSWER, timeout=TIMEOUT_MS)
+
+
+def test_the_add_dialog_cannot_be_cancelled_mid_test_and_forgets_the_key_once_closed(
+    qtbot, page: ModelsPage, silent_server: SilentServer
+) -> None:
+    view = page.remote
+    qtbot.mouseClick(view.add_button, Qt.MouseButton.LeftButton)
+    dialog = view.dialog
+    assert dialog is not None
+    qtbot.keyClicks(dialog.name_field, "gpu")
+    qtbot.keyClicks(dialog.url_field, silent_server.url)
+    qtbot.keyClicks(dialog.key_field, "sk-secret")
+    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(silent_server.connections) == 1, timeout=TIMEOUT_MS)
+    cancel = dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+    assert not cancel.isEnabled()
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert dialog.isVisible()  # the test goes on: the remote is added if it passes
+
+    silent_server.hang_up()
+    qtbot.waitUntil(lambda: dialog.notice.is_error, timeout=TIMEOUT_MS)
+    assert cancel.isEnabled() and dialog.key_field.text() == "sk-secret"
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible() and dialog.key_field.text() == ""

@@ -63,10 +63,13 @@ class AddRemoteDialog(QDialog):
         self._update_button()
 
     def testing(self, busy: bool) -> None:
-        """While the connection is tested: nothing to change, nothing to press twice."""
+        """While the connection is tested: nothing to change, nothing to press twice, and no
+        Cancel (the remote is added if the test passes; cancelling could not undo that)."""
         self._busy = busy
         for field in (self.name_field, self.url_field, self.key_field):
             field.setReadOnly(busy)
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setEnabled(not busy)
         if busy:
             self.notice.show_info(f"Testing the connection to {self.url_field.text().strip()}…")
         self._update_button()
@@ -74,6 +77,14 @@ class AddRemoteDialog(QDialog):
     def show_error(self, error: BaseException) -> None:
         self.testing(False)
         self.notice.show_error(error)
+
+    def reject(self) -> None:  # Escape too
+        if not self._busy:
+            super().reject()
+
+    def done(self, result: int) -> None:
+        self.key_field.clear()  # the key is in the keyring now, or not wanted: not kept here
+        super().done(result)
 
     def _add(self) -> None:
         self.add_requested.emit(

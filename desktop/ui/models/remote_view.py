@@ -62,6 +62,8 @@ class RemoteView(LanternWidget):
         self.remotes: list[Remote] = []
         self.capabilities: dict[str, Capabilities] = {}  # by remote, as last tested
         self.dialog: AddRemoteDialog | None = None
+        self._checking = False  # whether the remotes are being asked if they answer
+        self._check_again = False
         self._serial = 0
         self._busy = False
 
@@ -149,23 +151,36 @@ class RemoteView(LanternWidget):
         if remotes:
             names = [r.name for r in remotes]
             self.table.selectRow(names.index(wanted) if wanted in names else 0)
-            lantern = self._lantern
-            self._tasks.run(
-                lambda: lantern.remotes.statuses(),
-                lambda statuses: self._show_statuses(serial, statuses),
-                self.notice.show_error,
-            )
+            self._check_statuses()
             if self.notice.message == EMPTY:
                 self.notice.clear_message()
         elif not self.notice.message:  # not over what an action just said
             self.notice.show_info(EMPTY)
         self._selection_changed()
 
-    def _show_statuses(self, serial: int, statuses: list[RemoteStatus]) -> None:
-        if serial != self._serial:
+    def _check_statuses(self) -> None:
+        """Ask each remote whether it answers. One check at a time: a server that does not
+        answer holds a check until it times out. Asked meanwhile, another follows it."""
+        if self._checking:
+            self._check_again = True
             return
+        self._checking, self._check_again = True, False
+        lantern = self._lantern
+        self._tasks.run(lambda: lantern.remotes.statuses(), self._show_statuses, self._not_checked)
+
+    def _show_statuses(self, statuses: list[RemoteStatus]) -> None:
         for status in statuses:
             self._set_row(status.remote.name, status.latency_s, status.models, status.error)
+        self._checked()
+
+    def _not_checked(self, error: BaseException) -> None:
+        self.notice.show_error(error)
+        self._checked()
+
+    def _checked(self) -> None:
+        self._checking = False
+        if self._check_again:
+            self._check_statuses()
 
     def _set_row(self, name: str, latency_s: float | None, models: int, error: str | None) -> None:
         names = [r.name for r in self.remotes]
@@ -243,6 +258,8 @@ class RemoteView(LanternWidget):
     # ---- actions ----
 
     def add_remote(self) -> None:
+        if self.dialog is not None:
+            self.dialog.deleteLater()
         self.dialog = AddRemoteDialog(self)
         self.dialog.add_requested.connect(self._add)
         self.dialog.open()
@@ -278,15 +295,21 @@ class RemoteView(LanternWidget):
 
     def _tested(self, check: RemoteCheck) -> None:
         self._finished()
-        self.notice.show_info(f"{check.remote.name} answers. {_check_text(check)}")
-        self.remotes = [check.remote if r.name == check.remote.name else r for r in self.remotes]
-        self.capabilities[check.remote.name] = check.capabilities
-        self._set_row(check.remote.name, check.latency_s, len(check.models), None)
+        name = check.remote.name
+        self.notice.show_info(f"{name} answers. {_check_text(check)}")
+        before = (self._remote(name), self.capabilities.get(name))
+        self.remotes = [check.remote if r.name == name else r for r in self.remotes]
+        self.capabilities[name] = check.capabilities
+        self._set_row(name, check.latency_s, len(check.models), None)
         self._selection_changed()
+        if before != (check.remote, check.capabilities):  # models come or go in the pickers
+            self.remotes_changed.emit()
 
     def _test_failed(self, name: str, error: BaseException) -> None:
         self._finished()
-        self._set_row(name, None, len(self._remote(name).models), error_text(error))
+        remote = self._remote(name)  # None when a refresh found it removed meanwhile
+        if remote is not None:
+            self._set_row(name, None, len(remote.models), error_text(error))
         self.notice.show_error(error)
 
     def remove_selected(self) -> None:
@@ -317,8 +340,8 @@ class RemoteView(LanternWidget):
         self.refresh()
         self.remotes_changed.emit()
 
-    def _remote(self, name: str) -> Remote:
-        return next(r for r in self.remotes if r.name == name)
+    def _remote(self, name: str) -> Remote | None:
+        return next((r for r in self.remotes if r.name == name), None)
 
     def _start(self, message: str) -> None:
         self._busy = True

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidgetAction,
 )
 
+from desktop.ui.error_text import error_text
 from desktop.ui.models.formatting import size_text
 
 if TYPE_CHECKING:
@@ -61,21 +62,34 @@ class EngineStatus(QToolButton):
         self.unload_action = menu.addAction("Unload idle models")
         self.unload_action.triggered.connect(self.unload_idle)
         self.setMenu(menu)
+        # The next read is timed from the end of the last: reads never pile up behind a pool
+        # that is busy ending a process.
         self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
+        self._watching = False
         self._show([])
 
     def start(self) -> None:
+        self._watching = True
         self.refresh()
-        self._timer.start()
 
     def stop(self) -> None:
+        self._watching = False
         self._timer.stop()
 
     def refresh(self) -> None:
         lantern = self._lantern
-        self._tasks.run(lambda: lantern.engines.engines(), self._show, self._not_read)
+        self._tasks.run(
+            lambda: lantern.engines.engines(),
+            lambda engines: (self._show(engines), self._read_again()),
+            lambda error: (self._not_read(error), self._read_again()),
+        )
+
+    def _read_again(self) -> None:
+        if self._watching:
+            self._timer.start()
 
     def unload_idle(self) -> None:
         lantern = self._lantern
@@ -104,4 +118,4 @@ class EngineStatus(QToolButton):
         self.unload_action.setEnabled(any(v.task is None and not v.borrowed_by for v in engines))
 
     def _not_read(self, error: BaseException) -> None:
-        self.setToolTip(f"Could not read the engines: {error}")
+        self.setToolTip(f"Could not read the engines: {error_text(error)}")
