@@ -30,9 +30,9 @@ from desktop.ui.error_text import error_text
 from desktop.ui.models.page import ModelsPage
 from desktop.ui.page import Page
 from desktop.ui.playground.page import PlaygroundPage
+from desktop.ui.runs import PageRun
 from desktop.ui.summarize.page import SummarizePage
 from desktop.ui.translate.page import TranslatePage
-from desktop.ui.runs import PageRun
 from desktop.ui.widgets.engine_status import EngineStatus
 from desktop.ui.widgets.navigation_rail import NavigationRail
 
