@@ -48,9 +48,10 @@ log = logging.getLogger(__name__)
 
 UNKNOWN_TOKEN_ID = -1  # most servers name a token's text and probability, not its id
 # Finish reasons of an answer that ended as the model meant it to: its end of text or a stop
-# string (some servers say "eos"), or a tool call (Lantern offers no tools, but the model
-# stopped of its own accord). "length" is max_tokens. Anything else cut the answer short.
-_NORMAL_ENDS = frozenset({"stop", "eos", "eos_token", "tool_calls", "function_call"})
+# string (TGI says eos_token and stop_sequence), or a tool call (Lantern offers no tools, but
+# the model stopped of its own accord). "length" is max_tokens. Any other reason (vLLM's
+# "abort", "error", a provider's "content_filter") cut the answer short.
+_NORMAL_ENDS = frozenset({"stop", "eos_token", "stop_sequence", "tool_calls", "function_call"})
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,8 @@ class RemoteStream(AnswerStream):
         )
 
     def _finish_reason(self, tally: _Tally) -> FinishReason:
+        """How the answer ended, as Lantern names it; RemoteAnswerCut for a reason that is
+        no normal end (the text until then is kept, as after a dropped connection)."""
         said = tally.finish_reason
         if said is None or said in _NORMAL_ENDS:
             return "stop"
