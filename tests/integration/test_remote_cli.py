@@ -124,11 +124,15 @@ def test_bad_input_is_refused_before_any_connection(
     assert listing() == []
 
 
-def test_a_remote_that_stopped_answering_is_listed_as_unreachable(
-    llama_cpp_server: LlamaCppServer,
-) -> None:
+@pytest.fixture
+def gpu(llama_cpp_server: LlamaCppServer) -> None:
+    """The server added as the remote "gpu", with its key."""
     key = llama_cpp_server.api_key
     assert lantern("add", "gpu", llama_cpp_server.url, "--api-key-stdin", stdin=key).returncode == 0
+
+
+@pytest.mark.usefixtures("gpu")
+def test_a_remote_that_stopped_answering_is_listed_as_unreachable() -> None:
     remotes = json.loads(app_paths().remotes_file.read_text())
     remotes["remotes"][0]["url"] = f"http://127.0.0.1:{free_port()}"  # the server moved away
     app_paths().remotes_file.write_text(json.dumps(remotes))
@@ -152,11 +156,8 @@ def test_a_url_with_nothing_of_the_api_at_it_says_to_check_the_url(
     assert listing() == []
 
 
-def test_a_remote_that_refuses_its_key_is_listed_as_answering_with_that_error(
-    llama_cpp_server: LlamaCppServer,
-) -> None:
-    key = llama_cpp_server.api_key
-    assert lantern("add", "gpu", llama_cpp_server.url, "--api-key-stdin", stdin=key).returncode == 0
+@pytest.mark.usefixtures("gpu")
+def test_a_remote_that_refuses_its_key_is_listed_as_answering_with_that_error() -> None:
     save_api_key("gpu", "a-key-revoked-since")
     (row,) = listing()
     assert (row["reachable"], row["problem"]) == (True, "key_refused")
