@@ -120,7 +120,9 @@ class RemoteModelListing:
 
 @dataclass(frozen=True)
 class RemovedRemote(Remote):
-    api_key_left: str | None = None  # why its API key could not be taken out of the keyring
+    """A remote just removed (a Remote still, for those who only show its name)."""
+
+    api_key_left: str | None = None  # why its API key is still in the keyring, and where
 
 
 @dataclass
