@@ -175,6 +175,25 @@ class SecretStoreUnavailable(LanternError, RuntimeError):
     """The system keyring cannot keep an API key here."""
 
 
+class RemoteClosed(EngineFailed):
+    """A remote's connection was used after Lantern closed it: the remote was removed or
+    changed meanwhile, or Lantern is closing."""
+
+
+class RemoteApiNotFound(LanternError, LookupError):
+    """The server has nothing at a path of the OpenAI API (HTTP 404 on /v1/models): the URL
+    is not the API's base."""
+
+
+class RemoteAnswerCut(EngineCrashed):
+    """The server ended an answer for a reason that is not a normal end (vLLM's "abort", an
+    "error"): what came before is kept and marked, as after a local engine crash."""
+
+
+class RemoteKeyMissing(SecretStoreUnavailable):
+    """A remote added with an API key whose key the system keyring no longer gives."""
+
+
 def with_advice(error: LanternError, advice: Mapping[type[LanternError], str]) -> str:
     """The error's message, then the advice for its kind (the first that fits) from a surface's
     table: the message names no surface, the window and the command line each add theirs."""

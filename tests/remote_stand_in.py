@@ -1,11 +1,16 @@
 """A small OpenAI-compatible server on 127.0.0.1 (Starlette on uvicorn, in a thread) that does
 on purpose what llama-cpp-python's real server cannot be made to do: be busy (429 with
-Retry-After, 503), fail (500, or an error in the middle of the stream), not know the model
-(404), drop the connection in the middle of an answer, stall until told to go on, or serve
-https with a certificate no system trusts (`tls=True`: trustme's own CA).
+Retry-After, 503), fail (500, or an error in the middle of the stream, in the shapes servers
+send it), not know the model (404), drop the connection in the middle of an answer, stall
+until told to go on, end an answer for a reason that is not a normal end (vLLM's "abort"),
+stream the events a client must pass over (keep-alives, "error": null), refuse paths beside
+the API to a good key (a gateway's 403), or serve https with a certificate no system trusts
+(`tls=True`: trustme's own CA). With `tokenize=True` it has llama-server's /tokenize (a
+token per word).
 
 A test queues the faults it wants, one per generation request, in order; a request with none
-queued streams a short answer. Every request is logged with its body and when it came."""
+queued (or an "answer" fault) streams a short answer. Every request is logged with its body
+and when it came."""
 
 from __future__ import annotations
 
@@ -32,14 +37,30 @@ API_KEY = "stand-in-key"
 MODEL = "stand-in-model"
 ANSWER = ("Hello", ",", " world", "!", " How", " are", " you", "?")
 
-FaultKind = Literal["busy", "unavailable", "server_error", "not_found", "drop", "stall", "error"]
+FaultKind = Literal[
+    "answer",  # none: the short answer
+    "busy",
+    "unavailable",
+    "server_error",
+    "not_found",
+    "drop",
+    "stall",
+    "error",  # {"error": {"message": ..., "code": 500}} in the stream
+    "bare_error",  # {"error": {"code": 500}}: no message
+    "error_event",  # an `event: error` whose data is {"message": ...}
+    "cut",  # a chunk with finish_reason `finish_reason`, then [DONE]
+    "keepalive",  # events with no data (retry:, event:, an empty data:) before each piece
+    "null_error",  # "error": null in every chunk
+]
+_GENERATION_PATHS = ("/v1/chat/completions", "/v1/completions")
 
 
 @dataclass(frozen=True)
 class Fault:
     kind: FaultKind
     retry_after: str | None = None  # the busy statuses' Retry-After header
-    after_pieces: int = 2  # drop, stall, error: after this many pieces of the answer
+    after_pieces: int = 2  # drop, stall, the errors, cut: after this many pieces of the answer
+    finish_reason: str = "abort"  # cut's
 
 
 @dataclass(frozen=True)
@@ -57,6 +78,9 @@ class StandIn:
     release: threading.Event = field(default_factory=threading.Event)  # ends a stall
     tls: bool = False
     moved_to: str | None = None  # answer every request with a redirect there
+    owned_by: Any = "lantern-tests"  # its model's, at /v1/models ("llamacpp": llama-server's)
+    tokenize: bool = False  # llama-server's /tokenize answers
+    forbidden: tuple[str, ...] = ()  # paths that answer 403 even to the right key
 
     def __post_init__(self) -> None:
         self._ready = threading.Event()
@@ -71,6 +95,8 @@ class StandIn:
                 Route("/v1/models", self._models),
                 Route("/v1/chat/completions", self._generate, methods=["POST"]),
                 Route("/v1/completions", self._generate, methods=["POST"]),
+                Route("/tokenize", self._tokenize, methods=["POST"]),
+                Route("/props", self._props),
             ],
             lifespan=self._lifespan,
         )
@@ -104,7 +130,10 @@ class StandIn:
             self._certificate.close()
 
     def generation_requests(self) -> list[Seen]:
-        return [seen for seen in self.log if seen.path != "/v1/models"]
+        return [seen for seen in self.log if seen.path in _GENERATION_PATHS]
+
+    def requests_to(self, path: str) -> list[Seen]:
+        return [seen for seen in self.log if seen.path == path]
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -114,16 +143,30 @@ class StandIn:
     def _refused(self, request: Request) -> Response | None:
         if request.headers.get("authorization") != f"Bearer {API_KEY}":
             return JSONResponse({"error": {"message": "Invalid API key"}}, 401)
+        if request.url.path in self.forbidden:
+            return JSONResponse({"error": {"message": "Forbidden"}}, 403)
         return None
 
     async def _models(self, request: Request) -> Response:
         self.log.append(Seen(request.url.path, {}, time.monotonic()))
         if self.moved_to is not None:
             return Response(status_code=308, headers={"Location": self.moved_to})
-        entry: dict[str, Any] = {"id": MODEL, "object": "model", "owned_by": "lantern-tests"}
+        entry: dict[str, Any] = {"id": MODEL, "object": "model", "owned_by": self.owned_by}
         if self.context_length is not None:
             entry["context_length"] = self.context_length
         return self._refused(request) or JSONResponse({"object": "list", "data": [entry]})
+
+    async def _tokenize(self, request: Request) -> Response:
+        body = await request.json()
+        self.log.append(Seen(request.url.path, body, time.monotonic()))
+        if not self.tokenize:
+            return self._refused(request) or JSONResponse({"detail": "Not Found"}, 404)
+        words = str(body.get("content", "")).split()
+        return self._refused(request) or JSONResponse({"tokens": list(range(1, len(words) + 1))})
+
+    async def _props(self, request: Request) -> Response:
+        self.log.append(Seen(request.url.path, {}, time.monotonic()))
+        return self._refused(request) or JSONResponse({"detail": "Not Found"}, 404)
 
     async def _generate(self, request: Request) -> Response:
         body = await request.json()
@@ -145,16 +188,24 @@ class StandIn:
         return StreamingResponse(self._answer(body, chat, fault), media_type="text/event-stream")
 
     async def _answer(self, body: dict[str, Any], chat: bool, fault: Fault | None) -> Any:
+        kind = fault.kind if fault is not None else "answer"
         for index, piece in enumerate(_pieces(body)):
             if fault is not None and index == fault.after_pieces:
-                if fault.kind == "drop":
+                if kind == "drop":
                     raise ConnectionAbortedError("the stand-in drops the connection")
-                if fault.kind == "error":
-                    yield _event({"error": {"message": "the slot was lost", "code": 500}})
+                if kind in _STREAMED_ERRORS:
+                    yield _STREAMED_ERRORS[kind]
                     return
-                if fault.kind == "stall":
+                if kind == "cut":
+                    yield _event(_chunk("", fault.finish_reason, chat))
+                    yield "data: [DONE]\n\n"
+                    return
+                if kind == "stall":
                     await anyio.to_thread.run_sync(self.release.wait)
-            yield _event(_chunk(piece, None, chat))
+            if kind == "keepalive":
+                yield "retry: 3000\n\nevent: ping\n\ndata:\n\nid: 7\n\n"
+            chunk = _chunk(piece, None, chat)
+            yield _event({**chunk, "error": None} if kind == "null_error" else chunk)
         yield _event(_chunk("", "stop", chat))
         if (body.get("stream_options") or {}).get("include_usage"):
             count = len(list(_pieces(body)))
@@ -179,3 +230,10 @@ def _chunk(text: str, finish_reason: str | None, chat: bool) -> dict[str, Any]:
 
 def _event(data: dict[str, Any]) -> str:
     return f"data: {json.dumps(data)}\n\n"
+
+
+_STREAMED_ERRORS = {
+    "error": _event({"error": {"message": "the slot\n  was lost", "code": 500}}),
+    "bare_error": _event({"error": {"code": 500}}),
+    "error_event": 'event: error\ndata: {"message": "the server is overloaded"}\n\n',
+}

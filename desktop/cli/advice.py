@@ -12,6 +12,7 @@ from desktop.errors import (
     ModelNotInstalled,
     NoModelInstalled,
     RemoteAccessDenied,
+    RemoteKeyMissing,
     RemoteModelNotFound,
     RemoteNotFound,
     RemoteUnreachable,
@@ -33,6 +34,8 @@ ADVICE: dict[type[LanternError], str] = {
     "(`lantern remote list` shows it).",
     RemoteModelNotFound: "The models each remote serves: `lantern remote test NAME`.",
     RemoteNotFound: "See `lantern remote list`.",
+    RemoteKeyMissing: "Remove it with `lantern remote rm NAME`, then add it again: "
+    '`echo "$KEY" | lantern remote add NAME URL --api-key-stdin`.',
 }
 
 

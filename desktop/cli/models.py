@@ -76,7 +76,10 @@ def add_commands(commands: Commands) -> None:
 def _list(args: argparse.Namespace) -> int:
     app = open_lantern()
     models = app.models.list()
-    served = app.remotes.models()  # as each remote's last test found them: no network
+    listing = app.remotes.model_listing()  # as each remote's last test found them: no network
+    served = listing.entries
+    if listing.unreadable is not None:  # the local models are listed all the same
+        print(f"warning: {listing.unreadable}", file=sys.stderr)
     if args.json:
         print_json(
             [installed_model_row(m) for m in models]

@@ -88,7 +88,9 @@ def _list(args: argparse.Namespace) -> int:
         print("No remotes. Add one with `lantern remote add NAME URL --api-key-stdin`.")
     for status in [] if args.json else statuses:
         answer = f"{status.latency_s * 1000:.0f} ms" if status.latency_s is not None else "-"
-        state = "reachable" if status.reachable else f"unreachable: {status.error}"
+        state = "reachable"
+        if status.problem is not None:  # unreachable, key refused, server error...
+            state = f"{status.problem.replace('_', ' ')}: {status.error}"
         models = f"{status.models} model{'' if status.models == 1 else 's'}"
         print(f"{status.remote.name}\t{status.remote.url}\t{answer}\t{models}\t{state}")
     return 0
@@ -100,8 +102,16 @@ def _rm(args: argparse.Namespace) -> int:
         removed = app.remotes.remove(args.name)
     finally:
         app.close()
-    print(f"Removed {removed.name} and its API key.")
-    return 0
+    if removed.api_key_left is None:
+        print(f"Removed {removed.name} and its API key.")
+        return 0
+    print(f"Removed {removed.name}.")
+    print(
+        f"error: The API key of {removed.name} is still in the system keyring: "
+        f"{removed.api_key_left}.",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _print_check(check: RemoteCheck) -> None:
@@ -148,6 +158,7 @@ def _status_row(status: RemoteStatus) -> dict[str, Any]:
         "name": status.remote.name,
         "url": status.remote.url,
         "reachable": status.reachable,
+        "problem": status.problem,
         "latency_ms": round(latency * 1000, 1) if latency is not None else None,
         "models": status.models,
         "error": status.error,
@@ -166,7 +177,10 @@ def _api_key(name: str) -> str:
         except EOFError:  # Ctrl+D at the prompt
             key = ""
     else:
-        key = sys.stdin.read()
+        try:
+            key = sys.stdin.read()
+        except UnicodeDecodeError:  # not text: refused below, as a header cannot carry it
+            key = "\ufffd"
     key = key.strip()
     if not key or any(c.isspace() for c in key):
         # Never the key itself in the message: it would land in logs and terminals.
@@ -174,4 +188,4 @@ def _api_key(name: str) -> str:
             "--api-key-stdin needs the API key, alone on standard input: "
             '`echo "$KEY" | lantern remote add NAME URL --api-key-stdin`.'
         )
-    return key
+    return key  # the service refuses one an HTTP header cannot carry

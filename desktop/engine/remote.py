@@ -13,8 +13,10 @@ refuses the others.
 
 Token counts use the server's tokenize endpoint where it has one, else an estimate: one token
 per ESTIMATE_BYTES_PER_TOKEN bytes of UTF-8, rounded up (`capabilities.exact_token_counts`
-then says so). A chat that does not fit the context window is trimmed (or refused) by that
-count, as the local engine does by its own.
+then says so); the counts are kept across requests (TokenCounts: the RemoteService keeps one
+per model, since a chat counts its whole history each turn). A chat that does not fit the
+context window is trimmed (or refused) by that count, as the local engine does by its own,
+and max_tokens is held to what the window has left (vLLM refuses a request over it).
 """
 
 from __future__ import annotations
@@ -55,8 +57,32 @@ MAX_TOP_LOGPROBS = 20  # OpenAI's limit, which the servers follow
 COUNT_CACHE_SIZE = 2048  # texts whose token count is kept: a long chat is counted each turn
 
 
+class TokenCounts:
+    """Texts' token counts by one model's tokenizer, the least recently used forgotten past
+    `size`. Thread-safe."""
+
+    def __init__(self, size: int = COUNT_CACHE_SIZE) -> None:
+        self._size = size
+        self._counts: OrderedDict[str, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> int | None:
+        with self._lock:
+            if text not in self._counts:
+                return None
+            self._counts.move_to_end(text)
+            return self._counts[text]
+
+    def put(self, text: str, count: int) -> None:
+        with self._lock:
+            self._counts[text] = count
+            if len(self._counts) > self._size:
+                self._counts.popitem(last=False)
+
+
 class RemoteModel:
-    """One model of one server. Thread-safe; the connection is the service's to close."""
+    """One model of one server. Thread-safe; the connection is the service's to close.
+    `counts`: the token counts kept for this model across requests (else its own)."""
 
     def __init__(
         self,
@@ -64,6 +90,8 @@ class RemoteModel:
         connection: ServerConnection,
         profile: ServerProfile,
         served: ServedModel,
+        *,
+        counts: TokenCounts | None = None,
     ) -> None:
         self._remote = remote
         self._connection = connection
@@ -82,8 +110,7 @@ class RemoteModel:
             has_chat_template=True,  # the server applies the model's template
             load_seconds=0.0,
         )
-        self._counts: OrderedDict[str, int] = OrderedDict()
-        self._counts_lock = threading.Lock()
+        self._counts = counts if counts is not None else TokenCounts()
 
     @property
     def loaded(self) -> ModelLoaded:
@@ -123,14 +150,19 @@ class RemoteModel:
                 raise RemoteUnsupported(caps.raw_completion)
             path = "/v1/completions"
             body["prompt"] = request.prompt + request.continue_text
+            if self.context_stated:
+                body["max_tokens"] = self._answer_room(
+                    sampling.max_tokens, self.count_tokens(body["prompt"])
+                )
             if request.logprobs:
                 body["logprobs"] = min(request.logprobs, MAX_TOP_LOGPROBS)
         else:
             path = "/v1/chat/completions"
-            fitted, dropped = self._fit(
+            fitted, dropped, needed = self._fit(
                 request.messages, sampling.max_tokens, request.context_policy
             )
             body["messages"] = [{"role": m.role, "content": m.content} for m in fitted]
+            body["max_tokens"] = self._answer_room(sampling.max_tokens, needed)
             if request.continue_text:
                 body.update(self._continuing(body["messages"], request.continue_text))
             if request.logprobs:
@@ -146,15 +178,10 @@ class RemoteModel:
         """By the server's tokenizer where it has one, else about one token per 4 bytes."""
         if self._profile.tokenize is None:
             return estimated_tokens(text)
-        with self._counts_lock:
-            if text in self._counts:
-                self._counts.move_to_end(text)
-                return self._counts[text]
-        count = len(self.tokenize(text))
-        with self._counts_lock:
-            self._counts[text] = count
-            if len(self._counts) > COUNT_CACHE_SIZE:
-                self._counts.popitem(last=False)
+        count = self._counts.get(text)
+        if count is None:
+            count = len(self.tokenize(text))
+            self._counts.put(text, count)
         return count
 
     def tokenize(self, text: str, *, add_special: bool = False) -> tuple[int, ...]:
@@ -193,10 +220,11 @@ class RemoteModel:
 
     def _fit(
         self, messages: tuple[ChatMessage, ...], max_tokens: int, policy: ContextPolicy
-    ) -> tuple[list[ChatMessage], int]:
+    ) -> tuple[list[ChatMessage], int, int]:
         """The messages that fit the context window with room for the answer (what was
-        asked, up to a quarter of the window), and how many were left out: the oldest after
-        the system prompt, in whole turns, the latest always kept."""
+        asked, up to a quarter of the window), how many were left out (the oldest after the
+        system prompt, in whole turns, the latest always kept) and the tokens those kept
+        take."""
         window = self._loaded.context_length
         reserve = min(max_tokens, window // 4)
         kept = list(messages)
@@ -216,7 +244,15 @@ class RemoteModel:
                 dropped += 1
         if needed() + 1 > window:
             raise self._overflow("The latest message", needed() + 1, stop_policy=False)
-        return kept, dropped
+        return kept, dropped, needed()
+
+    def _answer_room(self, max_tokens: int, needed: int) -> int:
+        """max_tokens, held to what the window leaves after the prompt's `needed` tokens
+        (at least 1). Only a window the server stated holds it: one assumed would cut
+        answers short for nothing."""
+        if not self.context_stated:
+            return max_tokens
+        return max(1, min(max_tokens, self._loaded.context_length - needed))
 
     def _overflow(self, what: str, tokens: int, *, stop_policy: bool) -> ContextOverflow:
         about = "" if self._profile.tokenize else "about "

@@ -6,6 +6,9 @@ typed error (desktop/errors.py).
 A busy server (HTTP 429 or 503) is asked again before anything else happens, waiting as its
 Retry-After says (up to a cap) or backing off, a bounded number of times; a wait ends at once
 when the request is cancelled. Nothing is retried once an answer has started to stream.
+
+A connection the service closed (its remote removed or changed, Lantern closing) says so as
+a RemoteClosed error to whoever still holds it (a summary's lease).
 """
 
 from __future__ import annotations
@@ -25,11 +28,14 @@ import httpx2
 from desktop.errors import (
     LanternError,
     RemoteAccessDenied,
+    RemoteApiNotFound,
     RemoteBusy,
+    RemoteClosed,
     RemoteModelNotFound,
     RemoteServerError,
     RemoteUnreachable,
 )
+from desktop.models.remotes import checked_api_key
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +70,8 @@ class ServerConnection:
         self.read_timeout_s = read_timeout_s
         self.busy_retries = busy_retries
         self.retry_after_cap_s = retry_after_cap_s
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # A key a header cannot carry is refused here, before anything is sent.
+        headers = {"Authorization": f"Bearer {checked_api_key(api_key)}"} if api_key else {}
         self._client = httpx2.Client(
             base_url=self.base_url,
             headers=headers,
@@ -77,8 +84,10 @@ class ServerConnection:
             verify=True,
             follow_redirects=False,
         )
+        self._closed = False
 
     def close(self) -> None:
+        self._closed = True
         self._client.close()
 
     def get_json(self, path: str) -> Any:
@@ -118,11 +127,17 @@ class ServerConnection:
     ) -> httpx2.Response | None:
         started = time.monotonic()
         for attempt in itertools.count():
+            if self._closed:
+                raise self._closed_error()
             request = self._client.build_request(method, path, json=body)
             try:
                 response = self._client.send(request, stream=True)
             except httpx2.TransportError as exc:
                 raise self.unreachable(exc) from exc
+            except RuntimeError as exc:  # httpx2's word for a client closed meanwhile
+                if self._closed:
+                    raise self._closed_error() from exc
+                raise
             if response.status_code in BUSY_STATUSES and attempt < self.busy_retries:
                 delay = self._retry_delay(response, attempt)
                 response.close()
@@ -134,7 +149,7 @@ class ServerConnection:
                 response.close()
                 raise RemoteServerError(
                     f"The server {self.name} sends its requests on to "
-                    f"{_one_line(response.headers.get('location', 'another address'))}: add "
+                    f"{one_line(response.headers.get('location', 'another address'))}: add "
                     "the remote with that address instead."
                 )
             if response.is_error:
@@ -143,7 +158,7 @@ class ServerConnection:
                 finally:
                     response.close()
                 tries = attempt + 1
-                raise self._status_error(response.status_code, detail, model, tries, started)
+                raise self._status_error(response.status_code, detail, path, model, tries, started)
             return response
         raise AssertionError("unreachable")  # the loop returns or raises
 
@@ -167,6 +182,12 @@ class ServerConnection:
 
     # ---- what went wrong, for the user ----
 
+    def _closed_error(self) -> RemoteClosed:
+        return RemoteClosed(
+            f"The connection to the server {self.name} was closed: the remote was removed or "
+            "changed meanwhile, or Lantern is closing. Try again."
+        )
+
     def unreachable(self, exc: httpx2.TransportError) -> RemoteUnreachable:
         return RemoteUnreachable(
             f"Cannot reach the server {self.name} at {self.base_url}: {self._why(exc)}."
@@ -178,12 +199,12 @@ class ServerConnection:
         if "certificate" in lowered:
             return (
                 "its TLS certificate could not be verified, so Lantern did not send the key "
-                f"({_one_line(text)})"
+                f"({one_line(text)})"
             )
         if "ssl" in lowered or "tls" in lowered:
             return (
                 "the secure (TLS) connection failed; if the server speaks plain http, give "
-                f"its URL with http:// ({_one_line(text)})"
+                f"its URL with http:// ({one_line(text)})"
             )
         if isinstance(exc, httpx2.ConnectTimeout):
             return f"no connection within {self.connect_timeout_s:g} seconds"
@@ -193,17 +214,22 @@ class ServerConnection:
             return "that host name is unknown (check the URL, or this computer's network)"
         if "refused" in lowered:
             return "nothing answers at that address and port (is the server running?)"
-        return _one_line(text)
+        return one_line(text)
 
     def _status_error(
-        self, status: int, detail: str, model: str | None, tries: int, started: float
+        self, status: int, detail: str, path: str, model: str | None, tries: int, started: float
     ) -> LanternError:
         said = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
         if status in (401, 403):
             return RemoteAccessDenied(f"The server {self.name} refused the API key ({said}).")
+        if status == 404 and model:
+            return RemoteModelNotFound(f"The server {self.name} has no model {model!r} ({said}).")
         if status == 404:
-            what = f"no model {model!r}" if model else "nothing at that address"
-            return RemoteModelNotFound(f"The server {self.name} has {what} ({said}).")
+            return RemoteApiNotFound(
+                f"The server {self.name} has nothing at {self.base_url}{path} ({said}). Check "
+                "the URL: the server's address without /v1 and what follows it (http://HOST:"
+                "PORT for http://HOST:PORT/v1/models), with any path a proxy puts before /v1."
+            )
         if status in BUSY_STATUSES:
             waited = time.monotonic() - started
             return RemoteBusy(
@@ -236,7 +262,7 @@ def _error_detail(response: httpx2.Response) -> str:
         data = response.json()
     except (httpx2.TransportError, ValueError):
         try:
-            return _one_line(response.text)
+            return one_line(response.text)
         except (httpx2.TransportError, ValueError):
             return ""
     if isinstance(data, dict):
@@ -245,11 +271,11 @@ def _error_detail(response: httpx2.Response) -> str:
             if isinstance(said, dict):
                 said = said.get("message")
             if isinstance(said, str) and said:
-                return _one_line(said)
-    return _one_line(json.dumps(data))
+                return one_line(said)
+    return one_line(json.dumps(data))
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """A server's words, shown to the user: one line, printable, not too long."""
     words = " ".join("".join(c if c.isprintable() else " " for c in text).split())
     return words if len(words) <= DETAIL_CHARS else words[: DETAIL_CHARS - 1] + "…"

@@ -22,7 +22,13 @@ from typing import Any, Literal, TypeVar, get_args
 
 from desktop.engine.remote_http import ServerConnection
 from desktop.engine.text_model import Capabilities
-from desktop.errors import RemoteModelNotFound, RemoteServerError, RemoteUnsupported
+from desktop.errors import (
+    RemoteAccessDenied,
+    RemoteApiNotFound,
+    RemoteModelNotFound,
+    RemoteServerError,
+    RemoteUnsupported,
+)
 from desktop.models.remotes import ServedModel
 
 log = logging.getLogger(__name__)
@@ -167,7 +173,7 @@ def _context_length(entry: dict[str, Any]) -> int | None:
 
 
 def _kind_of(entries: list[dict[str, Any]]) -> ServerKind:
-    owners = {e.get("owned_by") for e in entries}
+    owners = {e.get("owned_by") for e in entries if isinstance(e.get("owned_by"), str)}
     if "vllm" in owners or any("max_model_len" in e for e in entries):
         return "vllm"
     if "llamacpp" in owners or any(isinstance(e.get("meta"), dict) for e in entries):
@@ -177,7 +183,7 @@ def _kind_of(entries: list[dict[str, Any]]) -> ServerKind:
 
 def _llama_server_context(connection: ServerConnection) -> int | None:
     """The context each of llama-server's slots has (its -c over its --parallel)."""
-    props = _answer(lambda: connection.get_json("/props"))
+    props = _beside_the_api(lambda: connection.get_json("/props"))
     if not isinstance(props, dict):
         return None
     settings = props.get("default_generation_settings")
@@ -197,8 +203,8 @@ def _context_count(value: Any) -> int | None:
 
 
 def probe_server(connection: ServerConnection, listing: ServerListing) -> ServerProfile:
-    """Ask the server what it can do, with its first model. An unreachable server, a refused
-    key or a server that stays busy fails the probe with that error."""
+    """Ask the server what it can do, with its first model. An unreachable server, a key
+    refused on the API's paths or a server that stays busy fails the probe with that error."""
     if not listing.models:
         return ServerProfile(kind=listing.kind)
     model = listing.models[0].id
@@ -247,7 +253,7 @@ def _probe_tokenize(
 
     def tokens(form: TokenizeForm, text: str) -> tuple[int, ...] | None:
         path, body = tokenize_request(form, model, text, False)
-        return _answer(lambda: token_list(connection.post_json(path, body)))
+        return _beside_the_api(lambda: token_list(connection.post_json(path, body)))
 
     for form in forms:
         if tokens(form, PROBE_TEXT):
@@ -320,8 +326,19 @@ def _answer(ask: Callable[[], T]) -> T | None:
     of another shape). Unreachable, a refused key, busy: those go on to the caller."""
     try:
         return ask()
-    except (RemoteServerError, RemoteModelNotFound, RemoteUnsupported) as exc:
+    except (RemoteServerError, RemoteModelNotFound, RemoteApiNotFound, RemoteUnsupported) as exc:
         log.info("Probe: %s", exc)
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         log.info("Probe: an answer of another shape (%s: %s)", type(exc).__name__, exc)
     return None
+
+
+def _beside_the_api(ask: Callable[[], T]) -> T | None:
+    """As _answer, for an endpoint beside the OpenAI API (/props, /tokenize): the key that
+    /v1/models took is refused there by a gateway that lets the API through only, so a
+    refusal means the server does not offer it."""
+    try:
+        return _answer(ask)
+    except RemoteAccessDenied as exc:
+        log.info("Probe: %s", exc)
+        return None

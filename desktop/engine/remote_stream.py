@@ -8,6 +8,10 @@ a queue, so that `cancel()` ends the iteration at once even while the server is 
 may be reading a long prompt, and closing a response from another thread does not wake a
 blocked read); the reader closes the connection at the next chunk the server sends, which
 tells the server to stop.
+
+An answer ends normally with [DONE] or a finish reason that says the model stopped (or hit
+max_tokens); any other finish reason (vLLM's "abort", an "error"), an error in the stream or
+a connection that drops is an error raised from the iteration, the text until then kept.
 """
 
 from __future__ import annotations
@@ -32,12 +36,22 @@ from desktop.engine.protocol import (
     GenerationStats,
     TokenChoice,
 )
-from desktop.engine.remote_http import ServerConnection
-from desktop.errors import LanternError, RemoteConnectionLost, RemoteServerError
+from desktop.engine.remote_http import ServerConnection, one_line
+from desktop.errors import (
+    LanternError,
+    RemoteAnswerCut,
+    RemoteConnectionLost,
+    RemoteServerError,
+)
 
 log = logging.getLogger(__name__)
 
 UNKNOWN_TOKEN_ID = -1  # most servers name a token's text and probability, not its id
+# Finish reasons of an answer that ended as the model meant it to: its end of text or a stop
+# string (TGI says eos_token and stop_sequence), or a tool call (Lantern offers no tools, but
+# the model stopped of its own accord). "length" is max_tokens. Any other reason (vLLM's
+# "abort", "error", a provider's "content_filter") cut the answer short.
+_NORMAL_ENDS = frozenset({"stop", "eos_token", "stop_sequence", "tool_calls", "function_call"})
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,7 @@ class _Tally:
 
 @dataclass(frozen=True)
 class _End:
+    reason: FinishReason
     tally: _Tally
     at: float
 
@@ -121,7 +136,7 @@ class RemoteStream(AnswerStream):
                         self._pieces.append(item.text)
                         yield item.text
                 elif isinstance(item, _End):
-                    self._finish(_finish_reason(item.tally.finish_reason), item.tally, item.at)
+                    self._finish(item.reason, item.tally, item.at)
                 elif isinstance(item, _Cancelled):
                     self._finish("cancelled", _Tally(), time.monotonic())
                 else:
@@ -178,15 +193,20 @@ class RemoteStream(AnswerStream):
                 for event in httpx2.EventSource(response):
                     if self._cancelled.is_set():
                         return  # closing the response tells the server to stop
-                    if event.data.strip() == "[DONE]":
+                    data = event.data.strip()
+                    if event.event == "error":
+                        raise self._failed(_error_said(_json_or_text(data)))
+                    if not data:
+                        continue  # a keep-alive, or only a field for the client (retry:, id:)
+                    if data == "[DONE]":
                         tally.done = True
                         break
-                    piece = self._read_chunk(json.loads(event.data), tally)
+                    piece = self._read_chunk(json.loads(data), tally)
                     if piece is not None:
                         self._inbox.put(piece)
             if not tally.done and tally.finish_reason is None:
                 raise self._lost("the server closed it", tally)
-            self._inbox.put(_End(tally, time.monotonic()))
+            self._inbox.put(_End(self._finish_reason(tally), tally, time.monotonic()))
         except LanternError as exc:
             self._inbox.put(_Failure(exc))
         except httpx2.SSEError as exc:
@@ -203,12 +223,8 @@ class RemoteStream(AnswerStream):
     def _read_chunk(self, chunk: Any, tally: _Tally) -> _Piece | None:
         if not isinstance(chunk, dict):
             raise ValueError("a chunk that is not an object")
-        if "error" in chunk:
-            error = chunk["error"]
-            said = error.get("message") if isinstance(error, dict) else error
-            raise RemoteServerError(
-                f"The server {self._connection.name} failed in the middle of the answer: {said}"
-            )
+        if chunk.get("error"):  # some servers send "error": null in every chunk
+            raise self._failed(_error_said(chunk["error"]))
         if isinstance(chunk.get("usage"), dict):
             tally.usage = chunk["usage"]
         if isinstance(chunk.get("timings"), dict):
@@ -229,6 +245,27 @@ class RemoteStream(AnswerStream):
             return None
         tally.pieces += 1
         return _Piece(text, tokens, time.monotonic())
+
+    def _failed(self, said: str) -> RemoteServerError:
+        name = self._connection.name
+        return RemoteServerError(
+            f"The server {name} failed in the middle of the answer: {said.rstrip('.')}."
+        )
+
+    def _finish_reason(self, tally: _Tally) -> FinishReason:
+        """How the answer ended, as Lantern names it; RemoteAnswerCut for a reason that is
+        no normal end (the text until then is kept, as after a dropped connection)."""
+        said = tally.finish_reason
+        if said is None or said in _NORMAL_ENDS:
+            return "stop"
+        if said == "length":
+            return "length"
+        name, why = self._connection.name, one_line(said)
+        if not tally.pieces:
+            raise RemoteAnswerCut(f"The server {name} ended the answer before it began ({why}).")
+        raise RemoteAnswerCut(
+            f"The server {name} cut the answer short ({why}); what it wrote until then is kept."
+        )
 
     def _lost(self, why: str, tally: _Tally) -> RemoteConnectionLost:
         name = self._connection.name
@@ -301,8 +338,22 @@ def _logprob(value: Any) -> float:
     return found if not math.isnan(found) else -math.inf
 
 
-def _finish_reason(said: str | None) -> FinishReason:
-    return "length" if said == "length" else "stop"
+def _json_or_text(data: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        return data
+
+
+def _error_said(error: Any) -> str:
+    """What an error in the stream says, in the shapes servers send it: {"error": {"message":
+    ...}}, {"message": ...}, or words; one line, and never "None"."""
+    if isinstance(error, dict):
+        error = error.get("error", error)
+    if isinstance(error, dict):
+        error = error.get("message") or error.get("detail") or error.get("type")
+    said = one_line(error) if isinstance(error, str) else ""
+    return said or "it gave no reason"
 
 
 def _count(*candidates: Any) -> int:

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from filelock import FileLock
 
-from desktop.errors import InvalidRemote, RemoteNotFound, SecretStoreUnavailable
+from desktop.errors import InvalidRemote, RemoteKeyMissing, RemoteNotFound, SecretStoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,18 @@ def checked_url(url: str) -> str:
     path = parts.path.rstrip("/")
     path = path.removesuffix("/v1").rstrip("/")
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def checked_api_key(key: str) -> str:
+    """The key as it goes in the Authorization header: printable ASCII, one word."""
+    key = key.strip()
+    if not all("!" <= c <= "~" for c in key):
+        # Never the key itself in the message: it would land in logs and terminals.
+        raise InvalidRemote(
+            "The API key holds characters an HTTP header cannot carry (spaces, or letters "
+            "beyond plain ASCII): copy it again from the server's settings."
+        )
+    return key
 
 
 def name_taken(name: str) -> InvalidRemote:
@@ -162,7 +174,7 @@ class RemoteRegistry:
         for entry in data["remotes"]:
             try:
                 remotes.append(_remote_from_json(entry))
-            except (InvalidRemote, TypeError, ValueError, KeyError) as exc:
+            except InvalidRemote as exc:
                 log.warning("Left out an entry of %s: %s", self.path, exc)
         return remotes
 
@@ -191,18 +203,31 @@ def _remote_to_json(remote: Remote) -> dict[str, Any]:
 
 
 def _remote_from_json(entry: Any) -> Remote:
-    models = tuple(
-        ServedModel(str(m["id"]), _optional_int(m.get("context_length")))
-        for m in entry.get("models", [])
-    )
-    profile = entry.get("profile") or {}
+    """An entry of the file (which a hand may have edited): InvalidRemote if it names no
+    remote; its models that are not models are left out."""
+    if not isinstance(entry, dict):
+        raise InvalidRemote(f"{_clipped(entry)} is not a remote")
+    name, url = entry.get("name"), entry.get("url")
+    if not isinstance(name, str) or not isinstance(url, str):
+        raise InvalidRemote(f"{_clipped(entry)} has no name and URL")
+    models = entry.get("models")
+    profile = entry.get("profile")
     return Remote(
-        name=checked_name(entry["name"]),
-        url=checked_url(entry["url"]),
-        has_api_key=bool(entry.get("has_api_key")),
-        models=models,
+        name=checked_name(name),
+        url=checked_url(url),
+        has_api_key=entry.get("has_api_key") is True,
+        models=tuple(
+            ServedModel(m["id"], _optional_int(m.get("context_length")))
+            for m in (models if isinstance(models, list) else [])
+            if isinstance(m, dict) and isinstance(m.get("id"), str)
+        ),
         profile=profile if isinstance(profile, dict) else {},
     )
+
+
+def _clipped(entry: Any) -> str:
+    text = json.dumps(entry, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 def _optional_int(value: Any) -> int | None:
@@ -238,17 +263,37 @@ def save_api_key(name: str, key: str) -> None:
 
 
 def stored_api_key(name: str) -> str | None:
+    """The key kept for the remote `name`; None when none is kept. SecretStoreUnavailable
+    when the keyring cannot be read (none here, or locked)."""
     import keyring
     from keyring.errors import KeyringError, NoKeyringError
 
     try:
         return keyring.get_password(KEYRING_SERVICE, _account(name))
     except (KeyringError, NoKeyringError, RuntimeError) as exc:
-        log.warning("No keyring to read the API key of %s from: %s", name, exc)
+        raise SecretStoreUnavailable(
+            f"The system keyring, where the API key of {name} is kept, cannot be read now "
+            f"({exc}). Unlock it, or add the remote again."
+        ) from exc
+
+
+def api_key_of(remote: Remote) -> str | None:
+    """The API key to send to `remote`: None for a remote added without one. A key that
+    should be there and is not is an error, never a request sent without it."""
+    if not remote.has_api_key:
         return None
+    key = stored_api_key(remote.name)
+    if not key:
+        raise RemoteKeyMissing(
+            f"The API key of {remote.name} is not in this system's keyring (it was removed, "
+            "or the keyring is another one now): add the remote again with its key."
+        )
+    return key
 
 
-def forget_api_key(name: str) -> None:
+def forget_api_key(name: str) -> str | None:
+    """Remove the key kept for the remote `name`. None once it is gone (or none was kept);
+    else why it is still there, and where."""
     import keyring
     from keyring.errors import KeyringError, NoKeyringError, PasswordDeleteError
 
@@ -258,3 +303,8 @@ def forget_api_key(name: str) -> None:
         pass  # none was kept
     except (KeyringError, NoKeyringError, RuntimeError) as exc:
         log.warning("Could not remove the API key of %s from the keyring: %s", name, exc)
+        return (
+            f"the keyring would not remove it ({exc or type(exc).__name__}); remove the entry "
+            f'"{_account(name)}" of the service "{KEYRING_SERVICE}" there'
+        )
+    return None

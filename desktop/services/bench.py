@@ -120,8 +120,10 @@ def run_bench(
     with (
         tempfile.TemporaryDirectory(prefix="lantern-bench-") as scratch,
         EnginePool(log_file, engine_settings) as engines,
+        contextlib.ExitStack() as closing,  # the store and the baseline, on every way out
     ):
         db = Database(Path(scratch) / "bench.sqlite3")  # the store is flushed as in real use
+        closing.callback(db.close)
         chat = ChatService(db, models, engines, settings)
         with chat.lease(model) as lease:  # loaded now; each turn is then lent the same process
             loaded = lease.loaded
@@ -132,24 +134,19 @@ def run_bench(
         else:
             assert models.remotes is not None  # a remote model came from them
             backend, direct = _remote_baseline(models.remotes, model.id)
-        try:
-            lantern_runs, direct_runs = [], []
-            for run in range(runs + 1):  # run 0 warms both up and is not counted
-                text = bench_prompt(run)
-                a = _lantern_turn(chat, model, text, max_tokens)
-                b = direct.chat([{"role": "user", "content": text}], sampling)
-                if run:
-                    lantern_runs.append(a)
-                    # A server that does not count the prompt read the same one as Lantern.
-                    prompt = b["prompt_tokens"] or a.prompt_tokens
-                    direct_runs.append(
-                        _figures(
-                            b["started"], b["first_at"], b["ended"], prompt, b["generated_tokens"]
-                        )
-                    )
-        finally:
-            direct.close()
-            db.close()
+        closing.callback(direct.close)
+        lantern_runs, direct_runs = [], []
+        for run in range(runs + 1):  # run 0 warms both up and is not counted
+            text = bench_prompt(run)
+            a = _lantern_turn(chat, model, text, max_tokens)
+            b = direct.chat([{"role": "user", "content": text}], sampling)
+            if run:
+                lantern_runs.append(a)
+                # A server that does not count the prompt read the same one as Lantern.
+                prompt = b["prompt_tokens"] or a.prompt_tokens
+                direct_runs.append(
+                    _figures(b["started"], b["first_at"], b["ended"], prompt, b["generated_tokens"])
+                )
     lantern, baseline = _median(lantern_runs), _median(direct_runs)
     return BenchReport(
         model_id=model.id,
@@ -195,14 +192,12 @@ class _Baseline(Protocol):
 def _remote_baseline(remotes: RemoteService, model_id: str) -> tuple[str, _Baseline]:
     """(what serves it, the baseline) for a remote's model: the same server, asked directly."""
     from desktop.engine.remote_baseline import RemoteBaseline
-    from desktop.models.remotes import split_remote_model_id, stored_api_key
+    from desktop.models.remotes import split_remote_model_id
 
     split = split_remote_model_id(model_id)
     assert split is not None
     name, served = split
-    remote = remotes.get(name)
-    key = stored_api_key(name) if remote.has_api_key else None
-    return f"remote {name}", RemoteBaseline(remote.url, key, served)
+    return f"remote {name}", RemoteBaseline(remotes.own_connection(name), served)
 
 
 class _DirectBaseline:

@@ -4,7 +4,9 @@ of all of them, and a RemoteModel for a `NAME:MODEL` id, which the services use 
 local model (engine/text_model.py's TextModel).
 
 Each remote gets one connection pool, made on first use and kept until the remote is removed
-or the Lantern closes. Every call that talks to a server blocks: the window runs them on its
+or the Lantern closes, or the file says the remote is now another (removed and added again by
+another Lantern: a new URL or key); with it, each model's token counts, which a chat needs
+every turn. Every call that talks to a server blocks: the window runs them on its
 BackgroundTasks.
 """
 
@@ -12,18 +14,29 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from desktop.errors import LanternError, RemoteModelNotFound
+from desktop.errors import (
+    InvalidRemote,
+    LanternError,
+    RemoteAccessDenied,
+    RemoteApiNotFound,
+    RemoteBusy,
+    RemoteModelNotFound,
+    RemoteUnreachable,
+    SecretStoreUnavailable,
+)
 from desktop.models.remotes import (
     Remote,
     RemoteRegistry,
     ServedModel,
+    api_key_of,
     checked_name,
     checked_url,
     forget_api_key,
@@ -31,18 +44,29 @@ from desktop.models.remotes import (
     remote_model_id,
     save_api_key,
     split_remote_model_id,
-    stored_api_key,
 )
 
 if TYPE_CHECKING:
-    from desktop.engine.remote import RemoteModel
+    from desktop.engine.remote import RemoteModel, TokenCounts
     from desktop.engine.remote_http import ServerConnection
     from desktop.engine.remote_probe import ServerListing
     from desktop.engine.text_model import Capabilities
 
+log = logging.getLogger(__name__)
+
 # Makes the connection to a server: (name, base URL, API key).
 ConnectionFactory = Callable[[str, str, str | None], "ServerConnection"]
 STATUS_THREADS = 8  # remotes checked at once by `statuses()`
+# Why a remote's status is not "answers": it was not reached (unreachable, or its key is not
+# in the keyring, so it was not asked), or it answered with an error.
+StatusProblem = Literal["unreachable", "no_key", "key_refused", "busy", "not_found", "server_error"]
+_PROBLEMS: tuple[tuple[type[LanternError], StatusProblem], ...] = (
+    (RemoteUnreachable, "unreachable"),
+    (SecretStoreUnavailable, "no_key"),
+    (RemoteAccessDenied, "key_refused"),
+    (RemoteBusy, "busy"),
+    (RemoteApiNotFound, "not_found"),
+)
 
 
 @dataclass(frozen=True)
@@ -64,13 +88,15 @@ class RemoteStatus:
     """Whether a remote answers now (its model listing), without probing what it can do."""
 
     remote: Remote
-    latency_s: float | None  # None: it did not answer
+    latency_s: float | None  # None: it did not answer with its models
     models: int
-    error: str | None = None  # why it did not, for the user
+    error: str | None = None  # what went wrong, for the user
+    problem: StatusProblem | None = None  # its kind
 
     @property
     def reachable(self) -> bool:
-        return self.error is None
+        """It answered: with its models, or with an error of its own (a refused key...)."""
+        return self.problem not in ("unreachable", "no_key")
 
 
 @dataclass(frozen=True)
@@ -84,12 +110,42 @@ class RemoteModelEntry:
     capabilities: Capabilities  # as the remote's last test found them
 
 
+@dataclass(frozen=True)
+class RemoteModelListing:
+    """The remotes' models, for a list beside the local models."""
+
+    entries: tuple[RemoteModelEntry, ...]
+    unreadable: str | None = None  # why the remotes file cannot be read (then no entries)
+
+
+@dataclass(frozen=True)
+class RemovedRemote(Remote):
+    """A remote just removed (a Remote still, for those who only show its name)."""
+
+    api_key_left: str | None = None  # why its API key is still in the keyring, and where
+
+
+@dataclass
+class _Connected:
+    """A remote's connection, with the URL and key it was made for, and its models' token
+    counts (by the server's tokenizer, kept from one request to the next)."""
+
+    url: str
+    api_key: str | None
+    connection: ServerConnection
+    counts: dict[str, TokenCounts] = field(default_factory=dict)
+
+    def serves(self, url: str, api_key: str | None) -> bool:
+        return (self.url, self.api_key) == (url, api_key)
+
+
 class RemoteService:
     def __init__(self, remotes_file: Path, *, connect: ConnectionFactory | None = None) -> None:
         self._registry = RemoteRegistry(remotes_file)
         self._connect = connect
-        self._connections: dict[str, ServerConnection] = {}
+        self._connections: dict[str, _Connected] = {}
         self._lock = threading.Lock()
+        self._unreadable_said: str | None = None  # logged once, not at every listing
 
     def list(self) -> list[Remote]:
         return self._registry.list()
@@ -117,16 +173,13 @@ class RemoteService:
         except BaseException:
             connection.close()
             raise
-        with self._lock:
-            stale = self._connections.pop(name, None)  # of a remote of that name removed elsewhere
-            self._connections[name] = connection
-        if stale is not None:
-            stale.close()
+        self._keep(name, _Connected(url, api_key, connection))
         return check
 
     def check(self, name: str) -> RemoteCheck:
         """Test the connection again and keep what it finds (models, what it can do)."""
-        check = self._probe(self.get(name), self._connection(name))
+        remote = self.get(name)
+        check = self._probe(remote, self._connected(remote).connection)
         self._registry.update(check.remote)
         return check
 
@@ -136,9 +189,9 @@ class RemoteService:
 
         remote = self.get(name)
         try:
-            listing = list_models(self._connection(name))
+            listing = list_models(self._connected(remote).connection)
         except LanternError as exc:
-            return RemoteStatus(remote, None, len(remote.models), exc.message)
+            return RemoteStatus(remote, None, len(remote.models), exc.message, _problem(exc))
         return RemoteStatus(remote, listing.latency_s, len(listing.models))
 
     def statuses(self) -> builtins.list[RemoteStatus]:
@@ -149,15 +202,17 @@ class RemoteService:
         with ThreadPoolExecutor(min(STATUS_THREADS, len(names))) as pool:
             return list(pool.map(self.status, names))
 
-    def remove(self, name: str) -> Remote:
-        """Forget the remote and its API key."""
+    def remove(self, name: str) -> RemovedRemote:
+        """Forget the remote and its API key (`api_key_left` says why the key stays, if
+        the keyring would not let it go)."""
         removed = self._registry.remove(name)
-        forget_api_key(name)
+        left = forget_api_key(name)
         with self._lock:
-            connection = self._connections.pop(name, None)
-        if connection is not None:
-            connection.close()
-        return removed
+            connected = self._connections.pop(name, None)
+        if connected is not None:
+            connected.connection.close()
+        kept = {f.name: getattr(removed, f.name) for f in dataclasses.fields(Remote)}
+        return RemovedRemote(**kept, api_key_left=left)
 
     def capabilities(self, remote: Remote) -> Capabilities:
         """What the remote can do, as its last test found it (no network)."""
@@ -181,10 +236,21 @@ class RemoteService:
             for m in r.models
         ]
 
+    def model_listing(self) -> RemoteModelListing:
+        """The remotes' models for a list beside the local ones: none, and why (logged once),
+        when the remotes file cannot be read, so that it never hides the local models."""
+        try:
+            return RemoteModelListing(tuple(self.models()))
+        except InvalidRemote as exc:
+            if exc.message != self._unreadable_said:
+                log.warning("Remote models left out: %s", exc.message)
+                self._unreadable_said = exc.message
+            return RemoteModelListing((), exc.message)
+
     def model(self, model_id: str) -> RemoteModel:
         """The model for a `NAME:MODEL` id. A model the last test did not list is looked
         for once more on the server (it may have loaded one since)."""
-        from desktop.engine.remote import RemoteModel
+        from desktop.engine.remote import RemoteModel, TokenCounts
         from desktop.engine.remote_probe import ServerProfile, list_models
 
         split = split_remote_model_id(model_id)
@@ -194,10 +260,10 @@ class RemoteService:
             )
         name, wanted = split
         remote = self.get(name)
-        connection = self._connection(name)
+        connected = self._connected(remote)
         served = _served(remote, wanted)
         if served is None:
-            listing = list_models(connection)
+            listing = list_models(connected.connection)
             remote = self._registry.update(dataclasses.replace(remote, models=listing.models))
             served = _served(remote, wanted)
         if served is None:
@@ -205,14 +271,22 @@ class RemoteService:
             raise RemoteModelNotFound(
                 f"The server {name} has no model {wanted!r}. It serves: {listed}."
             )
-        return RemoteModel(name, connection, ServerProfile.from_json(remote.profile), served)
+        counts = connected.counts.setdefault(served.id, TokenCounts())
+        profile = ServerProfile.from_json(remote.profile)
+        return RemoteModel(name, connected.connection, profile, served, counts=counts)
+
+    def own_connection(self, name: str) -> ServerConnection:
+        """A new connection to the remote, for the caller alone (it closes it): a baseline
+        that shares nothing with Lantern's own requests."""
+        remote = self.get(name)
+        return self._new_connection(name, remote.url, api_key_of(remote))
 
     def close(self) -> None:
         with self._lock:
-            connections = list(self._connections.values())
+            connected = list(self._connections.values())
             self._connections.clear()
-        for connection in connections:
-            connection.close()
+        for each in connected:
+            each.connection.close()
 
     # ---- connections ----
 
@@ -225,21 +299,30 @@ class RemoteService:
         capabilities = profile.capabilities(remote.name)
         return RemoteCheck(tested, listing.latency_s, profile.kind, capabilities)
 
-    def _connection(self, name: str) -> ServerConnection:
+    def _connected(self, remote: Remote) -> _Connected:
+        """The connection for the remote as the file has it now: the one kept, unless it
+        was made for another URL or key (another Lantern removed the remote and added it
+        again). Nothing is kept when the key cannot be read."""
+        key = api_key_of(remote)
         with self._lock:
-            found = self._connections.get(name)
-        if found is not None:
+            found = self._connections.get(remote.name)
+        if found is not None and found.serves(remote.url, key):
             return found
-        remote = self.get(name)
-        key = stored_api_key(name) if remote.has_api_key else None
-        return self._keep_connection(name, self._new_connection(name, remote.url, key))
+        fresh = _Connected(remote.url, key, self._new_connection(remote.name, remote.url, key))
+        return self._keep(remote.name, fresh)
 
-    def _keep_connection(self, name: str, connection: ServerConnection) -> ServerConnection:
+    def _keep(self, name: str, fresh: _Connected) -> _Connected:
+        """Keep `fresh` as the remote's connection, closing the one it replaces; unless
+        another thread kept one for the same URL and key meanwhile: that one, then."""
         with self._lock:
-            kept = self._connections.setdefault(name, connection)
-        if kept is not connection:  # another thread made one meanwhile
-            connection.close()
-        return kept
+            current = self._connections.get(name)
+            if current is not None and current.serves(fresh.url, fresh.api_key):
+                fresh.connection.close()
+                return current
+            self._connections[name] = fresh
+        if current is not None:
+            current.connection.close()
+        return fresh
 
     def _new_connection(self, name: str, url: str, api_key: str | None) -> ServerConnection:
         if self._connect is not None:
@@ -247,6 +330,10 @@ class RemoteService:
         from desktop.engine.remote_http import ServerConnection
 
         return ServerConnection(name, url, api_key)
+
+
+def _problem(error: LanternError) -> StatusProblem:
+    return next((p for kind, p in _PROBLEMS if isinstance(error, kind)), "server_error")
 
 
 def _served(remote: Remote, model: str) -> ServedModel | None:

@@ -5,6 +5,7 @@ client gets from it), and a stand-in for the faults that server cannot be made t
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,11 +15,11 @@ import llama_cpp
 import openai
 import pytest
 from llama_cpp_server import LlamaCppServer, free_port
-from remote_stand_in import ANSWER, API_KEY, MODEL, Fault, StandIn
+from remote_stand_in import ANSWER, API_KEY, MODEL, Fault, FaultKind, StandIn
 
 from desktop.engine.protocol import ChatMessage, GenerationRequest, OutputConstraint, Sampling
-from desktop.engine.remote import RemoteModel, estimated_tokens
-from desktop.engine.remote_http import ServerConnection
+from desktop.engine.remote import MESSAGE_OVERHEAD_TOKENS, RemoteModel, estimated_tokens
+from desktop.engine.remote_http import RETRY_AFTER_CAP_S, ServerConnection
 from desktop.engine.remote_probe import (
     DEFAULT_CONTEXT_LENGTH,
     ServerProfile,
@@ -28,8 +29,12 @@ from desktop.engine.remote_probe import (
 from desktop.errors import (
     ContextOverflow,
     EngineCrashed,
+    InvalidRemote,
     RemoteAccessDenied,
+    RemoteAnswerCut,
+    RemoteApiNotFound,
     RemoteBusy,
+    RemoteClosed,
     RemoteConnectionLost,
     RemoteModelNotFound,
     RemoteNotFound,
@@ -347,6 +352,77 @@ def test_an_error_in_the_middle_of_the_answer_keeps_what_came(
     assert stream.text == "Hello,"
 
 
+@pytest.mark.parametrize("kind", ["keepalive", "null_error"])
+def test_events_a_client_passes_over_leave_the_answer_whole(
+    kind: FaultKind, stand_in: StandIn, stand_in_model: Callable[..., RemoteModel]
+) -> None:
+    """Events with no data (retry:, id:, event: ping, an empty data:) and chunks that say
+    "error": null are no end and no error."""
+    stand_in.faults.append(Fault(kind))
+    with stand_in_model().generate(GenerationRequest(messages=CHAT)) as stream:
+        assert "".join(stream) == "".join(ANSWER)
+    assert stream.finished is not None and stream.finished.finish_reason == "stop"
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("bare_error", "failed in the middle of the answer: it gave no reason."),
+        ("error_event", "failed in the middle of the answer: the server is overloaded."),
+    ],
+)
+def test_an_error_in_any_shape_ends_the_answer_in_one_sentence(
+    kind: FaultKind, said: str, stand_in: StandIn, stand_in_model: Callable[..., RemoteModel]
+) -> None:
+    stand_in.faults.append(Fault(kind, after_pieces=2))
+    with (
+        stand_in_model().generate(GenerationRequest(messages=CHAT)) as stream,
+        pytest.raises(RemoteServerError) as raised,
+    ):
+        list(stream)
+    assert raised.value.message == f"The server stand-in {said}"
+    assert stream.text == "Hello,"
+
+
+@pytest.mark.parametrize("reason", ["abort", "error", "content_filter"])
+def test_an_answer_ended_for_no_normal_reason_is_kept_as_cut_short(
+    reason: str, stand_in: StandIn, stand_in_model: Callable[..., RemoteModel]
+) -> None:
+    stand_in.faults.append(Fault("cut", after_pieces=3, finish_reason=reason))
+    with (
+        stand_in_model().generate(GenerationRequest(messages=CHAT)) as stream,
+        pytest.raises(RemoteAnswerCut, match=f"cut the answer short \\({reason}\\); what it"),
+    ):
+        list(stream)
+    assert stream.text == "Hello, world" and stream.finished is None
+    assert issubclass(RemoteAnswerCut, EngineCrashed)  # kept and marked as after a crash
+
+
+def test_a_closed_connection_says_so_in_words(
+    connect: Callable[..., ServerConnection], stand_in: StandIn
+) -> None:
+    connection = connect()
+    model = RemoteModel("stand-in", connection, ServerProfile(), ServedModel(MODEL))
+    connection.close()  # as the service does when the remote is removed
+    with pytest.raises(RemoteClosed, match="stand-in was closed: the remote was removed"):
+        list_models(connection)
+    with (
+        model.generate(GenerationRequest(messages=CHAT)) as stream,
+        pytest.raises(RemoteClosed, match="the remote was removed or changed"),
+    ):
+        list(stream)
+    assert stand_in.log == []
+
+
+@pytest.mark.parametrize("key", ["sk-é", "sk-“quoted”", "sk-zero\u200bwidth", "two words"])
+def test_a_key_no_http_header_can_carry_is_refused_before_any_request(
+    key: str, stand_in: StandIn
+) -> None:
+    with pytest.raises(InvalidRemote, match="characters an HTTP header cannot carry") as refused:
+        ServerConnection("stand-in", stand_in.url, key)
+    assert key not in str(refused.value)
+
+
 def test_a_model_the_server_does_not_know_is_a_404(
     stand_in: StandIn, stand_in_model: Callable[..., RemoteModel]
 ) -> None:
@@ -361,6 +437,24 @@ def test_a_model_the_server_does_not_know_is_a_404(
 def test_a_wrong_key_is_a_401(connect: Callable[..., ServerConnection]) -> None:
     with pytest.raises(RemoteAccessDenied, match="stand-in refused the API key"):
         list_models(connect(api_key="wrong"))
+
+
+def test_a_wrong_path_is_a_404_that_says_to_check_the_url(stand_in: StandIn) -> None:
+    connection = ServerConnection("stand-in", f"{stand_in.url}/wrong", API_KEY)
+    try:
+        with pytest.raises(RemoteApiNotFound, match=r"has nothing at .*/wrong/v1/models.*Check"):
+            list_models(connection)
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("owner", [{"org": "lab"}, ["lab"], 7])
+def test_a_listing_whose_owner_is_no_name_is_read_all_the_same(
+    owner: object, stand_in: StandIn, connect: Callable[..., ServerConnection]
+) -> None:
+    stand_in.owned_by = owner
+    listing = list_models(connect())
+    assert [m.id for m in listing.models] == [MODEL] and listing.kind == "openai-compatible"
 
 
 def test_a_connection_dropped_mid_answer_keeps_the_partial_answer(
@@ -452,6 +546,24 @@ def test_a_chat_too_long_for_the_window_is_trimmed_or_refused(
     assert s.stats is not None and s.stats.dropped_messages == 2
 
 
+def test_max_tokens_is_held_to_what_a_stated_window_leaves(
+    stand_in: StandIn, connect: Callable[..., ServerConnection]
+) -> None:
+    """vLLM refuses (HTTP 400) a request whose prompt and max_tokens exceed its window."""
+    needed = sum(estimated_tokens(m.content) + MESSAGE_OVERHEAD_TOKENS for m in CHAT)
+    for stated in (100, None):
+        stand_in.context_length = stated
+        connection = connect()
+        (served,) = list_models(connection).models
+        model = RemoteModel("box", connection, ServerProfile(), served)
+        with model.generate(GenerationRequest(messages=CHAT, sampling=Sampling())) as s:
+            "".join(s)
+        sent = stand_in.generation_requests()[-1].body["max_tokens"]
+        # Within a stated window; a window Lantern assumes holds nothing back.
+        assert sent == (100 - needed if stated else Sampling().max_tokens)
+    assert 100 - needed < Sampling().max_tokens
+
+
 def test_an_https_server_whose_certificate_no_one_trusts_is_refused() -> None:
     server = StandIn(tls=True).start()
     connection = ServerConnection("tls", server.url, API_KEY)
@@ -464,15 +576,41 @@ def test_an_https_server_whose_certificate_no_one_trusts_is_refused() -> None:
         server.stop()
 
 
+class _Waits(logging.Handler):
+    """The waits a connection announces before asking a busy server again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: list[float] = []
+        self.announced = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "asking again" in record.msg:
+            assert isinstance(record.args, tuple)
+            self.seconds.append(float(record.args[-1]))
+            self.announced.set()
+
+
 def test_busy_retries_wait_no_longer_than_the_cap(
     stand_in: StandIn, stand_in_model: Callable[..., RemoteModel]
 ) -> None:
     stand_in.faults.append(Fault("busy", retry_after="3600"))
-    model = stand_in_model(retry_after_cap_s=1.0)
-    with model.generate(GenerationRequest(messages=CHAT)) as stream:
-        assert "".join(stream) == "".join(ANSWER)
-    first, second = stand_in.generation_requests()
-    assert 1.0 <= second.at - first.at < 600  # the cap, not the hour the server asked for
+    waits = _Waits()
+    logger = logging.getLogger("desktop.engine.remote_http")
+    logger.addHandler(waits)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        with stand_in_model().generate(GenerationRequest(messages=CHAT)) as stream:
+            assert waits.announced.wait(30)
+            stream.cancel()  # the wait ends at once: no test waits the cap out
+            assert list(stream) == []
+    finally:
+        logger.removeHandler(waits)
+        logger.setLevel(level)
+    assert waits.seconds == [RETRY_AFTER_CAP_S] == [30.0]  # not the hour the server asked
+    assert stream.finished is not None and stream.finished.finish_reason == "cancelled"
+    assert len(stand_in.generation_requests()) == 1
 
 
 def test_https_to_a_plain_http_server_says_to_use_http(stand_in: StandIn) -> None:
@@ -487,7 +625,7 @@ def test_https_to_a_plain_http_server_says_to_use_http(stand_in: StandIn) -> Non
 def test_a_redirect_is_not_followed_but_named(
     stand_in: StandIn, connect: Callable[..., ServerConnection]
 ) -> None:
-    stand_in.moved_to = "https://llm.example.org/v1/models"
-    with pytest.raises(RemoteServerError, match=r"on to https://llm\.example\.org/v1/models"):
+    stand_in.moved_to = f"{stand_in.url}/v1/models"  # followed, it would come back here
+    with pytest.raises(RemoteServerError, match=f"on to {stand_in.url}/v1/models: add"):
         list_models(connect())
-    assert len(stand_in.log) == 1  # the key went nowhere else
+    assert len(stand_in.log) == 1  # not followed: the key went nowhere else

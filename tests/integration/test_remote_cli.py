@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from llama_cpp_server import LlamaCppServer, free_port
 
+from desktop.models.remotes import Remote, RemoteRegistry, save_api_key
 from desktop.paths import app_paths
 
 
@@ -109,6 +110,8 @@ def test_an_unreachable_url_is_one_clear_line() -> None:
         (("add", "gpu", "gpu:8000"), "", "'gpu:8000' is not a server's address"),
         (("add", "gpu", "http://gpu:8000", "--api-key-stdin"), "\n", "needs the API key"),
         (("add", "gpu", "http://gpu:8000", "--api-key-stdin"), "two words", "needs the API key"),
+        (("add", "gpu", "http://gpu:8000", "--api-key-stdin"), "sk-é\n", "an HTTP header cannot"),
+        (("add", "gpu", "http://gpu:8000", "--api-key-stdin"), "sk-“x”", "an HTTP header cannot"),
     ],
 )
 def test_bad_input_is_refused_before_any_connection(
@@ -117,13 +120,19 @@ def test_bad_input_is_refused_before_any_connection(
     result = lantern(*args, stdin=stdin)
     assert result.returncode == 1 and said in result.stderr
     assert result.stderr.count("\n") == 1
+    assert not stdin.strip() or stdin.strip() not in result.stderr  # the key is never shown
+    assert listing() == []
 
 
-def test_a_remote_that_stopped_answering_is_listed_as_unreachable(
-    llama_cpp_server: LlamaCppServer,
-) -> None:
+@pytest.fixture
+def gpu(llama_cpp_server: LlamaCppServer) -> None:
+    """The server added as the remote "gpu", with its key."""
     key = llama_cpp_server.api_key
     assert lantern("add", "gpu", llama_cpp_server.url, "--api-key-stdin", stdin=key).returncode == 0
+
+
+@pytest.mark.usefixtures("gpu")
+def test_a_remote_that_stopped_answering_is_listed_as_unreachable() -> None:
     remotes = json.loads(app_paths().remotes_file.read_text())
     remotes["remotes"][0]["url"] = f"http://127.0.0.1:{free_port()}"  # the server moved away
     app_paths().remotes_file.write_text(json.dumps(remotes))
@@ -132,3 +141,44 @@ def test_a_remote_that_stopped_answering_is_listed_as_unreachable(
     assert "nothing answers at that address and port" in row["error"]
     text = lantern("list")
     assert text.returncode == 0 and "\t-\t1 model\tunreachable: Cannot reach" in text.stdout
+
+
+def test_a_url_with_nothing_of_the_api_at_it_says_to_check_the_url(
+    llama_cpp_server: LlamaCppServer,
+) -> None:
+    key = llama_cpp_server.api_key
+    result = lantern("add", "gpu", f"{llama_cpp_server.url}/api", "--api-key-stdin", stdin=key)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith(
+        f"error: The server gpu has nothing at {llama_cpp_server.url}/api/v1/models (HTTP 404"
+    )
+    assert "Check the URL" in result.stderr and "lantern remote test" not in result.stderr
+    assert listing() == []
+
+
+@pytest.mark.usefixtures("gpu")
+def test_a_remote_that_refuses_its_key_is_listed_as_answering_with_that_error() -> None:
+    save_api_key("gpu", "a-key-revoked-since")
+    (row,) = listing()
+    assert (row["reachable"], row["problem"]) == (True, "key_refused")
+    assert row["error"].startswith("The server gpu refused the API key (HTTP 401")
+    text = lantern("list")
+    assert "\tkey refused: The server gpu refused the API key" in text.stdout
+
+
+def test_removing_a_remote_whose_key_the_keyring_keeps_says_where_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    RemoteRegistry(app_paths().remotes_file).add(Remote("gpu", "http://gpu:8000", True))
+    # A keyring that refuses everything (keyring's own), in the command started here.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    result = lantern("rm", "gpu")
+    assert (result.returncode, result.stdout) == (1, "Removed gpu.\n")
+    assert result.stderr.startswith(
+        "error: The API key of gpu is still in the system keyring: the keyring would not "
+        "remove it (No recommended backend"
+    )
+    assert result.stderr.endswith(
+        'remove the entry "remote-api-key:gpu" of the service "Lantern" there.\n'
+    )
+    assert listing() == []

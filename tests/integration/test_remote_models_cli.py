@@ -60,6 +60,36 @@ def test_models_list_shows_the_remotes_models_beside_the_installed_ones(
     assert rows[1]["remote"] == "gpu" and "remote" not in rows[0]
 
 
+def test_a_remotes_file_that_cannot_be_read_hides_no_installed_model(
+    installed_starter: object,
+) -> None:
+    app_paths().remotes_file.parent.mkdir(parents=True, exist_ok=True)
+    app_paths().remotes_file.write_text("{not json")
+    result = lantern("models", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    assert [row["id"] for row in json.loads(result.stdout)] == ["SmolLM2-135M-Instruct.Q4_1"]
+    assert result.stderr.startswith(
+        f"warning: The remotes file {app_paths().remotes_file} cannot be read"
+    )
+    assert result.stderr.count("\n") == 1
+
+
+def test_bench_on_a_server_that_fails_the_baseline_is_one_clear_line(stand_in: StandIn) -> None:
+    service = RemoteService(app_paths().remotes_file)
+    try:
+        service.add("box", stand_in.url, API_KEY)
+    finally:
+        service.close()
+    # Lantern's turn is answered; the same request asked directly then fails.
+    stand_in.faults.extend([Fault("answer"), Fault("server_error")])
+    result = lantern("bench", "--model", f"box:{MODEL}", "--runs", "1", "--max-tokens", "4")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.endswith(
+        "\nerror: The server box failed the request (HTTP 500: CUDA error: out of memory).\n"
+    )
+    assert not stand_in.faults  # the baseline's request was the one that failed
+
+
 def test_a_chat_on_a_remote_model_is_answered_and_stored(remote_id: str) -> None:
     result = lantern("chat", "Say hello.", "--model", remote_id, "--max-tokens", "16")
     assert result.returncode == 0, result.stderr
@@ -111,13 +141,16 @@ def test_an_unknown_remote_model_is_one_clear_line(remote_id: str) -> None:
     assert "The server gpu has no model 'no-such-model'" in result.stderr
 
 
-def test_a_connection_dropped_mid_answer_keeps_the_partial_answer_interrupted(
-    stand_in: StandIn,
+@pytest.mark.parametrize("fault", [Fault("drop", after_pieces=3), Fault("cut", after_pieces=3)])
+def test_an_answer_cut_short_keeps_the_partial_answer_interrupted(
+    fault: Fault, stand_in: StandIn
 ) -> None:
+    """A connection dropped mid-answer, or an answer the server ended for no normal reason
+    (vLLM's "abort"): kept and marked, as after a local engine crash."""
     app = Lantern()
     try:
         app.remotes.add("box", stand_in.url, API_KEY)
-        stand_in.faults.append(Fault("drop", after_pieces=3))
+        stand_in.faults.append(fault)
         turn = app.chat.send("Hello?", model_id=f"box:{MODEL}")
         pieces: list[str] = []
         with pytest.raises(EngineCrashed):

@@ -1,9 +1,11 @@
 """The remotes a user adds: names, URLs and `NAME:MODEL` ids; the remotes file (atomic, its
-keys never in it); what a server's profile and answers turn into. No network here."""
+keys never in it, a broken one hiding nothing else); what a server's profile and answers turn
+into. No network here."""
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import keyring.core
@@ -29,6 +31,7 @@ from desktop.models.remotes import (
     split_remote_model_id,
     stored_api_key,
 )
+from desktop.services.remotes import RemoteService
 
 NAMES = st.text(
     alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.",
@@ -131,9 +134,34 @@ def test_an_entry_edited_into_nonsense_is_left_out(tmp_path: Path) -> None:
         {"name": "bad name", "url": "http://gpu:8000"},
         {"name": "noscheme", "url": "gpu:8000"},
         {"url": "http://gpu:8000"},
+        1,
+        ["x"],
+        None,
+        {"name": 5, "url": "http://gpu:8000"},
+        {"name": "a", "url": 7},
+        {"name": "odd", "url": "http://gpu:8000", "models": [1, {"id": 2}, {"id": "m"}]},
+        {"name": "odder", "url": "http://gpu:8000", "models": 5, "has_api_key": "no"},
     ]
     path.write_text(json.dumps({"version": 1, "remotes": entries}))
-    assert [r.name for r in RemoteRegistry(path).list()] == ["ok"]
+    ok, odd, odder = RemoteRegistry(path).list()
+    assert [r.name for r in (ok, odd, odder)] == ["ok", "odd", "odder"]
+    assert odd.models == (ServedModel("m"),) and odder.models == ()
+    assert not odder.has_api_key  # only `true` says a key was given
+
+
+def test_a_broken_remotes_file_hides_no_local_model_and_is_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "remotes.json"
+    path.write_text("{not json")
+    remotes = RemoteService(path)
+    first, second = remotes.model_listing(), remotes.model_listing()
+    assert first == second and first.entries == ()
+    assert first.unreadable is not None and f"The remotes file {path}" in first.unreadable
+    said = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(said) == 1 and "cannot be read" in said[0].getMessage()
+    path.write_text(json.dumps({"remotes": [{"name": "box", "url": "http://gpu:8000"}]}))
+    assert remotes.model_listing().unreadable is None
 
 
 def test_the_api_key_is_in_the_keyring_never_in_the_file(
