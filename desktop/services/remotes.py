@@ -13,10 +13,10 @@ BackgroundTasks.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,8 +55,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Makes the connection to a server: (name, base URL, API key).
-ConnectionFactory = Callable[[str, str, str | None], "ServerConnection"]
 STATUS_THREADS = 8  # remotes checked at once by `statuses()`
+# A status is a glance, asked each time the Remote tab shows: a server silent this long does
+# not answer now, and one that is busy says so (no retries).
+STATUS_TIMEOUT_S = 5.0
 # Why a remote's status is not "answers": it was not reached (unreachable, or its key is not
 # in the keyring, so it was not asked), or it answered with an error.
 StatusProblem = Literal["unreachable", "no_key", "key_refused", "busy", "not_found", "server_error"]
@@ -140,9 +142,8 @@ class _Connected:
 
 
 class RemoteService:
-    def __init__(self, remotes_file: Path, *, connect: ConnectionFactory | None = None) -> None:
+    def __init__(self, remotes_file: Path) -> None:
         self._registry = RemoteRegistry(remotes_file)
-        self._connect = connect
         self._connections: dict[str, _Connected] = {}
         self._lock = threading.Lock()
         self._unreadable_said: str | None = None  # logged once, not at every listing
@@ -185,13 +186,24 @@ class RemoteService:
 
     def status(self, name: str) -> RemoteStatus:
         """Whether the remote answers now, and how fast: never raises for a server's error."""
+        from desktop.engine.remote_http import ServerConnection
         from desktop.engine.remote_probe import list_models
 
         remote = self.get(name)
         try:
-            listing = list_models(self._connected(remote).connection)
+            with contextlib.closing(
+                ServerConnection(
+                    name,
+                    remote.url,
+                    api_key_of(remote),
+                    connect_timeout_s=STATUS_TIMEOUT_S,
+                    read_timeout_s=STATUS_TIMEOUT_S,
+                    busy_retries=0,
+                )
+            ) as connection:
+                listing = list_models(connection)
         except LanternError as exc:
-            return RemoteStatus(remote, None, len(remote.models), exc.message, _problem(exc))
+            return RemoteStatus(remote, None, len(remote.models), exc.message, problem_of(exc))
         return RemoteStatus(remote, listing.latency_s, len(listing.models))
 
     def statuses(self) -> builtins.list[RemoteStatus]:
@@ -325,14 +337,13 @@ class RemoteService:
         return fresh
 
     def _new_connection(self, name: str, url: str, api_key: str | None) -> ServerConnection:
-        if self._connect is not None:
-            return self._connect(name, url, api_key)
         from desktop.engine.remote_http import ServerConnection
 
         return ServerConnection(name, url, api_key)
 
 
-def _problem(error: LanternError) -> StatusProblem:
+def problem_of(error: LanternError) -> StatusProblem:
+    """What kind of trouble a remote's error is, in a word a list can show."""
     return next((p for kind, p in _PROBLEMS if isinstance(error, kind)), "server_error")
 
 

@@ -11,6 +11,7 @@ from desktop.errors import (
     ModelInTheWay,
     NoModelInstalled,
     RemoteAccessDenied,
+    RemoteKeyMissing,
     RemoteModelNotFound,
     RemoteNotFound,
     RemoteUnreachable,
@@ -30,6 +31,8 @@ ADVICE: dict[type[LanternError], str] = {
     "under Remote.",
     RemoteModelNotFound: "Test the remote on the Models page (Remote) to see its models.",
     RemoteNotFound: "The remotes are on the Models page, under Remote.",
+    RemoteKeyMissing: "Remove the remote on the Models page (Remote) and add it again with "
+    "its key.",
 }
 
 

@@ -5,6 +5,7 @@ chat turn to the next, and a server that refuses paths beside the API is still a
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from desktop.engine.protocol import ChatMessage, GenerationRequest, Sampling
 from desktop.errors import RemoteClosed, RemoteKeyMissing, SecretStoreUnavailable
 from desktop.models.remotes import forget_api_key, save_api_key
 from desktop.paths import app_paths
+from desktop.services import remotes as remotes_module
 from desktop.services.remotes import RemoteService
 
 pytestmark = pytest.mark.engine
@@ -140,3 +142,19 @@ def test_paths_beside_the_api_a_gateway_refuses_are_not_offered(
     assert check.capabilities.exact_token_counts is not None  # estimates, said so
     assert stand_in.requests_to("/props") and stand_in.requests_to("/tokenize")
     assert answer(remotes, (ChatMessage("user", "Hi"),)) == "Hello,"
+
+
+def test_a_server_that_stops_answering_is_said_not_to_answer_within_the_status_timeout(
+    remotes: RemoteService, stand_in: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remotes.add("box", stand_in.url, API_KEY)
+    assert remotes.status("box").latency_s is not None
+    # Now at a server that takes the connection and never answers (the kernel accepts it).
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        remotes_file = app_paths().remotes_file
+        silent_url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        remotes_file.write_text(remotes_file.read_text().replace(stand_in.url, silent_url))
+        monkeypatch.setattr(remotes_module, "STATUS_TIMEOUT_S", 0.5)  # of 5 s, the Remote tab's
+        status = remotes.status("box")
+    assert (status.latency_s, status.problem) == (None, "unreachable")
+    assert status.error is not None and "it sent nothing for 0.5 seconds" in status.error

@@ -4,6 +4,7 @@ connection, remove it after a confirmation; every network call off the GUI threa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -15,8 +16,9 @@ from llama_cpp_server import LlamaCppServer, free_port
 from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtWidgets import QDialogButtonBox, QLineEdit, QMessageBox
 
-from desktop.models.remotes import stored_api_key
+from desktop.models.remotes import save_api_key, stored_api_key
 from desktop.paths import app_paths
+from desktop.services import remotes as remotes_module
 from desktop.services.app import Lantern
 from desktop.ui.bridge import BackgroundTasks
 from desktop.ui.models.page import ModelsPage
@@ -58,6 +60,8 @@ class SilentServer:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
         self.connections: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._hung_up = False
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -66,11 +70,20 @@ class SilentServer:
                 connection, _ = self._listener.accept()
             except OSError:  # hung up
                 return
-            self.connections.append(connection)
+            with self._lock:
+                if self._hung_up:
+                    connection.close()
+                    return
+                self.connections.append(connection)
 
     def hang_up(self) -> None:
+        with self._lock:
+            self._hung_up = True
+            connections = list(self.connections)
+        with contextlib.suppress(OSError):  # wakes the accept (a close alone may not)
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
-        for connection in self.connections:
+        for connection in connections:
             connection.close()
 
 
@@ -224,8 +237,10 @@ def test_a_remote_that_stops_answering_is_asked_once_however_often_the_tab_is_sh
     app: Lantern,
     llama_cpp_server: LlamaCppServer,
     silent_server: SilentServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     view = page.remote
+    monkeypatch.setattr(remotes_module, "STATUS_TIMEOUT_S", TIMEOUT_MS / 1000)  # of 5 s
     app.remotes.add("gpu", llama_cpp_server.url, llama_cpp_server.api_key)
     move_remote("gpu", silent_server.url)
     app.remotes.close()  # the connection to the old address goes
@@ -272,3 +287,15 @@ def test_the_add_dialog_cannot_be_cancelled_mid_test_and_forgets_the_key_once_cl
     assert cancel.isEnabled() and dialog.key_field.text() == "sk-secret"
     qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
     assert not dialog.isVisible() and dialog.key_field.text() == ""
+
+
+def test_a_key_the_server_no_longer_takes_is_said_in_the_list(
+    qtbot, page: ModelsPage, app: Lantern, llama_cpp_server: LlamaCppServer
+) -> None:
+    view = page.remote
+    app.remotes.add("gpu", llama_cpp_server.url, llama_cpp_server.api_key)
+    save_api_key("gpu", "an-old-key")  # the server's key was changed since
+    view.refresh()
+    qtbot.waitUntil(lambda: cell(view, 0, 2) == "Key refused", timeout=TIMEOUT_MS)
+    tooltip = view.table.item(0, 2).toolTip()
+    assert tooltip.startswith("The server gpu refused the API key (HTTP 401")

@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.errors import LanternError
 from desktop.models.remotes import remote_model_id
+from desktop.services.remotes import problem_of
 from desktop.ui.error_text import error_text
 from desktop.ui.models.add_remote_dialog import AddRemoteDialog
 from desktop.ui.models.formatting import UNKNOWN, tokens_text
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
     from desktop.engine.text_model import Capabilities
     from desktop.models.remotes import Remote
     from desktop.services.app import Lantern
-    from desktop.services.remotes import RemoteCheck, RemoteStatus
+    from desktop.services.remotes import RemoteCheck, RemoteStatus, RemovedRemote, StatusProblem
     from desktop.ui.bridge import BackgroundTasks
 
 COLUMNS = ("Name", "URL", "Status", "Latency", "Models")
@@ -49,6 +51,14 @@ EMPTY = (
 CHECKING = "Checking…"
 ANSWERS = "Answers"
 NO_ANSWER = "No answer"
+PROBLEM_WORDS: dict[StatusProblem, str] = {
+    "unreachable": NO_ANSWER,
+    "no_key": "Key missing",
+    "key_refused": "Key refused",
+    "busy": "Busy",
+    "not_found": "Wrong URL",
+    "server_error": "Server error",
+}
 
 
 class RemoteView(LanternWidget):
@@ -170,7 +180,10 @@ class RemoteView(LanternWidget):
 
     def _show_statuses(self, statuses: list[RemoteStatus]) -> None:
         for status in statuses:
-            self._set_row(status.remote.name, status.latency_s, status.models, status.error)
+            remote = status.remote
+            self._set_row(
+                remote.name, status.latency_s, status.models, status.problem, status.error
+            )
         self._checked()
 
     def _not_checked(self, error: BaseException) -> None:
@@ -182,12 +195,21 @@ class RemoteView(LanternWidget):
         if self._check_again:
             self._check_statuses()
 
-    def _set_row(self, name: str, latency_s: float | None, models: int, error: str | None) -> None:
+    def _set_row(
+        self,
+        name: str,
+        latency_s: float | None,
+        models: int,
+        problem: StatusProblem | None = None,
+        error: str | None = None,
+    ) -> None:
+        """A remote's row: it answers (how fast, with how many models), or what is wrong in
+        a word, the whole message on the word's tooltip."""
         names = [r.name for r in self.remotes]
         if name not in names:
             return
         row = names.index(name)
-        state = QTableWidgetItem(ANSWERS if error is None else NO_ANSWER)
+        state = QTableWidgetItem(ANSWERS if problem is None else PROBLEM_WORDS[problem])
         state.setToolTip(error or "")
         self.table.setItem(row, STATUS, state)
         answer = f"{latency_s * 1000:.0f} ms" if latency_s is not None else UNKNOWN
@@ -300,7 +322,7 @@ class RemoteView(LanternWidget):
         before = (self._remote(name), self.capabilities.get(name))
         self.remotes = [check.remote if r.name == name else r for r in self.remotes]
         self.capabilities[name] = check.capabilities
-        self._set_row(name, check.latency_s, len(check.models), None)
+        self._set_row(name, check.latency_s, len(check.models))
         self._selection_changed()
         if before != (check.remote, check.capabilities):  # models come or go in the pickers
             self.remotes_changed.emit()
@@ -309,7 +331,8 @@ class RemoteView(LanternWidget):
         self._finished()
         remote = self._remote(name)  # None when a refresh found it removed meanwhile
         if remote is not None:
-            self._set_row(name, None, len(remote.models), error_text(error))
+            problem = problem_of(error) if isinstance(error, LanternError) else "server_error"
+            self._set_row(name, None, len(remote.models), problem, error_text(error))
         self.notice.show_error(error)
 
     def remove_selected(self) -> None:
@@ -334,9 +357,15 @@ class RemoteView(LanternWidget):
             self._failed,
         )
 
-    def _removed(self, remote: Remote) -> None:
+    def _removed(self, remote: RemovedRemote) -> None:
         self._finished()
-        self.notice.show_info(f"Removed {remote.name} and its API key.")
+        if remote.api_key_left:
+            self.notice.show_error(
+                f"Removed {remote.name}. Its API key is still in the system keyring: "
+                f"{remote.api_key_left}."
+            )
+        else:
+            self.notice.show_info(f"Removed {remote.name} and its API key.")
         self.refresh()
         self.remotes_changed.emit()
 
