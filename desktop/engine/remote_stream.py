@@ -50,7 +50,7 @@ UNKNOWN_TOKEN_ID = -1  # most servers name a token's text and probability, not i
 # Finish reasons of an answer that ended as the model meant it to: its end of text or a stop
 # string (TGI says eos_token and stop_sequence), or a tool call (Lantern offers no tools, but
 # the model stopped of its own accord). "length" is max_tokens. Any other reason (vLLM's
-# "abort", "error", a provider's "content_filter") cut the answer short.
+# "abort", "error", a provider's "content_filter"), or none, cut the answer short.
 _NORMAL_ENDS = frozenset({"stop", "eos_token", "stop_sequence", "tool_calls", "function_call"})
 
 
@@ -256,11 +256,14 @@ class RemoteStream(AnswerStream):
         """How the answer ended, as Lantern names it; RemoteAnswerCut for a reason that is
         no normal end (the text until then is kept, as after a dropped connection)."""
         said = tally.finish_reason
-        if said is None or said in _NORMAL_ENDS:
+        if said in _NORMAL_ENDS:
             return "stop"
         if said == "length":
             return "length"
-        name, why = self._connection.name, one_line(said)
+        # Every server names the reason in the answer's last chunk; llama-cpp-python's ends
+        # the stream without one when another request reaches it meanwhile.
+        why = one_line(said) if said is not None else "without saying why"
+        name = self._connection.name
         if not tally.pieces:
             raise RemoteAnswerCut(f"The server {name} ended the answer before it began ({why}).")
         raise RemoteAnswerCut(

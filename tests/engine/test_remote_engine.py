@@ -211,6 +211,27 @@ def test_cancel_from_another_thread_ends_the_answer(model: RemoteModel) -> None:
         assert "".join(after)
 
 
+def test_an_answer_the_server_ends_without_a_reason_is_kept_as_cut_short(
+    model: RemoteModel, probed: tuple[ServerConnection, ServerProfile]
+) -> None:
+    """llama-cpp-python's server ends a stream (with [DONE], and no finish reason) when
+    another request reaches it: another Lantern window, say, asking it for its models."""
+    connection, _profile = probed
+    story = (ChatMessage("user", "Tell me a very long story about a lighthouse."),)
+    sampling = Sampling(max_tokens=3000, temperature=1.0, seed=7)
+    with (
+        model.generate(GenerationRequest(messages=story, sampling=sampling)) as stream,
+        pytest.raises(RemoteAnswerCut, match=r"cut the answer short \(without saying why\)") as cut,
+    ):
+        asked = False
+        for _piece in stream:
+            if len(stream.text) > 20 and not asked:
+                list_models(connection)
+                asked = True
+    assert "what it wrote until then is kept" in str(cut.value)
+    assert len(stream.text) > 20
+
+
 def test_token_counts_come_from_the_servers_tokenizer(
     model: RemoteModel, starter_model_path: Path
 ) -> None:

@@ -25,6 +25,7 @@ from desktop.services.app import Lantern
 from desktop.services.playground_parameters import PlaygroundParameters
 from desktop.tasks.documents import SourceText
 from desktop.ui.main_window import CHAT_PAGE, MODELS_PAGE, MainWindow
+from desktop.ui.models.remote_view import ANSWERS, STATUS, RemoteView
 from desktop.ui.playground.lane_view import CODE_HINT
 from desktop.ui.playground.page import PlaygroundPage
 from desktop.ui.playground.parameters_panel import HELP
@@ -78,6 +79,11 @@ def window(qtbot, keyring_lantern: Lantern) -> Iterator[MainWindow]:
     window.close()
 
 
+def status_of(view: RemoteView) -> str:
+    item = view.table.item(0, STATUS)
+    return item.text() if item is not None else ""
+
+
 def test_a_remote_added_on_the_remote_tab_answers_in_the_chat(
     qtbot, window: MainWindow, lantern: Lantern, llama_cpp_server: LlamaCppServer, monkeypatch
 ) -> None:
@@ -91,6 +97,9 @@ def test_a_remote_added_on_the_remote_tab_answers_in_the_chat(
     qtbot.keyClicks(dialog.url_field, llama_cpp_server.url)
     qtbot.keyClicks(dialog.key_field, llama_cpp_server.api_key)
     qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    # The tab asks the new remote whether it answers. This server ends an answer it is
+    # streaming when another request reaches it (the answer is then kept as cut short).
+    qtbot.waitUntil(lambda: status_of(view) == ANSWERS, timeout=TIMEOUT_MS)
 
     # The window reads the models again: the remote's is offered beside the installed one.
     picker = window.chat_page.model_picker
