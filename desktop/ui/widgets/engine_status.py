@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -55,6 +55,11 @@ class EngineStatus(QToolButton):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        for policy in (
+            self.table.setHorizontalScrollBarPolicy,
+            self.table.setVerticalScrollBarPolicy,
+        ):
+            policy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         menu = QMenu(self)
         listing = QWidgetAction(menu)
         listing.setDefaultWidget(self.table)
@@ -116,6 +121,17 @@ class EngineStatus(QToolButton):
             for column, text in enumerate((*cells, size_text(view.counted_bytes))):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.unload_action.setEnabled(any(v.task is None and not v.borrowed_by for v in engines))
+        self._fit_table()
+
+    def _fit_table(self) -> None:
+        """The menu's table as big as its rows and columns: a menu does not scroll."""
+        table = self.table
+        frame = 2 * table.frameWidth()
+        header = table.horizontalHeader()
+        table.setFixedSize(
+            header.length() + table.verticalHeader().width() + frame,
+            header.height() + table.verticalHeader().length() + frame,
+        )
 
     def _not_read(self, error: BaseException) -> None:
         self.setToolTip(f"Could not read the engines: {error_text(error)}")
