@@ -86,11 +86,15 @@ class EngineStatus(QToolButton):
 
     def refresh(self) -> None:
         lantern = self._lantern
-        self._tasks.run(
-            lambda: lantern.engines.engines(),
-            lambda engines: (self._show(engines), self._read_again()),
-            lambda error: (self._not_read(error), self._read_again()),
-        )
+        self._tasks.run(lambda: lantern.engines.engines(), self._refreshed, self._refresh_failed)
+
+    def _refreshed(self, engines: list[EngineView]) -> None:
+        self._show(engines)
+        self._read_again()
+
+    def _refresh_failed(self, error: BaseException) -> None:
+        self._not_read(error)
+        self._read_again()
 
     def _read_again(self) -> None:
         if self._watching:
