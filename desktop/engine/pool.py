@@ -3,10 +3,12 @@ machine's memory, in two lanes, lent to a task for as long as it needs its model
 
 - **Processes.** A lease asks for a model; the pool lends it an idle engine process holding
   that model, or starts one. A process's cost is counted from the fit estimate and from what
-  it is measured to hold once loaded (engine/pool_memory.py): a model file's weights once per
-  file, as long as any process maps it (processes of one model map the same pages), and each
-  process's private memory (its KV cache and buffers; also the weights where llama.cpp
-  repacks them into a buffer of its own, as its CPU_REPACK does for some quantizations). A
+  it is measured to hold once loaded (engine/pool_memory.py): a model file's weights in RAM
+  (those not given to the GPU) once per file, as long as any process maps it (processes of
+  one model map the same pages), and each process's private memory (its KV cache and
+  buffers; also the weights where llama.cpp repacks them into a buffer of its own, as its
+  CPU_REPACK does for some quantizations). GPU memory that a process being loaded is to
+  take is not offered to another meanwhile. A
   process that would not fit beside the others ends idle ones first, least recently used
   first and only as many as it takes (none when ending them all would not make room); a
   model that cannot fit at all is refused, and so is one that no longer fits when nothing is
@@ -121,6 +123,7 @@ class _Slot:
         self.borrower: ModelLease | None = None  # an interactive lease on a background slot
         self.previews: list[ModelLease] = []  # leases looking at a prompt meanwhile
         self.cost = 0  # private bytes counted; its model file's pages are counted per file
+        self.weights = 0  # of its model file's pages, those in RAM (not given to the GPU)
         self.gpu_reserved = 0  # GPU bytes it is to take: counted until it has loaded
         self.last_used = time.monotonic()
         self.load_lock = threading.Lock()
@@ -135,10 +138,18 @@ class _Slot:
 
 
 def _counted(slots: Sequence[_Slot]) -> int:
-    """RAM the pool counts `slots` as holding: each model file's pages once, and what each
-    process holds privately."""
-    files = {s.model.path: s.model.info.shape.file_bytes for s in slots}
-    return sum(files.values()) + sum(s.cost for s in slots)
+    """RAM the pool counts `slots` as holding: each model file's pages in RAM once (as much
+    as the process of the file that has the most of them in RAM), and what each process
+    holds privately."""
+    return sum(_mapped(slots).values()) + sum(s.cost for s in slots)
+
+
+def _mapped(slots: Sequence[_Slot]) -> dict[Path, int]:
+    """Each model file's pages in RAM, by file."""
+    files: dict[Path, int] = {}
+    for slot in slots:
+        files[slot.model.path] = max(files.get(slot.model.path, 0), slot.weights)
+    return files
 
 
 class EnginePool:
@@ -352,17 +363,16 @@ class EnginePool:
             self._slots.remove(old)
             self._ending.append(old)
         slot = _Slot(model, how, lane, self._new_client(self._log_file))
-        slot.cost, slot.gpu_reserved = cost
+        slot.weights, slot.cost, slot.gpu_reserved = cost
         self._slots.append(slot)
         return slot
 
     def _cost_of_new(
         self, model: InstalledModel, how: _How, slots: list[_Slot], budget: int
-    ) -> tuple[int, int] | None:
-        """What a new process of `model` beside `slots` would be counted as holding (private
-        RAM, GPU memory), if it fits in `budget`; None if not."""
-        file_bytes = model.info.shape.file_bytes
-        mapped = any(s.model.path == model.path for s in slots)  # its pages are there already
+    ) -> tuple[int, int, int] | None:
+        """What a new process of `model` beside `slots` would be counted as holding (its
+        file's pages in RAM, private RAM, GPU memory), if it fits in `budget`; None if not."""
+        mapped = _mapped(slots).get(model.path, 0)  # its file's pages already in RAM
         room = budget - _counted(slots)
         machine = self._machine()
         # The fit estimate keeps its own headroom; the budget has already kept it. The GPU
@@ -372,17 +382,19 @@ class EnginePool:
             how.context,
             replace(
                 machine,
-                ram_available=room + (file_bytes if mapped else 0) + RAM_HEADROOM_BYTES,
+                ram_available=room + mapped + RAM_HEADROOM_BYTES,
                 gpu_free=max(0, machine.gpu_free - sum(s.gpu_reserved for s in slots)),
             ),
         )
         if estimate.verdict == "too_big":
             return None
-        # What a process of this model was measured to hold alone, if more.
+        # The weights in RAM are the file's pages; the rest is the process's own (more if a
+        # process of this model was measured to hold more).
+        weights = min(model.info.shape.file_bytes, estimate.in_ram)
         measured = [s.cost for s in slots if s.matches(model, how) and s.loaded is not None]
-        private = max([estimate.in_ram - file_bytes, 0, *measured])
-        needed = private + (0 if mapped else file_bytes)
-        return (private, estimate.on_gpu) if needed <= room else None
+        private = max([estimate.in_ram - weights, *measured])
+        needed = private + max(0, weights - mapped)
+        return (weights, private, estimate.on_gpu) if needed <= room else None
 
     def _budget_now(self) -> int:
         """RAM the pool may count in all (what its processes being ended hold comes back)."""
@@ -452,8 +464,7 @@ class EnginePool:
                     s is not slot and s.model.path == slot.model.path for s in self._slots
                 )
             # Now measured (outside the lock): a repacked model holds more than estimated.
-            file_bytes = slot.model.info.shape.file_bytes
-            measured = private_cost(client.pid, sole_mapping_of=file_bytes if alone else 0)
+            measured = private_cost(client.pid, sole_mapping_of=slot.weights if alone else 0)
             with self._lock:
                 slot.cost = max(slot.cost, measured)
                 slot.gpu_reserved = 0  # the GPU's free memory shows it from now on
