@@ -124,7 +124,7 @@ class _Slot:
         self.previews: list[ModelLease] = []  # leases looking at a prompt meanwhile
         self.cost = 0  # private bytes counted; its model file's pages are counted per file
         self.weights = 0  # of its model file's pages, those in RAM (not given to the GPU)
-        self.gpu_reserved = 0  # GPU bytes it is to take: counted until it has loaded
+        self.gpu = 0  # GPU memory it takes (from the fit estimate)
         self.last_used = time.monotonic()
         self.load_lock = threading.Lock()
         self.yielding = Yielding()
@@ -363,29 +363,23 @@ class EnginePool:
             self._slots.remove(old)
             self._ending.append(old)
         slot = _Slot(model, how, lane, self._new_client(self._log_file))
-        slot.weights, slot.cost, slot.gpu_reserved = cost
+        slot.weights, slot.cost, slot.gpu = cost
         self._slots.append(slot)
         return slot
 
     def _cost_of_new(
-        self, model: InstalledModel, how: _How, slots: list[_Slot], budget: int
+        self, model: InstalledModel, how: _How, slots: list[_Slot], budget: MachineMemory
     ) -> tuple[int, int, int] | None:
         """What a new process of `model` beside `slots` would be counted as holding (its
         file's pages in RAM, private RAM, GPU memory), if it fits in `budget`; None if not."""
         mapped = _mapped(slots).get(model.path, 0)  # its file's pages already in RAM
-        room = budget - _counted(slots)
-        machine = self._machine()
-        # The fit estimate keeps its own headroom; the budget has already kept it. The GPU
-        # memory that processes still loading will take is not free any more.
-        estimate = fit_estimate(
-            model.info.shape,
-            how.context,
-            replace(
-                machine,
-                ram_available=room + mapped + RAM_HEADROOM_BYTES,
-                gpu_free=max(0, machine.gpu_free - sum(s.gpu_reserved for s in slots)),
-            ),
+        room = budget.ram_available - _counted(slots)
+        gpu_room = budget.gpu_free - sum(s.gpu for s in slots)
+        # The fit estimate keeps its own headroom; the budget has already kept it.
+        machine = replace(
+            budget, ram_available=room + mapped + RAM_HEADROOM_BYTES, gpu_free=max(0, gpu_room)
         )
+        estimate = fit_estimate(model.info.shape, how.context, machine)
         if estimate.verdict == "too_big":
             return None
         # The weights in RAM are the file's pages; the rest is the process's own (more if a
@@ -396,10 +390,16 @@ class EnginePool:
         needed = private + max(0, weights - mapped)
         return (weights, private, estimate.on_gpu) if needed <= room else None
 
-    def _budget_now(self) -> int:
-        """RAM the pool may count in all (what its processes being ended hold comes back)."""
+    def _budget_now(self) -> MachineMemory:
+        """The RAM and GPU memory the pool may count in all: what is free, and what its own
+        processes hold (they are counted apart; what those being ended hold comes back). A
+        process still loading holds nothing on the GPU yet: its share is counted all the
+        same, so that no other load is promised it meanwhile."""
         slots = self._slots + self._ending
-        return self._budget([pid for s in slots if (pid := s.client.pid) is not None])
+        ram = self._budget([pid for s in slots if (pid := s.client.pid) is not None])
+        machine = self._machine()
+        loaded_gpu = sum(s.gpu for s in slots if s.client.loaded is not None)
+        return replace(machine, ram_available=ram, gpu_free=machine.gpu_free + loaded_gpu)
 
     def _refuse_if_it_can_never_fit(self, model: InstalledModel, how: _How) -> None:
         """NotEnoughMemory for a model that would not fit even with every process of the
@@ -414,8 +414,8 @@ class EnginePool:
         )
 
     def _fit_alone(self, model: InstalledModel, how: _How) -> FitEstimate:
-        room = self._budget_now()  # as if the pool held nothing
-        machine = replace(self._machine(), ram_available=room + RAM_HEADROOM_BYTES)
+        budget = self._budget_now()  # as if the pool held nothing
+        machine = replace(budget, ram_available=budget.ram_available + RAM_HEADROOM_BYTES)
         return fit_estimate(model.info.shape, how.context, machine)
 
     def _refuse_to_wait_for_background(self, model: InstalledModel) -> None:
@@ -467,7 +467,6 @@ class EnginePool:
             measured = private_cost(client.pid, sole_mapping_of=slot.weights if alone else 0)
             with self._lock:
                 slot.cost = max(slot.cost, measured)
-                slot.gpu_reserved = 0  # the GPU's free memory shows it from now on
 
     def _release(self, lease: ModelLease) -> None:
         with self._lock:
