@@ -97,22 +97,15 @@ class PlaygroundService(SessionService[PlaygroundRunRecord]):
     def preview(self, model_id: str, prompt: PlaygroundPrompt) -> PromptPreview:
         """What the model would be given and its length in tokens (loads the model where
         that unloads no other: ModelNotLoadedYet if it would). A remote server applies the
-        chat template itself: a chat's text is then unknown ('') and its count an estimate,
-        the messages' and about what a template adds to each."""
+        chat template itself: a chat's text is then unknown ('') and its count an estimate
+        (the messages' text alone). `estimate` says why a count is one."""
         with self.preview_lease(self.model(model_id)) as model:
             can = model.capabilities
             if prompt.mode == "chat":
                 if can.rendered_prompt is not None:  # a remote server's model
-                    from desktop.engine.remote import MESSAGE_OVERHEAD_TOKENS
-
-                    tokens = sum(
-                        model.count_tokens(m.content) + MESSAGE_OVERHEAD_TOKENS
-                        for m in prompt.messages
-                    )
-                    why = (
-                        f"{can.rendered_prompt} The count is the messages' tokens and about "
-                        f"{MESSAGE_OVERHEAD_TOKENS} more a message for the template's markers."
-                    )
+                    # The messages' tokens, without what its template adds around each.
+                    tokens = sum(model.count_tokens(m.content) for m in prompt.messages)
+                    why = f"{can.rendered_prompt} The count is the messages' text alone."
                     return PromptPreview("", tokens, why)
                 rendered = model.render_chat(prompt.messages)
                 return PromptPreview(rendered.text, rendered.tokens)
