@@ -349,10 +349,11 @@ def test_a_background_generation_left_half_way_is_stopped_and_counted(
     pool: EnginePool, installed_starter: InstalledModel
 ) -> None:
     with pool.lease(installed_starter, "background", "summary") as summary:
-        with summary.generate(GenerationRequest(prompt=COUNTING, sampling=LONG_RUN)) as background:
-            pieces = iter(background)
-            for _ in range(10):
-                next(pieces)
+        background = summary.generate(GenerationRequest(prompt=COUNTING, sampling=LONG_RUN))
+        pieces = iter(background)
+        for _ in range(10):
+            next(pieces)
+        background.close()  # as the end of its `with` block does, or a surface that drops it
         finished = background.finished
         assert finished is not None and finished.finish_reason == "cancelled"
         assert 10 <= finished.stats.generated_tokens < 160
@@ -395,21 +396,29 @@ def third_model(first: InstalledModel) -> InstalledModel:
     return ModelLibrary(paths.models, paths.cache).get("Third-Model")
 
 
+@pytest.fixture
+def pool_for_two(
+    tmp_path: Path, installed_starter: InstalledModel
+) -> Iterator[tuple[EnginePool, Budget]]:
+    """A pool with the memory for two processes of the starter model, and that memory."""
+    budget = Budget(2 * one_process_of(installed_starter))
+    engines = make_pool(tmp_path, budget=budget)
+    yield engines, budget
+    engines.close()
+
+
 def test_idle_processes_are_not_ended_when_that_would_not_make_room(
-    tmp_path: Path, two_models: tuple[InstalledModel, InstalledModel]
+    pool_for_two: tuple[EnginePool, Budget], two_models: tuple[InstalledModel, InstalledModel]
 ) -> None:
     first, second = two_models
-    third = third_model(first)
-    one = one_process_of(first)
-    budget = Budget(2 * one)
-    with make_pool(tmp_path, budget=budget) as pool:
-        with pool.lease(second, "interactive", "chat") as chat:
-            chat_pid = chat.pid
-        with pool.lease(first, "background", "summary"):
-            budget.nbytes = one + one // 2  # another program took memory
-            with pytest.raises(NotEnoughMemory, match="does not fit in memory beside"):
-                pool.lease(third, "interactive", "chat")
-            assert chat_pid in [e.pid for e in pool.engines()], "the idle chat stays loaded"
+    (pool, budget), one = pool_for_two, one_process_of(first)
+    with pool.lease(second, "interactive", "chat") as chat:
+        chat_pid = chat.pid
+    with pool.lease(first, "background", "summary"):
+        budget.nbytes = one + one // 2  # another program took memory
+        with pytest.raises(NotEnoughMemory, match="does not fit in memory beside"):
+            pool.lease(third_model(first), "interactive", "chat")
+        assert chat_pid in [e.pid for e in pool.engines()], "the idle chat stays loaded"
 
 
 def test_a_model_loaded_in_an_idle_process_is_lent_though_memory_grew_short(
@@ -426,19 +435,18 @@ def test_a_model_loaded_in_an_idle_process_is_lent_though_memory_grew_short(
 
 
 def test_a_lease_waiting_for_memory_is_refused_once_nothing_is_left_to_wait_for(
-    tmp_path: Path, two_models: tuple[InstalledModel, InstalledModel]
+    pool_for_two: tuple[EnginePool, Budget], two_models: tuple[InstalledModel, InstalledModel]
 ) -> None:
     first, second = two_models
     third = third_model(first)
-    one = one_process_of(first)
-    budget = Budget(2 * one)
-    with make_pool(tmp_path, budget=budget) as pool, ThreadPoolExecutor(1) as waiter:
+    pool, budget = pool_for_two
+    with ThreadPoolExecutor(1) as waiter:
         summary = pool.lease(first, "background", "summary")
         translation = pool.lease(second, "background", "translation")
         budget.asked.clear()
         indexing = waiter.submit(pool.lease, third, "background", "indexing")
         budget.asked.wait()  # it has looked for room, found none: it waits for a process
-        budget.nbytes = one // 2  # another program took memory meanwhile
+        budget.nbytes = one_process_of(first) // 2  # another program took memory meanwhile
         summary.release()
         translation.release()
         with pytest.raises(NotEnoughMemory, match="cannot be loaded"):
