@@ -96,7 +96,10 @@ class EngineView:
     lane: Lane
     pid: int | None
     context_length: int
-    counted_bytes: int  # what the pool counts it as holding, beside its model file's pages
+    # What the pool counts it as holding: its own memory, and its model file's pages in RAM
+    # on the first process listed of each file (the others map the same pages). Summed over
+    # the views: the pool's whole count.
+    counted_bytes: int
     private_bytes: int  # measured: memory this process alone holds
     task: str | None  # what holds it now ("chat", "summary", ...); None: idle
     borrowed_by: str | None  # an interactive task using a background task's process
@@ -506,18 +509,20 @@ class EnginePool:
     def engines(self) -> list[EngineView]:
         with self._lock:
             slots = list(self._slots)
+            files = _mapped(slots)
+            counted = [s.cost + files.pop(s.model.path, 0) for s in slots]
         return [
             EngineView(
                 s.model.id,
                 s.lane,
                 s.client.pid,
                 s.how.context,
-                s.cost,
+                cost,
                 private_bytes(s.client.pid),
                 s.holder.task if s.holder else None,
                 s.borrower.task if s.borrower else None,
             )
-            for s in slots
+            for s, cost in zip(slots, counted, strict=True)
         ]
 
     def unload_idle(self) -> int:
