@@ -199,3 +199,21 @@ def with_advice(error: LanternError, advice: Mapping[type[LanternError], str]) -
     table: the message names no surface, the window and the command line each add theirs."""
     extra = next((text for kind, text in advice.items() if isinstance(error, kind)), "")
     return f"{error.message} {extra}".strip()
+
+
+# ---- the engine pool (engine/pool.py) ----
+
+
+class EngineClosed(EngineCrashed):
+    """A request to an engine that Lantern has shut down (it is closing): none is started
+    again. What was written so far is kept, as after a crash."""
+
+
+class WaitCancelled(LanternError):
+    """A task was stopped while it waited for the engine pool to lend it its model: it ends
+    as stopped, having loaded nothing."""
+
+
+class ModelNotLoadedYet(LanternError):
+    """A count (or another look at the prompt) needs a model that is not loaded, and loading
+    it now would unload another one: it is done once a run loads the model."""

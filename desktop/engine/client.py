@@ -1,6 +1,6 @@
 """The app's side of the engine: start, stop and restart the engine process, send requests,
 and hand back its events. A dead engine process becomes an `EngineCrashed` error; the next
-request starts a fresh process.
+request starts a fresh process, unless the client was closed (`EngineClosed`).
 
 Thread-safe: a GUI thread may cancel while a worker thread reads the stream.
 
@@ -67,6 +67,7 @@ from desktop.engine.protocol import (
 )
 from desktop.errors import (
     ContextOverflow,
+    EngineClosed,
     EngineCrashed,
     EngineFailed,
     EngineUnresponsive,
@@ -143,6 +144,7 @@ class EngineClient:
         self._loaded: ModelLoaded | None = None
         # Processes ended for not answering -> why, for the requests that were waiting on them.
         self._ended: dict[BaseProcess, str] = {}
+        self._closed = False  # close() was called: no engine is started again
 
     # ---- lifecycle ----
 
@@ -157,7 +159,9 @@ class EngineClient:
         return process.pid if process is not None and process.is_alive() else None
 
     def close(self) -> None:
+        """End the engine process; every later request fails with EngineClosed."""
         with self._lock:
+            self._closed = True
             process, conn = self._process, self._conn
             self._forget_locked(process)
         if conn is not None:
@@ -177,6 +181,11 @@ class EngineClient:
     def _start_locked(self) -> tuple[BaseProcess, Connection]:
         if self._conn is not None and self._process is not None and self._process.is_alive():
             return self._process, self._conn
+        if self._closed:
+            raise EngineClosed(
+                "The model engine has been shut down, as Lantern is closing; what was written "
+                "so far is kept."
+            )
         from desktop.engine.worker import run_engine
 
         # spawn, never fork: the app has threads (Qt's among them) that fork would copy broken.
@@ -336,13 +345,14 @@ class EngineClient:
         request_id, inbox = self._submit(lambda rid: Generate(rid, request))
         return GenerationStream(self, request_id, inbox)
 
-    def cancel(self, request_id: int) -> None:
+    def cancel(self, request_id: int, *, to_resume: bool = False) -> None:
+        """Stop a Generate; `to_resume`: to be resumed later (protocol.Cancel says how)."""
         with self._lock:
             conn = self._conn
             if conn is None:
                 return
             with contextlib.suppress(OSError):  # the engine is gone; the stream reports that
-                conn.send(Cancel(request_id))
+                conn.send(Cancel(request_id, to_resume))
 
 
 class GenerationStream(AnswerStream):
@@ -364,11 +374,19 @@ class GenerationStream(AnswerStream):
         self._render_deadline: float | None = None
 
     def cancel(self) -> None:
+        self._stop(to_resume=False)
+
+    def stop_to_resume(self) -> None:
+        """Stop it to go on later with a request of its own (the pool's background lane
+        yielding): text held back at the stop is dropped, to be made again then."""
+        self._stop(to_resume=True)
+
+    def _stop(self, *, to_resume: bool) -> None:
         if self._ended:
             return
         if self._stop_deadline is None:
             self._stop_deadline = time.monotonic() + self._client.stop_timeout_s
-        self._client.cancel(self.request_id)
+        self._client.cancel(self.request_id, to_resume=to_resume)
         self._inbox.put(_StopAsked())
 
     def __iter__(self) -> Iterator[str]:

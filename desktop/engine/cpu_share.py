@@ -8,17 +8,21 @@ the idle machine). So each request gets as many threads as the cores others left
 the last second, at least one, at most the engine's default (the physical cores), asked
 again between tokens. A request after a quiet spell (or the first one) is measured over a
 fresh FRESH_SAMPLE_S: the average since the last request would hide a build started since.
-Programs at a lower priority do not count against an engine of normal priority: the OS runs
-them only when it is idle (the pool's background lane runs so, engine/pool.py).
+The pool's own background engines (its other processes at a lower priority, engine/pool.py)
+do not count against an engine of normal priority: they yield the cores to it. Any other
+program counts, whatever its priority: with the scheduler's autogroups or cgroups, a
+`nice make -j` in another session does not yield to the engine.
 """
 
 from __future__ import annotations
 
-import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import psutil
+
+from desktop.engine.priority import background_siblings
 
 SAMPLE_INTERVAL_S = 1.0  # how often the load is read again while generating
 STALE_AFTER_S = 2 * SAMPLE_INTERVAL_S  # a longer gap: no generation read the load meanwhile
@@ -30,6 +34,8 @@ class CpuReading:
     at: float  # time.monotonic()
     busy_s: float  # CPU seconds every program has used, all logical CPUs together
     own_s: float  # of which this process's threads (the engine's own generation)
+    # Of which each of the pool's background engines beside this one, by pid: they yield.
+    background_s: Mapping[int, float] = field(default_factory=dict)
 
 
 def read_cpu() -> CpuReading:
@@ -39,21 +45,15 @@ def read_cpu() -> CpuReading:
     guest_nice = getattr(times, "guest_nice", 0.0)
     total -= getattr(times, "guest", 0.0) + guest_nice
     idle = times.idle + getattr(times, "iowait", 0.0)
-    process = psutil.Process()
-    own = process.cpu_times()
-    # Programs of a lower priority (the engine pool's background lane among them) yield
-    # the CPU to this one as soon as it wants it: not competition, unless this one is
-    # one of them. (Windows does not count their time apart: all of it counts there.)
-    niced = getattr(times, "nice", 0.0) - guest_nice if not _lowered(process) else 0.0
-    return CpuReading(time.monotonic(), total - idle - niced, own.user + own.system)
-
-
-def _lowered(process: psutil.Process) -> bool:
-    """Whether this process runs at a lower priority than normal (a background engine)."""
-    try:
-        return sys.platform != "win32" and process.nice() > 0
-    except psutil.Error:
-        return False
+    own = psutil.Process().cpu_times()
+    background = {}
+    for sibling in background_siblings():
+        try:
+            spent = sibling.cpu_times()
+        except psutil.Error:  # ended meanwhile
+            continue
+        background[sibling.pid] = spent.user + spent.system
+    return CpuReading(time.monotonic(), total - idle, own.user + own.system, background)
 
 
 class CpuShare:
@@ -73,7 +73,13 @@ class CpuShare:
         wall = reading.at - last.at
         if wall <= 0:
             return
-        others = (reading.busy_s - last.busy_s) - (reading.own_s - last.own_s)
+        # A background engine started since the last reading counts once, as others' load.
+        yielding = sum(
+            spent - last.background_s[pid]
+            for pid, spent in reading.background_s.items()
+            if pid in last.background_s
+        )
+        others = (reading.busy_s - last.busy_s) - (reading.own_s - last.own_s) - yielding
         self._others_busy = min(float(self._logical), max(0.0, others / wall))
         self._measured = True
 

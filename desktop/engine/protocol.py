@@ -121,6 +121,10 @@ class Cancel:
     skipped; the one being served stops at its next check. Ignored for any other id."""
 
     request_id: int  # the id of the Generate to stop
+    # Stopped to be resumed (the pool's background lane yielding to a chat): text held back
+    # (a possible start of a stop string, an unfinished character) is dropped rather than
+    # given as final, and not counted as generated, so the resumed request makes it again.
+    to_resume: bool = False
 
 
 @dataclass(frozen=True)

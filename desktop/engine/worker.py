@@ -142,6 +142,7 @@ class EngineWorker:
         self._queued: set[int] = set()
         self._serving: int | None = None
         self._stop_asked = threading.Event()  # for the one being served
+        self._to_resume = False  # every Stop asked for it was a pause (protocol.Cancel)
         self._app_gone = threading.Event()
         self._model: _LoadedModel | None = None
         self._render_time_limit_s = render_time_limit_s
@@ -174,7 +175,7 @@ class EngineWorker:
             while True:
                 request = self._conn.recv()
                 if isinstance(request, Cancel):
-                    self._cancel(request.request_id)
+                    self._cancel(request.request_id, to_resume=request.to_resume)
                     continue
                 if isinstance(request, Generate):
                     with self._state_lock:
@@ -199,13 +200,17 @@ class EngineWorker:
             self._queued.discard(request.request_id)
             self._serving = request.request_id
             self._stop_asked.clear()
+            self._to_resume = False
         return True
 
-    def _cancel(self, request_id: int) -> None:
+    def _cancel(self, request_id: int, *, to_resume: bool = False) -> None:
         with self._state_lock:
             queued = request_id in self._queued
             self._queued.discard(request_id)
             if request_id == self._serving:
+                # A user's Stop after a pause is a Stop: what was held is then answer.
+                first = not self._stop_asked.is_set()
+                self._to_resume = to_resume and (first or self._to_resume)
                 self._stop_asked.set()
         if queued:  # answered now: the request it waits behind may take minutes
             now = time.perf_counter()
@@ -214,6 +219,11 @@ class EngineWorker:
     def _is_stopped(self) -> bool:
         """Whether the Generate being served should stop: Stop, or the app went away."""
         return self._stop_asked.is_set() or self._app_gone.is_set()
+
+    def _paused(self) -> bool:
+        """Whether the Generate being served stopped to be resumed (not for good)."""
+        with self._state_lock:
+            return self._stop_asked.is_set() and self._to_resume and not self._app_gone.is_set()
 
     def _send(self, event: Event) -> None:
         with self._send_lock:
@@ -462,15 +472,13 @@ class EngineWorker:
         for text, count in zip(request.texts, counts, strict=True):
             if count > llm.n_batch:
                 opening = " ".join(text[:200].split()[:8])
-                longer = llm.n_batch < self._llama_cpp.llama_model_n_ctx_train(llm.model)
                 self._send(
                     Failed(
                         rid,
                         "context_overflow",
                         f'The text that begins "{opening}" is {count:,} tokens long, but '
                         f"{name} embeds at most {llm.n_batch:,} tokens of a text. Cut it into "
-                        "shorter passages"
-                        + (", or load the model with a longer context." if longer else "."),
+                        "shorter passages.",
                     )
                 )
                 return
@@ -613,7 +621,7 @@ class EngineWorker:
         answer: AnswerText[GeneratedToken | None] = AnswerText(stop)
         outbox = _Outbox(self._send, rid, token_events=alternatives is not None)
         budget = min(sampling.max_tokens, n_ctx - len(tokens))
-        generated, first_at = 0, None
+        generated, released, first_at = 0, 0, None
         finish_reason: FinishReason = "length"
         stream = llm.generate(
             tokens,
@@ -647,15 +655,21 @@ class EngineWorker:
                 self._llama_cpp.llama_set_n_threads(llm.ctx, threads, threads)
             data = llm.detokenize([token], special=False)
             record = alternatives.record(llm, token) if alternatives is not None else None
-            outbox.add(answer.add(data, record))
+            pieces = answer.add(data, record)
+            released += len(pieces)  # a piece per token
+            outbox.add(pieces)
             if answer.stopped:
                 finish_reason = "stop"
                 break
             if generated >= budget:
                 break
-        outbox.add(answer.finish())
+        if finish_reason == "cancelled" and self._paused():
+            counted = released  # the held tokens are made again when it resumes
+        else:
+            counted = generated
+            outbox.add(answer.finish())
         outbox.flush()
-        self._send(finished(finish_reason, generated, first_at))
+        self._send(finished(finish_reason, counted, first_at))
 
     def _grammar(self, constraint: OutputConstraint | None) -> Any:
         """The constraint as a LlamaGrammar that llama.cpp accepted (_BadConstraint if not)."""

@@ -14,13 +14,13 @@ view) is one call too: `ChatService.thread_view()`.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from desktop.engine.cancellation import Cancellation
 from desktop.engine.pool import EnginePool, LentModel
 from desktop.engine.protocol import (
     ContextPolicy,
@@ -30,7 +30,7 @@ from desktop.engine.protocol import (
     Sampling,
 )
 from desktop.engine.text_model import TextStream
-from desktop.errors import EngineCrashed, EngineUnresponsive, LanternError
+from desktop.errors import EngineCrashed, EngineUnresponsive, LanternError, WaitCancelled
 from desktop.services.models import ModelService
 from desktop.services.runs import FLUSH_INTERVAL_S
 from desktop.settings import Settings
@@ -372,9 +372,10 @@ class ChatService:
         stats = next((m.stats for m in reversed(thread) if m.stats), None)
         return context_use(stats, self._settings.context_length)
 
-    def lease(self, model: RunnableModel) -> LentModel:
-        """The model lent to a turn, loaded: an interactive lease of the engine pool."""
-        return self._engines.lease(model, "interactive", "chat")
+    def lease(self, model: RunnableModel, cancelled: Cancellation | None = None) -> LentModel:
+        """The model lent to a turn, loaded: an interactive lease of the engine pool. Waiting
+        for it ends when `cancelled` is set (WaitCancelled)."""
+        return self._engines.lease(model, "interactive", "chat", cancelled=cancelled)
 
 
 class ChatTurnRun:
@@ -403,7 +404,10 @@ class ChatTurnRun:
             chat.branches(turn.answer_id),
         )
         try:
-            yield ModelReady(turn.load_model())
+            loaded = turn.load_model()
+            if loaded is None:  # stopped before the model was lent: the turn has ended
+                return
+            yield ModelReady(loaded)
             yield from turn
         finally:
             turn.release()
@@ -433,7 +437,7 @@ class ChatTurn:
         self.model = model
         self._history = history
         self._sampling = sampling
-        self._cancelled = threading.Event()
+        self._cancelled = Cancellation()  # Stop: also ends a wait for the model
         self._stream: TextStream | None = None
         self._lease: LentModel | None = None
         self.outcome: TurnOutcome | None = None
@@ -444,13 +448,22 @@ class ChatTurn:
         if stream is not None:
             stream.cancel()
 
-    def load_model(self) -> ModelLoaded:
+    def load_model(self) -> ModelLoaded | None:
         """Load the turn's model unless an idle engine holds it (seconds for a large one), and
         hold it for the turn. Iterating calls it too; a caller may call it first to tell the
-        user what is happening. The turn lets the model go when its iteration ends."""
+        user what is happening. The turn lets the model go when its iteration ends. None
+        when the turn was stopped before the model was lent (it has ended, stopped)."""
         if self._lease is None:
-            with self._keeping_the_answer([self._start] if self._start else []):
-                self._lease = self._service.lease(self.model)
+            parts = [self._start] if self._start else []
+            if self.outcome is not None:
+                return None
+            try:
+                with self._keeping_the_answer(parts):
+                    if self._cancelled.is_set():
+                        raise WaitCancelled("Stopped before the model was lent.")
+                    self._lease = self._service.lease(self.model, self._cancelled)
+            except WaitCancelled:
+                return None
         return self._lease.loaded
 
     def release(self) -> None:
@@ -466,6 +479,8 @@ class ChatTurn:
 
     def _answer(self) -> Iterator[str]:
         loaded = self.load_model()
+        if loaded is None:
+            return
         assert self._lease is not None
         parts: list[str] = [self._start] if self._start else []
         if self._cancelled.is_set():
@@ -505,6 +520,9 @@ class ChatTurn:
         """However the block fails, store what was written, marked why, then re-raise."""
         try:
             yield
+        except WaitCancelled:
+            self._finish("stopped", parts, None)
+            raise
         except EngineCrashed as exc:
             # Ended by Lantern because Stop went unanswered: the user's Stop, kept as such.
             unanswered_stop = isinstance(exc, EngineUnresponsive) and self._cancelled.is_set()

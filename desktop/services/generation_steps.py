@@ -4,14 +4,17 @@ from another thread, with what each one cost."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
+from desktop.engine.cancellation import Cancellation
 from desktop.engine.protocol import ChatMessage, GenerationRequest, GenerationStats, Sampling
 from desktop.engine.text_model import TextModel, TextStream
-from desktop.errors import EngineCrashed, LanternError
+from desktop.errors import EngineCrashed, LanternError, WaitCancelled
+
+EventT = TypeVar("EventT")
 
 
 @dataclass(frozen=True)
@@ -50,16 +53,17 @@ class GenerationSteps:
 
     def __init__(self) -> None:
         self.model: TextModel | None = None
-        self._cancelled = threading.Event()
+        # Also what the task's lease waits with: Stop ends the wait for the model too.
+        self.cancellation = Cancellation()
         self._stream: TextStream | None = None
         self.costs: list[StepCost] = []
 
     @property
     def cancelled(self) -> bool:
-        return self._cancelled.is_set()
+        return self.cancellation.is_set()
 
     def cancel(self) -> None:
-        self._cancelled.set()
+        self.cancellation.set()
         stream = self._stream
         if stream is not None:
             stream.cancel()
@@ -123,7 +127,7 @@ def marked_if_it_fails(finish: Callable[..., None]) -> Iterator[None]:
     it wrote is saved by then); then the error goes on to the caller."""
     try:
         yield
-    except KeyboardInterrupt:  # Ctrl+C in the terminal: the user stopped it
+    except (KeyboardInterrupt, WaitCancelled):  # the user stopped it (Ctrl+C in a terminal)
         finish("cancelled")
         raise
     except EngineCrashed as exc:
@@ -135,3 +139,12 @@ def marked_if_it_fails(finish: Callable[..., None]) -> Iterator[None]:
     except BaseException as exc:  # a bug, an abandoned iteration
         finish("interrupted", error=repr(exc))
         raise
+
+
+def ended_if_stopped_waiting(events: Iterator[EventT]) -> Iterator[EventT]:
+    """A run's events, ending quietly when the run was stopped while it waited for its model
+    (WaitCancelled: `marked_if_it_fails` has marked it cancelled by then)."""
+    try:
+        yield from events
+    except WaitCancelled:
+        return

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from desktop.engine.text_model import LOCAL_CAPABILITIES, Capabilities
-from desktop.errors import ModelNotFound, ModelNotInstalled, NoModelInstalled
+from desktop.errors import ModelNotFound, ModelNotInstalled, NoModelInstalled, RemoteNotFound
 from desktop.models.catalog import CatalogEntry, load_catalog
 from desktop.models.fit import FitEstimate, fit_estimate
 from desktop.models.gguf_info import GgufInfo, gguf_info_from_header
@@ -120,17 +120,27 @@ class ModelService:
 
     def choose(self, model_id: str | None = None) -> RunnableModel:
         """The model asked for (an installed one's id, or a remote's NAME:MODEL); else the
-        default one from the settings; else the first installed; else a remote's first."""
+        default one (`default_model_id`)."""
         if model_id:
             return self._find(model_id)
         installed = self.library.list()
+        default = self._default_id(installed)
+        return next((m for m in installed if m.id == default), None) or self._find(default)
+
+    def default_model_id(self) -> str:
+        """The id of the model `choose()` gives when none is named, without making it (a
+        remote's model is not connected to): the default one from the settings; else the
+        first installed; else a remote's first. NoModelInstalled when there is none."""
+        return self._default_id(self.library.list())
+
+    def _default_id(self, installed: builtins.list[InstalledModel]) -> str:
         default = self._settings.default_model_id
         if installed:
-            return next((m for m in installed if m.id == default), installed[0])
+            return next((m.id for m in installed if m.id == default), installed[0].id)
         served = self.remotes.models() if self.remotes is not None else []
         if not served:  # the window and the command line each say how to get one
             raise NoModelInstalled("No model is installed yet.")
-        return self._find(next((r.id for r in served if r.id == default), served[0].id))
+        return next((r.id for r in served if r.id == default), served[0].id)
 
     def _find(self, model_id: str) -> RunnableModel:
         """An installed model's id wins; else `NAME:MODEL` of a remote the user added."""
@@ -139,8 +149,14 @@ class ModelService:
         except ModelNotInstalled:
             split = split_remote_model_id(model_id)
             remotes = self.remotes
-            if split is None or remotes is None or all(r.name != split[0] for r in remotes.list()):
+            if split is None or remotes is None:
                 raise
+            if all(r.name != split[0] for r in remotes.list()):
+                raise RemoteNotFound(
+                    f"No installed model is called '{model_id}', and no remote named "
+                    f"'{split[0]}' is added to serve it: it may have been removed. Add it "
+                    "again, or choose another model."
+                ) from None
             return remotes.model(model_id)
 
     def install_starter(self, user_cache: Path) -> InstalledModel | None:

@@ -6,12 +6,12 @@ loaded model are left alone). Every run is saved as it streams and can be reopen
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from desktop.engine.cancellation import Cancellation
 from desktop.engine.hardware import default_threads
 from desktop.engine.pool import EnginePool, LentModel
 from desktop.engine.protocol import (
@@ -23,7 +23,7 @@ from desktop.engine.protocol import (
 )
 from desktop.engine.text_model import TextModel, TextStream
 from desktop.errors import LanternError
-from desktop.services.generation_steps import marked_if_it_fails
+from desktop.services.generation_steps import ended_if_stopped_waiting, marked_if_it_fails
 from desktop.services.models import ModelService
 from desktop.services.playground_parameters import (
     PlaygroundParameters,
@@ -56,6 +56,7 @@ class LaneRequest:
 class PromptPreview:
     text: str  # exactly what the model is given (the chat template applied)
     tokens: int  # by the model's own tokenizer, special tokens included
+    estimate: str | None = None  # None: `tokens` is exact; else why it is an estimate
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,16 @@ class PlaygroundService(SessionService[PlaygroundRunRecord]):
         self._engines = engines
         self._settings = settings
 
-    def lease(self, model: RunnableModel) -> LentModel:
-        """`model`, loaded, lent to one side of a run (or a preview): an interactive lease.
-        Two sides on one model run in two processes of it, memory allowing."""
-        return self._engines.lease(model, "interactive", "playground")
+    def lease(self, model: RunnableModel, cancelled: Cancellation | None = None) -> LentModel:
+        """`model`, loaded, lent to one side of a run: an interactive lease. Two sides on one
+        model run in two processes of it, memory allowing. Waiting for it ends when
+        `cancelled` is set (WaitCancelled)."""
+        return self._engines.lease(model, "interactive", "playground", cancelled=cancelled)
+
+    def preview_lease(self, model: RunnableModel) -> LentModel:
+        """`model` lent for a look at a prompt: pauses no run, unloads no model
+        (ModelNotLoadedYet when it would take that: engine/pool.py)."""
+        return self._engines.preview(model, "interactive", "playground")
 
     def model(self, model_id: str) -> RunnableModel:
         return self._models.choose(model_id)
@@ -88,20 +95,24 @@ class PlaygroundService(SessionService[PlaygroundRunRecord]):
     # ---- before a run ----
 
     def preview(self, model_id: str, prompt: PlaygroundPrompt) -> PromptPreview:
-        """What the model would be given and its length in tokens (loads the model). A
-        remote server applies the chat template itself: a chat's text is then unknown ('')
-        and its count the messages' (an estimate where the model's capabilities say so)."""
-        with self.lease(self.model(model_id)) as model:
+        """What the model would be given and its length in tokens (loads the model where
+        that unloads no other: ModelNotLoadedYet if it would). A remote server applies the
+        chat template itself: a chat's text is then unknown ('') and its count an estimate
+        (the messages' text alone). `estimate` says why a count is one."""
+        with self.preview_lease(self.model(model_id)) as model:
             can = model.capabilities
             if prompt.mode == "chat":
-                if can.rendered_prompt is not None:
-                    return PromptPreview(
-                        "", sum(model.count_tokens(m.content) for m in prompt.messages)
-                    )
+                if can.rendered_prompt is not None:  # a remote server's model
+                    # The messages' tokens, without what its template adds around each.
+                    tokens = sum(model.count_tokens(m.content) for m in prompt.messages)
+                    why = f"{can.rendered_prompt} The count is the messages' text alone."
+                    return PromptPreview("", tokens, why)
                 rendered = model.render_chat(prompt.messages)
                 return PromptPreview(rendered.text, rendered.tokens)
             if can.exact_token_counts is not None:
-                return PromptPreview(prompt.prompt, model.count_tokens(prompt.prompt))
+                return PromptPreview(
+                    prompt.prompt, model.count_tokens(prompt.prompt), can.exact_token_counts
+                )
             return PromptPreview(
                 prompt.prompt, len(model.tokenize(prompt.prompt, add_special=True))
             )
@@ -109,7 +120,7 @@ class PlaygroundService(SessionService[PlaygroundRunRecord]):
     def recommended(self, model_id: str, current: PlaygroundParameters) -> PlaygroundParameters:
         """`current` with its sampling reset to Lantern's defaults under the model's own
         recommendations (loads the model: they are read from its file)."""
-        with self.lease(self.model(model_id)) as model:
+        with self.preview_lease(self.model(model_id)) as model:
             return current.with_recommended(model.loaded.recommended_sampling)
 
     # ---- runs ----
@@ -227,7 +238,7 @@ class PlaygroundRun:
         self.output = "".join(t.choice.text for t in forced)
         self.status: RunStatus = "running"
         self.stats: GenerationStats | None = None
-        self._cancelled = threading.Event()
+        self._cancelled = Cancellation()  # Stop: also ends a wait for the model
         self._stream: TextStream | None = None
 
     @property
@@ -242,9 +253,13 @@ class PlaygroundRun:
             stream.cancel()
 
     def __iter__(self) -> Iterator[RunProgress]:
+        return ended_if_stopped_waiting(self._progress())
+
+    def _progress(self) -> Iterator[RunProgress]:
         runs = self._service.runs
         loaded_at = time.monotonic()
-        with marked_if_it_fails(self._finish), self._service.lease(self.model) as model:
+        cancelled = self._cancelled
+        with marked_if_it_fails(self._finish), self._service.lease(self.model, cancelled) as model:
             load_s = time.monotonic() - loaded_at
             # Saved as the model was given it (a server applies its chat template unseen).
             if self.prompt.mode == "chat" and model.capabilities.rendered_prompt is None:

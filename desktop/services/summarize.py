@@ -23,6 +23,7 @@ from desktop.errors import LanternError
 from desktop.services.generation_steps import (
     GenerationSteps,
     Pace,
+    ended_if_stopped_waiting,
     marked_if_it_fails,
     token_counter,
 )
@@ -228,8 +229,12 @@ class SummaryRun:
         self._steps.cancel()
 
     def __iter__(self) -> Iterator[SummaryEvent]:
+        return ended_if_stopped_waiting(self._events())
+
+    def _events(self) -> Iterator[SummaryEvent]:
         started = time.monotonic()
-        with marked_if_it_fails(self._finish), self._service.lease(self.model) as model:
+        cancelled = self._steps.cancellation
+        with marked_if_it_fails(self._finish), self._service.lease(self.model, cancelled) as model:
             self._steps.model = model
             self._timings["load_s"] = time.monotonic() - started
             work_started = time.monotonic()

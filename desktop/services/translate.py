@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 from desktop.engine.pool import EnginePool
 from desktop.engine.protocol import ChatMessage, Sampling
 from desktop.errors import LanternError
-from desktop.services.generation_steps import GenerationSteps, Pace, StepCost, marked_if_it_fails
+from desktop.services.generation_steps import (
+    GenerationSteps,
+    Pace,
+    StepCost,
+    ended_if_stopped_waiting,
+    marked_if_it_fails,
+)
 from desktop.services.models import ModelService
 from desktop.services.runs import FLUSH_INTERVAL_S
 from desktop.services.writing import WritingOutcome, WritingService, source_columns
@@ -253,8 +259,12 @@ class TranslationRun:
         self._steps.cancel()
 
     def __iter__(self) -> Iterator[TranslationEvent]:
+        return ended_if_stopped_waiting(self._events())
+
+    def _events(self) -> Iterator[TranslationEvent]:
         started = time.monotonic()
-        with marked_if_it_fails(self._finish), self._service.lease(self.model) as model:
+        cancelled = self._steps.cancellation
+        with marked_if_it_fails(self._finish), self._service.lease(self.model, cancelled) as model:
             self._steps.model = model
             record, segments = self._service.session(self.translation_id)
             glossary = glossary_from_pairs(record.glossary)

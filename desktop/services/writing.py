@@ -1,6 +1,6 @@
 """What the writing tools (Summarize, Translate) share, written once: they run in the
-background lane of the engine pool with a model chosen among the installed ones, lent for
-the whole run, and their saved sessions
+background lane of the engine pool with a model chosen among the installed ones or a remote
+server's, lent for the whole run, and their saved sessions
 (services/sessions.py) are also exported to a file. Each tool adds how it makes a session (a
 run: services/runs.py) and what its export holds."""
 
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from desktop.engine.cancellation import Cancellation
 from desktop.engine.pool import EnginePool, LentModel
 from desktop.services.files import write_file_atomically
 from desktop.services.models import ModelService
@@ -61,16 +62,19 @@ class WritingService(SessionService[RecordT]):
         self._engines = engines
         self._task = task  # what the pool says holds a model: "summary", "translation"
 
-    def lease(self, model: RunnableModel) -> LentModel:
-        """`model`, loaded, lent to a run for all its steps: a background lease."""
-        return self._engines.lease(model, "background", self._task)
+    def lease(self, model: RunnableModel, cancelled: Cancellation | None = None) -> LentModel:
+        """`model`, loaded, lent to a run for all its steps: a background lease. Waiting
+        for it ends when `cancelled` is set (WaitCancelled)."""
+        return self._engines.lease(model, "background", self._task, cancelled=cancelled)
 
     def preview_lease(self, model: RunnableModel) -> LentModel:
-        """`model` lent for a moment to answer the user (a plan, a count): interactive."""
-        return self._engines.lease(model, "interactive", self._task)
+        """`model` lent for a moment to answer the user (a plan, a count): a preview lease,
+        which pauses no task and unloads no model (ModelNotLoadedYet when it would take
+        that)."""
+        return self._engines.preview(model, "background", self._task)
 
     def model(self, model_id: str | None) -> RunnableModel:
-        """The installed model to run: `model_id`, or the default one."""
+        """The model to run (installed, or a remote server's): `model_id`, or the default."""
         return self._models.choose(model_id)
 
     def export_file(self, session_id: int, path: Path, fmt: ExportFormat, **options: bool) -> None:

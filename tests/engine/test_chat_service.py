@@ -85,8 +85,8 @@ def test_a_turn_run_says_when_the_message_is_stored_and_the_model_is_ready(lante
 
     # A second answer to the same question says where it stands among the two.
     again = ChatTurnRun(chat, chat.regenerate(started.answer.id, max_tokens=4))
-    again.cancel()  # before it began: stored, then stopped before a word
-    began, _ready, *nothing = list(again)
+    again.cancel()  # before it began: stored, then stopped before the model is even lent
+    began, *nothing = list(again)
     assert isinstance(began, TurnStarted) and began.answer_branch == (2, 2)
     assert nothing == [] and again.outcome is not None and again.outcome.status == "stopped"
 

@@ -146,8 +146,9 @@ def test_a_text_longer_than_the_context_is_refused_not_cut(
         client.embed(["A short one.", too_long])
     assert 'begins "Storm after storm broke over the lighthouse. Storm"' in refused.value.message
     assert f"at most {CONTEXT:,} tokens" in refused.value.message
-    # The starter was trained on 8,192 tokens: a longer context would take it.
-    assert "load the model with a longer context" in refused.value.message
+    # What the user can do: the pool loads every embedder at a passage's context, which no
+    # setting changes, so a longer context is not on offer.
+    assert refused.value.message.endswith("Cut it into shorter passages.")
     assert client.embed(["A short one."]).shape == (1, 576)  # the engine is still serving
 
 

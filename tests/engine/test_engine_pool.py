@@ -3,18 +3,29 @@ made by ending idle processes, and a crash that leaves the other processes servi
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
 import pytest
 
+from desktop.engine.cancellation import Cancellation
 from desktop.engine.pool import EnginePool, EngineSettings, ModelLease
 from desktop.engine.protocol import ChatMessage, GenerationRequest, Sampling
-from desktop.errors import EngineCrashed, NotEnoughMemory
+from desktop.errors import (
+    EngineClosed,
+    EngineCrashed,
+    EngineFailed,
+    ModelNotLoadedYet,
+    NotEnoughMemory,
+    WaitCancelled,
+)
 from desktop.models.fit import MachineMemory, fit_estimate
 from desktop.models.installed import InstalledModel, ModelLibrary
 from desktop.paths import app_paths
@@ -45,9 +56,11 @@ def one_process_of(model: InstalledModel) -> int:
     return fit_estimate(model.info.shape, CONTEXT, roomy).in_ram
 
 
-def make_pool(tmp_path: Path, budget: int | None = None) -> EnginePool:
+def make_pool(tmp_path: Path, budget: int | Budget | None = None) -> EnginePool:
     if budget is None:
         return EnginePool(tmp_path / "engine.log", SETTINGS)
+    if isinstance(budget, Budget):
+        return EnginePool(tmp_path / "engine.log", SETTINGS, budget=budget)
     return EnginePool(tmp_path / "engine.log", SETTINGS, budget=lambda _pids: budget)
 
 
@@ -231,3 +244,298 @@ def test_embeddings_come_from_a_process_of_their_own_beside_the_chats(
     assert [round(float((v * v).sum()), 4) for v in vectors] == [1.0, 1.0]
     views = sorted((e.lane, e.model_id) for e in pool.engines())
     assert views == [("background", installed_starter.id), ("interactive", installed_starter.id)]
+
+
+# ---- what the review of the pool found ----
+
+
+class Budget:
+    """A memory budget the test changes (as other programs take memory meanwhile); `asked`
+    is set whenever the pool reads it: a lease has looked for room."""
+
+    def __init__(self, nbytes: int) -> None:
+        self.nbytes = nbytes
+        self.asked = threading.Event()
+
+    def __call__(self, _pids: list[int]) -> int:
+        self.asked.set()
+        return self.nbytes
+
+
+def file_of(model: InstalledModel) -> int:
+    return model.info.shape.file_bytes
+
+
+def counting_until(stop_before: int, last: int) -> str:
+    """The counting the starter model goes on with after COUNTING, from `stop_before` to
+    `last`, as one stop string: while it writes it, every token is held back."""
+    return " " + ", ".join(str(n) for n in range(stop_before, last + 1))
+
+
+def test_a_crash_while_a_chat_borrows_the_summarys_process_loads_the_model_again(
+    small_pool: EnginePool, installed_starter: InstalledModel
+) -> None:
+    """The summary goes on in a fresh process, at the background's priority, not with a
+    'no model is loaded' error."""
+    with small_pool.lease(installed_starter, "background", "summary") as summary:
+        crashed_pid = summary.pid
+        with summary.generate(GenerationRequest(prompt=COUNTING, sampling=LONG_RUN)) as background:
+            pieces = iter(background)
+            next(pieces)
+            with small_pool.lease(installed_starter, "interactive", "chat") as chat:
+                assert chat.pid == crashed_pid
+                with chat.generate(GenerationRequest(prompt=COUNTING, sampling=LONG_RUN)) as s:
+                    next(iter(s))
+                    assert crashed_pid is not None
+                    os.kill(crashed_pid, signal.SIGKILL)
+                    with pytest.raises(EngineCrashed):
+                        "".join(s)
+            rest = "".join(pieces)
+        assert background.finished is not None and background.finished.finish_reason == "length"
+        assert rest and summary.pid not in (None, crashed_pid)
+        assert psutil.Process(summary.pid).nice() == 19
+    [view] = small_pool.engines()
+    assert view.pid == summary.pid
+
+
+def test_the_summary_stops_for_a_chat_only_once_the_chat_asks_something(
+    small_pool: EnginePool, installed_starter: InstalledModel, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A chat lent the summary's process that asks nothing (stopped before its turn), and a
+    token count (a preview: it waits its turn in the process), leave the summary's step
+    running: stopping it would make it read its whole prompt again."""
+    caplog.set_level(logging.INFO, logger="desktop.engine")
+    request = GenerationRequest(prompt=COUNTING, sampling=LONG_RUN)
+    with (
+        small_pool.lease(installed_starter, "background", "summary") as summary,
+        summary.generate(request) as background,
+    ):
+        pieces = iter(background)
+        next(pieces)
+        with small_pool.lease(installed_starter, "interactive", "chat") as chat:
+            assert chat.pid == summary.pid and chat.loaded.model_path == str(installed_starter.path)
+        with small_pool.preview(installed_starter, "interactive", "playground") as look:
+            assert look.pid == summary.pid
+            assert look.count_tokens("How many tokens is this?") > 0
+        "".join(pieces)
+    assert background.stats is not None and background.stats.generated_tokens == 160
+    assert "stopped for an interactive request" not in caplog.text
+
+
+def test_text_held_back_at_a_pause_is_made_again_not_given_as_final(
+    small_pool: EnginePool, installed_starter: InstalledModel
+) -> None:
+    """The summary's step has a stop string that the model is writing when the chat comes:
+    what it held back (a possible start of the stop string) is not given as answer, so the
+    stop string is still found after the pause, and the text is what it is without one."""
+    stop = counting_until(15, 40)  # after " 13, 14," the model writes it, held back whole
+    sampling = Sampling(max_tokens=200, temperature=0.0, stop=(stop,))
+    request = GenerationRequest(prompt=COUNTING, sampling=sampling)
+    with (
+        small_pool.lease(installed_starter, "background", "summary") as summary,
+        summary.generate(request) as background,
+    ):
+        pieces = iter(background)
+        while not background.text.endswith("14,"):
+            next(pieces)
+        with small_pool.lease(installed_starter, "interactive", "chat") as chat:
+            assert answer(chat)  # the summary stops, with " 15, 16, ..." held back
+        "".join(pieces)
+    assert background.text == " 13, 14,"
+    assert background.finished is not None and background.finished.finish_reason == "stop"
+
+
+def test_a_background_generation_left_half_way_is_stopped_and_counted(
+    pool: EnginePool, installed_starter: InstalledModel
+) -> None:
+    with pool.lease(installed_starter, "background", "summary") as summary:
+        background = summary.generate(GenerationRequest(prompt=COUNTING, sampling=LONG_RUN))
+        pieces = iter(background)
+        for _ in range(10):
+            next(pieces)
+        background.close()  # as the end of its `with` block does, or a surface that drops it
+        finished = background.finished
+        assert finished is not None and finished.finish_reason == "cancelled"
+        assert 10 <= finished.stats.generated_tokens < 160
+        assert answer(summary), "the next step runs at once"
+
+
+def test_a_model_that_cannot_be_loaded_leaves_no_process_behind(
+    pool: EnginePool, installed_starter: InstalledModel, tmp_path: Path
+) -> None:
+    broken = tmp_path / "Broken.gguf"
+    broken.write_bytes(installed_starter.path.read_bytes()[: file_of(installed_starter) // 3])
+    model = InstalledModel("Broken", broken, installed_starter.info)
+    with pytest.raises(EngineFailed):
+        pool.lease(model)
+    assert pool.engines() == []
+
+
+def test_the_weights_stay_counted_while_any_process_maps_them(
+    tmp_path: Path, two_models: tuple[InstalledModel, InstalledModel]
+) -> None:
+    """Two processes of the first model: its file once, each one's own memory. The idle one
+    (which loaded the file first) is not ended for the second model: that would not make
+    room while the summary's process keeps the file mapped."""
+    first, second = two_models
+    one, weights = one_process_of(first), file_of(first)
+    with make_pool(tmp_path, budget=2 * one - weights + weights // 2) as pool:
+        with pool.lease(first, "interactive", "chat") as chat:
+            chat_pid = chat.pid
+        with pool.lease(first, "background", "summary") as summary:
+            with pytest.raises(NotEnoughMemory, match="does not fit in memory beside"):
+                pool.lease(second, "interactive", "chat")
+            assert sorted(e.pid for e in pool.engines()) == sorted([chat_pid, summary.pid])
+            assert chat_pid is not None and psutil.pid_exists(chat_pid)
+
+
+def third_model(first: InstalledModel) -> InstalledModel:
+    """The starter model under a third name, with a file of its own."""
+    paths = app_paths()
+    shutil.copyfile(first.path, paths.models / "Third-Model.gguf")
+    return ModelLibrary(paths.models, paths.cache).get("Third-Model")
+
+
+@pytest.fixture
+def pool_for_two(
+    tmp_path: Path, installed_starter: InstalledModel
+) -> Iterator[tuple[EnginePool, Budget]]:
+    """A pool with the memory for two processes of the starter model, and that memory."""
+    budget = Budget(2 * one_process_of(installed_starter))
+    engines = make_pool(tmp_path, budget=budget)
+    yield engines, budget
+    engines.close()
+
+
+def test_idle_processes_are_not_ended_when_that_would_not_make_room(
+    pool_for_two: tuple[EnginePool, Budget], two_models: tuple[InstalledModel, InstalledModel]
+) -> None:
+    first, second = two_models
+    (pool, budget), one = pool_for_two, one_process_of(first)
+    with pool.lease(second, "interactive", "chat") as chat:
+        chat_pid = chat.pid
+    with pool.lease(first, "background", "summary"):
+        budget.nbytes = one + one // 2  # another program took memory
+        with pytest.raises(NotEnoughMemory, match="does not fit in memory beside"):
+            pool.lease(third_model(first), "interactive", "chat")
+        assert chat_pid in [e.pid for e in pool.engines()], "the idle chat stays loaded"
+
+
+def test_a_model_loaded_in_an_idle_process_is_lent_though_memory_grew_short(
+    tmp_path: Path, installed_starter: InstalledModel
+) -> None:
+    budget = Budget(one_process_of(installed_starter))
+    with make_pool(tmp_path, budget=budget) as pool:
+        with pool.lease(installed_starter) as chat:
+            loaded_pid = chat.pid
+        budget.nbytes //= 2  # a browser took memory: no second process would fit now
+        with pool.lease(installed_starter) as again:
+            assert again.pid == loaded_pid
+            assert answer(again)
+
+
+def test_a_lease_waiting_for_memory_is_refused_once_nothing_is_left_to_wait_for(
+    pool_for_two: tuple[EnginePool, Budget], two_models: tuple[InstalledModel, InstalledModel]
+) -> None:
+    first, second = two_models
+    third = third_model(first)
+    pool, budget = pool_for_two
+    with ThreadPoolExecutor(1) as waiter:
+        summary = pool.lease(first, "background", "summary")
+        translation = pool.lease(second, "background", "translation")
+        budget.asked.clear()
+        indexing = waiter.submit(pool.lease, third, "background", "indexing")
+        budget.asked.wait()  # it has looked for room, found none: it waits for a process
+        budget.nbytes = one_process_of(first) // 2  # another program took memory meanwhile
+        summary.release()
+        translation.release()
+        with pytest.raises(NotEnoughMemory, match="cannot be loaded"):
+            indexing.result(timeout=120)  # a hang would fail here
+
+
+def test_a_second_interactive_task_waits_for_one_borrowing_the_summarys_process(
+    tmp_path: Path, installed_starter: InstalledModel
+) -> None:
+    """Rather than being refused as if the summary alone were in the way."""
+    budget = Budget(one_process_of(installed_starter))
+    with (
+        make_pool(tmp_path, budget=budget) as pool,
+        pool.lease(installed_starter, "background", "summary") as summary,
+        ThreadPoolExecutor(1) as waiter,
+    ):
+        chat = pool.lease(installed_starter, "interactive", "chat")
+        assert chat.pid == summary.pid
+        budget.asked.clear()
+        playground = waiter.submit(pool.lease, installed_starter, "interactive", "playground")
+        budget.asked.wait()  # it has looked for room, found none
+        chat.release()
+        with playground.result(timeout=120) as lent:
+            assert lent.pid == summary.pid
+            assert answer(lent)
+
+
+def test_a_chat_makes_room_for_a_process_of_its_own_rather_than_take_a_background_one(
+    tmp_path: Path, two_models: tuple[InstalledModel, InstalledModel]
+) -> None:
+    """An idle background process runs at the lowest priority, which cannot be raised
+    again: a chat on its model ends another idle model to run at the normal priority."""
+    first, second = two_models
+    with make_pool(tmp_path, budget=2 * one_process_of(first)) as pool:
+        with pool.lease(first, "background", "summary") as summary:
+            summary_pid = summary.pid
+        with pool.lease(second, "interactive", "chat"):
+            pass
+        with pool.lease(first, "interactive", "chat") as chat:
+            assert chat.pid != summary_pid
+            assert psutil.Process(chat.pid).nice() == 0
+        assert sorted(e.model_id for e in pool.engines()) == [first.id, first.id]
+
+
+def test_a_lease_used_after_the_pool_closed_starts_no_engine(
+    tmp_path: Path, installed_starter: InstalledModel
+) -> None:
+    pool = make_pool(tmp_path)
+    lease = pool.lease(installed_starter)
+    pool.close()
+    with pytest.raises(EngineClosed):
+        answer(lease)
+    assert lease.pid is None
+    with pytest.raises(EngineClosed):
+        pool.lease(installed_starter)
+
+
+def test_a_lease_waiting_for_the_model_stops_when_its_task_is_stopped(
+    small_pool: EnginePool, two_models: tuple[InstalledModel, InstalledModel]
+) -> None:
+    first, second = two_models
+    stop = Cancellation()
+    with (
+        small_pool.lease(first, "background", "summary") as summary,
+        ThreadPoolExecutor(1) as waiter,
+    ):
+        translation = waiter.submit(
+            small_pool.lease, second, "background", "translation", cancelled=stop
+        )
+        stop.set()
+        with pytest.raises(WaitCancelled):
+            translation.result(timeout=120)
+        assert [e.pid for e in small_pool.engines()] == [summary.pid], "nothing was loaded"
+
+
+def test_a_preview_counts_on_a_busy_process_and_unloads_nothing(
+    tmp_path: Path, two_models: tuple[InstalledModel, InstalledModel]
+) -> None:
+    """A Playground count while a run holds the model: no second process, no other model
+    ended for it; with no process of the model and no room, it is counted later."""
+    first, second = two_models
+    third = third_model(first)
+    with make_pool(tmp_path, budget=2 * one_process_of(first)) as pool:
+        with pool.lease(second, "interactive", "chat"):
+            pass
+        with pool.lease(first, "interactive", "playground") as run:
+            with pool.preview(first, "interactive", "playground") as look:
+                assert look.pid == run.pid
+                assert look.count_tokens("one two three") == 3
+            with pytest.raises(ModelNotLoadedYet):
+                pool.preview(third, "interactive", "playground")
+        assert sorted(e.model_id for e in pool.engines()) == sorted([first.id, second.id])

@@ -4,6 +4,7 @@ spinning threads collapse when they outnumber them (0.7 tokens/s instead of 20, 
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 import time
@@ -86,20 +87,57 @@ def test_a_request_after_a_quiet_spell_sees_the_load_of_now(
     assert share.threads(100) < 50
 
 
-@pytest.mark.parametrize(("own_niceness", "counted"), [(0, 0.0), (19, 5.0)])
-def test_lower_priority_time_counts_only_for_an_engine_of_lower_priority(
-    monkeypatch: pytest.MonkeyPatch, own_niceness: int, counted: float
+def test_the_pools_background_engines_do_not_count_as_load() -> None:
+    """Five CPU-seconds between two readings, four of them a background engine's beside
+    this one: one second of others' load over two. The OS's counters are given, as no test
+    can make other programs' time exact."""
+    now = time.monotonic()
+    share = CpuShare(logical_cpus=2)
+    share.update(CpuReading(at=now - 2.0, busy_s=0.0, own_s=0.0, background_s={41: 10.0}))
+    share.update(CpuReading(at=now, busy_s=5.0, own_s=0.0, background_s={41: 14.0}))
+    assert share.threads(100) == 75
+
+
+def test_other_programs_at_a_low_priority_count_as_load(
+    busy_programs: list[psutil.Process],
 ) -> None:
-    """Five CPU-seconds of niced programs (the pool's background lane) between two readings:
-    the chat's engine (normal priority) does not count them, a background engine does. The
-    OS's counters are given, as no test can make other programs' time exact."""
-    before = psutil.cpu_times()
-    after = before._replace(nice=before.nice + 5.0)
-    times = iter([before, after])
-    monkeypatch.setattr(psutil, "cpu_times", lambda: next(times))
-    monkeypatch.setattr(psutil.Process, "nice", lambda _self: own_niceness)
-    first, second = read_cpu(), read_cpu()
-    assert second.busy_s - first.busy_s == pytest.approx(counted)
+    """A `nice make -j` in another session does not yield to the engine (the scheduler's
+    autogroups, cgroups): only the pool's own background engines are left out."""
+    for program in busy_programs:
+        program.nice(19)
+    share = CpuShare()
+    _burn_a_cpu_second_each(busy_programs)
+    assert share.threads(100) < 50
+
+
+SLEEPER = "import time; time.sleep(600)"
+
+
+def test_background_engines_are_the_apps_other_children_at_a_low_priority() -> None:
+    """Seen from an engine process of normal priority: its sibling at nice 19 is one, not
+    its normal sibling, nor a niced program the app did not start."""
+    app = (
+        f"import os, subprocess, sys\nSLEEPER = {SLEEPER!r}\n"
+        "lowered = lambda: os.nice(19)\n"
+        "niced = subprocess.Popen([sys.executable, '-c', SLEEPER], preexec_fn=lowered)\n"
+        "normal = subprocess.Popen([sys.executable, '-c', SLEEPER])\n"
+        "engine = subprocess.run([sys.executable, '-c', 'from desktop.engine.priority import "
+        "background_siblings; print(sorted(p.pid for p in background_siblings()))'], "
+        "capture_output=True, text=True, check=True)\n"
+        "print(niced.pid, normal.pid, engine.stdout.strip())\n"
+        "niced.kill(); normal.kill()\n"
+    )
+    stranger = subprocess.Popen([sys.executable, "-c", SLEEPER], preexec_fn=lambda: os.nice(19))
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", app], capture_output=True, text=True, check=True, timeout=60
+        ).stdout.split(maxsplit=2)
+    finally:
+        stranger.kill()
+        stranger.wait()
+    niced, normal, seen = int(out[0]), int(out[1]), out[2].strip()
+    assert seen == f"[{niced}]"
+    assert str(normal) not in seen and str(stranger.pid) not in seen
 
 
 def test_a_background_engine_counts_the_programs_beside_it(
