@@ -115,7 +115,8 @@ class ModelService:
         """Every model a feature can run on, installed ones first, then the remotes' (as
         their last test found them: no network)."""
         installed = [ModelOption(m.id, LOCAL_CAPABILITIES, m) for m in self.library.list()]
-        served = self.remotes.models() if self.remotes is not None else []
+        # A remotes file that cannot be read hides no local model (the remotes say why).
+        served = self.remotes.model_listing().entries if self.remotes is not None else ()
         return installed + [ModelOption(r.id, r.capabilities, remote=r.remote) for r in served]
 
     def choose(self, model_id: str | None = None) -> RunnableModel:
@@ -137,7 +138,8 @@ class ModelService:
         default = self._settings.default_model_id
         if installed:
             return next((m.id for m in installed if m.id == default), installed[0].id)
-        served = self.remotes.models() if self.remotes is not None else []
+        # A remotes file that cannot be read hides no local model (the remotes say why).
+        served = self.remotes.model_listing().entries if self.remotes is not None else ()
         if not served:  # the window and the command line each say how to get one
             raise NoModelInstalled("No model is installed yet.")
         return next((r.id for r in served if r.id == default), served[0].id)

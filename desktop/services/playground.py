@@ -105,7 +105,8 @@ class PlaygroundService(SessionService[PlaygroundRunRecord]):
                 if can.rendered_prompt is not None:  # a remote server's model
                     # The messages' tokens, without what its template adds around each.
                     tokens = sum(model.count_tokens(m.content) for m in prompt.messages)
-                    why = f"{can.rendered_prompt} The count is the messages' text alone."
+                    alone = f"{can.rendered_prompt} The count is the messages' text alone."
+                    why = " ".join(filter(None, (alone, can.exact_token_counts)))
                     return PromptPreview("", tokens, why)
                 rendered = model.render_chat(prompt.messages)
                 return PromptPreview(rendered.text, rendered.tokens)

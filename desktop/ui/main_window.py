@@ -225,7 +225,7 @@ class MainWindow(QMainWindow):
 
     def _read_models(self) -> tuple[list[ModelOption], str | None]:
         models = self._lantern.models.options()  # the remotes' as last tested: no network
-        return models, (self._lantern.models.choose().id if models else None)
+        return models, (self._lantern.models.default_model_id() if models else None)
 
     def _show_start(self, result: tuple[list[ModelOption], str | None]) -> None:
         self._show_models(result)

@@ -336,10 +336,23 @@ def test_the_playground_count_is_an_estimate_where_the_server_cannot_count(
     qtbot.waitUntil(lambda: page.count_text().startswith("≈ "), timeout=TIMEOUT_MS)
     reason = capabilities(keyring_lantern, plain).exact_token_counts
     assert reason is not None and "estimates" in reason
-    assert page.editor.count_label.toolTip() == reason
+    assert page.editor.count_label.toolTip().endswith(f"text alone. {reason}")
     assert page.count_text() == f"≈ {math.ceil(len(PROMPT.encode()) / 4)} tokens"  # 4 bytes each
 
-    choose(page, gpu)  # its server has a tokenizer to ask
+    # Its server has a tokenizer to ask, but a chat's count leaves out the template the
+    # server applies: an estimate too, saying so.
+    choose(page, gpu)
+    qtbot.waitUntil(
+        lambda: page.editor.count_label.toolTip().startswith(
+            capabilities(keyring_lantern, gpu).rendered_prompt or "?"
+        ),
+        timeout=TIMEOUT_MS,
+    )
+    assert page.count_text().startswith("≈ ")
+    assert page.editor.count_label.toolTip().endswith(" The count is the messages' text alone.")
+
+    # A prompt as is: the server's own tokenizer counts exactly what it is given.
+    page.editor.raw_button.setChecked(True)
     qtbot.waitUntil(
         lambda: page.count_text().endswith("tokens") and "≈" not in page.count_text(),
         timeout=TIMEOUT_MS,

@@ -34,6 +34,11 @@ def tokens_text(n: int | None) -> str:
     return f"{n:,} tokens" if n else UNKNOWN
 
 
+# A count that waits for its model to be loaded by a run (loading it for a count alone
+# would unload another model).
+NOT_COUNTED_YET = "tokens counted once the model is loaded"
+
+
 def token_count_text(n: int, *, estimated: bool = False) -> str:
     """'946 tokens'; '≈ 946 tokens' for an estimate (a server without a tokenizer to ask)."""
     return f"{'≈ ' if estimated else ''}{n:,} token{'' if n == 1 else 's'}"

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.engine.text_model import LOCAL_CAPABILITIES, Capabilities
-from desktop.errors import LanternError
+from desktop.errors import LanternError, ModelNotLoadedYet
 from desktop.services.playground import (
     LaneRequest,
     PlaygroundError,
@@ -47,7 +47,7 @@ from desktop.services.playground_parameters import (
 from desktop.store.playground import PlaygroundRunRecord
 from desktop.tasks.code_export import CodeRequest
 from desktop.ui.error_text import error_text
-from desktop.ui.models.formatting import token_count_text
+from desktop.ui.models.formatting import NOT_COUNTED_YET, token_count_text
 from desktop.ui.page import Page
 from desktop.ui.playground.code_dialog import CodeDialog
 from desktop.ui.playground.lane_view import LaneView, stats_text
@@ -361,15 +361,21 @@ class PlaygroundPage(Page):
         )
 
     def _show_count(self, generation: int, preview: PromptPreview, estimate: str | None) -> None:
-        """`estimate`: why the model's tokens are estimated, if they are (the tooltip)."""
+        """`estimate`: why the model's tokens are estimated, if they are (the tooltip); the
+        preview may say why this count is one (a chat on a server that applies its template)."""
         if generation != self._count_generation:
             return
+        estimate = preview.estimate or estimate
         count = token_count_text(preview.tokens, estimated=estimate is not None)
         self.editor.show_count(count, estimate or "By the model's own tokenizer")
         self.editor.show_preview(preview.text)
 
     def _count_failed(self, generation: int, error: BaseException) -> None:
-        if generation == self._count_generation:
+        if generation != self._count_generation:
+            return
+        if isinstance(error, ModelNotLoadedYet):  # counted again when a run ends
+            self.editor.show_count(NOT_COUNTED_YET, error.message)
+        else:
             self.editor.show_count("", f"Tokens could not be counted: {error_text(error)}")
 
     def count_text(self) -> str:

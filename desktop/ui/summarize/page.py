@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.errors import LanternError
+from desktop.errors import LanternError, ModelNotLoadedYet
 from desktop.services.summarize import (
     NotesDone,
     NotesPiece,
@@ -50,7 +50,7 @@ from desktop.store.summaries import SummaryRecord
 from desktop.tasks.documents import SourceText
 from desktop.tasks.summary import SummaryOptions
 from desktop.ui.error_text import error_text
-from desktop.ui.models.formatting import time_left_text, token_count_text
+from desktop.ui.models.formatting import NOT_COUNTED_YET, time_left_text, token_count_text
 from desktop.ui.page import Page
 from desktop.ui.runs import PageRun
 from desktop.ui.summarize.notes_area import NotesArea
@@ -298,7 +298,14 @@ class SummarizePage(Page):
             self.document_input.set_counts(line, estimate or "")
 
     def _counts_failed(self, generation: int, words: int, error: BaseException) -> None:
-        if generation == self._count_generation:
+        if generation != self._count_generation:
+            return
+        if isinstance(error, ModelNotLoadedYet):
+            self._count_after_run = True
+            self.document_input.set_counts(
+                f"{counts_line(words)} · {NOT_COUNTED_YET}", error.message
+            )
+        else:
             self.document_input.set_counts(
                 counts_line(words), f"Tokens could not be counted: {error_text(error)}"
             )
