@@ -21,6 +21,7 @@ from desktop.paths import app_paths
 from desktop.services import remotes as remotes_module
 from desktop.services.app import Lantern
 from desktop.ui.bridge import BackgroundTasks
+from desktop.ui.models.add_remote_dialog import AddRemoteDialog
 from desktop.ui.models.page import ModelsPage
 from desktop.ui.models.remote_view import ANSWERS, NO_ANSWER, RemoteView
 
@@ -103,6 +104,18 @@ def move_remote(name: str, url: str, **changes: object) -> None:
     app_paths().remotes_file.write_text(json.dumps(remotes))
 
 
+def add_through_the_dialog(qtbot, view: RemoteView, url: str, key: str) -> AddRemoteDialog:
+    """Open the Add dialog, type a remote "gpu" at `url` with `key`, press Test and add."""
+    qtbot.mouseClick(view.add_button, Qt.MouseButton.LeftButton)
+    dialog = view.dialog
+    assert dialog is not None
+    qtbot.keyClicks(dialog.name_field, "gpu")
+    qtbot.keyClicks(dialog.url_field, url)
+    qtbot.keyClicks(dialog.key_field, key)
+    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    return dialog
+
+
 def cell(view: RemoteView, row: int, column: int) -> str:
     item = view.table.item(row, column)
     return item.text() if item is not None else ""
@@ -142,13 +155,7 @@ def test_a_wrong_key_is_said_in_the_dialog_which_stays_open(
     qtbot, page: ModelsPage, llama_cpp_server: LlamaCppServer
 ) -> None:
     view = page.remote
-    qtbot.mouseClick(view.add_button, Qt.MouseButton.LeftButton)
-    dialog = view.dialog
-    assert dialog is not None
-    qtbot.keyClicks(dialog.name_field, "gpu")
-    qtbot.keyClicks(dialog.url_field, llama_cpp_server.url)
-    qtbot.keyClicks(dialog.key_field, "not-the-key")
-    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    dialog = add_through_the_dialog(qtbot, view, llama_cpp_server.url, "not-the-key")
     qtbot.waitUntil(lambda: dialog.notice.is_error, timeout=TIMEOUT_MS)
     assert dialog.notice.message.startswith("The server gpu refused the API key (HTTP 401")
     assert "add it again" in dialog.notice.message  # the window's advice
@@ -269,13 +276,7 @@ def test_the_add_dialog_cannot_be_cancelled_mid_test_and_forgets_the_key_once_cl
     qtbot, page: ModelsPage, silent_server: SilentServer
 ) -> None:
     view = page.remote
-    qtbot.mouseClick(view.add_button, Qt.MouseButton.LeftButton)
-    dialog = view.dialog
-    assert dialog is not None
-    qtbot.keyClicks(dialog.name_field, "gpu")
-    qtbot.keyClicks(dialog.url_field, silent_server.url)
-    qtbot.keyClicks(dialog.key_field, "sk-secret")
-    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    dialog = add_through_the_dialog(qtbot, view, silent_server.url, "sk-secret")
     qtbot.waitUntil(lambda: len(silent_server.connections) == 1, timeout=TIMEOUT_MS)
     cancel = dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel)
     assert not cancel.isEnabled()
