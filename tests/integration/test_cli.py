@@ -173,7 +173,11 @@ def test_killing_the_app_mid_answer_loses_nothing(installed_starter: InstalledMo
     deadline = time.monotonic() + 120
     # About 150 tokens: several half-second flushes at any speed this model runs at.
     while len(received) < 600 and time.monotonic() < deadline:
-        received += app.stdout.read(1)
+        piece = app.stdout.read(1)
+        if not piece:  # the app ended: its error is on stderr
+            assert app.stderr is not None
+            pytest.fail(f"The app ended (exit {app.wait()}): {received!r} {app.stderr.read()}")
+        received += piece
     engines = psutil.Process(app.pid).children()
     assert engines, "the engine runs in a process of its own"
     os.kill(app.pid, signal.SIGKILL)
