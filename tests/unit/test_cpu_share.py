@@ -110,30 +110,34 @@ def test_other_programs_at_a_low_priority_count_as_load(
     assert share.threads(100) < 50
 
 
-SLEEPER = "import time; time.sleep(600)"
+# A program that does nothing until its input is closed (or it is killed).
+IDLER = "import sys; sys.stdin.read()"
 
 
 def test_background_engines_are_the_apps_other_children_at_a_low_priority() -> None:
     """Seen from an engine process of normal priority: its sibling at nice 19 is one, not
     its normal sibling, nor a niced program the app did not start."""
     app = (
-        f"import os, subprocess, sys\nSLEEPER = {SLEEPER!r}\n"
+        f"import os, subprocess, sys\nIDLER = {IDLER!r}\nPIPE = subprocess.PIPE\n"
         "lowered = lambda: os.nice(19)\n"
-        "niced = subprocess.Popen([sys.executable, '-c', SLEEPER], preexec_fn=lowered)\n"
-        "normal = subprocess.Popen([sys.executable, '-c', SLEEPER])\n"
+        "niced = subprocess.Popen([sys.executable, '-c', IDLER], stdin=PIPE, preexec_fn=lowered)\n"
+        "normal = subprocess.Popen([sys.executable, '-c', IDLER], stdin=PIPE)\n"
         "engine = subprocess.run([sys.executable, '-c', 'from desktop.engine.priority import "
         "background_siblings; print(sorted(p.pid for p in background_siblings()))'], "
         "capture_output=True, text=True, check=True)\n"
         "print(niced.pid, normal.pid, engine.stdout.strip())\n"
-        "niced.kill(); normal.kill()\n"
+        "for program in (niced, normal): program.stdin.close(); program.wait()\n"
     )
-    stranger = subprocess.Popen([sys.executable, "-c", SLEEPER], preexec_fn=lambda: os.nice(19))
+    stranger = subprocess.Popen(
+        [sys.executable, "-c", IDLER], stdin=subprocess.PIPE, preexec_fn=lambda: os.nice(19)
+    )
     try:
         out = subprocess.run(
             [sys.executable, "-c", app], capture_output=True, text=True, check=True, timeout=60
         ).stdout.split(maxsplit=2)
     finally:
-        stranger.kill()
+        assert stranger.stdin is not None
+        stranger.stdin.close()  # it ends
         stranger.wait()
     niced, normal, seen = int(out[0]), int(out[1]), out[2].strip()
     assert seen == f"[{niced}]"
