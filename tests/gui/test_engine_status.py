@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import Qt
+from test_main_window import open_window
+from test_models_page import close_window
 
 from desktop.services.app import Lantern
 from desktop.ui.main_window import MainWindow
@@ -18,12 +20,10 @@ TIMEOUT_MS = 60_000
 
 @pytest.fixture
 def window(qtbot, lantern: Lantern) -> Iterator[MainWindow]:
-    window = MainWindow(lantern)
-    qtbot.addWidget(window)
-    window.show()
+    window = open_window(qtbot, lantern)
     qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
     yield window
-    window.close()
+    close_window(window)  # its engine reads end with it
 
 
 def rows(window: MainWindow) -> list[list[str]]:
