@@ -12,6 +12,7 @@ from desktop.engine.pool import EnginePool, EngineSettings
 from desktop.models.installed import ModelLibrary
 from desktop.paths import AppPaths, app_paths
 from desktop.services.chat import ChatService
+from desktop.services.documents import DocumentService
 from desktop.services.downloads import DownloadQueue
 from desktop.services.history import HistoryService
 from desktop.services.models import ModelService
@@ -21,6 +22,7 @@ from desktop.services.summarize import SummaryService
 from desktop.services.translate import TranslationService
 from desktop.settings import Settings, load_settings, save_settings, with_changes
 from desktop.store.db import Database
+from desktop.store.documents import DocumentStore
 from desktop.store.downloads import DownloadRepository
 
 T = TypeVar("T")
@@ -115,6 +117,14 @@ class Lantern:
         return self._part(
             "playground",
             lambda: PlaygroundService(self.database, self.models, self.engines, self.settings),
+        )
+
+    @property
+    def documents(self) -> DocumentService:
+        """The libraries of the user's files, their indexing and search."""
+        return self._part(
+            "documents",
+            lambda: DocumentService(DocumentStore(self.database), self.models, self.engines),
         )
 
     @property
