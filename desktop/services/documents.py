@@ -21,6 +21,7 @@ import numpy.typing as npt
 from desktop.engine.pool import EnginePool
 from desktop.errors import LanternError, LibraryNotFound
 from desktop.models.embedders import Embedder
+from desktop.services.files import read_document_file
 from desktop.services.indexing import IndexRun
 from desktop.services.library_scan import source_contents
 from desktop.services.library_watcher import LibraryWatcher
@@ -92,6 +93,17 @@ class DocumentService:
             for file in self._store.files(record.id)
             if file.status == "failed"
         ]
+
+    def source_text(self, path: str) -> str:
+        """The text of a library's file as the reader gives it now: a passage's offsets index
+        into it while the file is unchanged. Only a file of a library is read."""
+        if not any(
+            file.path == path
+            for record in self._store.libraries()
+            for file in self._store.files(record.id)
+        ):
+            raise LanternError(f"{path} is in no library any more.")
+        return read_document_file(Path(path)).text
 
     def add(self, paths: Sequence[Path], library: str = DEFAULT_LIBRARY) -> ScanReport:
         """Record `paths` (folders and files) in `library`, made if new, and queue what they
