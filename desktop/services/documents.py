@@ -84,9 +84,7 @@ class DocumentService:
 
     def failed_files(self, library: str | None = None) -> list[FileRecord]:
         """The files that could not be indexed (of `library`, or of every one), with why."""
-        records = (
-            self._store.libraries() if library is None else [self._store.library(library)]
-        )
+        records = self._store.libraries() if library is None else [self._store.library(library)]
         return [
             file
             for record in records
@@ -215,7 +213,9 @@ class DocumentService:
         """The passages that answer `query` best, best first. `mode`: "hybrid" (meaning and
         words), "vector" (meaning only) or "keyword" (words only)."""
         if mode not in SEARCH_MODES:
-            raise LanternError(f"Unknown search mode {mode!r}; use one of {', '.join(SEARCH_MODES)}.")
+            raise LanternError(
+                f"Unknown search mode {mode!r}; use one of {', '.join(SEARCH_MODES)}."
+            )
         if not query.strip():
             return []
         embedder = self.embedder()
@@ -267,7 +267,9 @@ def fused(rankings: Sequence[Sequence[FoundPassage]], limit: int) -> list[FoundP
     best: dict[int, FoundPassage] = {}
     for ranking in rankings:
         for rank, passage in enumerate(ranking):
-            scores[passage.passage_id] = scores.get(passage.passage_id, 0.0) + 1 / (RRF_K + rank + 1)
+            scores[passage.passage_id] = scores.get(passage.passage_id, 0.0) + 1 / (
+                RRF_K + rank + 1
+            )
             best.setdefault(passage.passage_id, passage)
     order = sorted(scores, key=lambda pid: scores[pid], reverse=True)[:limit]
     return [best[pid] for pid in order]
