@@ -6,8 +6,12 @@ into the sentence shown, with the advice that fits the window (the CLI adds its 
 from __future__ import annotations
 
 from desktop.errors import (
+    EmbedderMissing,
+    EmbedderUnavailable,
     HubAccessDenied,
     LanternError,
+    LibraryExists,
+    LibraryNotFound,
     ModelInTheWay,
     NoModelInstalled,
     RemoteAccessDenied,
@@ -33,6 +37,12 @@ ADVICE: dict[type[LanternError], str] = {
     RemoteNotFound: "The remotes are on the Models page, under Remote.",
     RemoteKeyMissing: "Remove the remote on the Models page (Remote) and add it again with "
     "its key.",
+    EmbedderMissing: "Install the embedding model with the button on the Documents page, or "
+    "download one from the Models page's Catalog (nomic-embed-text-v1.5, for example).",
+    EmbedderUnavailable: "Check the connection and try again, or download an embedding model "
+    "from the Models page's Catalog.",
+    LibraryExists: "Choose another name, or add the files to that library.",
+    LibraryNotFound: "The libraries are on the Documents page.",
 }
 
 

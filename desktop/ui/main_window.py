@@ -1,5 +1,5 @@
 """The main window: a frame around the pages. A rail of pages (Chat, Models, Summarize,
-Translate, Playground) beside the page shown, the menus, the status bar (with the loaded
+Translate, Playground, Documents) beside the page shown, the menus, the status bar (with the loaded
 models, widgets/engine_status.py), and closing.
 
 Each page is a Page (page.py) in a sub-package of its own (`chat/page.py`, `models/page.py`,
@@ -26,6 +26,7 @@ from desktop.paths import resources_dir
 from desktop.ui.appearance import THEME_NAMES, AppearanceChoice
 from desktop.ui.bridge import BackgroundTasks
 from desktop.ui.chat.page import ChatPage
+from desktop.ui.documents.page import DocumentsPage
 from desktop.ui.error_text import error_text
 from desktop.ui.models.page import ModelsPage
 from desktop.ui.page import Page
@@ -44,8 +45,10 @@ if TYPE_CHECKING:
 
 # The rail's order, which gives each page its Ctrl+number and its icon (resources/icons/).
 # Models keeps Ctrl+2, as before the writing pages came.
-PAGE_NAMES = ("Chat", "Models", "Summarize", "Translate", "Playground")
-CHAT_PAGE, MODELS_PAGE, SUMMARIZE_PAGE, TRANSLATE_PAGE, PLAYGROUND_PAGE = range(len(PAGE_NAMES))
+PAGE_NAMES = ("Chat", "Models", "Summarize", "Translate", "Playground", "Documents")
+CHAT_PAGE, MODELS_PAGE, SUMMARIZE_PAGE, TRANSLATE_PAGE, PLAYGROUND_PAGE, DOCUMENTS_PAGE = range(
+    len(PAGE_NAMES)
+)
 
 
 class MainWindow(QMainWindow):
@@ -88,6 +91,8 @@ class MainWindow(QMainWindow):
         self.translate_page = TranslatePage(self._lantern, self._tasks)
         self.playground_page = PlaygroundPage(self._lantern, self._tasks)
         self.playground_page.runs_ended.connect(self._playground_ran)
+        # Indexes what is queued at start and what the watched folders change (its start()).
+        self.documents_page = DocumentsPage(self._lantern, self._tasks)
 
         self.pages: list[Page] = [
             self.chat_page,  # CHAT_PAGE
@@ -95,6 +100,7 @@ class MainWindow(QMainWindow):
             self.summarize_page,  # SUMMARIZE_PAGE
             self.translate_page,  # TRANSLATE_PAGE
             self.playground_page,  # PLAYGROUND_PAGE
+            self.documents_page,  # DOCUMENTS_PAGE
         ]
         self.rail = NavigationRail()
         self.sections = QStackedWidget()
@@ -111,6 +117,7 @@ class MainWindow(QMainWindow):
             self.summarize_button,
             self.translate_button,
             self.playground_button,
+            self.documents_button,
         ) = buttons
         self.rail.page_chosen.connect(self.show_page)
         central = QWidget()

@@ -1,0 +1,1 @@
+"""The Documents page: libraries of the user's files, their indexing, and a search of them."""
