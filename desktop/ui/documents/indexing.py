@@ -41,14 +41,14 @@ class LibraryIndexing(QObject):
         self._latest: IndexProgress | None = None
         self._throttle = Throttle(self._flush, PROGRESS_MS, parent=self)
         self._again = False  # more was queued while a run went
-        self.pausing = False  # Pause asked; the run pauses once its file is done
 
     def running(self) -> bool:
         return self._run.running()
 
     def paused(self) -> bool:
+        """Pause was asked (the run pauses once the file it reads is done)."""
         run = self._index_run()
-        return self.pausing or (run is not None and run.paused)
+        return run is not None and run.paused
 
     def index_queued(self) -> None:
         """Index what is queued now: at once, or once the run going has ended."""
@@ -56,7 +56,6 @@ class LibraryIndexing(QObject):
             self._again = True
             return
         self._again = False
-        self.pausing = False
         lantern = self._lantern  # its parts are built on first use: in the run's thread
         self._run.start(lambda: lantern.documents.index())
 
@@ -64,14 +63,12 @@ class LibraryIndexing(QObject):
         run = self._index_run()
         if run is not None:
             run.pause()
-            self.pausing = True
             self._repeat_latest()
 
     def resume(self) -> None:
         run = self._index_run()
         if run is not None:
             run.resume()
-            self.pausing = False
             self._repeat_latest()
 
     def cancel(self) -> None:
@@ -90,8 +87,6 @@ class LibraryIndexing(QObject):
         return cast("IndexRun | None", self._run.run)
 
     def _on_progress(self, progress: IndexProgress) -> None:
-        if progress.state == "paused":
-            self.pausing = False  # paused now: the run says so itself
         self._latest = progress
         self._throttle.request()
 
@@ -110,7 +105,6 @@ class LibraryIndexing(QObject):
         self.finished.emit(outcome)
 
     def _on_ended(self) -> None:
-        self.pausing = False
         self.ended.emit()
         if self._again:
             self.index_queued()

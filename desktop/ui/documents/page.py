@@ -389,8 +389,7 @@ class DocumentsPage(Page):
             self._indexing.pause()
 
     def _on_progress(self, progress: IndexProgress) -> None:
-        pausing = self._indexing.pausing and progress.state == "running"
-        self.progress_line.show_progress(progress, pausing=pausing)
+        self.progress_line.show_progress(progress, pause_asked=self._indexing.paused())
         seen = (progress.files_done, progress.current)
         if seen != self._files_seen:  # a file was done, or another begun: statuses moved
             self._files_seen = seen

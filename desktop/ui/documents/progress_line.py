@@ -56,18 +56,17 @@ class ProgressLine(QWidget):
         layout.addWidget(self.cancel_button)
         self.hide()
 
-    def show_progress(self, progress: IndexProgress, *, pausing: bool) -> None:
-        """The run's latest event; `pausing`: Pause was asked and the file being read ends
-        first."""
+    def show_progress(self, progress: IndexProgress, *, pause_asked: bool) -> None:
+        """The run's latest event; `pause_asked`: the run pauses (or has paused) once the file
+        it reads is done."""
         self.bar.setRange(0, max(progress.files_total, 1))
         self.bar.setValue(progress.files_done)
         self.words.setText(progress_words(progress))
         name = Path(progress.current).name if progress.current else ""
-        self.current.setText(f"Pausing after {name}…" if pausing and name else name)
+        self.current.setText(f"Pausing after {name}…" if pause_asked and name else name)
         self.current.setToolTip(progress.current or "")
-        paused = pausing or progress.state == "paused"
-        self.pause_button.setText("Resume" if paused else "Pause")
-        self.pause_button.setAccessibleName("Resume indexing" if paused else "Pause indexing")
+        self.pause_button.setText("Resume" if pause_asked else "Pause")
+        self.pause_button.setAccessibleName("Resume indexing" if pause_asked else "Pause indexing")
         self.pause_button.setEnabled(progress.state != "ended")
         self.cancel_button.setEnabled(progress.state != "ended")
         self.show()
