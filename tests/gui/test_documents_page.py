@@ -148,6 +148,7 @@ def test_a_file_that_cannot_be_read_shows_why_and_the_others_are_indexed(
     qtbot.mouseClick(page.add_files_button, Qt.MouseButton.LeftButton)
     expected = {"report.pdf": "Failed", "garden.txt": "Indexed"}
     qtbot.waitUntil(lambda: statuses(page) == expected, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: column(page, ERROR)["report.pdf"] != "", timeout=TIMEOUT_MS)
     assert "not a PDF Lantern can read" in column(page, ERROR)["report.pdf"]
     assert column(page, ERROR)["garden.txt"] == ""
     qtbot.waitUntil(lambda: "1 could not be indexed" in page.notice.message, timeout=TIMEOUT_MS)
@@ -168,6 +169,11 @@ def test_indexing_pauses_resumes_and_cancels_and_the_rest_stays_queued(
     choose_folder(monkeypatch, folder)
     qtbot.mouseClick(page.add_folder_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: line.words.text().startswith("Indexing:"), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: len(statuses(page)) == 200, timeout=TIMEOUT_MS)
+    # From now on the table repaints the rows whose file moved, and is never filled again.
+    resets, rows_changed = [], []
+    page.files.files.modelReset.connect(lambda: resets.append(1))
+    page.files.files.dataChanged.connect(lambda first, _last: rows_changed.append(first.row()))
 
     qtbot.mouseClick(line.pause_button, Qt.MouseButton.LeftButton)
     assert line.pause_button.text() == "Resume"
@@ -181,10 +187,11 @@ def test_indexing_pauses_resumes_and_cancels_and_the_rest_stays_queued(
 
     qtbot.mouseClick(line.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not page.is_indexing(), timeout=TIMEOUT_MS)
-    qtbot.waitUntil(lambda: "Queued" in statuses(page).values(), timeout=TIMEOUT_MS)
+    # The file being read when Cancel came is queued again, as those not reached.
+    qtbot.waitUntil(
+        lambda: set(statuses(page).values()) == {"Indexed", "Queued"}, timeout=TIMEOUT_MS
+    )
     assert page.notice.message.startswith("Indexing cancelled")
-    shown = list(statuses(page).values())
-    assert len(shown) == 200 and set(shown) == {"Indexed", "Queued"}
     assert page.index_button.isVisible()
 
     # What was left is indexed when asked, and only that.
@@ -193,6 +200,7 @@ def test_indexing_pauses_resumes_and_cancels_and_the_rest_stays_queued(
     qtbot.waitUntil(lambda: not page.index_button.isVisible(), timeout=TIMEOUT_MS)
     [library] = app.documents.libraries()
     assert (library.counts.indexed, library.counts.passages) == (200, 200)
+    assert resets == [] and set(rows_changed) == set(range(200))
     close_window(window)
 
 

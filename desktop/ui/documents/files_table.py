@@ -6,6 +6,7 @@ rows whose file changed (`update_files`), never the whole table."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -42,6 +43,7 @@ class LibraryFiles(QAbstractTableModel):
         super().__init__()
         self._files: list[FileRecord] = []
         self._rows: dict[int, int] = {}  # file id -> row
+        self._paths: dict[str, int] = {}  # file path -> row
         self._folders: dict[int, str] = {}  # source id -> folder path, for shown paths
 
     # ---- what the page sets ----
@@ -51,6 +53,7 @@ class LibraryFiles(QAbstractTableModel):
         self.beginResetModel()
         self._files = list(files)
         self._rows = {record.id: row for row, record in enumerate(self._files)}
+        self._paths = {record.path: row for row, record in enumerate(self._files)}
         self._folders = dict(folders)
         self.endResetModel()
 
@@ -60,12 +63,23 @@ class LibraryFiles(QAbstractTableModel):
         if len(files) != len(self._files) or any(f.id not in self._rows for f in files):
             self.set_files(files, folders)
             return
-        last = len(COLUMNS) - 1
         for record in files:
-            row = self._rows[record.id]
-            if self._files[row] != record:
-                self._files[row] = record
-                self.dataChanged.emit(self.index(row, 0), self.index(row, last))
+            self._replace(self._rows[record.id], record)
+
+    def mark(self, path: str, status: str, passages: int | None = None) -> None:
+        """What an index run says of one file, before the library is read again."""
+        row = self._paths.get(path)
+        if row is not None:
+            record = self._files[row]
+            new = replace(
+                record, status=status, passages=record.passages if passages is None else passages
+            )
+            self._replace(row, new)
+
+    def _replace(self, row: int, record: FileRecord) -> None:
+        if self._files[row] != record:
+            self._files[row] = record
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     def files(self) -> list[FileRecord]:
         return list(self._files)

@@ -46,6 +46,7 @@ from desktop.ui.documents.search_results import SearchResults
 from desktop.ui.page import Page
 from desktop.ui.widgets.notice import Notice
 from desktop.ui.widgets.panes import panes
+from desktop.ui.widgets.throttle import Throttle
 
 if TYPE_CHECKING:
     from desktop.models.installed import InstalledModel
@@ -53,6 +54,10 @@ if TYPE_CHECKING:
     from desktop.ui.bridge import BackgroundTasks
 
 SEARCH_LIMIT = 10
+# While indexing, the files of the library are read again at most once a second (for the
+# errors of the files that failed, and the files a coalesced progress skipped); the file
+# being read and the one just done are marked from the progress itself.
+FILES_READ_MS = 1000
 DOCUMENT_FILTER = (
     "Documents (*.txt *.md *.markdown *.pdf *.docx *.html *.htm *.rst *.csv *.json *.py);;"
     "All files (*)"
@@ -89,10 +94,11 @@ class DocumentsPage(Page):
         self._files_of: str | None = None  # the library the table holds
         self._files_reading = False
         self._files_again = False  # read once more when the read going ends
-        self._files_seen: tuple[int, str | None] | None = None  # (files done, current) shown
+        self._last_progress: IndexProgress | None = None  # the run's last event shown
         self._search_serial = 0
         self._indexing = LibraryIndexing(lantern, self)
         self._watch = FolderWatch(lantern, tasks, self)
+        self._read_files_later = Throttle(self.refresh_files, FILES_READ_MS, parent=self)
         self._build()
         self._connect()
         self._update_actions()
@@ -189,6 +195,7 @@ class DocumentsPage(Page):
         if self._closed:
             return
         self._closed = True
+        self._read_files_later.cancel()
         self._watch.close()
         self._indexing.shutdown()
 
@@ -390,10 +397,16 @@ class DocumentsPage(Page):
 
     def _on_progress(self, progress: IndexProgress) -> None:
         self.progress_line.show_progress(progress, pause_asked=self._indexing.paused())
-        seen = (progress.files_done, progress.current)
-        if seen != self._files_seen:  # a file was done, or another begun: statuses moved
-            self._files_seen = seen
-            self.refresh_files()
+        before, self._last_progress = self._last_progress, progress
+        if before is not None and before.current and progress.files_done == before.files_done + 1:
+            failed = progress.failed > before.failed  # its error comes with the next read
+            added = progress.passages - before.passages  # none: unchanged, it keeps its own
+            passages = None if failed or not added else added
+            self.files.files.mark(before.current, "failed" if failed else "indexed", passages)
+        if progress.current:
+            self.files.files.mark(progress.current, "indexing")
+        if before is None or progress.files_done != before.files_done:
+            self._read_files_later.request()
         self._update_actions()
 
     def _on_finished(self, outcome: IndexOutcome) -> None:
@@ -406,7 +419,8 @@ class DocumentsPage(Page):
             self.notice.show_error(error)
 
     def _run_ended(self) -> None:
-        self._files_seen = None
+        self._last_progress = None
+        self._read_files_later.cancel()
         if not self._indexing.running():  # another run may have started for new files
             self.progress_line.hide()
         self.refresh_libraries()  # the counts, and the files' last statuses
