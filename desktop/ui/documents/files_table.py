@@ -84,6 +84,11 @@ class LibraryFiles(QAbstractTableModel):
     def files(self) -> list[FileRecord]:
         return list(self._files)
 
+    def indexed(self) -> tuple[int, int]:
+        """The files indexed, and their passages, as the table shows them now."""
+        done = [record for record in self._files if record.status == "indexed"]
+        return len(done), sum(record.passages for record in done)
+
     def record(self, row: int) -> FileRecord:
         return self._files[row]
 
@@ -150,6 +155,7 @@ class FilesTable(QTableView):
         self.setWordWrap(False)
         self.verticalHeader().hide()
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.horizontalHeader()
         header.setSectionResizeMode(FILE, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(STATUS, QHeaderView.ResizeMode.Fixed)

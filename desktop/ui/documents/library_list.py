@@ -21,11 +21,13 @@ from desktop.services.documents import LibraryOverview
 
 
 def library_line(library: LibraryOverview) -> str:
-    """'Notes — 40 files, 3 queued, 1 failed'."""
+    """'Notes', then '40 files · 3 queued · 1 failed' on a line of its own."""
     counts = library.counts
-    line = f"{library.name} — {counts.files:,} file{'' if counts.files == 1 else 's'}"
-    extras = [f"{n:,} {word}" for n, word in ((counts.queued, "queued"), (counts.failed, "failed"))]
-    return ", ".join([line, *(extra for extra in extras if not extra.startswith("0 "))])
+    parts = [f"{counts.files:,} file{'' if counts.files == 1 else 's'}"]
+    parts += [
+        f"{n:,} {word}" for n, word in ((counts.queued, "queued"), (counts.failed, "failed")) if n
+    ]
+    return f"{library.name}\n{' · '.join(parts)}"
 
 
 class LibraryList(QWidget):
@@ -35,6 +37,8 @@ class LibraryList(QWidget):
         super().__init__(parent)
         self.list = QListWidget()
         self.list.setAccessibleName("Libraries")
+        self.list.setWordWrap(True)
+        self.list.setSpacing(2)
         self.list.currentItemChanged.connect(self._current_changed)
         self.new_button = QPushButton("New library…")
         self.new_button.setAccessibleName("New library")

@@ -16,6 +16,7 @@ installs the offline one.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,10 +55,10 @@ if TYPE_CHECKING:
     from desktop.ui.bridge import BackgroundTasks
 
 SEARCH_LIMIT = 10
-# While indexing, the files of the library are read again at most once a second (for the
-# errors of the files that failed, and the files a coalesced progress skipped); the file
-# being read and the one just done are marked from the progress itself.
-FILES_READ_MS = 1000
+# While indexing, the libraries and the files of the one shown are read again at most once
+# a second (for the errors of the files that failed, and the files a coalesced progress
+# skipped); the file being read and the one just done are marked from the progress itself.
+READ_MS = 1000
 DOCUMENT_FILTER = (
     "Documents (*.txt *.md *.markdown *.pdf *.docx *.html *.htm *.rst *.csv *.json *.py);;"
     "All files (*)"
@@ -96,9 +97,10 @@ class DocumentsPage(Page):
         self._files_again = False  # read once more when the read going ends
         self._last_progress: IndexProgress | None = None  # the run's last event shown
         self._search_serial = 0
+        self._libraries_serial = 0
         self._indexing = LibraryIndexing(lantern, self)
         self._watch = FolderWatch(lantern, tasks, self)
-        self._read_files_later = Throttle(self.refresh_files, FILES_READ_MS, parent=self)
+        self._read_later = Throttle(self.refresh_libraries, READ_MS, parent=self)
         self._build()
         self._connect()
         self._update_actions()
@@ -195,7 +197,7 @@ class DocumentsPage(Page):
         if self._closed:
             return
         self._closed = True
-        self._read_files_later.cancel()
+        self._read_later.cancel()
         self._watch.close()
         self._indexing.shutdown()
 
@@ -221,12 +223,20 @@ class DocumentsPage(Page):
             self._indexing.index_queued()
 
     def refresh_libraries(self, select: str | None = None) -> None:
+        self._libraries_serial += 1
+        serial = self._libraries_serial
         lantern = self._lantern  # its parts are built on first use: in the task
         self._tasks.run(
             lambda: lantern.documents.libraries(),
-            lambda libraries: self._show_libraries(libraries, select),
+            lambda libraries: self._libraries_read(serial, libraries, select),
             self.notice.show_error,
         )
+
+    def _libraries_read(
+        self, serial: int, libraries: list[LibraryOverview], select: str | None
+    ) -> None:
+        if serial == self._libraries_serial:  # else a newer read is on its way
+            self._show_libraries(libraries, select)
 
     def _show_libraries(
         self, libraries: Sequence[LibraryOverview], select: str | None = None
@@ -254,10 +264,15 @@ class DocumentsPage(Page):
                 "questions in the chat."
             )
             return
-        counts = library.counts
+        files, (indexed, passages) = (
+            library.counts.files,
+            (library.counts.indexed, library.counts.passages),
+        )
+        if self._files_of == library.name:  # the table is newer while indexing
+            files, (indexed, passages) = self.files.files.rowCount(), self.files.files.indexed()
         self.title.setText(
-            f"<b>{library.name}</b> · {counts.indexed:,} of {counts.files:,} files indexed · "
-            f"{counts.passages:,} passages"
+            f"<b>{html.escape(library.name)}</b> · {indexed:,} of {files:,} files indexed · "
+            f"{passages:,} passages"
         )
 
     def new_library(self) -> None:
@@ -375,6 +390,7 @@ class DocumentsPage(Page):
             else:
                 self.files.files.set_files(files, folders)
                 self._files_of = name
+            self._show_title()
         self._read_files_again()
 
     def _files_failed(self, error: BaseException) -> None:
@@ -405,8 +421,9 @@ class DocumentsPage(Page):
             self.files.files.mark(before.current, "failed" if failed else "indexed", passages)
         if progress.current:
             self.files.files.mark(progress.current, "indexing")
+        self._show_title()
         if before is None or progress.files_done != before.files_done:
-            self._read_files_later.request()
+            self._read_later.request()
         self._update_actions()
 
     def _on_finished(self, outcome: IndexOutcome) -> None:
@@ -420,7 +437,7 @@ class DocumentsPage(Page):
 
     def _run_ended(self) -> None:
         self._last_progress = None
-        self._read_files_later.cancel()
+        self._read_later.cancel()
         if not self._indexing.running():  # another run may have started for new files
             self.progress_line.hide()
         self.refresh_libraries()  # the counts, and the files' last statuses
