@@ -98,6 +98,7 @@ class DocumentsPage(Page):
         self._last_progress: IndexProgress | None = None  # the run's last event shown
         self._search_serial = 0
         self._libraries_serial = 0
+        self._select: str | None = None  # the library to select once the libraries are read
         self._indexing = LibraryIndexing(lantern, self)
         self._watch = FolderWatch(lantern, tasks, self)
         self._read_later = Throttle(self.refresh_libraries, READ_MS, parent=self)
@@ -223,19 +224,20 @@ class DocumentsPage(Page):
             self._indexing.index_queued()
 
     def refresh_libraries(self, select: str | None = None) -> None:
+        """Read the libraries; `select` one of them once shown (kept over newer reads)."""
         self._libraries_serial += 1
         serial = self._libraries_serial
+        self._select = select or self._select
         lantern = self._lantern  # its parts are built on first use: in the task
         self._tasks.run(
             lambda: lantern.documents.libraries(),
-            lambda libraries: self._libraries_read(serial, libraries, select),
+            lambda libraries: self._libraries_read(serial, libraries),
             self.notice.show_error,
         )
 
-    def _libraries_read(
-        self, serial: int, libraries: list[LibraryOverview], select: str | None
-    ) -> None:
+    def _libraries_read(self, serial: int, libraries: list[LibraryOverview]) -> None:
         if serial == self._libraries_serial:  # else a newer read is on its way
+            select, self._select = self._select, None
             self._show_libraries(libraries, select)
 
     def _show_libraries(
