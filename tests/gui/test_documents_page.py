@@ -33,19 +33,19 @@ pytestmark = pytest.mark.gui
 
 TIMEOUT_MS = 180_000  # indexing on a loaded 2-core machine, the engine started first
 
-KEEPER = """# The lighthouse
+FERRY = """# The ferry
 
-## Duties
+## Crossings
 
-The keeper trims the wick at dusk and winds the clockwork that turns the lens.
+The ferry leaves the north quay every hour and carries forty cars at most.
 
-## Weather
+## Tickets
 
-Every morning the keeper writes the wind, the sea and the sky in the log book.
+Passengers buy their tickets at the kiosk beside the gangway; children under five travel free.
 """
-GARDEN = "Tomatoes want sun and steady water; their leaves curl when the soil dries out.\n"
-BREAD = "Bread rises because yeast eats sugar and breathes out bubbles of gas into the dough.\n"
-NOTES_INDEXED = {"bread.txt": "Indexed", "garden.txt": "Indexed", "sea/keeper.md": "Indexed"}
+BEES = "Bees dance in the hive to show the others where the flowers are.\n"
+KILN = "The potter fires the clay twice: once to harden it, once more to melt the glaze.\n"
+NOTES_INDEXED = {"bees.txt": "Indexed", "kiln.txt": "Indexed", "harbour/ferry.md": "Indexed"}
 
 
 @pytest.fixture
@@ -58,10 +58,10 @@ def app(installed_embedder: InstalledModel) -> Iterator[Lantern]:
 @pytest.fixture
 def notes(tmp_path: Path) -> Path:
     folder = tmp_path / "notes"
-    (folder / "sea").mkdir(parents=True)
-    (folder / "sea" / "keeper.md").write_text(KEEPER)
-    (folder / "garden.txt").write_text(GARDEN)
-    (folder / "bread.txt").write_text(BREAD)
+    (folder / "harbour").mkdir(parents=True)
+    (folder / "harbour" / "ferry.md").write_text(FERRY)
+    (folder / "bees.txt").write_text(BEES)
+    (folder / "kiln.txt").write_text(KILN)
     return folder
 
 
@@ -99,20 +99,20 @@ def test_a_folder_added_is_indexed_and_search_finds_passages_by_meaning(
     qtbot.waitUntil(lambda: statuses(page) == NOTES_INDEXED, timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: not page.is_indexing(), timeout=TIMEOUT_MS)
     assert page.libraries.names() == ["My documents"]
-    assert int(column(page, 2)["sea/keeper.md"]) >= 1  # its passages
+    assert int(column(page, 2)["harbour/ferry.md"]) >= 1  # its passages
     qtbot.waitUntil(lambda: page.notice.message.startswith("Indexed 3 files"))
     assert unnamed_controls(page) == []
 
-    # No word of the question but "keeper" is in the passage: meaning finds it.
-    qtbot.keyClicks(page.search_box, "what does the lighthouse man record each day")
+    # No word of the question is in the passage: meaning finds it.
+    qtbot.keyClicks(page.search_box, "what does a small kid pay for the boat")
     qtbot.keyClick(page.search_box, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: bool(page.results.passages), timeout=TIMEOUT_MS)
     best = page.results.passages[0]
-    assert best.path == str(notes / "sea" / "keeper.md")
-    assert "log book" in best.text
+    assert best.path == str(notes / "harbour" / "ferry.md")
+    assert "children under five travel free" in best.text
     shown = page.results.toPlainText()
-    assert "1. keeper.md · The lighthouse > Weather" in shown
-    assert "score " in shown and "log book" in shown
+    assert "1. ferry.md · The ferry > Tickets" in shown
+    assert "score " in shown and "children under five travel free" in shown
     close_window(window)
 
 
@@ -127,8 +127,8 @@ def test_files_queued_before_the_window_opened_are_indexed_and_watched_folders_f
 
     # The folder is watched: a new file is indexed, a deleted one leaves.
     (notes / "tide.txt").write_text("The tide turns twice a day, pulled by the moon.\n")
-    (notes / "bread.txt").unlink()
-    expected = {"garden.txt": "Indexed", "sea/keeper.md": "Indexed", "tide.txt": "Indexed"}
+    (notes / "kiln.txt").unlink()
+    expected = {"bees.txt": "Indexed", "harbour/ferry.md": "Indexed", "tide.txt": "Indexed"}
     qtbot.waitUntil(lambda: statuses(page) == expected, timeout=TIMEOUT_MS)
     page.search_box.setText("how often does the tide turn")
     page.search()
@@ -142,15 +142,15 @@ def test_a_file_that_cannot_be_read_shows_why_and_the_others_are_indexed(
 ) -> None:
     damaged = notes / "report.pdf"
     damaged.write_bytes(b"%PDF-1.4 the rest of it is gone")
-    chosen = [str(damaged), str(notes / "garden.txt")]
+    chosen = [str(damaged), str(notes / "bees.txt")]
     monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *args, **kwargs: (chosen, ""))
     window, page = open_documents(qtbot, app)
     qtbot.mouseClick(page.add_files_button, Qt.MouseButton.LeftButton)
-    expected = {"report.pdf": "Failed", "garden.txt": "Indexed"}
+    expected = {"report.pdf": "Failed", "bees.txt": "Indexed"}
     qtbot.waitUntil(lambda: statuses(page) == expected, timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: column(page, ERROR)["report.pdf"] != "", timeout=TIMEOUT_MS)
     assert "not a PDF Lantern can read" in column(page, ERROR)["report.pdf"]
-    assert column(page, ERROR)["garden.txt"] == ""
+    assert column(page, ERROR)["bees.txt"] == ""
     qtbot.waitUntil(lambda: "1 could not be indexed" in page.notice.message, timeout=TIMEOUT_MS)
     close_window(window)
 
