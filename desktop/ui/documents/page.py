@@ -99,6 +99,7 @@ class DocumentsPage(Page):
         self._search_serial = 0
         self._libraries_serial = 0
         self._select: str | None = None  # the library to select once the libraries are read
+        self._removal: str | None = None  # the library to remove once the run has ended
         self._indexing = LibraryIndexing(lantern, self)
         self._watch = FolderWatch(lantern, tasks, self)
         self._read_later = Throttle(self.refresh_libraries, READ_MS, parent=self)
@@ -305,6 +306,15 @@ class DocumentsPage(Page):
         )
         if QMessageBox.question(self, "Remove library", question, yes | cancel, cancel) != yes:
             return
+        if self._indexing.running():
+            # Its files may be being saved: the run ends first (the rest stays queued).
+            self._removal = name
+            self.notice.show_info(f"Stopping the indexing to remove “{name}”…")
+            self._indexing.cancel()
+            return
+        self._remove(name)
+
+    def _remove(self, name: str) -> None:
         lantern = self._lantern
         self._tasks.run(
             lambda: lantern.documents.remove_library(name),
@@ -316,6 +326,8 @@ class DocumentsPage(Page):
         self.notice.show_info(f"Removed the library “{name}”.")
         self.refresh_libraries()
         self._watch.renew()
+        if any(o.counts.queued for o in self._libraries.values() if o.name != name):
+            self._indexing.index_queued()  # the other libraries' files, cancelled for it
 
     # ---- adding files ----
 
@@ -444,6 +456,9 @@ class DocumentsPage(Page):
             self.progress_line.hide()
         self.refresh_libraries()  # the counts, and the files' last statuses
         self._update_actions()
+        if self._removal is not None:
+            name, self._removal = self._removal, None
+            self._remove(name)
 
     # ---- the embedding model ----
 
