@@ -86,6 +86,16 @@ def statuses(page: DocumentsPage) -> dict[str, str]:
     return column(page, STATUS)
 
 
+def parcels(folder: Path, count: int) -> Path:
+    """`count` small notes, one passage each: a queue that takes a while to index."""
+    folder.mkdir()
+    for number in range(count):
+        (folder / f"note{number:03}.txt").write_text(
+            f"Parcel {number} waits on shelf {number % 7} for its owner.\n"
+        )
+    return folder
+
+
 def choose_folder(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args, **kwargs: str(folder))
 
@@ -158,12 +168,7 @@ def test_a_file_that_cannot_be_read_shows_why_and_the_others_are_indexed(
 def test_indexing_pauses_resumes_and_cancels_and_the_rest_stays_queued(
     qtbot, app: Lantern, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = tmp_path / "parcels"
-    folder.mkdir()
-    for number in range(200):
-        (folder / f"note{number:03}.txt").write_text(
-            f"Parcel {number} waits on shelf {number % 7} for its owner.\n"
-        )
+    folder = parcels(tmp_path / "parcels", 200)
     window, page = open_documents(qtbot, app)
     line = page.progress_line
     choose_folder(monkeypatch, folder)
@@ -204,14 +209,22 @@ def test_indexing_pauses_resumes_and_cancels_and_the_rest_stays_queued(
     close_window(window)
 
 
-def test_libraries_are_made_by_name_and_removed_after_a_confirmation(
-    qtbot, app: Lantern, monkeypatch: pytest.MonkeyPatch
+def test_a_library_is_made_by_name_and_removed_after_a_confirmation_even_while_indexing(
+    qtbot, app: Lantern, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     window, page = open_documents(qtbot, app)
     monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: ("  Recipes ", True))
     qtbot.mouseClick(page.libraries.new_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.libraries.names() == ["Recipes"], timeout=TIMEOUT_MS)
     assert page.libraries.selected() == "Recipes"
+    # Files added now go to it; its indexing is paused, so it is still going at the removal.
+    choose_folder(monkeypatch, parcels(tmp_path / "recipes", 30))
+    qtbot.mouseClick(page.add_folder_button, Qt.MouseButton.LeftButton)
+    line = page.progress_line
+    qtbot.waitUntil(lambda: line.words.text().startswith("Indexing:"), timeout=TIMEOUT_MS)
+    qtbot.mouseClick(line.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: line.words.text().startswith("Paused:"), timeout=TIMEOUT_MS)
+    assert [library.name for library in app.documents.libraries()] == ["Recipes"]
 
     answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Yes]
     asked: list[str] = []
@@ -224,11 +237,13 @@ def test_libraries_are_made_by_name_and_removed_after_a_confirmation(
     remove = page.libraries.remove_button
     qtbot.mouseClick(remove, Qt.MouseButton.LeftButton)
     assert "Recipes" in asked[0] and "files themselves are not touched" in asked[0]
-    assert [library.name for library in app.documents.libraries()] == ["Recipes"]
+    assert page.is_indexing() and page.libraries.names() == ["Recipes"]
     qtbot.mouseClick(remove, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.libraries.names() == [], timeout=TIMEOUT_MS)
+    assert not page.is_indexing()
+    assert page.notice.message == "Removed the library “Recipes”."
     assert app.documents.libraries() == []
-    assert not remove.isEnabled()
+    assert not remove.isEnabled() and page.files.files.rowCount() == 0
     close_window(window)
 
 
