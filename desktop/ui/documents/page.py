@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.errors import EmbedderMissing
+from desktop.errors import EmbedderMissing, LibraryNotFound
 from desktop.services.documents import DEFAULT_LIBRARY, LibraryOverview, ScanReport
 from desktop.services.indexing import IndexOutcome, IndexProgress
 from desktop.store.documents import FileRecord, FoundPassage
@@ -409,7 +409,10 @@ class DocumentsPage(Page):
 
     def _files_failed(self, error: BaseException) -> None:
         self._files_reading = False
-        self.notice.show_error(error)
+        if isinstance(error, LibraryNotFound):  # removed meanwhile (here, or by `lantern docs`)
+            self.refresh_libraries()
+        else:
+            self.notice.show_error(error)
         self._read_files_again()
 
     def _read_files_again(self) -> None:
