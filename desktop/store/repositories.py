@@ -324,11 +324,12 @@ def _set_documents(
     session: Session, row: Conversation, libraries: Sequence[str], documents_only: bool
 ) -> None:
     wanted = set(libraries)
-    ids = dict(
-        session.execute(select(Library.name, Library.id).where(Library.name.in_(wanted)))
-        .tuples()
-        .all()
-    )
+    ids: dict[str, int] = {
+        name: library_id
+        for name, library_id in session.execute(
+            select(Library.name, Library.id).where(Library.name.in_(wanted))
+        )
+    }
     missing = sorted(wanted - ids.keys())
     if missing:
         raise LibraryNotFound(
