@@ -34,13 +34,13 @@ ORBIT = """# Orbit
 
 On Windows, run orbit-setup.exe as administrator and restart when it asks.
 
-## Settings
+## Files
 
-Orbit keeps its settings in a file named orbit.toml in the .config folder of your home.
+Orbit reads its options from orbit.toml, in the .config folder of your home.
 """
 CAMERA = """# The camera
 
-The camera stores its settings on the memory card, in a file named CAMERA.CFG.
+The settings of the camera are stored on its memory card, in a file named CAMERA.CFG.
 Charge the battery for three hours before the first use.
 """
 GARDEN = "Tomatoes want sun and steady water; their leaves curl when the soil dries out.\n"
@@ -117,13 +117,12 @@ def test_an_answer_keeps_its_sources_and_the_model_was_shown_them(
 
 
 def test_a_follow_up_stays_on_the_document_of_the_conversation(app: Lantern, notes: Path) -> None:
-    follow_up = "and where does it keep its settings?"
-    # Asked alone, the follow-up could be about the camera as well as Orbit.
+    follow_up = "and where are its settings stored?"
+    # Asked alone, the follow-up is taken to be about the camera.
     alone = app.chat.send(follow_up, documents=NOTES, max_tokens=8, temperature=0)
     answered(alone)
     assert alone.outcome is not None
-    paths_alone = [s.path for s in alone.outcome.answer.sources]
-    assert str(notes / "camera.md") in paths_alone
+    assert alone.outcome.answer.sources[0].path == str(notes / "camera.md")
 
     first = app.chat.send(
         "How do I install Orbit on Windows?", documents=NOTES, max_tokens=8, temperature=0
@@ -133,9 +132,10 @@ def test_a_follow_up_stays_on_the_document_of_the_conversation(app: Lantern, not
     answered(second)
     assert second.outcome is not None
     sources = second.outcome.answer.sources
-    settings = next(s for s in sources if "orbit.toml" in s.text)
-    camera = [s for s in sources if s.path == str(notes / "camera.md")]
-    assert all(settings.number < s.number for s in camera)  # Orbit's passage ranks first
+    assert sources[0].path == str(notes / "orbit.md")
+    options = next(s for s in sources if "orbit.toml" in s.text)
+    camera = next(s for s in sources if s.path == str(notes / "camera.md"))
+    assert options.number < camera.number  # Orbit's answer ranks above the camera's
 
 
 def test_only_from_my_documents_says_when_nothing_there_answers(
@@ -161,6 +161,8 @@ def test_only_from_my_documents_says_when_nothing_there_answers(
 def test_the_passages_fit_a_tiny_context_window_beside_the_conversation_and_the_answer(
     app: Lantern, tmp_path: Path
 ) -> None:
+    window = 512
+    app.change_settings(context_length=window)  # before the engines are first used
     # A library of long passages: eight of them would fill the window many times over.
     guide = tmp_path / "guide.md"
     guide.write_text(
@@ -175,8 +177,6 @@ def test_the_passages_fit_a_tiny_context_window_beside_the_conversation_and_the_
     )
     app.documents.add([guide], "Guide")
     index(app)
-    app.change_settings(context_length=512)  # before the engine is first used
-    window = 512
     turn = app.chat.send(
         "What does the keeper write in the log?",
         documents=DocumentChoice(("Guide",), documents_only=False),
