@@ -128,9 +128,7 @@ def _messages(session: Session, rows: Iterable[Message]) -> list[MessageRecord]:
             .order_by(MessageSourceRow.message_id, MessageSourceRow.number)
         )
         for source in session.scalars(query):
-            sources.setdefault(source.message_id, []).append(
-                plain_record(MessageSource, source)
-            )
+            sources.setdefault(source.message_id, []).append(plain_record(MessageSource, source))
     return [_message(row, sources.get(row.id, ())) for row in rows]
 
 
@@ -335,7 +333,9 @@ def _set_documents(
         raise LibraryNotFound(
             f"There is no library {missing[0]!r}; `lantern docs list` shows the libraries."
         )
-    session.execute(delete(ConversationLibrary).where(ConversationLibrary.conversation_id == row.id))
+    session.execute(
+        delete(ConversationLibrary).where(ConversationLibrary.conversation_id == row.id)
+    )
     session.add_all(
         ConversationLibrary(conversation_id=row.id, library_id=library_id)
         for library_id in ids.values()

@@ -138,9 +138,7 @@ def test_a_follow_up_stays_on_the_document_of_the_conversation(app: Lantern, not
     assert options.number < camera.number  # Orbit's answer ranks above the camera's
 
 
-def test_only_from_my_documents_says_when_nothing_there_answers(
-    app: Lantern, notes: Path
-) -> None:
+def test_only_from_my_documents_says_when_nothing_there_answers(app: Lantern, notes: Path) -> None:
     only = DocumentChoice(("Notes",), documents_only=True)
     turn = app.chat.send("Who won the football World Cup in 1998?", documents=only)
     assert answered(turn) == not_found_answer()
