@@ -84,6 +84,25 @@ def questions() -> list[Question]:
     return [Question(e["question"], e["topic"], e["answer"], e.get("hard_for")) for e in entries]
 
 
+def question_overlaps(asked: list[Question]) -> list[float]:
+    """Each question's word overlap with the sentence of its answer (`word_overlap`)."""
+    texts = {name: normalized(topic_markdown(name)) for name in topic_names()}
+    return [
+        word_overlap(q.question, answer_sentence(texts[q.topic], normalized(q.answer)))
+        for q in asked
+    ]
+
+
+def describe(asked: list[Question]) -> str:
+    """The set in a line: its size, its breadth, how little it repeats its answers' words."""
+    overlaps = question_overlaps(asked)
+    return (
+        f"{len(asked)} questions over {len({q.topic for q in asked})} of {len(topics)} topics; "
+        f"word overlap with the answer's sentence: mean {statistics.mean(overlaps):.3f}, "
+        f"median {statistics.median(overlaps):.3f}"
+    )
+
+
 def normalized(text: str) -> str:
     """`text` with every run of whitespace one space: line wraps do not matter."""
     return " ".join(text.split())
@@ -149,18 +168,11 @@ def main() -> int:
 
 
 def _print_overlap() -> None:
-    texts = {name: normalized(topic_markdown(name)) for name in topic_names()}
     asked = questions()
-    overlaps = []
-    for q in asked:
-        overlap = word_overlap(q.question, answer_sentence(texts[q.topic], normalized(q.answer)))
-        overlaps.append(overlap)
+    overlaps = question_overlaps(asked)
+    for q, overlap in zip(asked, overlaps, strict=True):
         print(f"{overlap:.2f}  {q.topic:<22} {q.question}")
-    print(
-        f"{len(asked)} questions over {len({q.topic for q in asked})} topics; word overlap "
-        f"with the answer's sentence: mean {statistics.mean(overlaps):.3f}, "
-        f"median {statistics.median(overlaps):.3f}, max {max(overlaps):.2f}"
-    )
+    print(f"{describe(asked)}; max overlap {max(overlaps):.2f}")
 
 
 if __name__ == "__main__":
