@@ -67,7 +67,7 @@ lint: $(INSTALLED)
 # huggingface_hub's; on the starter model. The frozen app's start against the source
 # install's needs the bundle, and Debian's xvfb and xdotool.
 bench: package
-	@$(BIN)/python -m desktop.models.embedder_install "$(LANTERN_STARTER_CACHE)" >/dev/null && \
+	@embedder=$$($(BIN)/python -m desktop.models.embedder_install "$(LANTERN_STARTER_CACHE)") && \
 	home=$$(mktemp -d) && trap 'rm -rf "$$home"' EXIT && \
 	LANTERN_HOME=$$home $(BIN)/lantern models install-starter >/dev/null && \
 	LANTERN_HOME=$$home $(BIN)/lantern bench --threads 2 $(BENCH_ARGS) && \
@@ -90,8 +90,8 @@ bench: package
 	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" && \
 	$(BIN)/python benchmarks/remote_decode.py \
 	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" && \
-	$(BIN)/python benchmarks/docs_recall.py && \
-	$(BIN)/python benchmarks/docs_indexing.py && \
+	$(BIN)/python benchmarks/docs_recall.py "$$embedder" --threads 2 && \
+	$(BIN)/python benchmarks/docs_indexing.py "$$embedder" --threads 2 && \
 	$(BIN)/python benchmarks/docs_search.py && \
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/docs_gui_stall.py && \
 	xvfb-run -a $(BIN)/python benchmarks/cold_start.py
