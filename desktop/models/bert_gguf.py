@@ -96,11 +96,14 @@ def convert_model_folder(model_dir: Path, out: Path, *, name: str) -> None:
     writer.add_tokenizer_pre("default")
     writer.add_token_list([_phantom(token) for token in tokens])
     writer.add_token_types(
-        [gguf.TokenType.CONTROL if i in control else gguf.TokenType.NORMAL for i in range(len(tokens))]
+        [
+            gguf.TokenType.CONTROL if i in control else gguf.TokenType.NORMAL
+            for i in range(len(tokens))
+        ]
     )
-    gguf.SpecialVocab(model_dir, special_token_types=SPECIAL_TOKENS, n_vocab=len(tokens)).add_to_gguf(
-        writer
-    )
+    gguf.SpecialVocab(
+        model_dir, special_token_types=SPECIAL_TOKENS, n_vocab=len(tokens)
+    ).add_to_gguf(writer)
     names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.BERT, shape.layers)
     for tensor, data in _gguf_tensors(weights, names, shape):
         writer.add_tensor(tensor, data)
@@ -190,7 +193,11 @@ def _vocabulary(tokenizer: dict[str, Any], vocab_size: int) -> tuple[list[str], 
     """The tokens by id, and the ids of the special (control) ones."""
     model = tokenizer.get("model")
     vocab = model.get("vocab") if isinstance(model, dict) else None
-    if not isinstance(model, dict) or model.get("type") != "WordPiece" or not isinstance(vocab, dict):
+    if (
+        not isinstance(model, dict)
+        or model.get("type") != "WordPiece"
+        or not isinstance(vocab, dict)
+    ):
         raise InvalidModelFile("The model's tokenizer.json is not a WordPiece vocabulary.")
     by_id = {i: t for t, i in vocab.items() if isinstance(i, int) and not isinstance(i, bool)}
     if len(by_id) != len(vocab) or sorted(by_id) != list(range(vocab_size)):
