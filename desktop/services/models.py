@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from desktop.engine.text_model import LOCAL_CAPABILITIES, Capabilities
-from desktop.errors import ModelNotFound, ModelNotInstalled, NoModelInstalled, RemoteNotFound
+from desktop.errors import (
+    InvalidModelFile,
+    ModelNotFound,
+    ModelNotInstalled,
+    NoModelInstalled,
+    RemoteNotFound,
+)
 from desktop.models.catalog import CatalogEntry, load_catalog
 from desktop.models.embedders import Embedder, choose_embedder, is_embedding_model
 from desktop.models.fit import FitEstimate, fit_estimate
@@ -124,7 +130,13 @@ class ModelService:
         """The model asked for (an installed one's id, or a remote's NAME:MODEL); else the
         default one (`default_model_id`)."""
         if model_id:
-            return self._find(model_id)
+            found = self._find(model_id)
+            if isinstance(found, InstalledModel) and is_embedding_model(found):
+                raise InvalidModelFile(
+                    f"{model_id} is an embedding model: it turns documents into vectors for "
+                    "searching them, and cannot write text. Choose another model."
+                )
+            return found
         installed = self._text_models()
         default = self._default_id(installed)
         return next((m for m in installed if m.id == default), None) or self._find(default)

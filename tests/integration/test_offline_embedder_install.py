@@ -210,6 +210,8 @@ def test_documents_embed_with_the_offline_model_and_chat_never_offers_it(
     assert (embedder.query_prefix, embedder.document_prefix) == ("", "")
     # A default model setting naming the embedder still chats with a chat model.
     assert service(default_model_id=OFFLINE_EMBEDDER_ID).choose().id == installed_starter.id
+    with pytest.raises(InvalidModelFile, match=r"is an embedding model: .* cannot write text"):
+        models.choose(OFFLINE_EMBEDDER_ID)
 
 
 def test_an_embedder_from_a_catalog_repository_gets_its_prefixes(
