@@ -55,6 +55,7 @@ endif
 # this machine with dpkg (as root, or through sudo) and removed again.
 package-test: package
 	$(BIN)/python -m desktop.models.starter "$(LANTERN_STARTER_CACHE)" >/dev/null
+	$(BIN)/python -m desktop.models.embedder_install "$(LANTERN_STARTER_CACHE)" >/dev/null
 	$(BIN)/python -m pytest tests/packaging
 
 lint: $(INSTALLED)

@@ -69,21 +69,42 @@ def _imported_once(
     return ModelLibrary(home / "models", home / "cache").import_file(starter_model_path)
 
 
+@pytest.fixture(scope="session")
+def _embedder_imported_once(
+    embedder_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> InstalledModel:
+    home = tmp_path_factory.mktemp("embedder-imported-once")
+    return ModelLibrary(home / "models", home / "cache").import_file(embedder_model)
+
+
 @pytest.fixture
 def installed_starter(lantern_home: Path, _imported_once: InstalledModel) -> InstalledModel:
     """The starter model installed in this test's home: the file hard-linked (or copied) and
     the header cache carried over, so each test skips re-reading the header."""
+    return _installed_in_this_home(_imported_once)
+
+
+@pytest.fixture
+def installed_embedder(
+    installed_starter: InstalledModel, _embedder_imported_once: InstalledModel
+) -> InstalledModel:
+    """The offline embedder installed in this test's home, beside the starter model (the
+    documents' tests chat with one and search with the other)."""
+    return _installed_in_this_home(_embedder_imported_once)
+
+
+def _installed_in_this_home(imported: InstalledModel) -> InstalledModel:
     from desktop.paths import app_paths
 
     paths = app_paths()
-    source_home = _imported_once.path.parent.parent
-    target = paths.models / _imported_once.path.name
+    source_home = imported.path.parent.parent
+    target = paths.models / imported.path.name
     try:
-        os.link(_imported_once.path, target)
+        os.link(imported.path, target)
     except OSError:
-        shutil.copy2(_imported_once.path, target)
+        shutil.copy2(imported.path, target)
     shutil.copytree(source_home / "cache", paths.cache, dirs_exist_ok=True)
-    return ModelLibrary(paths.models, paths.cache).get(_imported_once.id)
+    return ModelLibrary(paths.models, paths.cache).get(imported.id)
 
 
 @pytest.fixture
