@@ -33,9 +33,9 @@ from desktop.store.schema import (
 
 SEARCH_MODES = ("hybrid", "vector", "keyword")
 RRF_K = 60  # reciprocal rank fusion: score = sum over the lists of 1 / (RRF_K + rank)
-# A word in more than this share of the passages ranks nothing (its bm25 weight is about
-# nil) yet makes FTS5 score every passage holding it: it is left out of the query.
-COMMON_WORD_SHARE = 0.5
+# At most about this many passages scored by bm25 for a query (about 1 µs each): its
+# commonest words are left out beyond it (benchmarks/docs_search.py).
+KEYWORD_SCORING_BUDGET = 10_000
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -518,7 +518,9 @@ def _similarities(
 
 
 def _telling_words(connection: Connection, query: str) -> list[str]:
-    """The query's words, less those in most passages (when any other is left)."""
+    """The query's rarest words, as many as keep the passages bm25 must score within
+    KEYWORD_SCORING_BUDGET (the rarest one always): bm25 scores every passage holding any
+    word, and a word held by many passages weighs little in their ranking."""
     words = list(dict.fromkeys(word.lower() for word in _WORD.findall(query)))
     if len(words) < 2:
         return words
@@ -528,9 +530,15 @@ def _telling_words(connection: Connection, query: str) -> list[str]:
             f"SELECT term, doc FROM passages_fts_words WHERE term IN ({marks})", tuple(words)
         ).all()
     )
-    total = connection.exec_driver_sql("SELECT count(*) FROM passages").scalar() or 0
-    telling = [w for w in words if held_by.get(w, 0) <= COMMON_WORD_SHARE * total]
-    return telling or words
+    # A word the index folds differently (diacritics) is not found here: kept, as if rare.
+    by_rarity = sorted(words, key=lambda word: held_by.get(word, 0))
+    telling, scored = by_rarity[:1], held_by.get(by_rarity[0], 0)
+    for word in by_rarity[1:]:
+        scored += held_by.get(word, 0)
+        if scored > KEYWORD_SCORING_BUDGET:
+            break
+        telling.append(word)
+    return telling
 
 
 def _best_worded(
