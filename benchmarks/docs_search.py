@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from history_search import VOCABULARY, words
 
 from desktop.store.db import Database
 from desktop.store.documents import DocumentStore, NewPassage
@@ -31,24 +32,14 @@ from desktop.store.documents import DocumentStore, NewPassage
 DIMENSION = 384
 PER_FILE = 100
 PASSAGE_CHARS = 1_000
-VOCABULARY = 20_000
 EMBEDDER = "benchmark-embedder"
 MODES = ("hybrid", "vector", "keyword")
-
-
-def vocabulary(rng: random.Random) -> list[str]:
-    """Made-up words, so any word's frequency is known: rank r appears ~1/r as often."""
-    syllables = ["ka", "lo", "mi", "ren", "tu", "sa", "vel", "no", "ri", "dan", "po", "shi"]
-    words: dict[str, None] = {}
-    while len(words) < VOCABULARY:
-        words["".join(rng.choice(syllables) for _ in range(rng.randint(2, 4)))] = None
-    return list(words)
 
 
 class ZipfWords:
     def __init__(self, rng: random.Random) -> None:
         self._rng = rng
-        self.words = vocabulary(rng)
+        self.words = words(rng)  # the made-up vocabulary of the history benchmark
         self._cumulative = list(itertools.accumulate(1 / rank for rank in range(1, VOCABULARY + 1)))
 
     def pick(self) -> str:
