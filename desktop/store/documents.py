@@ -509,12 +509,15 @@ def _similarities(
     """The cosine similarity to the query of passages found by words alone."""
     if not passage_ids:
         return {}
-    marks = ", ".join("?" for _ in passage_ids)
-    rows = connection.exec_driver_sql(
-        f"SELECT passage_id, embedding FROM {table} WHERE passage_id IN ({marks})",
-        tuple(passage_ids),
-    ).all()
-    return {int(pid): float(np.frombuffer(blob, dtype=np.float32) @ unit) for pid, blob in rows}
+    # One lookup each: vec0 answers `passage_id IN (...)` by reading every vector.
+    similarities = {}
+    for pid in passage_ids:
+        blob = connection.exec_driver_sql(
+            f"SELECT embedding FROM {table} WHERE passage_id = ?", (pid,)
+        ).scalar()
+        if blob is not None:
+            similarities[int(pid)] = float(np.frombuffer(blob, dtype=np.float32) @ unit)
+    return similarities
 
 
 def _telling_words(connection: Connection, query: str) -> list[str]:
