@@ -226,3 +226,12 @@ class WaitCancelled(LanternError):
 class ModelNotLoadedYet(LanternError):
     """A count (or another look at the prompt) needs a model that is not loaded, and loading
     it now would unload another one: it is done once a run loads the model."""
+
+
+# Documents: libraries of the user's files (store/documents.py).
+class LibraryExists(LanternError, ValueError):
+    """A library of that name is there already: names are unique."""
+
+
+class LibraryNotFound(LanternError, LookupError):
+    pass
