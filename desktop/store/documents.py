@@ -296,6 +296,17 @@ class DocumentStore:
             session.flush()
             return _file(row)
 
+    def queued_bytes(self, library_ids: Sequence[int] | None = None) -> tuple[int, int]:
+        """How many files wait in the queue, and their bytes (for the time left)."""
+        query = select(func.count(), func.coalesce(func.sum(LibraryFile.size), 0)).where(
+            LibraryFile.status.in_(("queued", "indexing"))
+        )
+        if library_ids is not None:
+            query = query.where(LibraryFile.library_id.in_(library_ids))
+        with self._db.session() as session:
+            files, size = session.execute(query).one()
+        return int(files), int(size)
+
     def requeue_unfinished(self) -> int:
         """Files left being indexed by a run that ended (a crash, a kill) go back to the queue."""
         return self._requeue(LibraryFile.status == "indexing")
@@ -414,7 +425,7 @@ class DocumentStore:
             elif mode == "keyword":
                 scores = worded
             else:
-                scores = _fused(similar, worded)
+                scores = fused_scores(similar, worded)
             best = sorted(scores, key=lambda pid: -scores[pid])[:limit]
             if unit is not None and table is not None:
                 missing = [pid for pid in best if pid not in similar]
@@ -563,7 +574,7 @@ def _best_worded(
     return {int(pid): -float(rank) for pid, rank in rows}
 
 
-def _fused(*ranked: dict[int, float]) -> dict[int, float]:
+def fused_scores(*ranked: dict[int, float]) -> dict[int, float]:
     """Reciprocal rank fusion of lists of scores (each higher-is-better)."""
     fused: dict[int, float] = {}
     for scores in ranked:
