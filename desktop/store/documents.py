@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,8 @@ RRF_K = 60  # reciprocal rank fusion: score = sum over the lists of 1 / (RRF_K +
 # commonest words are left out beyond it (benchmarks/docs_search.py).
 KEYWORD_SCORING_BUDGET = 10_000
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Vector searches run here while the word search runs in the caller's thread.
+_VECTOR_SEARCHES = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vector-search")
 
 
 @dataclass(frozen=True)
@@ -414,12 +417,17 @@ class DocumentStore:
         depth = limit if mode != "hybrid" else max(limit * 4, 20)
         with self._db.engine.connect() as connection:
             table = _existing_vector_table(connection, embedder_key)
-            similar: dict[int, float] = {}
+            nearest: Future[dict[int, float]] | None = None
             if mode != "keyword" and unit is not None and table is not None:
-                similar = _nearest(connection, table, unit, library_ids, depth)
+                # On a connection of its own, beside the word search: SQLite lets the GIL go
+                # while it scans, so a hybrid search takes about as long as its slower half.
+                nearest = _VECTOR_SEARCHES.submit(
+                    self._nearest_on_own_connection, table, unit, library_ids, depth
+                )
             worded: dict[int, float] = {}
             if mode != "vector":
                 worded = _best_worded(connection, query, library_ids, depth)
+            similar = {} if nearest is None else nearest.result()
             if mode == "vector":
                 scores = similar
             elif mode == "keyword":
@@ -436,6 +444,12 @@ class DocumentStore:
             for pid in best
             if pid in found
         ]
+
+    def _nearest_on_own_connection(
+        self, table: str, unit: npt.NDArray[np.float32], library_ids: Sequence[int], depth: int
+    ) -> dict[int, float]:
+        with self._db.engine.connect() as connection:
+            return _nearest(connection, table, unit, library_ids, depth)
 
     def passage(self, passage_id: int) -> FoundPassage:
         with self._db.engine.connect() as connection:
