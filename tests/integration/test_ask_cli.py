@@ -41,13 +41,14 @@ def test_an_answer_comes_with_its_citations_and_a_follow_up_goes_on(
     assert "under the stairs" in best["text"]
     assert isinstance(best["score"], float) and isinstance(best["cited"], bool)
 
-    # The same conversation, in the history, goes on with a follow-up from its documents.
-    again = asked(
-        "and who writes down the parcels?", "--conversation", str(result["conversation_id"])
-    )
-    assert again["conversation_id"] == result["conversation_id"]
+    # The conversation is in the history, and goes on with a follow-up from its documents.
+    ledger = asked("Who keeps a record of the parcels?")
+    again = asked("and what colour is it?", "--conversation", str(ledger["conversation_id"]))
+    assert again["conversation_id"] == ledger["conversation_id"] != result["conversation_id"]
     assert again["citations"][0]["file"] == str(folder / "ledger.md")
     assert again["citations"][0]["heading"] == "Ledger"
+    titles = [c["title"] for c in json.loads(lantern("history", "list", "--json").stdout)]
+    assert "Where is the musical instrument kept?" in titles
 
     # Without --json: the answer, then the Sources list with each passage.
     shown = lantern("ask", "Where is the violin case?", "--max-tokens", "8").stdout
