@@ -423,9 +423,7 @@ class ChatService:
     def documents_for(self, conversation_id: int) -> DocumentChoice:
         """The libraries the conversation answers from, and whether only from them."""
         record = self.conversations.get(conversation_id)
-        return DocumentChoice(
-            tuple(self.conversations.libraries(conversation_id)), record.documents_only
-        )
+        return DocumentChoice(self.conversations.libraries(conversation_id), record.documents_only)
 
     def choose_documents(
         self, conversation_id: int, libraries: Sequence[str], *, documents_only: bool

@@ -285,10 +285,10 @@ class ConversationRepository:
                 session.delete(row)  # its messages go by the foreign key's cascade
             return len(rows)
 
-    def libraries(self, conversation_id: int) -> list[str]:
+    def libraries(self, conversation_id: int) -> tuple[str, ...]:
         """The names of the libraries the conversation answers from."""
         with self._db.session() as session:
-            return list(
+            return tuple(
                 session.scalars(
                     select(Library.name)
                     .join(ConversationLibrary, ConversationLibrary.library_id == Library.id)
