@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
@@ -133,20 +133,7 @@ def _messages(session: Session, rows: Iterable[Message]) -> list[MessageRecord]:
 
 
 def _add_sources(session: Session, message_id: int, sources: Sequence[MessageSource]) -> None:
-    session.add_all(
-        MessageSourceRow(
-            message_id=message_id,
-            number=source.number,
-            path=source.path,
-            page=source.page,
-            heading=source.heading,
-            start=source.start,
-            end=source.end,
-            text=source.text,
-            score=source.score,
-        )
-        for source in sources
-    )
+    session.add_all(MessageSourceRow(message_id=message_id, **asdict(s)) for s in sources)
 
 
 class ConversationRepository:
