@@ -5,12 +5,15 @@ says when nothing is there, and the passages always leave the answer room in the
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from engine_processes import engine_pid_of
 
-from desktop.errors import LibraryNotFound
+from desktop.errors import EngineCrashed, LibraryNotFound
 from desktop.models.installed import InstalledModel
 from desktop.services.app import Lantern
 from desktop.services.chat import ChatTurn, DocumentChoice
@@ -189,6 +192,31 @@ def test_the_passages_fit_a_tiny_context_window_beside_the_conversation_and_the_
     assert outcome.stats.prompt_tokens + 64 <= window  # and the answer had its room
     assert 1 <= len(outcome.answer.sources) < 4
     assert all(s.path == str(guide) for s in outcome.answer.sources)
+
+
+def test_an_answer_cut_short_by_a_crash_keeps_its_sources_and_goes_on_from_them(
+    app: Lantern, notes: Path
+) -> None:
+    turn = app.chat.send(
+        "Tell me everything the lighthouse keeper does, at length.",
+        documents=NOTES,
+        max_tokens=300,
+    )
+    pieces = []
+    with pytest.raises(EngineCrashed):
+        for piece in turn:
+            pieces.append(piece)
+            if len(pieces) == 3:  # before its first flush: the sources go with its end
+                os.kill(engine_pid_of(app, "chat"), signal.SIGKILL)
+    stored = app.chat.conversation(turn.conversation.id)[1][-1]
+    assert stored.status == "interrupted" and stored.content == "".join(pieces)
+    assert stored.sources and stored.sources[0].path == str(notes / "keeper.md")
+
+    # Going on, the answer is given the same passages, under the same numbers, once.
+    more = app.chat.continue_answer(turn.answer_id, max_tokens=8)
+    answered(more)
+    assert more.outcome is not None and more.outcome.answer.sources == stored.sources
+    assert more.prompt[0].content == turn.prompt[0].content
 
 
 def test_an_unknown_library_is_refused_before_anything_is_stored(app: Lantern) -> None:
