@@ -316,9 +316,10 @@ def _set_documents(
         )
     }
     missing = sorted(wanted - ids.keys())
-    if missing:
+    if missing:  # worded as DocumentStore.library words it
+        names = ", ".join(f"'{name}'" for name in session.scalars(select(Library.name)))
         raise LibraryNotFound(
-            f"There is no library {missing[0]!r}; `lantern docs list` shows the libraries."
+            f"There is no library called '{missing[0]}'. Libraries: {names or 'none yet'}."
         )
     session.execute(
         delete(ConversationLibrary).where(ConversationLibrary.conversation_id == row.id)

@@ -220,6 +220,6 @@ def test_an_answer_cut_short_by_a_crash_keeps_its_sources_and_goes_on_from_them(
 
 
 def test_an_unknown_library_is_refused_before_anything_is_stored(app: Lantern) -> None:
-    with pytest.raises(LibraryNotFound, match="no library 'Nowhere'"):
+    with pytest.raises(LibraryNotFound, match="no library called 'Nowhere'"):
         app.chat.send("Hello?", documents=DocumentChoice(("Nowhere",), documents_only=False))
     assert app.chat.list_conversations() == []

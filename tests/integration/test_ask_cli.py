@@ -73,5 +73,5 @@ def test_bad_input_gets_a_clear_message(
     library(tmp_path)
     unknown = lantern("ask", "Where is the violin?", "--library", "Attic", check=False)
     assert unknown.returncode == 1
-    assert "no library 'Attic'" in unknown.stderr and "lantern docs list" in unknown.stderr
+    assert "no library called 'Attic'. Libraries: 'Post room'." in unknown.stderr
     assert json.loads(lantern("history", "list", "--json").stdout) == []  # nothing stored
