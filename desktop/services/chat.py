@@ -56,8 +56,8 @@ from desktop.tasks.grounded import (
     fit_passages,
     grounded_system_message,
     not_found_answer,
-    nothing_relevant,
     passage_budget,
+    relevant_passages,
     source_entry,
 )
 from desktop.tasks.sampling_fields import (
@@ -445,7 +445,8 @@ class ChatService:
         """What a turn of a conversation with libraries is given (None: it has none): the
         passages found for its question that fit the model's context window beside the
         conversation and the answer, or `given` ones (an answer going on from where it was
-        cut short keeps its sources)."""
+        cut short keeps its sources). Without a passage close enough to the question, the
+        turn is answered as a plain chat, or, only from the documents, `not_found`."""
         choice = self.documents_for(conversation.id)
         own_prompt = conversation.system_prompt
         if given:
@@ -464,7 +465,8 @@ class ChatService:
                 libraries=choice.libraries,
                 limit=RETRIEVED_PASSAGES,
             )
-            if choice.documents_only and nothing_relevant(p.similarity for p in found):
+            found = relevant_passages(found)
+            if choice.documents_only and not found:
                 return Grounding(None, not_found=True)
             bare = grounded_system_message(own_prompt, [], documents_only=choice.documents_only)
             budget = passage_budget(
