@@ -455,8 +455,7 @@ class ChatService:
             return None
         else:
             if self._documents is None:
-                raise LanternError("This conversation answers from documents, which are not "
-                                   "available here.")  # fmt: skip
+                raise LanternError("This conversation answers from documents: open it in Lantern.")
             question = history[-1].content
             earlier = [m.content for m in history[:-1] if m.role == "user"]
             found = self._documents.retrieve(
