@@ -68,7 +68,7 @@ NumberedT = TypeVar("NumberedT", bound=Numbered)
 
 # [1], [2, 3], [1-3] (an en dash too); [1][2] is two of them.
 _RANGE_DASH = "[-\u2013]"
-_CITATION = re.compile(rf"\[\s*(\d+(?:\s*(?:,|{_RANGE_DASH})\s*\d+)*)\s*\]")
+_CITATION = re.compile(rf"\[\s*(\d+(?:\s*(?:,|{_RANGE_DASH})\s*\d+)*)\s*\]", re.ASCII)
 _LONGEST_RANGE = 50  # a "[1-9999]" in an answer is not a citation of every source
 
 
