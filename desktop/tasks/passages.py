@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -37,6 +38,8 @@ MIN_MARGIN = 2
 # A passage cut at a paragraph's end rather than mid-paragraph when it is at least this full.
 PARAGRAPH_CUT_SHARE = 0.5
 HEADING_PATH_SEPARATOR = " > "
+# A heading's line, a setext underline after it ("Title\n====="), and the whitespace after.
+HEADING_LINE = re.compile(r"[^\n]*(?:\n[ \t]*(?:=+|-+)[ \t]*(?=\n|\Z))?\s*")
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,10 @@ def split_into_passages(
     text = document.text
     margin = min(max(MIN_MARGIN, math.ceil(max_tokens * MARGIN_SHARE)), max_tokens - 1)
     budget = max_tokens - margin
-    sections = [_sentences(text, start, end) for start, end in _sections(text, document.headings)]
+    cuts = sorted(_heading_lines(text, document.headings))
+    sections = [
+        _sentences(text, start, end, cuts) for start, end in _sections(text, document.headings)
+    ]
     _count(text, sections, count_tokens, budget)
     heading_starts = {heading.start for heading in document.headings}
     spans = [
@@ -95,7 +101,7 @@ def split_into_passages(
 def _sections(text: str, headings: Sequence[Heading]) -> list[tuple[int, int]]:
     """The text cut where a heading of SECTION_LEVEL or above begins. A section of only
     headings (a chapter's title right before its first section's) or of only whitespace
-    goes with the section after it, the last with the one before."""
+    goes with the section after it."""
     starts = {heading.start for heading in headings}
     cuts = sorted(
         {h.start for h in headings if h.level <= SECTION_LEVEL and 0 < h.start < len(text)}
@@ -107,31 +113,41 @@ def _sections(text: str, headings: Sequence[Heading]) -> list[tuple[int, int]]:
             sections.append((start, cut))
             start = cut
     sections.append((start, len(text)))
-    if len(sections) > 1 and not _has_body(text, *sections[-1], starts):
-        last = sections.pop()
-        sections[-1] = (sections[-1][0], last[1])
     return sections
 
 
 def _has_body(text: str, start: int, end: int, heading_starts: set[int]) -> bool:
     """Whether text[start:end] has more than whitespace after the headings it opens with
     (each its paragraph)."""
-    while start in heading_starts:
-        after = PARAGRAPH_END.search(text, start, end)
-        if after is None:
-            return False
-        start = after.end()
+    while start < end and start in heading_starts:
+        start = HEADING_LINE.match(text, start, end).end()  # type: ignore[union-attr]
     return bool(text[start:end].strip())
 
 
-def _sentences(text: str, start: int, end: int) -> list[_Piece]:
+def _heading_lines(text: str, headings: Sequence[Heading]) -> set[int]:
+    """Where each heading's line begins and ends: a heading is a piece of its own."""
+    cuts = set()
+    for heading in headings:
+        if 0 <= heading.start < len(text):
+            cuts.add(heading.start)
+            cuts.add(text.find("\n", heading.start) + 1 or len(text))
+    return cuts
+
+
+def _sentences(text: str, start: int, end: int, cuts: list[int]) -> list[_Piece]:
+    """text[start:end] in sentences (a heading's line one of them), each with the
+    whitespace after it."""
     pieces = []
     for paragraph in split_after(text[start:end], PARAGRAPH_END):
-        sentences = split_after(paragraph, SENTENCE_END)
-        for index, sentence in enumerate(sentences):
-            last = index == len(sentences) - 1
-            pieces.append(_Piece(start, start + len(sentence), ends_paragraph=last))
-            start += len(sentence)
+        stop = start + len(paragraph)
+        inside = cuts[bisect.bisect_right(cuts, start) : bisect.bisect_left(cuts, stop)]
+        for block_start, block_end in zip([start, *inside], [*inside, stop], strict=True):
+            at = block_start
+            for sentence in split_after(text[block_start:block_end], SENTENCE_END):
+                pieces.append(_Piece(at, at + len(sentence), ends_paragraph=False))
+                at += len(sentence)
+        pieces[-1].ends_paragraph = True
+        start = stop
     return pieces
 
 
@@ -156,14 +172,19 @@ def _count(text: str, sections: list[list[_Piece]], count_tokens: CountTokens, b
 
 
 def _cut(text: str, piece: _Piece, budget: int) -> list[_Piece]:
-    """A piece too long for a passage in smaller ones: its words, else slices of about a
-    passage's worth of characters (by its count)."""
+    """A piece too long for a passage in smaller ones: its words, else slices of about half
+    a passage's worth of characters by its count (tokens are not spread evenly: half leaves
+    room, so that the slices are seldom cut again)."""
     words = split_after(text[piece.start : piece.end], WORD_END)
     if len(words) > 1:
         lengths = [len(word) for word in words]
     else:
         size = max(
-            1, min(piece.end - piece.start - 1, (piece.end - piece.start) * budget // piece.tokens)
+            1,
+            min(
+                piece.end - piece.start - 1,
+                (piece.end - piece.start) * budget // (2 * piece.tokens),
+            ),
         )
         lengths = [size] * ((piece.end - piece.start) // size)
         if (piece.end - piece.start) % size:
