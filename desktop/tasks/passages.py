@@ -227,15 +227,15 @@ def _packed(
     not end with a heading, and an overlap does not reach back past one: a heading opens
     the passage that holds what it is the heading of."""
     passages = []
-    first = 0
+    first = fresh = 0  # the passage's first piece, and its first not in the one before
     while first < len(pieces):
         end, total = first, 0
         while end < len(pieces) and (end == first or total + pieces[end].tokens <= budget):
             total += pieces[end].tokens
             end += 1
         if end < len(pieces):
-            end = _paragraph_cut(pieces, first, end, budget)
-            while end - 1 > first and pieces[end - 1].start in heading_starts:
+            end = _paragraph_cut(pieces, first, fresh, end, budget)
+            while end - 1 > fresh and pieces[end - 1].start in heading_starts:
                 end -= 1
         passages.append(pieces[first:end])
         if end == len(pieces):
@@ -252,15 +252,16 @@ def _packed(
         while following < end and overlap + pieces[end].tokens > budget:
             overlap -= pieces[following].tokens
             following += 1
-        first = following
+        first, fresh = following, end
     return passages
 
 
-def _paragraph_cut(pieces: list[_Piece], first: int, end: int, budget: int) -> int:
+def _paragraph_cut(pieces: list[_Piece], first: int, fresh: int, end: int, budget: int) -> int:
     """Where a full passage of pieces[first:end] ends: after the last paragraph in it, if
-    that leaves it PARAGRAPH_CUT_SHARE full, else after its last sentence."""
+    that leaves it PARAGRAPH_CUT_SHARE full and with a piece from pieces[fresh:], else after
+    its last sentence."""
     total = sum(piece.tokens for piece in pieces[first:end])
-    for cut in range(end, first + 1, -1):
+    for cut in range(end, fresh, -1):
         if total < budget * PARAGRAPH_CUT_SHARE:
             break
         if pieces[cut - 1].ends_paragraph:
