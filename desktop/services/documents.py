@@ -264,6 +264,6 @@ def fused(rankings: Sequence[Sequence[FoundPassage]], limit: int) -> list[FoundP
     comes first."""
     found = {passage.passage_id: passage for ranking in rankings for passage in ranking}
     scores = fused_scores(
-        *({passage.passage_id: -rank for rank, passage in enumerate(r)} for r in rankings)
+        *({passage.passage_id: float(-rank) for rank, passage in enumerate(r)} for r in rankings)
     )
     return [found[pid] for pid in sorted(scores, key=lambda pid: -scores[pid])[:limit]]
