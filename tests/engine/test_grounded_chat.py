@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,10 +51,9 @@ NOTES = DocumentChoice(("Notes",), documents_only=False)
 
 
 @pytest.fixture
-def app(installed_starter: InstalledModel, installed_embedder: InstalledModel) -> Iterator[Lantern]:
-    lantern = Lantern()
-    yield lantern
-    lantern.close()
+def app(installed_embedder: InstalledModel, lantern: Lantern) -> Lantern:
+    """A whole Lantern with the starter model to answer and the embedder to retrieve."""
+    return lantern
 
 
 @pytest.fixture
