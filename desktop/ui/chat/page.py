@@ -304,12 +304,17 @@ class ChatPage(Page):
 
         self._tasks.run(
             load,
-            lambda loaded: self._show_thread(serial, *loaded, at_offset),
+            lambda loaded: self._show_thread(serial, *loaded, at_offset=at_offset),
             self._show_error,
         )
 
     def _show_thread(
-        self, serial: int, thread: ThreadView, documents: DocumentChoice, at_offset: int | None
+        self,
+        serial: int,
+        thread: ThreadView,
+        documents: DocumentChoice,
+        *,
+        at_offset: int | None,
     ) -> None:
         if serial != self._load_serial:
             return  # the user has already picked another one

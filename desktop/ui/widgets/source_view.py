@@ -166,12 +166,12 @@ class SourceView(QDialog):
         cursor.setPosition(utf16_offset(text, start))
         cursor.setPosition(utf16_offset(text, end), QTextCursor.MoveMode.KeepAnchor)
         selection = QTextEdit.ExtraSelection()
-        selection.cursor = cursor  # type: ignore[misc]
+        selection.cursor = cursor
         highlight = QTextCharFormat()
         palette = self.text.palette()
         highlight.setBackground(palette.color(QPalette.ColorRole.Highlight))
         highlight.setForeground(palette.color(QPalette.ColorRole.HighlightedText))
-        selection.format = highlight  # type: ignore[misc]
+        selection.format = highlight
         self.text.setExtraSelections([selection])
         # The caret at the passage's start, the passage in the middle of the view.
         at_start = QTextCursor(self.text.document())
