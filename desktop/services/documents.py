@@ -33,14 +33,13 @@ from desktop.store.documents import (
     LibraryCounts,
     LibraryRecord,
     SourceRecord,
+    fused_scores,
 )
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LIBRARY = "My documents"
 SEARCH_MODES = ("hybrid", "vector", "keyword")
-# Fusion constant of reciprocal rank fusion (Cormack et al.): the usual 60.
-RRF_K = 60
 
 
 @dataclass(frozen=True)
@@ -84,9 +83,7 @@ class DocumentService:
 
     def failed_files(self, library: str | None = None) -> list[FileRecord]:
         """The files that could not be indexed (of `library`, or of every one), with why."""
-        records = (
-            self._store.libraries() if library is None else [self._store.library(library)]
-        )
+        records = self._store.libraries() if library is None else [self._store.library(library)]
         return [
             file
             for record in records
@@ -215,7 +212,9 @@ class DocumentService:
         """The passages that answer `query` best, best first. `mode`: "hybrid" (meaning and
         words), "vector" (meaning only) or "keyword" (words only)."""
         if mode not in SEARCH_MODES:
-            raise LanternError(f"Unknown search mode {mode!r}; use one of {', '.join(SEARCH_MODES)}.")
+            raise LanternError(
+                f"Unknown search mode {mode!r}; use one of {', '.join(SEARCH_MODES)}."
+            )
         if not query.strip():
             return []
         embedder = self.embedder()
@@ -261,13 +260,10 @@ class DocumentService:
 
 
 def fused(rankings: Sequence[Sequence[FoundPassage]], limit: int) -> list[FoundPassage]:
-    """Reciprocal rank fusion of ranked lists of passages: a passage high in several lists
+    """Ranked lists of passages fused by reciprocal rank: a passage high in several lists
     comes first."""
-    scores: dict[int, float] = {}
-    best: dict[int, FoundPassage] = {}
-    for ranking in rankings:
-        for rank, passage in enumerate(ranking):
-            scores[passage.passage_id] = scores.get(passage.passage_id, 0.0) + 1 / (RRF_K + rank + 1)
-            best.setdefault(passage.passage_id, passage)
-    order = sorted(scores, key=lambda pid: scores[pid], reverse=True)[:limit]
-    return [best[pid] for pid in order]
+    found = {passage.passage_id: passage for ranking in rankings for passage in ranking}
+    scores = fused_scores(
+        *({passage.passage_id: -rank for rank, passage in enumerate(r)} for r in rankings)
+    )
+    return [found[pid] for pid in sorted(scores, key=lambda pid: -scores[pid])[:limit]]

@@ -11,7 +11,6 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from desktop.tasks.documents import is_library_document
 

@@ -193,7 +193,9 @@ def test_a_watched_folder_reports_a_new_file(app: Lantern, folder: Path) -> None
     changed = threading.Event()
     watcher = app.documents.watch(changed.set)
     try:
-        (folder / "sea" / "tides.txt").write_text("High water comes twice a day, about an hour later each day.\n")
+        (folder / "sea" / "tides.txt").write_text(
+            "High water comes twice a day, about an hour later each day.\n"
+        )
         assert changed.wait(30)
     finally:
         watcher.close()
