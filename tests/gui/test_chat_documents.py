@@ -233,8 +233,8 @@ def test_an_answers_sources_and_its_citations_open_the_source_they_name(qtbot):
         None,
         "Keeping the lighthouse > The lamp",
         40,
-        70,
-        "The keeper polishes the lens.",
+        84,
+        "## The lamp\n\nThe keeper polishes the lens.",
         0.032,
     )
     manual = MessageSource(2, "/docs/manual.pdf", 4, "", 0, 24, "Wipe the brass " * 20, 0.016)
@@ -257,10 +257,15 @@ def test_an_answers_sources_and_its_citations_open_the_source_they_name(qtbot):
     assert sources is not None and sources.isVisible()
     first, second = sources.rows()
     assert "[1]</b> lighthouse.md · Keeping the lighthouse &gt; The lamp" in first.text()
-    assert "The keeper polishes the lens." in first.text()
+    # The passage's start, without the heading line the row names already.
+    assert first.text().endswith("<br><i>The keeper polishes the lens.</i>")
     assert "[2]</b> manual.pdf · page 4" in second.text()
     # The passage's start only, cut at a word.
     assert second.text().endswith("<i>" + ("Wipe the brass " * 8).strip() + "…</i>")
+    # Each row as tall as its text at the answer's width: no blank space between them.
+    widget.resize(600, widget.heightForWidth(600))
+    qtbot.waitUntil(lambda: first.height() == first.heightForWidth(first.width()))
+    assert second.y() - (first.y() + first.height()) == sources.layout().spacing()
     with qtbot.waitSignal(widget.source_requested) as clicked:
         qtbot.mouseClick(second, Qt.MouseButton.LeftButton)
     assert clicked.args == [manual]

@@ -6,7 +6,9 @@ of the passage. Clicking a row (or Enter on it) asks for the source to be opened
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
+from itertools import dropwhile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,11 +22,15 @@ if TYPE_CHECKING:
     from desktop.store.repositories import MessageSource
 
 PASSAGE_START_CHARS = 120  # how much of a passage a row shows
+HEADING_LINE = re.compile(r"\s*#{1,6}(\s|$)")  # a Markdown heading: "## The lamp"
 
 
 def passage_start(text: str, limit: int = PASSAGE_START_CHARS) -> str:
-    """The passage's first words, on one line, cut at a word with "…" when longer."""
-    words = " ".join(text.split())
+    """The passage's first words, on one line, cut at a word with "…" when longer. Markdown
+    heading lines it starts with are left out: the row names the heading already."""
+    lines = text.splitlines()
+    body = list(dropwhile(lambda line: not line.strip() or HEADING_LINE.match(line), lines))
+    words = " ".join(" ".join(body or lines).split())
     if len(words) <= limit:
         return words
     cut = words[:limit]
@@ -46,8 +52,8 @@ class SourceRow(QLabel):
             first += f" · {html.escape(place)}"
         self.setTextFormat(Qt.TextFormat.RichText)
         self.setText(f"{first}<br><i>{html.escape(passage_start(source.text))}</i>")
-        self.setWordWrap(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.setWordWrap(True)  # after the policy: it makes the height follow the width
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAccessibleName(f"Source {source.number}: {name}")
