@@ -22,7 +22,7 @@ from desktop.store.repositories import MessageRecord, MessageSource
 from desktop.ui.chat.markdown_view import MarkdownView
 from desktop.ui.chat.message_widget import MessageWidget
 from desktop.ui.main_window import MainWindow
-from desktop.ui.widgets.source_view import CHANGED_NOTE
+from desktop.ui.widgets.source_view import CHANGED_NOTE, MOVED_NOTE, SourceView
 
 pytestmark = pytest.mark.gui
 
@@ -149,22 +149,43 @@ def test_an_answer_from_a_library_lists_its_sources_and_opens_one_at_its_passage
     assert viewer.title.text() == "lighthouse.md"
 
 
-def test_a_source_whose_file_changed_shows_the_passage_as_the_answer_used_it(
+def test_a_source_whose_file_changed_or_went_is_still_shown_and_says_so(
     qtbot, window, lantern, libraries
 ):
     page = window.chat_page
     page.document_picker.library_actions()["Notes"].trigger()
     ask(qtbot, window, QUESTION)
     first = page.view.widgets()[-1].source_list().rows()[0]  # type: ignore[union-attr]
+    passage = first.source.text
 
+    def open_first() -> SourceView:
+        qtbot.mouseClick(first, Qt.MouseButton.LeftButton)
+        viewer = page.source_view
+        assert viewer is not None
+        qtbot.waitUntil(viewer.note.isVisible, timeout=TIMEOUT_MS)
+        return viewer
+
+    # Text added above it: the passage is found where it is now.
+    moved = "A paragraph written since.\n\n" + LIGHTHOUSE
+    libraries.write_text(moved, encoding="utf-8")
+    viewer = open_first()
+    assert viewer.note.text() == MOVED_NOTE
+    assert viewer.text.toPlainText() == lantern.documents.source_text(str(libraries))
+    assert viewer.highlighted_text() == passage
+    assert viewer.passage_is_visible()
+
+    # Rewritten: the passage as the answer used it.
     libraries.write_text("# Keeping the lighthouse\n\nThe lamp is electric now.\n", "utf-8")
-    qtbot.mouseClick(first, Qt.MouseButton.LeftButton)
-    viewer = page.source_view
-    assert viewer is not None
-    qtbot.waitUntil(viewer.note.isVisible, timeout=TIMEOUT_MS)
+    viewer = open_first()
     assert viewer.note.text() == CHANGED_NOTE
-    assert viewer.text.toPlainText() == first.source.text
-    assert viewer.highlighted_text() == first.source.text
+    assert viewer.text.toPlainText() == passage
+    assert viewer.highlighted_text() == passage
+
+    # Gone: the same, with why it cannot be read.
+    libraries.unlink()
+    viewer = open_first()
+    assert viewer.note.text().startswith("Cannot read lighthouse.md")
+    assert viewer.text.toPlainText() == passage
 
 
 # The picker's menu is a popup: the offscreen platform cannot raise it or grab the keyboard.
