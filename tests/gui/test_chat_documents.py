@@ -155,7 +155,9 @@ def test_a_source_whose_file_changed_or_went_is_still_shown_and_says_so(
     page = window.chat_page
     page.document_picker.library_actions()["Notes"].trigger()
     ask(qtbot, window, QUESTION)
-    first = page.view.widgets()[-1].source_list().rows()[0]  # type: ignore[union-attr]
+    sources = page.view.widgets()[-1].source_list()
+    assert sources is not None, "the answer has no sources"
+    first = sources.rows()[0]
     passage = first.source.text
 
     def open_first() -> SourceView:
