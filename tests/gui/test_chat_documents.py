@@ -238,6 +238,15 @@ def test_the_documents_chosen_for_a_conversation_are_kept_and_shown_again(qtbot,
     assert not picker.documents_only_action().isEnabled()
     qtbot.waitUntil(lambda: lantern.chat.documents_for(conversation.id) == none, timeout=TIMEOUT_MS)
 
+    # A library removed meanwhile (on the Documents page): ticking it says why, and the picker
+    # shows what is stored again, without that library.
+    lantern.documents.remove_library("Recipes")
+    picker.library_actions()["Recipes"].trigger()
+    qtbot.waitUntil(lambda: "Recipes" not in picker.library_actions(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: picker.choice() == none, timeout=TIMEOUT_MS)
+    assert "Recipes" in window.statusBar().currentMessage()
+    assert lantern.chat.documents_for(conversation.id) == none
+
 
 def citation_point(view: MarkdownView, citation: str) -> QPoint:
     """Where `citation` ("[1]") is drawn in the answer's text."""

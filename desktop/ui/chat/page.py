@@ -429,8 +429,14 @@ class ChatPage(Page):
         def saved(error: BaseException | None) -> None:
             self._saving_documents -= 1
             self._update_actions()
-            if error is not None:
+            if error is not None:  # e.g. a library removed meanwhile: show what is stored
                 self.reply.emit(error_text(error))
+                self.refresh_libraries()
+                self._tasks.run(
+                    lambda: self._lantern.chat.documents_for(conversation_id),
+                    lambda stored: self._show_documents(conversation_id, stored),
+                    lambda _error: None,  # the conversation is gone: nothing to show
+                )
 
         self._tasks.run(
             lambda: self._lantern.chat.choose_documents(
@@ -439,6 +445,10 @@ class ChatPage(Page):
             lambda _: saved(None),
             saved,
         )
+
+    def _show_documents(self, conversation_id: int, choice: DocumentChoice) -> None:
+        if conversation_id == self._conversation_id:
+            self.document_picker.set_choice(choice)
 
     def open_source(self, source: MessageSource) -> None:
         """An answer's source, in the viewer: its document at the passage, highlighted."""
