@@ -301,14 +301,15 @@ def _decoded(data: bytes, name: str) -> tuple[str, str]:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError:
             pass  # a BOM by chance, or a damaged file: guess as for any other text
-    try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    # NUL is valid UTF-8, but no text file holds one: bytes with NULs are a program's.
     if _looks_binary(data):
         raise UnreadableDocument(
             f"{name} looks like a binary file, not text. Lantern reads {READABLE} files."
         )
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
     match = from_bytes(data).best()
     if match is None:
         raise UnreadableDocument(

@@ -4,8 +4,9 @@ comes from (its page in a PDF, the path of headings it falls under).
 
 Passages cover the whole text (nothing is dropped) and each is exactly `text[start:end]`.
 A heading of level 2 or above (a chapter, a section) starts a new passage, so that a
-passage is about one thing; inside a section, passages are cut between paragraphs where a
-good share of the budget is used, else between sentences, else between words (a word longer
+passage is about one thing, and so does a PDF's page, so that a passage cites one page;
+inside a section, passages are cut between paragraphs where a good share of the budget is
+used, else between sentences, else between words (a word longer
 than a passage, a long URL say, is cut where it must be), and each passage but a section's
 first repeats the last sentences of the one before, up to `overlap_tokens`, so that what is
 said across a cut is found whole in one of them.
@@ -75,7 +76,8 @@ def split_into_passages(
     budget = max_tokens - margin
     cuts = sorted(_heading_lines(text, document.headings))
     sections = [
-        _sentences(text, start, end, cuts) for start, end in _sections(text, document.headings)
+        _sentences(text, start, end, cuts)
+        for start, end in _sections(text, document.headings, document.pages)
     ]
     _count(text, sections, count_tokens, budget)
     heading_starts = {heading.start for heading in document.headings}
@@ -98,13 +100,16 @@ def split_into_passages(
     return passages
 
 
-def _sections(text: str, headings: Sequence[Heading]) -> list[tuple[int, int]]:
-    """The text cut where a heading of SECTION_LEVEL or above begins. A section of only
+def _sections(
+    text: str, headings: Sequence[Heading], pages: Sequence[int]
+) -> list[tuple[int, int]]:
+    """The text cut where a heading of SECTION_LEVEL or above or a page begins. A section of only
     headings (a chapter's title right before its first section's) or of only whitespace
     goes with the section after it."""
     starts = {heading.start for heading in headings}
     cuts = sorted(
         {h.start for h in headings if h.level <= SECTION_LEVEL and 0 < h.start < len(text)}
+        | {page for page in pages if 0 < page < len(text)}
     )
     sections: list[tuple[int, int]] = []
     start = 0

@@ -101,6 +101,7 @@ def test_html_text_without_scripts_and_with_paragraphs() -> None:
         (b"  \n\n \t ", "blank.md", "blank.md is empty."),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "photo.png", "cannot read photo.png"),
         (b"\x00\x01\x02binary\xff\xfe", "data.txt", "looks like a binary file"),
+        (b"\x00\x01\x02" * 100, "zeros.txt", "looks like a binary file"),  # valid UTF-8
         (b"not really a pdf", "fake.pdf", "fake.pdf is not a PDF Lantern can read"),
         (b"PK\x03\x04 not a zip", "fake.docx", "fake.docx is not a Word document"),
         (b"<html><script>x()</script></html>", "empty.html", "empty.html has no text"),
