@@ -56,8 +56,8 @@ from desktop.tasks.grounded import (
     fit_passages,
     grounded_system_message,
     not_found_answer,
-    nothing_relevant,
     passage_budget,
+    relevant_passages,
     source_entry,
 )
 from desktop.tasks.sampling_fields import (
@@ -423,9 +423,7 @@ class ChatService:
     def documents_for(self, conversation_id: int) -> DocumentChoice:
         """The libraries the conversation answers from, and whether only from them."""
         record = self.conversations.get(conversation_id)
-        return DocumentChoice(
-            tuple(self.conversations.libraries(conversation_id)), record.documents_only
-        )
+        return DocumentChoice(self.conversations.libraries(conversation_id), record.documents_only)
 
     def choose_documents(
         self, conversation_id: int, libraries: Sequence[str], *, documents_only: bool
@@ -447,7 +445,8 @@ class ChatService:
         """What a turn of a conversation with libraries is given (None: it has none): the
         passages found for its question that fit the model's context window beside the
         conversation and the answer, or `given` ones (an answer going on from where it was
-        cut short keeps its sources)."""
+        cut short keeps its sources). Without a passage close enough to the question, the
+        turn is answered as a plain chat, or, only from the documents, `not_found`."""
         choice = self.documents_for(conversation.id)
         own_prompt = conversation.system_prompt
         if given:
@@ -456,8 +455,7 @@ class ChatService:
             return None
         else:
             if self._documents is None:
-                raise LanternError("This conversation answers from documents, which are not "
-                                   "available here.")  # fmt: skip
+                raise LanternError("This conversation answers from documents: open it in Lantern.")
             question = history[-1].content
             earlier = [m.content for m in history[:-1] if m.role == "user"]
             found = self._documents.retrieve(
@@ -466,7 +464,8 @@ class ChatService:
                 libraries=choice.libraries,
                 limit=RETRIEVED_PASSAGES,
             )
-            if choice.documents_only and nothing_relevant(p.similarity for p in found):
+            found = relevant_passages(found)
+            if choice.documents_only and not found:
                 return Grounding(None, not_found=True)
             bare = grounded_system_message(own_prompt, [], documents_only=choice.documents_only)
             budget = passage_budget(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
@@ -128,27 +128,12 @@ def _messages(session: Session, rows: Iterable[Message]) -> list[MessageRecord]:
             .order_by(MessageSourceRow.message_id, MessageSourceRow.number)
         )
         for source in session.scalars(query):
-            sources.setdefault(source.message_id, []).append(
-                plain_record(MessageSource, source)
-            )
+            sources.setdefault(source.message_id, []).append(plain_record(MessageSource, source))
     return [_message(row, sources.get(row.id, ())) for row in rows]
 
 
 def _add_sources(session: Session, message_id: int, sources: Sequence[MessageSource]) -> None:
-    session.add_all(
-        MessageSourceRow(
-            message_id=message_id,
-            number=source.number,
-            path=source.path,
-            page=source.page,
-            heading=source.heading,
-            start=source.start,
-            end=source.end,
-            text=source.text,
-            score=source.score,
-        )
-        for source in sources
-    )
+    session.add_all(MessageSourceRow(message_id=message_id, **asdict(s)) for s in sources)
 
 
 class ConversationRepository:
@@ -287,10 +272,10 @@ class ConversationRepository:
                 session.delete(row)  # its messages go by the foreign key's cascade
             return len(rows)
 
-    def libraries(self, conversation_id: int) -> list[str]:
+    def libraries(self, conversation_id: int) -> tuple[str, ...]:
         """The names of the libraries the conversation answers from."""
         with self._db.session() as session:
-            return list(
+            return tuple(
                 session.scalars(
                     select(Library.name)
                     .join(ConversationLibrary, ConversationLibrary.library_id == Library.id)
@@ -331,11 +316,14 @@ def _set_documents(
         )
     }
     missing = sorted(wanted - ids.keys())
-    if missing:
+    if missing:  # worded as DocumentStore.library words it
+        names = ", ".join(f"'{name}'" for name in session.scalars(select(Library.name)))
         raise LibraryNotFound(
-            f"There is no library {missing[0]!r}; `lantern docs list` shows the libraries."
+            f"There is no library called '{missing[0]}'. Libraries: {names or 'none yet'}."
         )
-    session.execute(delete(ConversationLibrary).where(ConversationLibrary.conversation_id == row.id))
+    session.execute(
+        delete(ConversationLibrary).where(ConversationLibrary.conversation_id == row.id)
+    )
     session.add_all(
         ConversationLibrary(conversation_id=row.id, library_id=library_id)
         for library_id in ids.values()

@@ -1,6 +1,7 @@
 """Answers grounded in the user's documents: which retrieved passages a turn's prompt takes
-(the best ones that fit its token budget), how they are numbered and shown to the model, when
-"only from my documents" answers that nothing was found, and which sources an answer cites.
+(the best of those close enough to the question that fit its token budget), how they are
+numbered and shown to the model, when "only from my documents" answers that nothing was
+found, and which sources an answer cites.
 
 Pure text logic: the chat service (services/chat.py) retrieves the passages, counts their
 tokens with the model and stores the sources; the wording is in resources/prompts/ask/.
@@ -9,19 +10,23 @@ tokens with the model and stores the sources; the wording is in resources/prompt
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Protocol, TypeVar
 
 from desktop.tasks.prompts import fill, template
 
-# "Only from my documents": below this cosine similarity to the question (all-MiniLM-L6-v2,
-# the default embedder), no passage is taken to answer it. Measured on a library of five
-# small files (15 passages of a sentence, or 5 of a whole file): 14 paraphrased questions it
-# answers scored a best passage of 0.38-0.74 (sentences) and 0.27-0.63 (files), 12 questions
-# it does not answer 0.05-0.23 and 0.01-0.18. At 0.25 none of the 52 was judged wrongly; at
-# 0.2, 4 unanswered ones were taken as found, at 0.3, 2 answered ones were missed.
-RELEVANCE_THRESHOLD = 0.25
+# Below this cosine similarity to the question (all-MiniLM-L6-v2, the default embedder), a
+# passage is not taken to answer it: it is not given to the model (an unrelated passage
+# misleads a small model and lists a wrong file among the sources), and "only from my
+# documents" answers that nothing was found when no passage reaches it. Measured on a
+# library of five files indexed by Lantern, with 14 paraphrased questions it answers and 12
+# it does not (the best passage of each): files of 3 sentences, answered 0.26-0.63, not
+# 0.02-0.18; files of 9 sentences, answered 0.25-0.57, not 0.05-0.22; one passage a sentence
+# (the model alone), answered 0.38-0.74, not 0.05-0.23. At 0.23 one of the 78 was judged
+# wrongly (found); at 0.25 one answered question was missed, at 0.3 six; at 0.2 five
+# unanswered ones were found.
+RELEVANCE_THRESHOLD = 0.23
 # Tokens kept free beyond the counted ones: the counts of the pieces of a prompt, added up,
 # may fall a little short of the count of the whole.
 COUNT_MARGIN_TOKENS = 16
@@ -42,12 +47,15 @@ class Citable(Protocol):
 
 
 class Retrieved(Citable, Protocol):
-    """A passage found for a question, with where it lies in its file's text."""
+    """A passage found for a question, with where it lies in its file's text and how close
+    in meaning it is to the question (None: not known)."""
 
     @property
     def start(self) -> int: ...
     @property
     def end(self) -> int: ...
+    @property
+    def similarity(self) -> float | None: ...
 
 
 class Numbered(Protocol):
@@ -60,7 +68,7 @@ NumberedT = TypeVar("NumberedT", bound=Numbered)
 
 # [1], [2, 3], [1-3] (an en dash too); [1][2] is two of them.
 _RANGE_DASH = "[-\u2013]"
-_CITATION = re.compile(rf"\[\s*(\d+(?:\s*(?:,|{_RANGE_DASH})\s*\d+)*)\s*\]")
+_CITATION = re.compile(rf"\[\s*(\d+(?:\s*(?:,|{_RANGE_DASH})\s*\d+)*)\s*\]", re.ASCII)
 _LONGEST_RANGE = 50  # a "[1-9999]" in an answer is not a citation of every source
 
 
@@ -141,12 +149,12 @@ def grounded_system_message(
     return f"{own}\n\n{grounded}" if own else grounded
 
 
-def nothing_relevant(
-    similarities: Iterable[float | None], threshold: float = RELEVANCE_THRESHOLD
-) -> bool:
-    """True when no passage is close enough in meaning to the question to answer it (a
-    passage found by its words alone has no similarity, and does not count)."""
-    return not any(s is not None and s >= threshold for s in similarities)
+def relevant_passages(
+    passages: Sequence[RetrievedT], threshold: float = RELEVANCE_THRESHOLD
+) -> list[RetrievedT]:
+    """The passages close enough in meaning to the question to answer it, in their order (a
+    passage whose similarity is not known is not taken)."""
+    return [p for p in passages if p.similarity is not None and p.similarity >= threshold]
 
 
 def not_found_answer() -> str:

@@ -5,12 +5,15 @@ says when nothing is there, and the passages always leave the answer room in the
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from engine_processes import engine_pid_of
 
-from desktop.errors import LibraryNotFound
+from desktop.errors import EngineCrashed, LibraryNotFound
 from desktop.models.installed import InstalledModel
 from desktop.services.app import Lantern
 from desktop.services.chat import ChatTurn, DocumentChoice
@@ -34,13 +37,13 @@ ORBIT = """# Orbit
 
 On Windows, run orbit-setup.exe as administrator and restart when it asks.
 
-## Settings
+## Files
 
-Orbit keeps its settings in a file named orbit.toml in the .config folder of your home.
+Orbit reads its options from orbit.toml, in the .config folder of your home.
 """
 CAMERA = """# The camera
 
-The camera stores its settings on the memory card, in a file named CAMERA.CFG.
+The settings of the camera are stored on its memory card, in a file named CAMERA.CFG.
 Charge the battery for three hours before the first use.
 """
 GARDEN = "Tomatoes want sun and steady water; their leaves curl when the soil dries out.\n"
@@ -117,13 +120,12 @@ def test_an_answer_keeps_its_sources_and_the_model_was_shown_them(
 
 
 def test_a_follow_up_stays_on_the_document_of_the_conversation(app: Lantern, notes: Path) -> None:
-    follow_up = "and where does it keep its settings?"
-    # Asked alone, the follow-up could be about the camera as well as Orbit.
+    follow_up = "and where are its settings stored?"
+    # Asked alone, the follow-up is taken to be about the camera.
     alone = app.chat.send(follow_up, documents=NOTES, max_tokens=8, temperature=0)
     answered(alone)
     assert alone.outcome is not None
-    paths_alone = [s.path for s in alone.outcome.answer.sources]
-    assert str(notes / "camera.md") in paths_alone
+    assert alone.outcome.answer.sources[0].path == str(notes / "camera.md")
 
     first = app.chat.send(
         "How do I install Orbit on Windows?", documents=NOTES, max_tokens=8, temperature=0
@@ -133,14 +135,13 @@ def test_a_follow_up_stays_on_the_document_of_the_conversation(app: Lantern, not
     answered(second)
     assert second.outcome is not None
     sources = second.outcome.answer.sources
-    settings = next(s for s in sources if "orbit.toml" in s.text)
+    assert sources[0].path == str(notes / "orbit.md")
+    options = next(s for s in sources if "orbit.toml" in s.text)
     camera = [s for s in sources if s.path == str(notes / "camera.md")]
-    assert all(settings.number < s.number for s in camera)  # Orbit's passage ranks first
+    assert all(options.number < s.number for s in camera)  # Orbit's answer ranks first
 
 
-def test_only_from_my_documents_says_when_nothing_there_answers(
-    app: Lantern, notes: Path
-) -> None:
+def test_only_from_my_documents_says_when_nothing_there_answers(app: Lantern, notes: Path) -> None:
     only = DocumentChoice(("Notes",), documents_only=True)
     turn = app.chat.send("Who won the football World Cup in 1998?", documents=only)
     assert answered(turn) == not_found_answer()
@@ -161,6 +162,8 @@ def test_only_from_my_documents_says_when_nothing_there_answers(
 def test_the_passages_fit_a_tiny_context_window_beside_the_conversation_and_the_answer(
     app: Lantern, tmp_path: Path
 ) -> None:
+    window = 512
+    app.change_settings(context_length=window)  # before the engines are first used
     # A library of long passages: eight of them would fill the window many times over.
     guide = tmp_path / "guide.md"
     guide.write_text(
@@ -175,8 +178,6 @@ def test_the_passages_fit_a_tiny_context_window_beside_the_conversation_and_the_
     )
     app.documents.add([guide], "Guide")
     index(app)
-    app.change_settings(context_length=512)  # before the engine is first used
-    window = 512
     turn = app.chat.send(
         "What does the keeper write in the log?",
         documents=DocumentChoice(("Guide",), documents_only=False),
@@ -193,7 +194,32 @@ def test_the_passages_fit_a_tiny_context_window_beside_the_conversation_and_the_
     assert all(s.path == str(guide) for s in outcome.answer.sources)
 
 
+def test_an_answer_cut_short_by_a_crash_keeps_its_sources_and_goes_on_from_them(
+    app: Lantern, notes: Path
+) -> None:
+    turn = app.chat.send(
+        "Tell me everything the lighthouse keeper does, at length.",
+        documents=NOTES,
+        max_tokens=300,
+    )
+    pieces = []
+    with pytest.raises(EngineCrashed):
+        for piece in turn:
+            pieces.append(piece)
+            if len(pieces) == 3:  # before its first flush: the sources go with its end
+                os.kill(engine_pid_of(app, "chat"), signal.SIGKILL)
+    stored = app.chat.conversation(turn.conversation.id)[1][-1]
+    assert stored.status == "interrupted" and stored.content == "".join(pieces)
+    assert stored.sources and stored.sources[0].path == str(notes / "keeper.md")
+
+    # Going on, the answer is given the same passages, under the same numbers, once.
+    more = app.chat.continue_answer(turn.answer_id, max_tokens=8)
+    answered(more)
+    assert more.outcome is not None and more.outcome.answer.sources == stored.sources
+    assert more.prompt[0].content == turn.prompt[0].content
+
+
 def test_an_unknown_library_is_refused_before_anything_is_stored(app: Lantern) -> None:
-    with pytest.raises(LibraryNotFound, match="no library 'Nowhere'"):
+    with pytest.raises(LibraryNotFound, match="no library called 'Nowhere'"):
         app.chat.send("Hello?", documents=DocumentChoice(("Nowhere",), documents_only=False))
     assert app.chat.list_conversations() == []
