@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QMouseEvent
-from PySide6.QtWidgets import QMenu, QToolButton, QWidget
+from PySide6.QtWidgets import QMenu, QPushButton, QWidget
 
 from desktop.services.chat import DocumentChoice
 
@@ -47,7 +47,7 @@ class StayingMenu(QMenu):
         super().mouseReleaseEvent(event)
 
 
-class DocumentPicker(QToolButton):
+class DocumentPicker(QPushButton):
     chosen = Signal(object)  # the DocumentChoice the user made
     libraries_wanted = Signal()  # the menu opens: list the libraries again
 
@@ -57,7 +57,6 @@ class DocumentPicker(QToolButton):
         self.setToolTip(
             "The libraries this conversation answers from (set them up on the Documents page)"
         )
-        self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self._menu = StayingMenu(self)
         self._menu.aboutToShow.connect(self.libraries_wanted)
         self.setMenu(self._menu)
