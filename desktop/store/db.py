@@ -70,7 +70,7 @@ class Database:
                 rows = session.execute(
                     select(table.id, table.writer_pid).where(table.status == live)
                 ).all()
-                dead = [rid for rid, pid in rows if pid is None or not _process_alive(pid)]
+                dead = [rid for rid, pid in rows if pid is None or not process_alive(pid)]
                 if dead:
                     session.execute(
                         update(table)
@@ -93,7 +93,7 @@ class Database:
         self.engine.dispose()
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
     try:

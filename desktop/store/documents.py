@@ -10,6 +10,7 @@ delete of passages here deletes their vectors in the same transaction."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desktop.errors import LibraryExists, LibraryNotFound
-from desktop.store.db import Database
+from desktop.store.db import Database, process_alive
 from desktop.store.schema import (
     Embedder,
     Library,
@@ -295,7 +296,7 @@ class DocumentStore:
             row = session.scalars(query.order_by(LibraryFile.id).limit(1)).first()
             if row is None:
                 return None
-            row.status = "indexing"
+            row.status, row.writer_pid = "indexing", os.getpid()
             session.flush()
             return _file(row)
 
@@ -311,8 +312,21 @@ class DocumentStore:
         return int(files), int(size)
 
     def requeue_unfinished(self) -> int:
-        """Files left being indexed by a run that ended (a crash, a kill) go back to the queue."""
-        return self._requeue(LibraryFile.status == "indexing")
+        """Files left being indexed by a run that ended (a cancel, a crash, a kill) go back to
+        the queue; those another living process is indexing stay with it."""
+        with self._db.session() as session:
+            claimed = session.execute(
+                select(LibraryFile.id, LibraryFile.writer_pid).where(
+                    LibraryFile.status == "indexing"
+                )
+            ).all()
+        mine = os.getpid()
+        ended = [
+            fid for fid, pid in claimed if pid is None or pid == mine or not process_alive(pid)
+        ]
+        if not ended:
+            return 0
+        return self._requeue(LibraryFile.id.in_(ended), LibraryFile.status == "indexing")
 
     def requeue_other_embedders(self, embedder_key: str) -> int:
         """Files indexed with another embedder than `embedder_key` are indexed again."""

@@ -256,6 +256,8 @@ class LibraryFile(Base):
     # queued | indexing | indexed | failed
     status: Mapped[str] = mapped_column(String(20), default="queued")
     error: Mapped[str | None] = mapped_column(Text)
+    # The process indexing it: if it is gone, the file goes back to the queue.
+    writer_pid: Mapped[int | None]
     passages: Mapped[int] = mapped_column(default=0)
     indexed_at: Mapped[datetime | None]
 

@@ -3,6 +3,9 @@ files, the indexing queue, passages replaced whole or not at all, and hybrid sea
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,10 +14,12 @@ import numpy.typing as npt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import update
 
 from desktop.errors import LibraryExists, LibraryNotFound
 from desktop.store.db import Database
 from desktop.store.documents import DocumentStore, FileRecord, NewPassage
+from desktop.store.schema import LibraryFile
 
 DIM = 8
 KEY = "all-MiniLM-L6-v2"
@@ -238,6 +243,25 @@ def test_the_queue_hands_out_the_oldest_file_and_requeues_unfinished_work(
     assert store.requeue_unfinished() == 2
     order = [store.claim_next(), store.claim_next(), store.claim_next(), store.claim_next()]
     assert [f.id if f else None for f in order] == [first.id, second.id, other.id, None]
+
+
+def test_a_file_another_living_process_indexes_stays_with_it(
+    db: Database, store: DocumentStore
+) -> None:
+    living = add_file(store, "Docs", "/living.txt")
+    dead = add_file(store, "Docs", "/dead.txt")
+    store.claim_next()
+    store.claim_next()
+    with subprocess.Popen([sys.executable, "-c", "pass"]) as ended:
+        ended.wait()
+    with db.session() as session:  # as if two other Lanterns had claimed them
+        for file, pid in ((living, os.getppid()), (dead, ended.pid)):
+            session.execute(
+                update(LibraryFile).where(LibraryFile.id == file.id).values(writer_pid=pid)
+            )
+    assert store.requeue_unfinished() == 1
+    statuses = {f.path: f.status for f in store.files(living.library_id)}
+    assert statuses == {"/living.txt": "indexing", "/dead.txt": "queued"}
 
 
 def test_changing_the_embedder_requeues_files_indexed_with_another(

@@ -82,6 +82,7 @@ def upgrade() -> None:
         sa.Column("embedder", sa.String(500)),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("error", sa.Text),
+        sa.Column("writer_pid", sa.Integer),
         sa.Column("passages", sa.Integer, nullable=False),
         sa.Column("indexed_at", sa.DateTime),
         sa.UniqueConstraint("library_id", "path"),
