@@ -39,6 +39,25 @@ RRF_K = 60  # reciprocal rank fusion: score = sum over the lists of 1 / (RRF_K +
 # commonest words are left out beyond it (benchmarks/docs_search.py).
 KEYWORD_SCORING_BUDGET = 10_000
 _WORD = re.compile(r"\w+", re.UNICODE)
+# How the passages' words are indexed (migration 0006): case and accents folded, English
+# words stemmed ("evaluated" finds "evaluation"), as a question rarely has the text's forms.
+PASSAGE_TOKENIZER = "porter unicode61 remove_diacritics 2"
+# English function words: a question is full of them ("how do I ..."), and they say nothing
+# of what it is about, yet bm25 would rank the passages that repeat them.
+FUNCTION_WORDS = frozenset(
+    {
+        "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
+        "been", "before", "being", "both", "but", "by", "can", "could", "did", "do", "does",
+        "doing", "each", "either", "for", "from", "get", "gets", "got", "had", "has", "have",
+        "having", "he", "her", "here", "him", "his", "how", "i", "if", "in", "into", "is", "it",
+        "its", "just", "me", "might", "more", "most", "much", "must", "my", "no", "nor", "not",
+        "of", "on", "once", "only", "or", "other", "our", "out", "over", "own", "same", "shall",
+        "she", "should", "so", "some", "such", "than", "that", "the", "their", "them", "then",
+        "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up",
+        "very", "was", "we", "were", "what", "when", "where", "whether", "which", "while", "who",
+        "whom", "whose", "why", "will", "with", "would", "you", "your",
+    }
+)  # fmt: skip
 # Vector searches run here while the word search runs in the caller's thread.
 _VECTOR_SEARCHES = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vector-search")
 
@@ -560,27 +579,52 @@ def _similarities(
 
 
 def _telling_words(connection: Connection, query: str) -> list[str]:
-    """The query's rarest words, as many as keep the passages bm25 must score within
-    KEYWORD_SCORING_BUDGET (the rarest one always): bm25 scores every passage holding any
-    word, and a word held by many passages weighs little in their ranking."""
+    """The query's words that say what it is about: function words left out (unless they
+    are all it has), then the rarest words, as many as keep the passages bm25 must score
+    within KEYWORD_SCORING_BUDGET (the rarest one always): bm25 scores every passage holding
+    any word, and a word held by many passages weighs little in their ranking."""
     words = list(dict.fromkeys(word.lower() for word in _WORD.findall(query)))
+    words = [word for word in words if word not in FUNCTION_WORDS] or words
     if len(words) < 2:
         return words
-    marks = ", ".join("?" for _ in words)
+    stems = _stems(connection, words)
+    marks = ", ".join("?" for _ in stems)
     held_by: dict[str, int] = dict(
         connection.exec_driver_sql(
-            f"SELECT term, doc FROM passages_fts_words WHERE term IN ({marks})", tuple(words)
+            f"SELECT term, doc FROM passages_fts_words WHERE term IN ({marks})",
+            tuple(stems.values()),
         ).all()
     )
-    # A word the index folds differently (diacritics) is not found here: kept, as if rare.
-    by_rarity = sorted(words, key=lambda word: held_by.get(word, 0))
-    telling, scored = by_rarity[:1], held_by.get(by_rarity[0], 0)
+    by_rarity = sorted(stems, key=lambda word: held_by.get(stems[word], 0))
+    if not by_rarity:
+        return words
+    telling, scored = by_rarity[:1], held_by.get(stems[by_rarity[0]], 0)
     for word in by_rarity[1:]:
-        scored += held_by.get(word, 0)
+        scored += held_by.get(stems[word], 0)
         if scored > KEYWORD_SCORING_BUDGET:
             break
         telling.append(word)
     return telling
+
+
+def _stems(connection: Connection, words: Sequence[str]) -> dict[str, str]:
+    """Each word as the index holds it (folded and stemmed by the same tokenizer), through a
+    scratch FTS5 table of the connection's own; words that give no term are left out."""
+    connection.exec_driver_sql(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_words USING fts5(word, "
+        f"tokenize='{PASSAGE_TOKENIZER}')"
+    )
+    connection.exec_driver_sql(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_terms "
+        "USING fts5vocab('temp', 'query_words', 'instance')"
+    )
+    connection.exec_driver_sql("DELETE FROM temp.query_words")
+    for number, word in enumerate(words):
+        connection.exec_driver_sql(
+            "INSERT INTO temp.query_words(rowid, word) VALUES (?, ?)", (number, word)
+        )
+    rows = connection.exec_driver_sql("SELECT doc, term FROM temp.query_terms").all()
+    return {words[number]: term for number, term in rows}
 
 
 def _best_worded(

@@ -414,3 +414,29 @@ def test_fts5_syntax_in_a_query_is_just_text(
         query, None, embedder_key=KEY, library_ids=[library_id], limit=5, mode="keyword"
     )
     assert [p.text for p in found] == expected
+
+
+def test_words_are_found_in_their_other_forms_and_function_words_rank_nothing(
+    store: DocumentStore,
+) -> None:
+    file = add_file(store, "Docs", "/guide.txt")
+    index(
+        store,
+        file,
+        [
+            "How it is done, and what it is for, and how to do it again and again.",
+            "The arguments are evaluated from left to right before the call.",
+        ],
+    )
+    [found] = [
+        p.text
+        for p in store.search(
+            "how do I know in which order it evaluates arguments",
+            None,
+            embedder_key=KEY,
+            library_ids=[file.library_id],
+            limit=1,
+            mode="keyword",
+        )
+    ]
+    assert found.startswith("The arguments are evaluated")

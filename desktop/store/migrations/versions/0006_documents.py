@@ -154,7 +154,7 @@ def upgrade() -> None:
     )
     op.execute(
         "CREATE VIRTUAL TABLE passages_fts USING fts5(heading, text, content='passages', "
-        "content_rowid='id', tokenize='unicode61 remove_diacritics 2')"
+        "content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')"
     )
     # How many passages hold each word: words in most of them say nothing about a passage
     # and are left out of a search (store/documents.py), which keeps it fast.
