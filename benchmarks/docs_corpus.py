@@ -7,14 +7,18 @@ reference's own underlined section titles become Markdown headings (`*` level 1,
 `-` 3, `~` 4), so the library sees a heading path as it would in a user's notes. The body
 is the topic's text unchanged, so the same files come out on every run of one Python.
 
-The question set (`docs_questions.json`) asks about these files in other words than
-theirs: each question names its topic and an answer, a short piece of that topic's text.
-A passage answers a question when it holds the answer (whitespace aside) and comes from a
-file that holds it (most answers are in one file only; a few are in two, where one topic
-repeats another, as "function" repeats part of "compound").
+Two question sets ask about these files, each question naming its topic and an answer, a
+short piece of that topic's text. `docs_questions.json` asks as a user of the reference
+would: in their own words, with the technical name of the thing where a user knows it
+(`global`, `__index__`), never copying the text (no run of `COPY_RUN` words in a row from
+the topic). `docs_questions_adversarial.json` disguises its questions: the key terms
+avoided, hardly a word of the answer's sentence in them. A passage answers a question when
+it holds the answer (whitespace aside) and comes from a file that holds it (most answers
+are in one file only; a few are in two, where one topic repeats another, as "function"
+repeats part of "compound").
 
-    .venv/bin/python benchmarks/docs_corpus.py FOLDER      (write the corpus)
-    .venv/bin/python benchmarks/docs_corpus.py --questions (the set's word overlap)
+    .venv/bin/python benchmarks/docs_corpus.py FOLDER             (write the corpus)
+    .venv/bin/python benchmarks/docs_corpus.py --questions [FILE] (a set's word overlap)
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ from pydoc_data.topics import topics
 
 UNDERLINES = {"*": "#", "=": "##", "-": "###", "~": "####"}
 QUESTIONS = Path(__file__).with_name("docs_questions.json")
+ADVERSARIAL_QUESTIONS = Path(__file__).with_name("docs_questions_adversarial.json")
+# A question copies its topic when this many of its words in a row are in the topic's text.
+COPY_RUN = 4
 # Words that say nothing about a topic: left out of the word overlap.
 _STOPWORDS = (
     "a an the and or not no of to in on at by for from with without into as is are was be "
@@ -78,9 +85,9 @@ def write_corpus(folder: Path) -> list[Path]:
     return written
 
 
-def questions() -> list[Question]:
-    """The question set, as `docs_questions.json` has it."""
-    entries = json.loads(QUESTIONS.read_text(encoding="utf-8"))
+def questions(path: Path = QUESTIONS) -> list[Question]:
+    """A question set, as its JSON file (by default `docs_questions.json`) has it."""
+    entries = json.loads(path.read_text(encoding="utf-8"))
     return [Question(e["question"], e["topic"], e["answer"], e.get("hard_for")) for e in entries]
 
 
@@ -101,6 +108,18 @@ def describe(asked: list[Question]) -> str:
         f"word overlap with the answer's sentence: mean {statistics.mean(overlaps):.3f}, "
         f"median {statistics.median(overlaps):.3f}"
     )
+
+
+def copied_words(question: str, text: str) -> str | None:
+    """The first `COPY_RUN` words in a row of `question` that `text` also has in a row
+    (case and punctuation aside), or None when the question copies no such run."""
+    asked = _words(question)
+    runs = {tuple(asked[i : i + COPY_RUN]) for i in range(len(asked) - COPY_RUN + 1)}
+    words = _words(text)
+    for i in range(len(words) - COPY_RUN + 1):
+        if (run := tuple(words[i : i + COPY_RUN])) in runs:
+            return " ".join(run)
+    return None
 
 
 def normalized(text: str) -> str:
@@ -125,8 +144,11 @@ def word_overlap(question: str, sentence: str) -> float:
 
 
 def _content_words(text: str) -> set[str]:
-    words = re.findall(r"[a-z0-9_]+", text.lower())
-    return {_stem(w) for w in words if len(w) > 1 and w not in STOPWORDS}
+    return {_stem(w) for w in _words(text) if len(w) > 1 and w not in STOPWORDS}
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9_]+", text.lower())
 
 
 def _stem(word: str) -> str:
@@ -153,11 +175,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path, nargs="?", help="where to write the Markdown files")
     parser.add_argument(
-        "--questions", action="store_true", help="print each question's word overlap"
+        "--questions",
+        type=Path,
+        nargs="?",
+        const=QUESTIONS,
+        metavar="FILE",
+        help=f"print each question's word overlap (the set in FILE, else {QUESTIONS.name})",
     )
     args = parser.parse_args()
     if args.questions:
-        _print_overlap()
+        _print_overlap(args.questions)
         return 0
     if args.folder is None:
         parser.error("give a FOLDER, or --questions")
@@ -167,8 +194,8 @@ def main() -> int:
     return 0
 
 
-def _print_overlap() -> None:
-    asked = questions()
+def _print_overlap(path: Path) -> None:
+    asked = questions(path)
     overlaps = question_overlaps(asked)
     for q, overlap in zip(asked, overlaps, strict=True):
         print(f"{overlap:.2f}  {q.topic:<22} {q.question}")
