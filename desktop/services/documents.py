@@ -261,7 +261,8 @@ class DocumentService:
 
 def fused(rankings: Sequence[Sequence[FoundPassage]], limit: int) -> list[FoundPassage]:
     """Ranked lists of passages fused by reciprocal rank: a passage high in several lists
-    comes first."""
+    comes first. A passage in several lists is kept as the last list has it: for a follow-up,
+    its similarity to the question read with the one before (asking's relevance cut)."""
     found = {passage.passage_id: passage for ranking in rankings for passage in ranking}
     scores = fused_scores(
         *({passage.passage_id: float(-rank) for rank, passage in enumerate(r)} for r in rankings)
