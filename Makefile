@@ -37,6 +37,7 @@ run: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(BIN)/python -m desktop.models.starter "$(LANTERN_STARTER_CACHE)" >/dev/null
+	$(BIN)/python -m desktop.models.embedder_install "$(LANTERN_STARTER_CACHE)" >/dev/null
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest --ignore=tests/packaging
 
 # The installers this machine can build (packaging/README.md): the one-folder bundle in
@@ -54,6 +55,7 @@ endif
 # this machine with dpkg (as root, or through sudo) and removed again.
 package-test: package
 	$(BIN)/python -m desktop.models.starter "$(LANTERN_STARTER_CACHE)" >/dev/null
+	$(BIN)/python -m desktop.models.embedder_install "$(LANTERN_STARTER_CACHE)" >/dev/null
 	$(BIN)/python -m pytest tests/packaging
 
 lint: $(INSTALLED)
@@ -66,7 +68,8 @@ lint: $(INSTALLED)
 # huggingface_hub's; on the starter model. The frozen app's start against the source
 # install's needs the bundle, and Debian's xvfb and xdotool.
 bench: package
-	@home=$$(mktemp -d) && trap 'rm -rf "$$home"' EXIT && \
+	@embedder=$$($(BIN)/python -m desktop.models.embedder_install "$(LANTERN_STARTER_CACHE)") && \
+	home=$$(mktemp -d) && trap 'rm -rf "$$home"' EXIT && \
 	LANTERN_HOME=$$home $(BIN)/lantern models install-starter >/dev/null && \
 	LANTERN_HOME=$$home $(BIN)/lantern bench --threads 2 $(BENCH_ARGS) && \
 	$(BIN)/python benchmarks/download_throughput.py \
@@ -88,6 +91,10 @@ bench: package
 	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" && \
 	$(BIN)/python benchmarks/remote_decode.py \
 	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" && \
+	$(BIN)/python benchmarks/docs_recall.py "$$embedder" --threads 2 && \
+	$(BIN)/python benchmarks/docs_indexing.py "$$embedder" --threads 2 && \
+	$(BIN)/python benchmarks/docs_search.py && \
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/docs_gui_stall.py && \
 	xvfb-run -a $(BIN)/python benchmarks/cold_start.py
 
 $(INSTALLED): pyproject.toml Makefile

@@ -76,6 +76,15 @@ class StarterModelUnavailable(LanternError, RuntimeError):
     pass
 
 
+class EmbedderUnavailable(LanternError, RuntimeError):
+    """The offline embedding model (all-MiniLM-L6-v2, from its PyPI wheel) could not be
+    downloaded or converted."""
+
+
+class EmbedderMissing(LanternError, LookupError):
+    """Documents need an embedding model, and the one chosen (or any) is not installed."""
+
+
 class InvalidCatalog(LanternError, ValueError):
     """models.json is malformed; the message names the entry and the field."""
 
@@ -217,3 +226,12 @@ class WaitCancelled(LanternError):
 class ModelNotLoadedYet(LanternError):
     """A count (or another look at the prompt) needs a model that is not loaded, and loading
     it now would unload another one: it is done once a run loads the model."""
+
+
+# Documents: libraries of the user's files (store/documents.py).
+class LibraryExists(LanternError, ValueError):
+    """A library of that name is there already: names are unique."""
+
+
+class LibraryNotFound(LanternError, LookupError):
+    pass

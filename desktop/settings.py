@@ -27,6 +27,9 @@ class Settings:
     theme: str = "system"
     # Text size in points; None: the desktop's own.
     font_size: int | None = None
+    # The installed model that embeds documents; "": the offline all-MiniLM-L6-v2 if it is
+    # installed, else any installed embedding model (models/embedders.py).
+    embedding_model: str = ""
 
 
 THEMES = ("system", "light", "dark")
@@ -44,6 +47,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "top_p": (int, float),
     "theme": (str,),
     "font_size": (int,),
+    "embedding_model": (str,),
 }
 # Settings that take only some values of their type.
 _CHOICES: dict[str, Any] = {"theme": THEMES, "font_size": FONT_SIZES}

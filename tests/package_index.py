@@ -1,10 +1,13 @@
 """A package index on 127.0.0.1 in PyPI's JSON simple form (PEP 691), serving the starter
-wheel: where the starter model comes from without the internet."""
+wheel (and others added, such as the offline embedder's): where the models that ship in wheels
+come from without the internet."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import threading
 import zipfile
 from functools import partial
@@ -33,8 +36,27 @@ class PackageIndex:
         )
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/simple/"
 
-    def write_project_page(self, sha256: str, filename: str = starter.WHEEL) -> None:
-        page = self.root / "simple" / starter.PACKAGE
+    def add_wheel(self, package: str, wheel: Path, *, size: int | None = None) -> Path:
+        """Serve `wheel` (its first `size` bytes: a download cut short) as `package`'s, with
+        the sha256 of the bytes served."""
+        served = self.root / "files" / wheel.name
+        served.unlink(missing_ok=True)
+        if size is not None:
+            with wheel.open("rb") as src:
+                served.write_bytes(src.read(size))
+        else:
+            try:
+                os.link(wheel, served)
+            except OSError:
+                shutil.copyfile(wheel, served)
+        sha256 = hashlib.sha256(served.read_bytes()).hexdigest()
+        self.write_project_page(sha256, wheel.name, package=package)
+        return served
+
+    def write_project_page(
+        self, sha256: str, filename: str = starter.WHEEL, *, package: str = starter.PACKAGE
+    ) -> None:
+        page = self.root / "simple" / package
         page.mkdir(parents=True, exist_ok=True)
         entry = {
             "filename": filename,

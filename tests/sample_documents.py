@@ -83,6 +83,15 @@ def short_paragraphs(count: int) -> str:
     )
 
 
+def word_file(document: Any) -> bytes:
+    """The bytes of a python-docx document, as a .docx file holds them."""
+    import io
+
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
 # ---- hostile documents: each small on disk, and each refused or read fast ----
 
 

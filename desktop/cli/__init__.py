@@ -7,7 +7,7 @@ prints data for scripts.
 
 One module per command group: `chat`, `models` (with `hub_login`), `history`, `writing`
 (summarize, translate), `complete` (the Playground), `docs` (libraries of the user's
-files), `remote` (servers whose models are used
+files), `ask` (questions answered from them), `remote` (servers whose models are used
 beside the local ones), `doctor`, `bench`; `self_test` behind `--self-test`. To add a group:
 
 1. write `desktop/cli/<group>.py` with `add_commands(commands)`, which adds its parsers
@@ -32,7 +32,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from desktop import APP_NAME, __version__
-from desktop.cli import bench, chat, complete, docs, doctor, history, models, remote, writing
+from desktop.cli import (
+    ask,
+    bench,
+    chat,
+    complete,
+    docs,
+    doctor,
+    history,
+    models,
+    remote,
+    writing,
+)
 from desktop.cli.advice import error_line
 from desktop.cli.arguments import Handler
 from desktop.errors import LanternError
@@ -42,7 +53,7 @@ from desktop.paths import app_paths
 log = logging.getLogger(__name__)
 
 # In the order `lantern --help` lists them.
-COMMAND_GROUPS = (chat, models, history, writing, complete, docs, remote, doctor, bench)
+COMMAND_GROUPS = (chat, models, history, writing, complete, docs, ask, remote, doctor, bench)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

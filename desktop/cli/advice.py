@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from desktop.errors import (
     ConversationNotFound,
+    EmbedderMissing,
+    EmbedderUnavailable,
     HubAccessDenied,
     LanternError,
     ModelInTheWay,
@@ -27,6 +29,10 @@ ADVICE: dict[type[LanternError], str] = {
     ModelInTheWay: "To remove it: `lantern models rm ID` (ids: `lantern models list`).",
     HubAccessDenied: "Give the token with `lantern models login`.",
     StarterModelUnavailable: "Import one with `lantern models import PATH`.",
+    EmbedderMissing: "Install one with `lantern models install-embedder`, or download one "
+    "from the catalog: `lantern models pull nomic-embed-text-v1.5`.",
+    EmbedderUnavailable: "Or download an embedding model from the Hub: `lantern models pull "
+    "all-minilm-l6-v2`.",
     ConversationNotFound: "See `lantern history list`.",
     RemoteAccessDenied: 'Give the server\'s key: `echo "$KEY" | lantern remote add NAME URL '
     "--api-key-stdin` (a remote already added: `lantern remote rm NAME` first).",

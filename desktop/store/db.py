@@ -1,4 +1,7 @@
-"""The database: one SQLite file in WAL mode, migrated to the latest schema when opened."""
+"""The database: one SQLite file in WAL mode, migrated to the latest schema when opened.
+
+SQLite comes from `sqlean` (the stdlib sqlite3 may not load extensions) so that every connection
+loads `sqlite-vec`, the vector search of the documents' passages (store/documents.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import sqlean
+import sqlite_vec
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, select, update
@@ -21,6 +26,9 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 10_000
+# Read through memory-mapped pages rather than a read call per page: a vector search reads
+# every vector of a library (150 MB at 100,000 passages), a third faster this way.
+MMAP_BYTES = 1 << 30
 
 
 class Database:
@@ -28,7 +36,7 @@ class Database:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = create_engine(
-            f"sqlite:///{path}", connect_args={"check_same_thread": False}
+            f"sqlite:///{path}", module=sqlean, connect_args={"check_same_thread": False}
         )
         event.listen(self.engine, "connect", _set_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -62,7 +70,7 @@ class Database:
                 rows = session.execute(
                     select(table.id, table.writer_pid).where(table.status == live)
                 ).all()
-                dead = [rid for rid, pid in rows if pid is None or not _process_alive(pid)]
+                dead = [rid for rid, pid in rows if pid is None or not process_alive(pid)]
                 if dead:
                     session.execute(
                         update(table)
@@ -85,7 +93,7 @@ class Database:
         self.engine.dispose()
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
     try:
@@ -95,10 +103,14 @@ def _process_alive(pid: int) -> bool:
 
 
 def _set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.enable_load_extension(True)
+    sqlite_vec.load(dbapi_connection)
+    dbapi_connection.enable_load_extension(False)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     # WAL + NORMAL: a commit survives an app crash; only an OS crash can lose the last one.
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
     cursor.close()

@@ -1,19 +1,28 @@
-"""Reads and writes of conversations and messages. Everything returned is a plain dataclass."""
+"""Reads and writes of conversations and messages (with the sources an answer from documents
+was given, and the libraries a conversation asks). Everything returned is a plain dataclass."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from desktop.errors import ConversationNotFound
+from desktop.errors import ConversationNotFound, LibraryNotFound
 from desktop.store.db import Database
 from desktop.store.records import plain_record
-from desktop.store.schema import Conversation, Message, utc_now
+from desktop.store.schema import (
+    Conversation,
+    ConversationLibrary,
+    Library,
+    Message,
+    utc_now,
+)
+from desktop.store.schema import MessageSource as MessageSourceRow
 
 # A message's status: an answer is "streaming" while it is written (by the process in its
 # writer_pid), then says how it ended. A user's message is "complete".
@@ -33,6 +42,22 @@ class ConversationRecord:
     sampling: dict[str, Any] | None = None
     context_policy: str = "drop_middle"
     current_leaf_id: int | None = None
+    documents_only: bool = False  # answers only from its libraries (ConversationRepository)
+
+
+@dataclass(frozen=True)
+class MessageSource:
+    """A passage an answer was given, numbered as the answer cites it ([1]): a copy of the
+    passage as it was then (`start`:`end` in its file's text), with the score that ranked it."""
+
+    number: int
+    path: str
+    page: int | None
+    heading: str
+    start: int
+    end: int
+    text: str
+    score: float
 
 
 @dataclass(frozen=True)
@@ -48,6 +73,7 @@ class MessageRecord:
     error: str | None
     created_at: datetime
     updated_at: datetime
+    sources: tuple[MessageSource, ...] = ()  # an answer from documents: what it was given
 
 
 @dataclass(frozen=True)
@@ -84,9 +110,30 @@ def _conversation(row: Conversation, message_count: int = 0) -> ConversationReco
     return plain_record(ConversationRecord, row, message_count=message_count)
 
 
-def _message(row: Message) -> MessageRecord:
+def _message(row: Message, sources: Sequence[MessageSource] = ()) -> MessageRecord:
     # The status is written only as a MessageStatus (an import is checked first).
-    return plain_record(MessageRecord, row, status=cast(MessageStatus, row.status))
+    return plain_record(
+        MessageRecord, row, status=cast(MessageStatus, row.status), sources=tuple(sources)
+    )
+
+
+def _messages(session: Session, rows: Iterable[Message]) -> list[MessageRecord]:
+    """The rows as records, each with its sources (read in one query for them all)."""
+    rows = list(rows)
+    sources: dict[int, list[MessageSource]] = {}
+    if rows:
+        query = (
+            select(MessageSourceRow)
+            .where(MessageSourceRow.message_id.in_([row.id for row in rows]))
+            .order_by(MessageSourceRow.message_id, MessageSourceRow.number)
+        )
+        for source in session.scalars(query):
+            sources.setdefault(source.message_id, []).append(plain_record(MessageSource, source))
+    return [_message(row, sources.get(row.id, ())) for row in rows]
+
+
+def _add_sources(session: Session, message_id: int, sources: Sequence[MessageSource]) -> None:
+    session.add_all(MessageSourceRow(message_id=message_id, **asdict(s)) for s in sources)
 
 
 class ConversationRepository:
@@ -94,12 +141,21 @@ class ConversationRepository:
         self._db = db
 
     def create(
-        self, title: str, *, model_id: str | None = None, system_prompt: str | None = None
+        self,
+        title: str,
+        *,
+        model_id: str | None = None,
+        system_prompt: str | None = None,
+        libraries: Sequence[str] = (),
+        documents_only: bool = False,
     ) -> ConversationRecord:
+        """A new conversation, answering from `libraries` (LibraryNotFound for one that is
+        not there, and no conversation is made)."""
         with self._db.session() as session:
             row = Conversation(title=title, model_id=model_id, system_prompt=system_prompt)
             session.add(row)
             session.flush()
+            _set_documents(session, row, libraries, documents_only)
             return _conversation(row)
 
     def get(self, conversation_id: int) -> ConversationRecord:
@@ -216,6 +272,30 @@ class ConversationRepository:
                 session.delete(row)  # its messages go by the foreign key's cascade
             return len(rows)
 
+    def libraries(self, conversation_id: int) -> tuple[str, ...]:
+        """The names of the libraries the conversation answers from."""
+        with self._db.session() as session:
+            return tuple(
+                session.scalars(
+                    select(Library.name)
+                    .join(ConversationLibrary, ConversationLibrary.library_id == Library.id)
+                    .where(ConversationLibrary.conversation_id == conversation_id)
+                    .order_by(Library.name)
+                )
+            )
+
+    def set_documents(
+        self, conversation_id: int, libraries: Sequence[str], *, documents_only: bool
+    ) -> ConversationRecord:
+        """The libraries the conversation answers from (by name; LibraryNotFound for one that
+        is not there, and nothing changes) and whether it answers only from them."""
+        with self._db.session() as session:
+            row = session.get(Conversation, conversation_id)
+            if row is None or row.deleted_at is not None:
+                raise ConversationNotFound(f"There is no conversation {conversation_id}.")
+            _set_documents(session, row, libraries, documents_only)
+        return self.get(conversation_id)
+
     def touch(self, conversation_id: int) -> None:
         with self._db.session() as session:
             session.execute(
@@ -223,6 +303,32 @@ class ConversationRepository:
                 .where(Conversation.id == conversation_id)
                 .values(updated_at=utc_now())
             )
+
+
+def _set_documents(
+    session: Session, row: Conversation, libraries: Sequence[str], documents_only: bool
+) -> None:
+    wanted = set(libraries)
+    ids: dict[str, int] = {
+        name: library_id
+        for name, library_id in session.execute(
+            select(Library.name, Library.id).where(Library.name.in_(wanted))
+        )
+    }
+    missing = sorted(wanted - ids.keys())
+    if missing:  # worded as DocumentStore.library words it
+        names = ", ".join(f"'{name}'" for name in session.scalars(select(Library.name)))
+        raise LibraryNotFound(
+            f"There is no library called '{missing[0]}'. Libraries: {names or 'none yet'}."
+        )
+    session.execute(
+        delete(ConversationLibrary).where(ConversationLibrary.conversation_id == row.id)
+    )
+    session.add_all(
+        ConversationLibrary(conversation_id=row.id, library_id=library_id)
+        for library_id in ids.values()
+    )
+    row.documents_only = documents_only
 
 
 class MessageRepository:
@@ -260,10 +366,14 @@ class MessageRepository:
             )
             return _message(row)
 
-    def save_partial(self, message_id: int, content: str) -> None:
-        """Flush the text of an answer that is still streaming."""
+    def save_partial(
+        self, message_id: int, content: str, *, sources: Sequence[MessageSource] = ()
+    ) -> None:
+        """Flush the text of an answer that is still streaming (with its sources, the first
+        time: in the same transaction as its text)."""
         with self._db.session() as session:
             session.execute(update(Message).where(Message.id == message_id).values(content=content))
+            _add_sources(session, message_id, sources)
 
     def finish(
         self,
@@ -273,13 +383,16 @@ class MessageRepository:
         status: MessageStatus,
         stats: dict[str, Any] | None = None,
         error: str | None = None,
+        sources: Sequence[MessageSource] = (),
     ) -> MessageRecord:
+        """The answer as it ended; `sources` those not saved with a flush of its text."""
         with self._db.session() as session:
             row = session.get_one(Message, message_id)
             row.content, row.status, row.stats, row.error = content, status, stats, error
             row.writer_pid = None
+            _add_sources(session, message_id, sources)
             session.flush()
-            return _message(row)
+            return _messages(session, [row])[0]
 
     def resume(self, message_id: int) -> MessageRecord:
         """An answer cut short is being written again: streaming, by this process."""
@@ -287,11 +400,11 @@ class MessageRepository:
             row = session.get_one(Message, message_id)
             row.status, row.error, row.writer_pid = "streaming", None, os.getpid()
             session.flush()
-            return _message(row)
+            return _messages(session, [row])[0]
 
     def get(self, message_id: int) -> MessageRecord:
         with self._db.session() as session:
-            return _message(session.get_one(Message, message_id))
+            return _messages(session, [session.get_one(Message, message_id)])[0]
 
     def thread(self, conversation_id: int) -> list[MessageRecord]:
         """The conversation as it reads now: the branch shown, from its first message."""
@@ -304,28 +417,28 @@ class MessageRepository:
             )
             leaf = rows.get(leaf_id) if leaf_id else None
             leaf = leaf or max(rows.values(), key=lambda m: (m.created_at, m.id))
-            path: list[MessageRecord] = []
+            path: list[Message] = []
             current: Message | None = leaf
             while current is not None:
-                path.append(_message(current))
+                path.append(current)
                 current = rows.get(current.parent_id) if current.parent_id else None
-            return path[::-1]
+            return _messages(session, path[::-1])
 
     def path_to(self, message_id: int) -> list[MessageRecord]:
         """The messages from the first one down to this one, through its parents."""
         with self._db.session() as session:
-            path: list[MessageRecord] = []
+            path: list[Message] = []
             current: Message | None = session.get_one(Message, message_id)
             while current is not None:
-                path.append(_message(current))
+                path.append(current)
                 current = session.get(Message, current.parent_id) if current.parent_id else None
-            return path[::-1]
+            return _messages(session, path[::-1])
 
     def all(self, conversation_id: int) -> list[MessageRecord]:
         """Every message of every branch, oldest first."""
         with self._db.session() as session:
             rows = self._rows(session, conversation_id)
-            return [_message(row) for row in sorted(rows.values(), key=lambda m: m.id)]
+            return _messages(session, sorted(rows.values(), key=lambda m: m.id))
 
     def siblings(self, message_id: int) -> list[MessageRecord]:
         """The message and the others that answer (or follow) the same message, oldest first:
@@ -342,7 +455,7 @@ class MessageRepository:
                 .where(Message.conversation_id == message.conversation_id, parent)
                 .order_by(Message.id)
             )
-            return [_message(row) for row in rows]
+            return _messages(session, rows)
 
     def newest_leaf_under(self, message_id: int) -> int:
         """The end of the newest branch that goes through this message."""

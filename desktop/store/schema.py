@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -33,6 +33,8 @@ class Conversation(Base):
     sampling: Mapped[dict | None] = mapped_column(JSON)  # Sampling fields the user changed
     # drop_middle: keep the system prompt and latest turns | stop: refuse and say so
     context_policy: Mapped[str] = mapped_column(String(20), default="drop_middle")
+    # Answer only from the conversation's libraries: "not in the documents" when none fits.
+    documents_only: Mapped[bool] = mapped_column(default=False)
 
 
 class Message(Base):
@@ -206,3 +208,118 @@ class PlaygroundPreset(Base):
     parameters: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class Library(Base):
+    """A named collection of the user's files and folders, whose passages chats can ask."""
+
+    __tablename__ = "libraries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class LibrarySource(Base):
+    """A folder (watched: new, changed and deleted files are noticed) or a single file."""
+
+    __tablename__ = "library_sources"
+    __table_args__ = (UniqueConstraint("library_id", "path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    library_id: Mapped[int] = mapped_column(ForeignKey("libraries.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(Text)
+    is_folder: Mapped[bool]
+    added_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class LibraryFile(Base):
+    """A readable file under a source, and where its indexing stands. The rows queued are the
+    indexing queue: it survives restarts and crashes."""
+
+    __tablename__ = "library_files"
+    __table_args__ = (
+        UniqueConstraint("library_id", "path"),
+        Index("ix_library_files_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    library_id: Mapped[int] = mapped_column(ForeignKey("libraries.id", ondelete="CASCADE"))
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("library_sources.id", ondelete="CASCADE"), index=True
+    )
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))  # of the contents last indexed
+    embedder: Mapped[str | None] = mapped_column(String(500))  # the key its vectors carry
+    # queued | indexing | indexed | failed
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    error: Mapped[str | None] = mapped_column(Text)
+    # The process indexing it: if it is gone, the file goes back to the queue.
+    writer_pid: Mapped[int | None]
+    passages: Mapped[int] = mapped_column(default=0)
+    indexed_at: Mapped[datetime | None]
+
+
+class Passage(Base):
+    """A piece of a file's text (`start`:`end` in the text read from it), searched by words
+    (passages_fts, kept by triggers) and by meaning (the embedder's vec0 table)."""
+
+    __tablename__ = "passages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("library_files.id", ondelete="CASCADE"), index=True
+    )
+    ordinal: Mapped[int]
+    start: Mapped[int]
+    end: Mapped[int]
+    page: Mapped[int | None]  # 1-based, PDF only
+    heading: Mapped[str] = mapped_column(Text, default="")  # "Install > On Linux"
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Embedder(Base):
+    """An embedding model that vectors were made with: its vectors are in the vec0 table
+    `passage_vectors_<id>`, created when its first vectors are saved (its dimension is known
+    only then)."""
+
+    __tablename__ = "embedders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(500), unique=True)
+    dimension: Mapped[int]
+
+
+class ConversationLibrary(Base):
+    """The libraries a conversation asks."""
+
+    __tablename__ = "conversation_libraries"
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    library_id: Mapped[int] = mapped_column(
+        ForeignKey("libraries.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class MessageSource(Base):
+    """A passage an answer was given, numbered as the answer cites it ([1], [2]). A copy, so
+    the answer keeps its sources when the file changes or leaves the library."""
+
+    __tablename__ = "message_sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int]
+    path: Mapped[str] = mapped_column(Text)
+    page: Mapped[int | None]
+    heading: Mapped[str] = mapped_column(Text, default="")
+    start: Mapped[int]
+    end: Mapped[int]
+    text: Mapped[str] = mapped_column(Text)
+    score: Mapped[float]

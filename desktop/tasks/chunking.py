@@ -77,14 +77,16 @@ def _pieces(text: str, max_tokens: int, count_tokens: CountTokens, level: int) -
     if level == len(LEVELS):
         yield from _cut_anywhere(text, max_tokens, count_tokens)
         return
-    for piece in _split_after(text, LEVELS[level]):
+    for piece in split_after(text, LEVELS[level]):
         if count_tokens(piece) <= max_tokens:
             yield piece
         else:
             yield from _pieces(piece, max_tokens, count_tokens, level + 1)
 
 
-def _split_after(text: str, boundary: re.Pattern[str]) -> list[str]:
+def split_after(text: str, boundary: re.Pattern[str]) -> list[str]:
+    """`text` cut after each match of `boundary`, the separator kept at the end of its piece:
+    joined, the pieces give the text back."""
     pieces, start = [], 0
     for match in boundary.finditer(text):
         if match.end() > start:

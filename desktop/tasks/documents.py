@@ -1,7 +1,9 @@
-"""The text of a document the user gives the writing tools: plain text or Markdown in any
-encoding, PDF, DOCX or HTML. Bytes in, text out (the caller reads the file, at most
-`size_limit(name)` + 1 bytes of it): paragraphs are kept apart by blank lines, which is what
-the chunker and the translator split on.
+"""The text of a document the user gives the writing tools or a library: plain text,
+Markdown or source code in any encoding, PDF, DOCX or HTML. Bytes in, text out (the caller
+reads the file, at most `size_limit(name)` + 1 bytes of it): paragraphs are kept apart by
+blank lines, which is what the chunker and the translator split on. Beside the text, where a
+PDF's pages start in it and the headings it has (Markdown, HTML, Word), for passages that
+say where they come from.
 
 Documents are untrusted (ARCHITECTURE.md, rule 7): every reader works in one pass within
 the limits below, so that any document is read or refused in seconds and well under 1 GB,
@@ -20,7 +22,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
@@ -29,12 +31,30 @@ from desktop.errors import LanternError
 log = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".text", ""})
+# Source code and other files that are plain text, read as such (a library indexes them).
+PLAIN_TEXT_SUFFIXES = frozenset({
+    ".py", ".pyi", ".js", ".jsx", ".mjs", ".ts", ".tsx", ".c", ".h", ".cc", ".cpp", ".hpp",
+    ".cs", ".rs", ".go", ".java", ".kt", ".scala", ".swift", ".rb", ".php", ".pl", ".lua", ".r",
+    ".sql", ".sh", ".bash", ".zsh", ".ps1", ".bat", ".css", ".scss", ".xml", ".svg", ".json",
+    ".yaml", ".yml", ".toml", ".csv", ".tsv", ".rst", ".adoc", ".tex", ".bib", ".org", ".ini",
+    ".cfg", ".conf", ".properties", ".log", ".srt", ".vtt",
+})  # fmt: skip
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
+# Files without a suffix a library reads: most such files in a folder are programs or data.
+PLAIN_TEXT_NAMES = frozenset({"readme", "license", "copying", "authors", "changelog", "notice",
+                              "makefile", "dockerfile"})  # fmt: skip
 READABLE = ".txt, .md, .pdf, .docx and .html"
 BINARY_SNIFF_BYTES = 8192  # a NUL byte in the first 8 KB: not text
 MANY_BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 WHITESPACE = re.compile(r"\s+")
+NON_SPACE = re.compile(r"\S+")
+WORD_HEADING = re.compile(r"heading ([1-9])")  # Word's built-in style names, lower case
+HTML_HEADINGS = {f"h{level}": level for level in range(1, 7)}
+# A line that may be a Markdown heading (ATX "# ", or a setext underline): a document
+# without one is not parsed for headings.
+MARKDOWN_HEADING_LINE = re.compile(r"^ {0,3}(?:#{1,6}(?:[ \t]|$)|=+[ \t]*$|-+[ \t]*$)", re.M)
 HTML_BLOCKS = frozenset({"p", "div", "section", "article", "header", "footer", "aside", "main",
                          "nav", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd",
                          "blockquote", "pre", "table", "tr", "caption", "figcaption", "br",
@@ -115,15 +135,66 @@ class UnreadableDocument(LanternError):
 
 
 @dataclass(frozen=True)
+class Heading:
+    start: int  # where it starts in the document's text (its first non-space character)
+    level: int  # 1 to 6 (Markdown, HTML), 1 to 9 (Word); a Word document's Title is 0
+    title: str
+
+
+@dataclass(frozen=True)
 class Document:
     name: str
     kind: str  # "text", "markdown", "pdf", "docx" or "html"
     text: str
     encoding: str | None = None  # for text and HTML: the one it was read in
+    pages: tuple[int, ...] = ()  # a PDF's: where each page's text starts in `text`
+    headings: tuple[Heading, ...] = ()  # in the order of the text
 
     @property
     def words(self) -> int:
         return len(self.text.split())
+
+
+@dataclass
+class _Read:
+    """A reader's text before it is tidied, and what is marked in it, each mark given as the
+    number of non-whitespace characters before it: tidying removes only whitespace, so that
+    number finds the mark again in the tidy text."""
+
+    text: str
+    pages: list[int] = field(default_factory=list)
+    headings: list[tuple[int, int, str]] = field(default_factory=list)  # (mark, level, title)
+
+    def marked(self, name: str, kind: str, encoding: str | None = None) -> Document:
+        """The document, its text tidy and its marks where they fall in it."""
+        text = _tidy(self.text)
+        if not text:
+            raise UnreadableDocument(_no_text(name, kind))
+        if len(text) > MAX_CHARACTERS:
+            raise UnreadableDocument(_too_long(name))
+        pages = _at_non_space(text, self.pages)
+        starts = _at_non_space(text, [mark for mark, _, _ in self.headings])
+        headings = [
+            Heading(start, level, title)
+            for start, (_, level, title) in zip(starts, self.headings, strict=True)
+            if start < len(text)
+        ]
+        if kind == "markdown":
+            headings = _markdown_headings(text)
+        return Document(name, kind, text, encoding, tuple(pages), tuple(headings))
+
+
+def is_library_document(name: str) -> bool:
+    """Whether a library reads the file called `name`: the kinds Lantern reads, source code
+    and other plain text; not hidden files, nor the lock files office programs leave."""
+    path = PurePath(name)
+    if path.name.startswith((".", "~$")):
+        return False
+    suffix = path.suffix.lower()
+    if not suffix:
+        return path.name.lower() in PLAIN_TEXT_NAMES
+    readable = TEXT_SUFFIXES | PLAIN_TEXT_SUFFIXES | HTML_SUFFIXES | {".pdf", ".docx"}
+    return suffix in readable
 
 
 def size_limit(name: str) -> int:
@@ -139,24 +210,18 @@ def read_document(data: bytes, name: str) -> Document:
     if len(data) > size_limit(name):
         raise UnreadableDocument(too_large(name, len(data)))
     if suffix == ".pdf":
-        document = Document(name, "pdf", _pdf_text(data, name))
-    elif suffix == ".docx":
-        document = Document(name, "docx", _docx_text(data, name))
-    elif suffix in HTML_SUFFIXES:
+        return _pdf_text(data, name).marked(name, "pdf")
+    if suffix == ".docx":
+        return _docx_text(data, name).marked(name, "docx")
+    if suffix in HTML_SUFFIXES:
         text, encoding = _decoded(data, name)
-        document = Document(name, "html", _html_text(text, name), encoding)
-    elif suffix in TEXT_SUFFIXES or not _looks_binary(data):
+        return _html_text(text, name).marked(name, "html", encoding)
+    plain = suffix in TEXT_SUFFIXES or suffix in PLAIN_TEXT_SUFFIXES
+    if plain or not _looks_binary(data):
         text, encoding = _decoded(data, name)
-        kind = "markdown" if suffix in (".md", ".markdown") else "text"
-        document = Document(name, kind, text, encoding)
-    else:
-        raise UnreadableDocument(f"Lantern cannot read {name}: it reads {READABLE} files.")
-    text = _tidy(document.text)
-    if not text:
-        raise UnreadableDocument(_no_text(name, document.kind))
-    if len(text) > MAX_CHARACTERS:
-        raise UnreadableDocument(_too_long(name))
-    return Document(document.name, document.kind, text, document.encoding)
+        kind = "markdown" if suffix in MARKDOWN_SUFFIXES else "text"
+        return _Read(text).marked(name, kind, encoding)
+    raise UnreadableDocument(f"Lantern cannot read {name}: it reads {READABLE} files.")
 
 
 def too_large(name: str, size: int) -> str:
@@ -236,14 +301,15 @@ def _decoded(data: bytes, name: str) -> tuple[str, str]:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError:
             pass  # a BOM by chance, or a damaged file: guess as for any other text
-    try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    # NUL is valid UTF-8, but no text file holds one: bytes with NULs are a program's.
     if _looks_binary(data):
         raise UnreadableDocument(
             f"{name} looks like a binary file, not text. Lantern reads {READABLE} files."
         )
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
     match = from_bytes(data).best()
     if match is None:
         raise UnreadableDocument(
@@ -252,7 +318,7 @@ def _decoded(data: bytes, name: str) -> tuple[str, str]:
     return str(match), match.encoding
 
 
-def _pdf_text(data: bytes, name: str) -> str:
+def _pdf_text(data: bytes, name: str) -> _Read:
     from pypdf import PdfReader
     from pypdf.errors import LimitReachedError
 
@@ -277,8 +343,12 @@ def _pdf_text(data: bytes, name: str) -> str:
             parsing = _PdfParsing(name)
             for page in reader.pages:
                 parsing.add(page)
+            starts, before = [], 0
             for page in reader.pages:
-                budget.add(page.extract_text() or "")
+                starts.append(before)
+                text = page.extract_text() or ""
+                budget.add(text)
+                before += _non_space(text)
         except LimitReachedError as exc:
             # pypdf's own bounds (ARCHITECTURE: pypdf>=6.4): a stream that would inflate
             # past them is a decompression bomb, or a file no writer needs.
@@ -287,7 +357,7 @@ def _pdf_text(data: bytes, name: str) -> str:
                 f"{_megabytes(PDF_STREAM_LIMIT)}, the most Lantern unpacks. Print or save it "
                 "to a new PDF, and open that."
             ) from exc
-    return "\n\n".join(budget.pieces)
+    return _Read("\n\n".join(budget.pieces), pages=starts)
 
 
 class _PdfParsing:
@@ -392,7 +462,7 @@ def _pdf_object(value: Any) -> Any:
     return value.get_object() if isinstance(value, PdfObject) else value
 
 
-def _docx_text(data: bytes, name: str) -> str:
+def _docx_text(data: bytes, name: str) -> _Read:
     import docx
 
     damaged = (
@@ -405,13 +475,33 @@ def _docx_text(data: bytes, name: str) -> str:
         document = docx.Document(io.BytesIO(data))
         body = document.element.body
         _check_word_counts(body, name)
+        levels = _word_heading_levels(document)
+        headings, before = [], 0
         for paragraph in document.paragraphs:
-            budget.add(paragraph.text)
+            text = paragraph.text
+            level = levels.get(paragraph._p.style or "")
+            if level is not None and text.strip():
+                headings.append((before, level, " ".join(text.split())))
+            budget.add(text)
+            before += _non_space(text)
         continued = set(body.xpath(CONTINUED_MERGES))  # found by libxml2, not in Python
         for table in body.iterchildren(WORD + "tbl"):  # after the body text, as before
             for line in _row_lines(table, continued):
                 budget.add(line)
-    return "\n\n".join(budget.pieces)
+    return _Read("\n\n".join(budget.pieces), headings=headings)
+
+
+def _word_heading_levels(document: Any) -> dict[str, int]:
+    """The heading level of each paragraph style that is a heading, by style id: Word names
+    its built-in styles in English whatever the language ("heading 1"; "Title" above them),
+    and python-docx gives those names capitalized."""
+    levels = {}
+    for style in document.styles:
+        name = (style.name or "").lower()
+        heading = WORD_HEADING.fullmatch(name)
+        if heading is not None or name == "title":
+            levels[style.style_id] = int(heading.group(1)) if heading else 0
+    return levels
 
 
 def _row_lines(table: Any, continued: set[Any]) -> Iterator[str]:
@@ -537,18 +627,26 @@ class _HtmlText:
         self._hidden = 0  # how many hidden elements the parser is inside
         self._at_break = True  # at the start, or after a paragraph break
         self._at_space = True  # there, or after whitespace
+        self._before = 0  # non-whitespace characters in the text so far
+        self._heading: tuple[int, int, list[str]] | None = None  # (mark, level, its text)
+        self.headings: list[tuple[int, int, str]] = []  # (mark, level, title), as _Read's
 
     def start(self, tag: str, attrib: object) -> None:
         if tag in HTML_HIDDEN:
             self._hidden += 1
         if tag in HTML_BLOCKS:
             self._break()
+        if tag in HTML_HEADINGS:
+            self._end_heading()
+            self._heading = (self._before, HTML_HEADINGS[tag], [])
 
     def end(self, tag: str) -> None:
         if tag in HTML_HIDDEN and self._hidden:
             self._hidden -= 1
         if tag in HTML_BLOCKS:
             self._break()
+        if tag in HTML_HEADINGS:
+            self._end_heading()
 
     def data(self, data: str) -> None:
         if self._hidden:
@@ -561,6 +659,17 @@ class _HtmlText:
         self._budget.add(text)
         self._at_break = False
         self._at_space = text.endswith(" ")
+        self._before += len(text) - text.count(" ")
+        if self._heading is not None:
+            self._heading[2].append(text)
+
+    def _end_heading(self) -> None:
+        if self._heading is not None:
+            mark, level, pieces = self._heading
+            title = " ".join("".join(pieces).split())
+            if title:
+                self.headings.append((mark, level, title))
+            self._heading = None
 
     def _break(self) -> None:
         if not self._at_break:
@@ -571,28 +680,74 @@ class _HtmlText:
         return None
 
 
-def _html_text(markup: str, name: str) -> str:
+def _html_text(markup: str, name: str) -> _Read:
     """One pass of lxml's HTML parser (libxml2: linear on any input, no recursion in Python,
     however deep the nesting), fed in pieces so that the text budget stops it early."""
     from lxml import etree
 
     budget = _TextBudget(name)
+    text = _HtmlText(budget)
     damaged = f"{name} is not an HTML page Lantern can read. Save it as text, and open that."
     with _reading(name, damaged):
-        parser = etree.HTMLParser(
-            target=_HtmlText(budget), recover=True, huge_tree=True, no_network=True
-        )
+        parser = etree.HTMLParser(target=text, recover=True, huge_tree=True, no_network=True)
         for start in range(0, len(markup), HTML_FEED_CHARACTERS):
             parser.feed(markup[start : start + HTML_FEED_CHARACTERS])
         parser.close()
     paragraphs = (" ".join(part.split()) for part in PARAGRAPH_BREAK.split("".join(budget.pieces)))
-    return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+    return _Read("\n\n".join(p for p in paragraphs if p), headings=text.headings)
 
 
 def _tidy(text: str) -> str:
-    """Unix newlines, no trailing spaces, paragraphs apart by exactly one blank line."""
+    """Unix newlines, no trailing spaces, paragraphs apart by exactly one blank line: only
+    whitespace is taken out (what _Read's marks count on)."""
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     return MANY_BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _non_space(text: str) -> int:
+    return sum(map(len, text.split()))
+
+
+def _at_non_space(text: str, marks: list[int]) -> list[int]:
+    """For each mark (ascending), the offset in `text` of the non-whitespace character with
+    that many before it; len(text) for a mark past the last. One pass over `text`."""
+    offsets = []
+    runs = NON_SPACE.finditer(text)
+    run = next(runs, None)
+    before = 0  # non-whitespace characters before `run`
+    for mark in marks:
+        while run is not None and before + run.end() - run.start() <= mark:
+            before += run.end() - run.start()
+            run = next(runs, None)
+        offsets.append(len(text) if run is None else run.start() + mark - before)
+    return offsets
+
+
+def _markdown_headings(text: str) -> list[Heading]:
+    """The headings markdown-it finds (ATX and setext, at any depth of quotes and lists; a
+    "#" line in a code block is none), each starting at its first character that is not a
+    space."""
+    if MARKDOWN_HEADING_LINE.search(text) is None:
+        return []  # no line could be one: the parse is skipped
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").disable("inline").parse(text)
+    found = [
+        (token.map[0], int(token.tag[1:]), " ".join(tokens[index + 1].content.split()))
+        for index, token in enumerate(tokens)
+        if token.type == "heading_open" and token.map is not None
+    ]
+    headings, line, offset = [], 0, 0
+    for number, level, title in found:
+        while line < number:  # ascending: each line's start is found once
+            offset = text.index("\n", offset) + 1
+            line += 1
+        start = offset
+        while text.startswith((" ", "\t"), start):
+            start += 1
+        if title:
+            headings.append(Heading(start, level, title))
+    return headings
 
 
 def _no_text(name: str, kind: str) -> str:

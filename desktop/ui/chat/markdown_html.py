@@ -4,7 +4,9 @@ tested and timed without a display.
 markdown-it-py parses CommonMark plus tables; raw HTML in the text is escaped, never
 interpreted; links survive only for http, https and mailto. Code blocks are highlighted by
 Pygments with inline styles (QTextBrowser ignores style sheets' classes) and each one gets a
-"Copy" link `copy-code:N`, N being its index in `RenderedMarkdown.code_blocks`.
+"Copy" link `copy-code:N`, N being its index in `RenderedMarkdown.code_blocks`. An answer from
+the user's documents cites its sources as [1], [2]: given the numbers it has (`citations`),
+each such citation becomes a link `source:N` to its source.
 
 `MarkdownRenderer` is the streaming form: it keeps the HTML of the blocks that can no longer
 change and re-renders only the last one, so re-rendering a growing answer ~40 times a second
@@ -19,6 +21,8 @@ or the stream ends, the block is highlighted once, as a whole render would.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
@@ -36,6 +40,8 @@ from pygments.util import ClassNotFound
 
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 COPY_SCHEME = "copy-code"
+CITATION_SCHEME = "source"
+CITATION = re.compile(r"\[(\d{1,3})\]")  # [n] in an answer's text
 
 
 @dataclass(frozen=True)
@@ -91,10 +97,22 @@ def is_allowed_link(url: str) -> bool:
     return scheme.lower() in LINK_SCHEMES
 
 
-def render_markdown(text: str, *, dark: bool = False, streaming: bool = False) -> RenderedMarkdown:
-    """The whole `text` rendered at once (what `MarkdownRenderer` gives for the same text)."""
+def render_markdown(
+    text: str,
+    *,
+    dark: bool = False,
+    streaming: bool = False,
+    citations: Collection[int] = frozenset(),
+) -> RenderedMarkdown:
+    """The whole `text` rendered at once (what `MarkdownRenderer` gives for the same text).
+    `citations`: the source numbers whose [n] become links."""
     md = _markdown(dark)
-    env: dict[str, Any] = {"code_blocks": [], "code_offset": 0, "streaming": streaming}
+    env: dict[str, Any] = {
+        "code_blocks": [],
+        "code_offset": 0,
+        "streaming": streaming,
+        "citations": frozenset(citations),
+    }
     tokens = md.parse(_normalize(text), env)
     html = md.renderer.render(tokens, md.options, env)
     return RenderedMarkdown(html, list(env["code_blocks"]))
@@ -111,6 +129,7 @@ class MarkdownRenderer:
 
     def __init__(self, *, dark: bool = False) -> None:
         self._dark = dark
+        self._citations: frozenset[int] = frozenset()
         self.reset()
 
     @property
@@ -122,6 +141,16 @@ class MarkdownRenderer:
         """How much of the last render's HTML is finished blocks: the rest (its last block)
         may still change as the text grows."""
         return len(self._stable_html)
+
+    @property
+    def citations(self) -> frozenset[int]:
+        return self._citations
+
+    def set_citations(self, numbers: Collection[int]) -> None:
+        """The source numbers whose [n] become links; the finished blocks are rendered again."""
+        if frozenset(numbers) != self._citations:
+            self._citations = frozenset(numbers)
+            self.reset()
 
     def reset(self) -> None:
         self._stable_text = ""
@@ -139,12 +168,15 @@ class MarkdownRenderer:
             "code_blocks": [],
             "code_offset": len(self._stable_code),
             "streaming": streaming,
+            "citations": self._citations,
         }
         tokens = md.parse(tail, env)
         if env.get("references"):
             # A definition applies to the text before it too: no block is ever finished.
             self.reset()
-            return render_markdown(text, dark=self._dark, streaming=streaming)
+            return render_markdown(
+                text, dark=self._dark, streaming=streaming, citations=self._citations
+            )
 
         split = _last_finished_boundary(tokens, complete_lines=tail.count("\n"))
         if split is not None:
@@ -291,6 +323,19 @@ def _markdown(dark: bool) -> MarkdownIt:
     def blockquote_open(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
         return f'<blockquote style="color:{theme.muted}">\n'
 
+    def text(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+        escaped = escapeHtml(tokens[idx].content)
+        numbers = env.get("citations")
+        if not numbers or _inside_link(tokens, idx):
+            return escaped
+
+        def link(match: re.Match[str]) -> str:
+            if int(match[1]) not in numbers:
+                return match[0]
+            return f'<a href="{CITATION_SCHEME}:{match[1]}">{match[0]}</a>'
+
+        return CITATION.sub(link, escaped)
+
     md.add_render_rule("fence", fence)
     md.add_render_rule("code_block", code_block)
     md.add_render_rule("code_inline", code_inline)
@@ -299,7 +344,16 @@ def _markdown(dark: bool) -> MarkdownIt:
     md.add_render_rule("th_open", cell_open)
     md.add_render_rule("td_open", cell_open)
     md.add_render_rule("blockquote_open", blockquote_open)
+    md.add_render_rule("text", text)
     return md
+
+
+def _inside_link(tokens: list[Token], idx: int) -> bool:
+    """Whether inline token `idx` is a link's text (a citation there would be a link in one)."""
+    depth = 0
+    for token in tokens[:idx]:
+        depth += {"link_open": 1, "link_close": -1}.get(token.type, 0)
+    return depth > 0
 
 
 def _highlighted(source: str, language: str, theme: CodeTheme) -> str:

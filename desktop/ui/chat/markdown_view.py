@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html as html_text
 import math
+from collections.abc import Collection
 
 from PySide6.QtCore import QEvent, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import (
@@ -28,6 +29,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QTextEdit, QWidget
 
 from desktop.ui.chat.markdown_html import (
+    CITATION_SCHEME,
     COPY_SCHEME,
     LINK_SCHEMES,
     MarkdownRenderer,
@@ -240,6 +242,7 @@ class MarkdownView(QTextBrowser):
 
     link_activated = Signal(str)
     code_copied = Signal(int)
+    citation_clicked = Signal(int)  # an answer's [n], for its source n
 
     def __init__(self, parent: QWidget | None = None, *, dark: bool | None = None) -> None:
         super().__init__(parent)
@@ -285,6 +288,14 @@ class MarkdownView(QTextBrowser):
         self._text = text
         self._streaming = False
         self._show(streaming=ends_stream)
+
+    def set_citations(self, numbers: Collection[int]) -> None:
+        """The source numbers the answer has: its [n] citations become links to them."""
+        if frozenset(numbers) == self._renderer.citations:
+            return
+        self._renderer.set_citations(numbers)
+        self._streaming = False  # rendered whole again, not as a stream's last block
+        self._show(streaming=False)
 
     def append_markdown(self, piece: str) -> None:
         """Streaming: `piece` is added to the text, and only the last block is re-rendered
@@ -336,6 +347,8 @@ class MarkdownView(QTextBrowser):
         scheme = url.scheme().lower()
         if scheme == COPY_SCHEME:
             self.copy_code(url.path())
+        elif scheme == CITATION_SCHEME and url.path().isdigit():
+            self.citation_clicked.emit(int(url.path()))
         elif scheme in LINK_SCHEMES and is_allowed_link(url.toString()):
             self.link_activated.emit(url.toString())
 

@@ -1,11 +1,12 @@
 """One chat message as a widget: who wrote it, its text (plain for the user, Markdown for an
-answer), the status of an answer cut short, and the actions on it (Copy, Edit, Regenerate,
-Continue, and the arrows `< n/m >` between the versions of a branched message).
+answer), the Sources of an answer from the user's documents, the status of an answer cut
+short, and the actions on it (Copy, Edit, Regenerate, Continue, and the arrows `< n/m >`
+between the versions of a branched message).
 
 The widget only reports what the user asked for (`regenerate_requested`, `edit_submitted`,
-`branch_requested`, `continue_requested`, `link_activated`); the owner does the work and then
-calls `set_record` with what the store holds. A streamed answer grows with `append_text`
-(the caller coalesces the tokens) and is settled with `finish`.
+`branch_requested`, `continue_requested`, `link_activated`, `source_requested`); the owner
+does the work and then calls `set_record` with what the store holds. A streamed answer grows
+with `append_text` (the caller coalesces the tokens) and is settled with `finish`.
 
 A long conversation shows many of these, so a message costs only what it shows: the parts
 it does not show yet (the editor, the status and dropped notes, the actions it has no use
@@ -42,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from desktop.ui.chat.markdown_view import MarkdownView
 from desktop.ui.chat.message_notes import can_continue, dropped_note, stats_tooltip, status_line
+from desktop.ui.chat.source_list import SourceList
 
 if TYPE_CHECKING:
     from desktop.store.repositories import MessageRecord
@@ -55,7 +57,7 @@ USER_BACKGROUND_RADIUS = 8  # the user's messages sit on a rounded panel
 HIGHLIGHT_MS = 2500  # how long a message a search result led to stays outlined
 
 # Top to bottom: the parts of a message below its author, and the row of actions after them.
-BODY_PARTS = ("plain", "markdown", "edit", "status", "dropped")
+BODY_PARTS = ("plain", "markdown", "sources", "edit", "status", "dropped")
 # Left to right: the actions (a stretch follows them).
 ACTIONS = ("continue", "previous", "branch", "next", "copy", "edit", "regenerate")
 ACTION_LABELS = {
@@ -124,6 +126,7 @@ class MessageWidget(QFrame):
     branch_requested = Signal(int, int)
     continue_requested = Signal(int)
     link_activated = Signal(str)
+    source_requested = Signal(object)  # a MessageSource of the answer: open it
 
     def __init__(
         self,
@@ -145,6 +148,7 @@ class MessageWidget(QFrame):
         self._body: dict[str, QWidget] = {}  # the parts of BODY_PARTS made so far
         self._actions: dict[str, QWidget] = {}  # the actions made so far
         self._markdown: MarkdownView | None = None
+        self._sources: SourceList | None = None
         self._edit: tuple[QWidget, QPlainTextEdit, QPushButton, QPushButton] | None = None
         self._copied_timer: QTimer | None = None
         # Its height is its height at its width (a wrapped text's size hint is its height at
@@ -255,6 +259,10 @@ class MessageWidget(QFrame):
     def markdown_view(self) -> MarkdownView | None:
         return self._markdown
 
+    def source_list(self) -> SourceList | None:
+        """The answer's Sources (None until it has some)."""
+        return self._sources
+
     def is_editing(self) -> bool:
         return self._editing
 
@@ -279,9 +287,11 @@ class MessageWidget(QFrame):
             if "plain" in self._body:
                 self._body["plain"].hide()
             view = self._answer_view()
+            view.set_citations([source.number for source in record.sources])
             view.set_markdown(record.content)
             # A failed answer may have no text at all: no empty box then.
             view.setVisible(bool(record.content) or self._streaming())
+        self._update_sources()
         self._update_notes()
         self._update_buttons()
         if was_user != is_user:
@@ -357,6 +367,11 @@ class MessageWidget(QFrame):
     def _on_continue(self) -> None:
         self.continue_requested.emit(self._record.id)
 
+    def _on_citation(self, number: int) -> None:
+        for source in self._record.sources:
+            if source.number == number:
+                self.source_requested.emit(source)
+
     def _on_branch(self, step: int) -> None:
         self.branch_requested.emit(self._record.id, step)
 
@@ -414,9 +429,20 @@ class MessageWidget(QFrame):
             if self._body_width is not None:
                 view.set_text_width(self._body_width)
             view.link_activated.connect(self.link_activated)
+            view.citation_clicked.connect(self._on_citation)
             self._markdown = view
             self._add_body("markdown", view)
         return self._markdown
+
+    def _update_sources(self) -> None:
+        sources = self._record.sources if self._record.role != "user" else ()
+        if sources and self._sources is None:
+            self._sources = SourceList()
+            self._sources.source_clicked.connect(self.source_requested)
+            self._add_body("sources", self._sources)
+        if self._sources is not None:
+            self._sources.show_sources(sources)
+            self._sources.setVisible(bool(sources))
 
     def _edit_parts(self) -> tuple[QWidget, QPlainTextEdit, QPushButton, QPushButton]:
         if self._edit is None:

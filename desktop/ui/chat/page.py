@@ -1,5 +1,6 @@
 """The Chat page: the model picker, the conversation sidebar, the conversation (ChatView), the
-message box with Send and Stop, and the context meter.
+message box with Send and Stop, the context meter, and the documents the conversation answers
+from (the library picker; an answer's Sources open in the source viewer).
 
 Every page of the window has this shape. A page is a QWidget made with the Lantern and the
 window's BackgroundTasks; the window `start()`s it (its first reads) and `shutdown()`s it on
@@ -29,10 +30,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.services.chat import ChatTurnRun, ConversationParameters, TurnStarted
+from desktop.services.chat import (
+    ChatTurnRun,
+    ConversationParameters,
+    DocumentChoice,
+    TurnStarted,
+)
 from desktop.settings import Settings
 from desktop.ui.chat.context_meter import ContextMeter
 from desktop.ui.chat.conversation_settings import ConversationSettingsDialog
+from desktop.ui.chat.document_picker import NO_DOCUMENTS, DocumentPicker
 from desktop.ui.chat.sidebar import ConversationSidebar
 from desktop.ui.chat.view import ChatView
 from desktop.ui.error_text import error_text
@@ -44,13 +51,14 @@ from desktop.ui.widgets.export_dialog import choose_export_file
 from desktop.ui.widgets.message_input import MessageInput
 from desktop.ui.widgets.model_picker import ModelPicker
 from desktop.ui.widgets.panes import panes
+from desktop.ui.widgets.source_view import SourceView
 
 if TYPE_CHECKING:
     from desktop.services.app import Lantern
     from desktop.services.chat import ChatService, ChatTurn, ThreadView, TurnOutcome
     from desktop.services.history import ExportFormat
     from desktop.services.models import ModelOption
-    from desktop.store.repositories import ConversationRecord
+    from desktop.store.repositories import ConversationRecord, MessageSource
     from desktop.ui.bridge import BackgroundTasks
 
 NO_MODEL_BODY = (
@@ -86,6 +94,9 @@ class ChatPage(Page):
         self._answer_open = False
         # What the next new conversation starts with (chosen before its first message).
         self._new_chat_parameters = ConversationParameters()
+        self._new_chat_documents = NO_DOCUMENTS
+        self._saving_documents = 0  # choices on their way to the store: a turn waits for them
+        self.source_view: SourceView | None = None  # made when a source is first opened
         self._run = PageRun(self, "lantern-chat-turn")
         self._run.yielded.connect(self._turn_event)
         self._run.finished.connect(self._turn_finished)
@@ -126,6 +137,10 @@ class ChatPage(Page):
         )
         self.parameters_button.clicked.connect(self.edit_parameters)
         top.addWidget(self.parameters_button)
+        self.document_picker = DocumentPicker()
+        self.document_picker.chosen.connect(self._documents_chosen)
+        self.document_picker.libraries_wanted.connect(self.refresh_libraries)
+        top.addWidget(self.document_picker)
         top.addStretch(1)
         self.context_meter = ContextMeter(DEFAULT_CONTEXT_WINDOW)
         top.addWidget(self.context_meter)
@@ -136,6 +151,7 @@ class ChatPage(Page):
         self.view.continue_requested.connect(self.continue_answer)
         self.view.branch_requested.connect(self.switch_branch)
         self.view.link_activated.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))
+        self.view.source_requested.connect(self.open_source)
         self.empty_state = EmptyState("No model installed", NO_MODEL_BODY, "Get a model")
         self.empty_state.action_clicked.connect(self.model_catalog_wanted)
         self.body = QStackedWidget()  # the conversation, or what to do without a model
@@ -187,7 +203,7 @@ class ChatPage(Page):
 
     def _update_actions(self) -> None:
         running = self._run.running()
-        ready = self._has_models and not self._loading
+        ready = self._has_models and not self._loading and not self._saving_documents
         self.send_button.setEnabled(ready and not running)
         self.stop_button.setEnabled(running)
         # One turn at a time, in the conversation it started in: neither another model, nor
@@ -199,6 +215,7 @@ class ChatPage(Page):
         # Changed between turns: a turn reads them when it starts.
         self.parameters_button.setEnabled(not running and not self._loading)
         self.parameters_action.setEnabled(not running and not self._loading)
+        self.document_picker.setEnabled(not running and not self._loading)
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.FontChange:
@@ -238,6 +255,7 @@ class ChatPage(Page):
 
     def start(self) -> None:
         self.sidebar.refresh()  # the conversations
+        self.refresh_libraries()
 
     def shutdown(self) -> None:
         """Stop the running turn and wait for its thread: no thread outlives the page."""
@@ -278,16 +296,30 @@ class ChatPage(Page):
         serial = self._load_serial
         self._loading = True
         self._update_actions()
+
+        def load() -> tuple[ThreadView, DocumentChoice]:
+            chat = self._lantern.chat
+            thread = read(chat)
+            return thread, chat.documents_for(thread.conversation.id)
+
         self._tasks.run(
-            lambda: read(self._lantern.chat),
-            lambda thread: self._show_thread(serial, thread, at_offset),
+            load,
+            lambda loaded: self._show_thread(serial, *loaded, at_offset=at_offset),
             self._show_error,
         )
 
-    def _show_thread(self, serial: int, thread: ThreadView, at_offset: int | None) -> None:
+    def _show_thread(
+        self,
+        serial: int,
+        thread: ThreadView,
+        documents: DocumentChoice,
+        *,
+        at_offset: int | None,
+    ) -> None:
         if serial != self._load_serial:
             return  # the user has already picked another one
         self._loading = False
+        self.document_picker.set_choice(documents)
         messages = thread.messages
         self.view.show_messages(messages, thread.branches, at=thread.focus, at_offset=at_offset)
         self.model_picker.choose(thread.conversation.model_id)
@@ -302,6 +334,7 @@ class ChatPage(Page):
         self._load_serial += 1  # a load still on its way no longer applies
         self._loading = False
         self._conversation_id = None
+        self.document_picker.set_choice(self._new_chat_documents)
         self.view.clear_messages()
         self.context_meter.show_usage(None)
         self.sidebar.select_quietly(None)
@@ -375,6 +408,56 @@ class ChatPage(Page):
             save, lambda _: self.reply.emit("Saved for this conversation."), self._show_error
         )
 
+    # ---- documents ----
+
+    def refresh_libraries(self) -> None:
+        """Lists the libraries in the picker (read in the background)."""
+        self._tasks.run(
+            lambda: [library.name for library in self._lantern.documents.libraries()],
+            self.document_picker.show_libraries,
+            lambda error: self.reply.emit(error_text(error)),
+        )
+
+    def _documents_chosen(self, choice: DocumentChoice) -> None:
+        conversation_id = self._conversation_id
+        if conversation_id is None:
+            self._new_chat_documents = choice  # sent with its first message
+            return
+        self._saving_documents += 1
+        self._update_actions()
+
+        def saved(error: BaseException | None) -> None:
+            self._saving_documents -= 1
+            self._update_actions()
+            if error is not None:  # e.g. a library removed meanwhile: show what is stored
+                self.reply.emit(error_text(error))
+                self.refresh_libraries()
+                self._tasks.run(
+                    lambda: self._lantern.chat.documents_for(conversation_id),
+                    lambda stored: self._show_documents(conversation_id, stored),
+                    lambda _error: None,  # the conversation is gone: nothing to show
+                )
+
+        self._tasks.run(
+            lambda: self._lantern.chat.choose_documents(
+                conversation_id, choice.libraries, documents_only=choice.documents_only
+            ),
+            lambda _: saved(None),
+            saved,
+        )
+
+    def _show_documents(self, conversation_id: int, choice: DocumentChoice) -> None:
+        if conversation_id == self._conversation_id:
+            self.document_picker.set_choice(choice)
+
+    def open_source(self, source: MessageSource) -> None:
+        """An answer's source, in the viewer: its document at the passage, highlighted."""
+        if self.source_view is None:
+            self.source_view = SourceView(
+                self._tasks, lambda path: self._lantern.documents.source_text(path), self
+            )
+        self.source_view.open_source(source)
+
     # ---- files ----
 
     def export_conversation(self, conversation_id: int | None = None) -> None:
@@ -418,10 +501,16 @@ class ChatPage(Page):
         if not self.send_button.isEnabled() or not text.strip():
             return
         conversation_id, model_id = self._conversation_id, self.model_picker.currentData()
-        parameters = self._new_chat_parameters if conversation_id is None else None
+        new = conversation_id is None
+        parameters = self._new_chat_parameters if new else None
+        documents = self._new_chat_documents if new else None
         self._start_turn(
             lambda chat: chat.send(
-                text, conversation_id=conversation_id, model_id=model_id, parameters=parameters
+                text,
+                conversation_id=conversation_id,
+                model_id=model_id,
+                parameters=parameters,
+                documents=documents,
             ),
             text,
         )
@@ -471,7 +560,9 @@ class ChatPage(Page):
 
     def _turn_started(self, begun: TurnStarted) -> None:
         if self._conversation_id is None:
-            self._new_chat_parameters = ConversationParameters()  # they went to this one
+            # They went to this one (the picker goes on showing its documents).
+            self._new_chat_parameters = ConversationParameters()
+            self._new_chat_documents = NO_DOCUMENTS
         self._conversation_id = begun.conversation_id
         self._update_actions()
         self.view.add_user_message(begun.user, begun.user_branch)

@@ -45,6 +45,7 @@ class ChatView(QScrollArea):
     branch_requested = Signal(int, int)
     continue_requested = Signal(int)
     link_activated = Signal(str)
+    source_requested = Signal(object)  # a MessageSource under an answer: open it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -267,6 +268,7 @@ class ChatView(QScrollArea):
         widget.branch_requested.connect(self.branch_requested)
         widget.continue_requested.connect(self.continue_requested)
         widget.link_activated.connect(self.link_activated)
+        widget.source_requested.connect(self.source_requested)
         widget.set_actions_enabled(not self._busy)
         return widget
 
