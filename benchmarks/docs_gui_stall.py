@@ -162,9 +162,9 @@ def main() -> None:
         counts = lantern.documents.libraries()[0].counts
 
         meter.start()
-        page.search_box.setText("who mends the roof after a storm")
-        page.search()
-        searching_s = run_until(lambda: bool(page.results.passages), "a search")
+        page.library_search.box.setText("who mends the roof after a storm")
+        page.library_search.search()
+        searching_s = run_until(lambda: bool(page.library_search.results.passages), "a search")
         searching = summary(meter.stop())
 
         meter.start()

@@ -112,13 +112,13 @@ def test_a_folder_added_is_indexed_and_search_finds_passages_by_meaning(
     assert unnamed_controls(page) == []
 
     # No word of the question is in the passage: meaning finds it.
-    qtbot.keyClicks(page.search_box, "what does a small kid pay for the boat")
-    qtbot.keyClick(page.search_box, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: bool(page.results.passages), timeout=TIMEOUT_MS)
-    best = page.results.passages[0]
+    qtbot.keyClicks(page.library_search.box, "what does a small kid pay for the boat")
+    qtbot.keyClick(page.library_search.box, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bool(page.library_search.results.passages), timeout=TIMEOUT_MS)
+    best = page.library_search.results.passages[0]
     assert best.path == str(notes / "harbour" / "ferry.md")
     assert "children under five travel free" in best.text
-    shown = page.results.toPlainText()
+    shown = page.library_search.results.toPlainText()
     assert "1. ferry.md · The ferry > Tickets" in shown
     assert "score " in shown and "children under five travel free" in shown
     close_window(window)
@@ -138,10 +138,10 @@ def test_files_queued_before_the_window_opened_are_indexed_and_watched_folders_f
     (notes / "kiln.txt").unlink()
     expected = {"bees.txt": "Indexed", "harbour/ferry.md": "Indexed", "tide.txt": "Indexed"}
     qtbot.waitUntil(lambda: statuses(page) == expected, timeout=TIMEOUT_MS)
-    page.search_box.setText("how often does the tide turn")
-    page.search()
-    qtbot.waitUntil(lambda: bool(page.results.passages), timeout=TIMEOUT_MS)
-    assert page.results.passages[0].path == str(notes / "tide.txt")
+    page.library_search.box.setText("how often does the tide turn")
+    page.library_search.search()
+    qtbot.waitUntil(lambda: bool(page.library_search.results.passages), timeout=TIMEOUT_MS)
+    assert page.library_search.results.passages[0].path == str(notes / "tide.txt")
     close_window(window)
 
 

@@ -3,7 +3,8 @@ files of the one selected with how their indexing went, the indexing's progress 
 and Cancel, and a search of the library that lists the passages found.
 
 Every read and write goes through the window's BackgroundTasks (DocumentService calls the
-database, the disk and the engine), and the indexing runs in a PageRun (indexing.py):
+database, the disk and the engine; the search box is library_search.py, the embedder's
+install embedder_notice.py), and the indexing runs in a PageRun (indexing.py):
 nothing here blocks the GUI thread. While indexing, the files' statuses are read again a
 few times a second and only the rows that changed are repainted (files_table.py), so a
 library of thousands of files stays responsive.
@@ -26,7 +27,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
-    QLineEdit,
     QMessageBox,
     QPushButton,
     QVBoxLayout,
@@ -36,14 +36,14 @@ from PySide6.QtWidgets import (
 from desktop.errors import EmbedderMissing, LibraryNotFound
 from desktop.services.documents import DEFAULT_LIBRARY, LibraryOverview, ScanReport
 from desktop.services.indexing import IndexOutcome, IndexProgress
-from desktop.store.documents import FileRecord, FoundPassage
+from desktop.store.documents import FileRecord
 from desktop.ui.documents.embedder_notice import EmbedderNotice
 from desktop.ui.documents.files_table import FilesTable
 from desktop.ui.documents.folder_watch import FolderWatch
 from desktop.ui.documents.indexing import LibraryIndexing
 from desktop.ui.documents.library_list import LibraryList
+from desktop.ui.documents.library_search import LibrarySearch
 from desktop.ui.documents.progress_line import ProgressLine
-from desktop.ui.documents.search_results import SearchResults
 from desktop.ui.page import Page
 from desktop.ui.widgets.notice import Notice
 from desktop.ui.widgets.panes import panes
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
     from desktop.services.app import Lantern
     from desktop.ui.bridge import BackgroundTasks
 
-SEARCH_LIMIT = 10
 # While indexing, the libraries and the files of the one shown are read again at most once
 # a second (for the errors of the files that failed, and the files a coalesced progress
 # skipped); the file being read and the one just done are marked from the progress itself.
@@ -96,7 +95,6 @@ class DocumentsPage(Page):
         self._files_reading = False
         self._files_again = False  # read once more when the read going ends
         self._last_progress: IndexProgress | None = None  # the run's last event shown
-        self._search_serial = 0
         self._libraries_serial = 0
         self._select: str | None = None  # the library to select once the libraries are read
         self._removal: str | None = None  # the library to remove once the run has ended
@@ -128,7 +126,7 @@ class DocumentsPage(Page):
         actions.addWidget(self.add_files_button)
         actions.addWidget(self.add_folder_button)
 
-        self.embedder_notice = EmbedderNotice()
+        self.embedder_notice = EmbedderNotice(self._lantern, self._tasks)
         self.files = FilesTable()
         self.progress_line = ProgressLine()
         self.notice = Notice()  # what was added, how indexing went, what failed
@@ -142,26 +140,9 @@ class DocumentsPage(Page):
         top_layout.addWidget(self.progress_line)
         top_layout.addWidget(self.notice)
 
-        self.search_box = QLineEdit()
-        self.search_box.setAccessibleName("Search the library")
-        self.search_box.setPlaceholderText("Search this library: a question, or words…")
-        self.search_box.setClearButtonEnabled(True)
-        self.search_button = QPushButton("Search")
-        self.search_button.setAccessibleName("Search")
-        self.search_notice = Notice()
-        self.results = SearchResults()
-        search_row = QHBoxLayout()
-        search_row.setContentsMargins(0, 0, 0, 0)
-        search_row.addWidget(self.search_box, 1)
-        search_row.addWidget(self.search_button)
-        bottom = QWidget()
-        bottom_layout = QVBoxLayout(bottom)
-        bottom_layout.setContentsMargins(0, 0, 0, 0)
-        bottom_layout.addLayout(search_row)
-        bottom_layout.addWidget(self.search_notice)
-        bottom_layout.addWidget(self.results, 1)
+        self.library_search = LibrarySearch(self._lantern, self._tasks)
 
-        work = panes([top, bottom], stretch=[3, 2], sizes=[420, 280], vertical=True)
+        work = panes([top, self.library_search], stretch=[3, 2], sizes=[420, 280], vertical=True)
         main = panes([self.libraries, work], stretch=[0, 1], sizes=[240, 760])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
@@ -174,12 +155,11 @@ class DocumentsPage(Page):
         self.add_files_button.clicked.connect(lambda _checked=False: self.add_files())
         self.add_folder_button.clicked.connect(lambda _checked=False: self.add_folder())
         self.index_button.clicked.connect(lambda _checked=False: self._indexing.index_queued())
-        self.search_box.returnPressed.connect(self.search)
-        self.search_button.clicked.connect(lambda _checked=False: self.search())
         line = self.progress_line
         line.pause_button.clicked.connect(lambda _checked=False: self.toggle_pause())
         line.cancel_button.clicked.connect(lambda _checked=False: self._indexing.cancel())
-        self.embedder_notice.install_clicked.connect(self.install_embedder)
+        self.embedder_notice.installed.connect(self._embedder_installed)
+        self.library_search.embedder_missing.connect(self.embedder_notice.show_missing)
         self._indexing.progress.connect(self._on_progress)
         self._indexing.finished.connect(self._on_finished)
         self._indexing.failed.connect(self._on_failed)
@@ -253,8 +233,7 @@ class DocumentsPage(Page):
 
     def _library_chosen(self, name: str | None) -> None:
         self._library = name
-        self.results.clear_passages()
-        self.search_notice.clear_message()
+        self.library_search.set_library(name)
         self._show_title()
         self.refresh_files()
         self._update_actions()
@@ -465,52 +444,10 @@ class DocumentsPage(Page):
 
     # ---- the embedding model ----
 
-    def install_embedder(self) -> None:
-        self.embedder_notice.show_installing()
-        lantern = self._lantern
-        self._tasks.run(
-            lambda: lantern.models.install_embedder(lantern.paths.cache),
-            self._embedder_installed,
-            self.embedder_notice.show_missing,
-        )
-
     def _embedder_installed(self, model: InstalledModel) -> None:
-        self.embedder_notice.hide()
         self.notice.show_info(f"Installed the embedding model {model.id}.")
         if any(library.counts.queued for library in self._libraries.values()):
             self._indexing.index_queued()
-
-    # ---- search ----
-
-    def search(self) -> None:
-        query = self.search_box.text().strip()
-        library = self._library
-        if not query or library is None:
-            return
-        self._search_serial += 1
-        serial = self._search_serial
-        self.search_notice.show_info("Searching…")
-        lantern = self._lantern
-        self._tasks.run(
-            lambda: lantern.documents.search(query, libraries=[library], limit=SEARCH_LIMIT),
-            lambda found: self._show_found(serial, query, found),
-            lambda error: self._search_failed(serial, error),
-        )
-
-    def _show_found(self, serial: int, query: str, found: list[FoundPassage]) -> None:
-        if serial != self._search_serial:
-            return  # a newer search is on its way
-        self.search_notice.clear_message()
-        self.results.show_passages(query, found)
-
-    def _search_failed(self, serial: int, error: BaseException) -> None:
-        if serial != self._search_serial:
-            return
-        self.search_notice.clear_message()
-        if isinstance(error, EmbedderMissing):
-            self.embedder_notice.show_missing(error)
-        else:
-            self.search_notice.show_error(error)
 
     # ---- actions ----
 
@@ -518,6 +455,3 @@ class DocumentsPage(Page):
         running = self._indexing.running()
         queued = any(library.counts.queued for library in self._libraries.values())
         self.index_button.setVisible(queued and not running)
-        has_library = self._library is not None
-        self.search_box.setEnabled(has_library)
-        self.search_button.setEnabled(has_library)
