@@ -5,9 +5,10 @@ and Cancel, and a search of the library that lists the passages found.
 Every read and write goes through the window's BackgroundTasks (DocumentService calls the
 database, the disk and the engine; the search box is library_search.py, the embedder's
 install embedder_notice.py), and the indexing runs in a PageRun (indexing.py):
-nothing here blocks the GUI thread. While indexing, the files' statuses are read again a
-few times a second and only the rows that changed are repainted (files_table.py), so a
-library of thousands of files stays responsive.
+nothing here blocks the GUI thread. While indexing, the file being read and the one just
+done are marked from the run's progress, the library is read again at most once a second,
+and only the rows that changed are repainted (files_table.py), so a library of thousands of
+files stays responsive.
 
 Indexing starts by itself: at start when files are queued (a run cut short by a crash or a
 close goes on), after files are added, and after the watched folders changed (folder_watch.py;
