@@ -94,7 +94,7 @@ bench: package
 	$(BIN)/python benchmarks/docs_recall.py "$$embedder" --threads 2 && \
 	$(BIN)/python benchmarks/docs_indexing.py "$$embedder" --threads 2 && \
 	$(BIN)/python benchmarks/docs_search.py && \
-	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/docs_gui_stall.py && \
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/docs_gui_stall.py "$$embedder" && \
 	xvfb-run -a $(BIN)/python benchmarks/cold_start.py
 
 $(INSTALLED): pyproject.toml Makefile

@@ -29,7 +29,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -145,6 +145,9 @@ class EngineClient:
         # Processes ended for not answering -> why, for the requests that were waiting on them.
         self._ended: dict[BaseProcess, str] = {}
         self._closed = False  # close() was called: no engine is started again
+        # Called with each new process's pid as it starts (the pool lowers a background
+        # process's priority there: before it loads a model, not after).
+        self.on_start: Callable[[int], None] | None = None
 
     # ---- lifecycle ----
 
@@ -199,6 +202,8 @@ class EngineClient:
         )
         process.start()
         child.close()  # so that the engine's death reads as end-of-file here
+        if self.on_start is not None and process.pid is not None:
+            self.on_start(process.pid)
         self._process, self._conn, self._loaded = process, parent, None
         threading.Thread(
             target=self._read_events, args=(process, parent), name="engine-events", daemon=True

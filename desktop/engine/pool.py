@@ -366,6 +366,9 @@ class EnginePool:
             self._slots.remove(old)
             self._ending.append(old)
         slot = _Slot(model, how, lane, self._new_client(self._log_file))
+        if lane == "background":
+            # From its start: loading a model is seconds of CPU the window must not wait on.
+            slot.client.on_start = lower_priority
         slot.weights, slot.cost, slot.gpu = cost
         self._slots.append(slot)
         return slot
@@ -460,8 +463,6 @@ class EnginePool:
                 gpu_layers=settings.gpu_layers,
                 shape=slot.model.info.shape,
             )
-            if slot.lane == "background":
-                lower_priority(client.pid)
             with self._lock:
                 alone = not any(
                     s is not slot and s.model.path == slot.model.path for s in self._slots

@@ -142,6 +142,10 @@ class DocumentService:
         library_id = None if library is None else self._store.library(library).id
         return self._scanned(self._store.sources(library_id))
 
+    def create_library(self, name: str) -> LibraryRecord:
+        """An empty library called `name` (or the one of that name already there)."""
+        return self._library_made(name)
+
     def _library_made(self, name: str) -> LibraryRecord:
         name = " ".join(name.split())
         if not name:

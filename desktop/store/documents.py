@@ -370,14 +370,16 @@ class DocumentStore:
         vectors: npt.NDArray[np.float32],
     ) -> None:
         """In one transaction: the file's old passages (their words and vectors too) out, the
-        new ones in, the file indexed. A crash anywhere leaves the old state or the new one."""
+        new ones in, the file indexed. A crash anywhere leaves the old state or the new one. A
+        file removed meanwhile stays removed."""
         if vectors.ndim != 2 or vectors.shape[0] != len(passages):
             raise ValueError(
                 f"{len(passages)} passages need as many vectors, not an array of {vectors.shape}"
             )
         with self._db.session() as session:
-            file = session.get_one(LibraryFile, file_id)
-            table = _vector_table_for(session, embedder_key, int(vectors.shape[1]))
+            file = session.get(LibraryFile, file_id)
+            if file is None:  # removed while it was read (its source, or its library)
+                return
             old = select(Passage.id).where(Passage.file_id == file_id)
             _delete_vectors(session, old)
             session.execute(delete(Passage).where(Passage.file_id == file_id))
@@ -401,6 +403,7 @@ class DocumentStore:
                     )
                 )
                 units = _unit_rows(vectors)
+                table = _vector_table_for(session, embedder_key, int(vectors.shape[1]))
                 _connection(session).exec_driver_sql(
                     f"INSERT INTO {table}(passage_id, library_id, embedding) VALUES (?, ?, ?)",
                     [(pid, file.library_id, units[i].tobytes()) for i, pid in enumerate(ids)],

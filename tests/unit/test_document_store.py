@@ -440,3 +440,13 @@ def test_words_are_found_in_their_other_forms_and_function_words_rank_nothing(
         )
     ]
     assert found.startswith("The arguments are evaluated")
+
+
+def test_a_file_removed_while_it_was_read_stays_removed(db: Database, store: DocumentStore) -> None:
+    file = add_file(store, "Docs", "/gone.txt")
+    claimed = store.claim_next()
+    assert claimed is not None
+    store.remove_source(store.sources(file.library_id)[0].id)
+    index(store, claimed, ["written after its source was removed"])
+    assert store.files(file.library_id) == []
+    assert table_rows(db, "SELECT count(*) FROM passages") == 0

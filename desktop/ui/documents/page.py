@@ -268,9 +268,8 @@ class DocumentsPage(Page):
             self.libraries.show_libraries(list(self._libraries.values()), name)
             return
         lantern = self._lantern
-        # Adding nothing to a library makes it, empty (DocumentService.add).
         self._tasks.run(
-            lambda: lantern.documents.add([], name),
+            lambda: lantern.documents.create_library(name),
             lambda _report: self.refresh_libraries(select=name),
             self.notice.show_error,
         )
