@@ -120,8 +120,9 @@ def corpus_library(embedder: Path, threads: int) -> Iterator[tuple[Any, float]]:
 
 def _searched(
     app: Any, asked: list[Question], texts: dict[str, str], mode: str
-) -> list[tuple[bool, list[str]]]:
-    """For each question: found or not, and the files of the passages that came."""
+) -> list[tuple[bool, list[str], bool]]:
+    """For each question: found or not, the files of the passages that came, and whether
+    one of them is a file holding the answer (the document found, if not its passage)."""
     results = []
     for question in asked:
         answer = normalized(question.answer)
@@ -131,12 +132,12 @@ def _searched(
         )
         files = [Path(p.path).stem for p in passages]
         found = any(answer in normalized(p.text) and Path(p.path).stem in holders for p in passages)
-        results.append((found, files))
+        results.append((found, files, bool(holders.intersection(files))))
     return results
 
 
 def _report(
-    name: str, asked: list[Question], found: dict[str, list[tuple[bool, list[str]]]]
+    name: str, asked: list[Question], found: dict[str, list[tuple[bool, list[str], bool]]]
 ) -> float:
     """Print one set's table and its misses of hybrid; its hybrid recall."""
     groups = {
@@ -153,7 +154,11 @@ def _report(
             f"{sum(found[mode][i][0] for i in members) / len(members):>10.3f}" for mode in MODES
         )
         print(f"{group + f' ({len(members)})':<24}{cells}")
-    misses = [i for i, (hit, _files) in enumerate(found["hybrid"]) if not hit]
+    files = "".join(
+        f"{sum(found[mode][i][2] for i in groups['all']) / len(asked):>10.3f}" for mode in MODES
+    )
+    print(f"{'right file, any passage':<24}{files}")
+    misses = [i for i, (hit, _files, _file) in enumerate(found["hybrid"]) if not hit]
     for i in misses:
         q = asked[i]
         print(f"  missed (hybrid): {q.question}  [{q.topic}.md; came: {found['hybrid'][i][1]}]")

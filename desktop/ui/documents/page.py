@@ -423,7 +423,10 @@ class DocumentsPage(Page):
         self._update_actions()
 
     def _on_finished(self, outcome: IndexOutcome) -> None:
-        self.notice.show_info(outcome_words(outcome))
+        # A run that found nothing left to index (the files came to the run before it) has
+        # nothing to say, and must not hide what that run said.
+        if outcome.files_done or outcome.status != "complete":
+            self.notice.show_info(outcome_words(outcome))
 
     def _on_failed(self, error: BaseException) -> None:
         if isinstance(error, EmbedderMissing):
