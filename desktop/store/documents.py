@@ -462,7 +462,9 @@ class DocumentStore:
                 )
             worded: dict[int, float] = {}
             if mode != "vector":
-                worded = _best_worded(connection, query, library_ids, depth)
+                worded = _best_worded(
+                    connection, query, library_ids, depth, keep_rarest=mode == "keyword"
+                )
             similar = {} if nearest is None else nearest.result()
             if mode == "vector":
                 scores = similar
@@ -581,11 +583,13 @@ def _similarities(
     return similarities
 
 
-def _telling_words(connection: Connection, query: str) -> list[str]:
+def _telling_words(connection: Connection, query: str, *, keep_rarest: bool) -> list[str]:
     """The query's words that say what it is about: function words left out (unless they
     are all it has), then the rarest words, as many as keep the passages bm25 must score
-    within KEYWORD_SCORING_BUDGET (the rarest one always): bm25 scores every passage holding
-    any word, and a word held by many passages weighs little in their ranking."""
+    within KEYWORD_SCORING_BUDGET (the rarest one always when `keep_rarest`; beside a vector
+    search, a word in that many passages says too little to be worth its time): bm25 scores
+    every passage holding any word, and a word held by many passages weighs little in their
+    ranking."""
     words = list(dict.fromkeys(word.lower() for word in _WORD.findall(query)))
     words = [word for word in words if word not in FUNCTION_WORDS] or words
     if len(words) < 2:
@@ -601,10 +605,11 @@ def _telling_words(connection: Connection, query: str) -> list[str]:
     by_rarity = sorted(stems, key=lambda word: held_by.get(stems[word], 0))
     if not by_rarity:
         return words
-    telling, scored = by_rarity[:1], held_by.get(stems[by_rarity[0]], 0)
-    for word in by_rarity[1:]:
+    telling: list[str] = []
+    scored = 0
+    for word in by_rarity:
         scored += held_by.get(stems[word], 0)
-        if scored > KEYWORD_SCORING_BUDGET:
+        if scored > KEYWORD_SCORING_BUDGET and (telling or not keep_rarest):
             break
         telling.append(word)
     return telling
@@ -631,10 +636,15 @@ def _stems(connection: Connection, words: Sequence[str]) -> dict[str, str]:
 
 
 def _best_worded(
-    connection: Connection, query: str, library_ids: Sequence[int], depth: int
+    connection: Connection,
+    query: str,
+    library_ids: Sequence[int],
+    depth: int,
+    *,
+    keep_rarest: bool,
 ) -> dict[int, float]:
     """The `depth` passages best ranked by bm25 for the query's words, with -bm25."""
-    match = keyword_query(_telling_words(connection, query))
+    match = keyword_query(_telling_words(connection, query, keep_rarest=keep_rarest))
     if match is None:
         return {}
     marks = ", ".join("?" for _ in library_ids)
