@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import PurePath
 from typing import Any
 
@@ -148,11 +149,21 @@ class Document:
     text: str
     encoding: str | None = None  # for text and HTML: the one it was read in
     pages: tuple[int, ...] = ()  # a PDF's: where each page's text starts in `text`
-    headings: tuple[Heading, ...] = ()  # in the order of the text
+    # HTML's and Word's headings, marked as they are read; Markdown's are parsed from the
+    # text when first asked for (only a library asks: a hostile file of 500,000 "#" lines
+    # takes markdown-it seconds, which Summarize and Translate need not spend).
+    marked_headings: tuple[Heading, ...] = ()
 
     @property
     def words(self) -> int:
         return len(self.text.split())
+
+    @cached_property
+    def headings(self) -> tuple[Heading, ...]:
+        """In the order of the text."""
+        if self.kind == "markdown":
+            return tuple(_markdown_headings(self.text))
+        return self.marked_headings
 
 
 @dataclass
@@ -179,8 +190,6 @@ class _Read:
             for start, (_, level, title) in zip(starts, self.headings, strict=True)
             if start < len(text)
         ]
-        if kind == "markdown":
-            headings = _markdown_headings(text)
         return Document(name, kind, text, encoding, tuple(pages), tuple(headings))
 
 

@@ -272,7 +272,7 @@ def test_headings_out_of_order_or_outside_the_text_are_taken_in_order() -> None:
         Heading(text.index("One"), 1, "One"),
         Heading(len(text) + 5, 1, "Beyond"),
     )
-    document = Document("parts.txt", "text", text, headings=headings)
+    document = Document("parts.txt", "text", text, marked_headings=headings)
     passages = passages_of(document, max_tokens=100, overlap_tokens=0)
     assert [(p.heading, p.text) for p in passages] == [
         ("", "Intro.\n\n"),
