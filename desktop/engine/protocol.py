@@ -344,3 +344,10 @@ Event = (
     | HardwareReport
     | Failed
 )
+
+
+def answer_reserve(max_tokens: int, window: int) -> int:
+    """The room kept for the answer when a chat is fitted into a context window: what was
+    asked, up to a quarter of the window (the engine worker, remote engines and grounded
+    prompts all fit by this one rule)."""
+    return min(max_tokens, window // 4)

@@ -36,6 +36,7 @@ from desktop.engine.protocol import (
     OutputConstraint,
     RenderedChat,
     Sampling,
+    answer_reserve,
 )
 from desktop.engine.remote_http import ServerConnection
 from desktop.engine.remote_probe import (
@@ -226,7 +227,7 @@ class RemoteModel:
         system prompt, in whole turns, the latest always kept) and the tokens those kept
         take."""
         window = self._loaded.context_length
-        reserve = min(max_tokens, window // 4)
+        reserve = answer_reserve(max_tokens, window)
         kept = list(messages)
         first = 1 if kept and kept[0].role == "system" else 0
 

@@ -69,6 +69,7 @@ from desktop.engine.protocol import (
     TokenText,
     Unloaded,
     UnloadModel,
+    answer_reserve,
 )
 from desktop.errors import InvalidModelFile
 from desktop.log_file import rotate_if_large
@@ -517,8 +518,7 @@ class EngineWorker:
             return self._render(messages, request.continue_text, self._is_stopped)
 
         tokens, rendered = render()
-        # Room kept for the answer: what was asked, up to a quarter of the window.
-        reserve = min(request.sampling.max_tokens, n_ctx // 4)
+        reserve = answer_reserve(request.sampling.max_tokens, n_ctx)
         first = 1 if messages and messages[0]["role"] == "system" else 0
         if request.context_policy == "stop":
             _check_fits(len(tokens) + reserve, n_ctx, "The conversation", "stop")

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Protocol, TypeVar
 
+from desktop.engine.protocol import answer_reserve
 from desktop.tasks.prompts import fill, template
 
 # Below this cosine similarity to the question (all-MiniLM-L6-v2, the default embedder), a
@@ -70,12 +71,6 @@ NumberedT = TypeVar("NumberedT", bound=Numbered)
 _RANGE_DASH = "[-\u2013]"
 _CITATION = re.compile(rf"\[\s*(\d+(?:\s*(?:,|{_RANGE_DASH})\s*\d+)*)\s*\]", re.ASCII)
 _LONGEST_RANGE = 50  # a "[1-9999]" in an answer is not a citation of every source
-
-
-def answer_reserve(max_tokens: int, window: int) -> int:
-    """The room the engine keeps for the answer: what was asked, up to a quarter of the
-    window (engine/worker.py and engine/remote.py fit a chat with the same rule)."""
-    return min(max_tokens, window // 4)
 
 
 def passage_budget(

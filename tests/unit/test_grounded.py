@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from hypothesis import given
 from hypothesis import strategies as st
 
+from desktop.engine.protocol import answer_reserve
 from desktop.tasks.grounded import (
     RELEVANCE_THRESHOLD,
-    answer_reserve,
     cited_numbers,
     cited_sources,
     fit_passages,
