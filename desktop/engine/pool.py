@@ -597,7 +597,9 @@ class ModelLease:
         assert slot is not None
         if slot.borrower is self:
             slot.yielding.pause()
-        if slot.client.loaded is None:
+        # A process found dead (a crash) before its reader has told the client so is just as
+        # empty: its next start holds no model either.
+        if slot.client.loaded is None or slot.client.pid is None:
             self._pool._load(slot)
         return slot.client
 

@@ -3,6 +3,7 @@ made by ending idle processes, and a crash that leaves the other processes servi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -186,13 +187,31 @@ def test_a_crash_in_one_engine_leaves_the_others_serving(
 ) -> None:
     first, second = two_models
     with pool.lease(first) as a, pool.lease(second) as b:
-        assert a.pid is not None
-        os.kill(a.pid, signal.SIGKILL)
-        with pytest.raises(EngineCrashed):
+        crashed = a.pid
+        assert crashed is not None
+        os.kill(crashed, signal.SIGKILL)
+        # Asked while it dies, a request fails as a crash; asked once it is dead, the lease
+        # gives a fresh process the model (never "no model is loaded").
+        with contextlib.suppress(EngineCrashed):
             answer(a)
         assert answer(b), "the other model still answers"
-    with pool.lease(first) as again:  # the next lease loads the model in a fresh process
+        assert answer(a), "the crashed model answers again, from a fresh process"
+        assert a.pid not in (None, crashed)
+    with pool.lease(first) as again:
         assert answer(again)
+
+
+def test_a_request_after_a_crash_is_answered_by_a_fresh_process(
+    pool: EnginePool, installed_starter: InstalledModel
+) -> None:
+    with pool.lease(installed_starter) as lease:
+        crashed = lease.pid
+        assert crashed is not None
+        os.kill(crashed, signal.SIGKILL)
+        # Dead, and not yet reaped: the client has not necessarily noticed.
+        os.waitid(os.P_PID, crashed, os.WEXITED | os.WNOWAIT)
+        assert answer(lease)
+        assert lease.pid not in (None, crashed)
 
 
 def test_a_lease_keeps_its_model_for_every_step_whatever_the_chat_loads(
