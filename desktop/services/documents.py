@@ -27,6 +27,7 @@ from desktop.services.library_scan import source_contents
 from desktop.services.library_watcher import LibraryWatcher
 from desktop.services.models import ModelService
 from desktop.store.documents import (
+    SEARCH_MODES,
     DocumentStore,
     FileRecord,
     FoundPassage,
@@ -39,7 +40,6 @@ from desktop.store.documents import (
 log = logging.getLogger(__name__)
 
 DEFAULT_LIBRARY = "My documents"
-SEARCH_MODES = ("hybrid", "vector", "keyword")
 
 
 @dataclass(frozen=True)
