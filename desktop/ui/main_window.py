@@ -28,6 +28,7 @@ from desktop.ui.bridge import BackgroundTasks
 from desktop.ui.chat.page import ChatPage
 from desktop.ui.documents.page import DocumentsPage
 from desktop.ui.error_text import error_text
+from desktop.ui.heap import freeze_startup_heap
 from desktop.ui.models.page import ModelsPage
 from desktop.ui.page import Page
 from desktop.ui.playground.page import PlaygroundPage
@@ -238,6 +239,7 @@ class MainWindow(QMainWindow):
         self._show_models(result)
         if self.chat_page.has_models():
             self.statusBar().showMessage("Ready.", 3000)
+        freeze_startup_heap()  # the app has started: its objects stay to the end
 
     def reload_models(self) -> None:
         self._tasks.run(self._read_models, self._show_models, self._show_error)

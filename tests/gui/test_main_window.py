@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import threading
@@ -20,6 +21,7 @@ from desktop.services.app import Lantern
 from desktop.services.chat import ChatService
 from desktop.services.playground_parameters import PlaygroundParameters
 from desktop.settings import Settings, save_settings
+from desktop.ui import heap
 from desktop.ui.chat.message_widget import MessageWidget
 from desktop.ui.chat.view import ChatView
 from desktop.ui.main_window import (
@@ -377,4 +379,26 @@ def test_the_gui_thread_never_builds_the_chat_service(qtbot, short_answers, lant
     send(qtbot, window, "Say hello.")
     qtbot.waitUntil(lambda: "tok/s" in window.statusBar().currentMessage(), timeout=TIMEOUT_MS)
     assert len(built_on) == 1 and built_on[0] is not threading.main_thread()
+    window.close()
+
+
+@pytest.fixture
+def unfrozen_heap(monkeypatch) -> Iterator[None]:
+    """A process whose app has not started yet: an earlier test's window froze the heap."""
+    gc.unfreeze()
+    monkeypatch.setattr(heap, "_frozen", False)
+    yield
+    gc.unfreeze()
+
+
+def test_once_started_the_window_is_left_out_of_full_collections(qtbot, unfrozen_heap, lantern):
+    # A full collection holds the interpreter lock for as long as it walks the heap, on
+    # whichever thread set it off; the started app's objects are frozen out of it (ui/heap.py).
+    window = open_window(qtbot, lantern)
+    assert id(window) in {id(item) for item in gc.get_objects()}
+    qtbot.waitUntil(window.chat_page.send_button.isEnabled, timeout=TIMEOUT_MS)
+    assert gc.get_freeze_count() > 0
+    walked = {id(item) for item in gc.get_objects()}
+    assert id(window.chat_page) not in walked
+    assert id(window) not in walked
     window.close()
