@@ -24,6 +24,7 @@ from desktop.tasks.sampling_fields import NumberRange
 
 if TYPE_CHECKING:
     from desktop.server.runner import ServerHandle
+    from desktop.services.request_log import RequestLogEntry
 
 port_number = number_in(NumberRange(whole=True, low=0, high=65535), "; 0 takes a free one")
 
@@ -92,10 +93,12 @@ def _serve(args: argparse.Namespace) -> int:
         )
         with _stop_requested() as stop:
             _start(server)
+            unsubscribe = service.log.subscribe(_print_entry)
             try:
                 _say_where(server, given_key is None, [m.id for m in models])
                 stop.wait()
             finally:
+                unsubscribe()
                 server.stop()
     finally:
         app.close()
@@ -127,7 +130,29 @@ def _say_where(server: ServerHandle, key_from_keyring: bool, model_ids: list[str
     else:
         print("API key: the one given on standard input")
     print(f"Models: {', '.join(model_ids)}")
-    print("Press Ctrl+C to stop.", flush=True)
+    print("Press Ctrl+C to stop. Each request is shown as it ends.", flush=True)
+
+
+def _print_entry(entry: RequestLogEntry) -> None:
+    """A request, as it ends: one line of figures; its text below it, if the log keeps it."""
+    figures = [
+        entry.at.strftime("%H:%M:%S"),
+        entry.client,
+        f"{entry.method} {entry.endpoint}",
+        str(entry.status),
+        f"{entry.duration_s:.2f} s",
+        entry.model or "",
+        f"{entry.prompt_tokens} + {entry.completion_tokens or 0} tokens"
+        if entry.prompt_tokens is not None
+        else "",
+        f"{entry.tokens_per_s:.1f} tok/s" if entry.tokens_per_s else "",
+        "stopped: the client left" if entry.finish_reason == "cancelled" else "",
+        entry.error or "",
+    ]
+    print(" · ".join(figure for figure in figures if figure), flush=True)
+    for label, text in (("request", entry.request_text), ("answer", entry.response_text)):
+        if text is not None:
+            print(f"  {label}: {text}", flush=True)
 
 
 @contextmanager

@@ -61,6 +61,9 @@ JSON_OBJECT_SCHEMA = '{"type": "object"}'
 
 ModelKind = Literal["chat", "embedding"]
 OutputFormat = Literal["text", "json_object", "json_schema"]
+# Where a generation is: waiting its turn, getting its model (loaded if need be), writing
+# (its first piece is out), ended (however: finished, cancelled or failed).
+GenerationStage = Literal["queued", "loading", "generating", "ended"]
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,11 @@ class ServingService:
         self._hold(embedding)
         return embedding
 
+    def generations(self) -> list[ApiGeneration]:
+        """The generations under way or waiting their turn (each one's `stage` says which)."""
+        with self._lock:
+            return [work for work in self._live if isinstance(work, ApiGeneration)]
+
     def cancel_all(self) -> None:
         """Stop every generation and embedding under way or waiting (the server stops)."""
         with self._lock:
@@ -269,8 +277,9 @@ def _installed_at(model: InstalledModel) -> int:
 class ApiGeneration:
     """One request's answer: iterate it (it blocks: first its turn in the queue, then the
     model) for ApiPieces; `cancel()` from any thread stops it at once, wherever it is, and
-    the iteration then ends normally. Afterwards `finish_reason`, `usage` and
-    `tokens_per_s` say how it went (None where it never reached the model)."""
+    the iteration then ends normally. `stage` says where it is (another thread may wait for
+    one). Afterwards `finish_reason`, `usage` and `tokens_per_s` say how it went (None where
+    it never reached the model)."""
 
     def __init__(
         self,
@@ -293,6 +302,24 @@ class ApiGeneration:
         self._tools = tools
         self._cancelled = Cancellation()
         self._stream_cancel: Callable[[], None] | None = None  # the engine stream's, while it runs
+        self._stage: GenerationStage = "queued"
+        self._stage_changed = threading.Condition()
+
+    @property
+    def stage(self) -> GenerationStage:
+        return self._stage
+
+    def wait_for_stage(self, stage: GenerationStage, timeout: float) -> bool:
+        """Wait (while another thread iterates it) until it reaches `stage` (True), or has
+        ended before it, or `timeout` seconds pass (False)."""
+        with self._stage_changed:
+            self._stage_changed.wait_for(lambda: self._stage in (stage, "ended"), timeout)
+            return self._stage == stage
+
+    def _reach(self, stage: GenerationStage) -> None:
+        with self._stage_changed:
+            self._stage = stage
+            self._stage_changed.notify_all()
 
     def cancel(self) -> None:
         self._cancelled.set()
@@ -303,6 +330,7 @@ class ApiGeneration:
     def __iter__(self) -> Iterator[ApiPiece]:
         try:
             self._ticket.wait(self._cancelled)
+            self._reach("loading")
             yield from self._generated()
         except WaitCancelled:  # stopped before its turn, or while its model was awaited
             self.finish_reason = "cancelled"
@@ -310,6 +338,7 @@ class ApiGeneration:
             self._stream_cancel = None
             self._ticket.leave()
             self._service._let_go(self)
+            self._reach("ended")
 
     def _generated(self) -> Iterator[ApiPiece]:
         engines = self._service._engines
@@ -322,6 +351,8 @@ class ApiGeneration:
                     stream.cancel()
                 seen = 0
                 for text in stream:
+                    if self._stage != "generating":  # its first piece
+                        self._reach("generating")
                     new = tuple(stream.tokens[seen:])
                     seen = len(stream.tokens)
                     yield ApiPiece(text, new)
