@@ -14,6 +14,7 @@ from datetime import datetime
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from desktop.server.security import HttpMiddleware
 from desktop.services.request_log import CONTENT_LIMIT_CHARS, RequestLog, RequestLogEntry, clipped
 from desktop.services.serving import ApiGeneration, Usage
 
@@ -43,15 +44,12 @@ def notes_of(request: Request) -> RequestNotes:
     return notes
 
 
-class RequestLogging:
+class RequestLogging(HttpMiddleware):
     def __init__(self, app: ASGIApp, request_log: RequestLog) -> None:
-        self.app = app
+        super().__init__(app)
         self.request_log = request_log
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         notes = RequestNotes(keep_contents=self.request_log.keep_contents)
         scope[_NOTES] = notes
         at, started = datetime.now(), time.monotonic()

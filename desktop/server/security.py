@@ -26,6 +26,22 @@ CORS_MAX_AGE_S = "600"
 _HEADER_LIST = re.compile(r"[A-Za-z0-9_, -]*")  # what Access-Control-Request-Headers may hold
 
 
+class HttpMiddleware:
+    """Pure ASGI middleware over HTTP requests (`handle`); anything else passes through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.handle(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
 def header(scope: Scope, name: bytes) -> str | None:
     """The first value of a request header (`name` in lower case), or None."""
     for key, value in scope["headers"]:
@@ -34,18 +50,15 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-class BodySizeLimit:
+class BodySizeLimit(HttpMiddleware):
     """A body over `max_bytes` gets 413: at once by its Content-Length, or as soon as the
     bytes streamed without one pass the limit. The body, read whole, is handed on."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(scope, receive, send)
@@ -85,19 +98,16 @@ class BodySizeLimit:
         await error.response()(scope, receive, send)
 
 
-class HostAllowList:
+class HostAllowList(HttpMiddleware):
     """Only requests that name this server in their Host header: DNS rebinding gives a web
     page this computer's address, never this server's name."""
 
     def __init__(self, app: ASGIApp, allowed: frozenset[str], port: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.allowed = allowed
         self.port = port
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         host = header(scope, b"host")
         if host is not None and host_allowed(host, self.allowed, self.port):
             await self.app(scope, receive, send)
@@ -113,17 +123,17 @@ class HostAllowList:
         await error.response()(scope, receive, send)
 
 
-class CorsAllowList:
+class CorsAllowList(HttpMiddleware):
     """Browsers' cross-origin calls, from the listed origins only: the origin itself is
     echoed, never `*`. A request from any other origin is refused, with no CORS headers (so
     that a page cannot even read the refusal)."""
 
     def __init__(self, app: ASGIApp, origins: tuple[str, ...]) -> None:
-        self.app = app
+        super().__init__(app)
         self.origins = frozenset(origins)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        given = header(scope, b"origin") if scope["type"] == "http" else None
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        given = header(scope, b"origin")
         if given is None:  # not a browser's cross-origin call
             await self.app(scope, receive, send)
             return
@@ -168,18 +178,15 @@ class CorsAllowList:
         await send({"type": "http.response.body", "body": b""})
 
 
-class ApiKeyRequired:
+class ApiKeyRequired(HttpMiddleware):
     """Every request carries the key, `Authorization: Bearer KEY` (compared in constant
     time). `key()` gives the key now: the window may make a new one while serving."""
 
     def __init__(self, app: ASGIApp, key: Callable[[], str]) -> None:
-        self.app = app
+        super().__init__(app)
         self.key = key
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         scheme, _, given = (header(scope, b"authorization") or "").strip().partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(
             given.strip().encode("latin-1"), self.key().encode()

@@ -193,3 +193,21 @@ def test_an_engine_crash_mid_stream_ends_it_with_an_error_event(served: Served) 
         for _ in chunks:
             pass
     assert served.client().models.list().data
+
+
+def test_the_windows_chat_and_the_api_do_not_wait_for_each_other(served: Served) -> None:
+    turn = served.lantern.chat.send("Write a long story.", max_tokens=300, temperature=0)
+    pieces = iter(turn)
+    assert next(pieces)  # the window's chat is answering
+    stream = served.client().completions.create(
+        model=served.model, prompt=COUNTING, max_tokens=LONG, temperature=0, stream=True
+    )
+    chunks = iter(stream)
+    assert next(chunks).choices[0].text  # and the API answers meanwhile
+    views = {view.task: view.pid for view in served.lantern.engines.engines()}
+    assert set(views) == {"api", "chat"} and views["api"] != views["chat"]
+    for _ in pieces:
+        pass
+    assert turn.outcome is not None and turn.outcome.status == "complete"
+    assert next(chunks).choices[0].text  # the API's answer went on all along
+    stream.close()
