@@ -98,8 +98,8 @@ def _serve(args: argparse.Namespace) -> int:
                 _say_where(server, given_key is None, [m.id for m in models])
                 stop.wait()
             finally:
+                server.stop()  # the requests under way end, and are shown, first
                 unsubscribe()
-                server.stop()
     finally:
         app.close()
     print("Stopped.", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import logging
 import socket
 import threading
 from collections.abc import Callable
@@ -18,13 +19,17 @@ from desktop.server.hosts import EVERY_ADDRESS, host_name
 from desktop.server.options import ServerOptions
 from desktop.services.serving import ServingService
 
+log = logging.getLogger(__name__)
+
 START_TIMEOUT_S = 30.0
 # Requests still open at stop() are cancelled by then (their generations already are).
 GRACEFUL_STOP_S = 3
 
 
 class ServerHandle:
-    """Start it, use `url`, stop it (or use it as a context manager)."""
+    """Start it, use `url`, stop it (or use it as a context manager). Both block a moment
+    (the keyring is read, the socket bound; requests under way are ended): the window calls
+    them off its own thread."""
 
     def __init__(
         self,
@@ -77,6 +82,14 @@ class ServerHandle:
         if not self._server.started:
             self.stop()
             raise ServerStartFailed(f"The API server did not start: {self._failure!r}.")
+        where = "other computers can reach it" if options.on_network else "this computer only"
+        log.log(
+            logging.WARNING if options.on_network else logging.INFO,
+            "The API server listens on %s port %d: %s",
+            options.host,
+            self.port,
+            where,
+        )
         return self
 
     def _serve(self) -> None:

@@ -15,8 +15,9 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from desktop.engine.cancellation import Cancellation
 from desktop.engine.pool import EnginePool
@@ -135,7 +136,7 @@ class ServingService:
         self.admission = Admission(queue_capacity)
         self.log = RequestLog(keep_contents=settings.server_log_contents)
         self.keys = keys or ApiKeys()
-        self._live: set[ApiGeneration | ApiEmbedding] = set()
+        self._live: set[QueuedWork] = set()
         self._lock = threading.Lock()
 
     def models(self) -> list[ApiModel]:
@@ -156,20 +157,13 @@ class ServingService:
         at once; the errors of the model and the engine from the iteration, before the first
         piece (ToolsUnsupported, ContextOverflow, NotEnoughMemory, EngineCrashed...)."""
         model = self._model(ask.model_id, "chat")
-        request = self._request(ask)
-        generation = ApiGeneration(
-            self, self.admission.enter(model.id), model, request, tools=ask.tools
-        )
-        self._hold(generation)
-        return generation
+        return self._admitted(ApiGeneration(self, model, self._request(ask), tools=ask.tools))
 
     def embedding(self, model_id: str, texts: Sequence[str]) -> ApiEmbedding:
         """Embeddings of `texts` by an embedding model, their place in the queue taken:
         `run()` them (it blocks)."""
         model = self._model(model_id, "embedding")
-        embedding = ApiEmbedding(self, self.admission.enter(model.id), model, tuple(texts))
-        self._hold(embedding)
-        return embedding
+        return self._admitted(ApiEmbedding(self, model, tuple(texts)))
 
     def generations(self) -> list[ApiGeneration]:
         """The generations under way or waiting their turn (each one's `stage` says which)."""
@@ -183,11 +177,19 @@ class ServingService:
         for each in live:
             each.cancel()
 
-    def _hold(self, work: ApiGeneration | ApiEmbedding) -> None:
+    def _admitted(self, work: WorkT) -> WorkT:
+        """`work`, known to `generations()` and `cancel_all()` from before it takes its place
+        in the queue (ServerBusy, and then forgotten, when the queue is full)."""
         with self._lock:
             self._live.add(work)
+        try:
+            work._ticket = self.admission.enter(work.model_id)
+        except BaseException:
+            self._let_go(work)
+            raise
+        return work
 
-    def _let_go(self, work: ApiGeneration | ApiEmbedding) -> None:
+    def _let_go(self, work: QueuedWork) -> None:
         with self._lock:
             self._live.discard(work)
 
@@ -274,7 +276,37 @@ def _installed_at(model: InstalledModel) -> int:
         return 0
 
 
-class ApiGeneration:
+class QueuedWork:
+    """What a request asks of a model, waiting its turn in the API's queue first (a place
+    the service gives it: services/admission.py). `cancel()` from any thread ends the wait."""
+
+    def __init__(self, service: ServingService, model: InstalledModel) -> None:
+        self.model_id = model.id
+        self._service = service
+        self._model = model
+        self._cancelled = Cancellation()
+        self._ticket: Ticket | None = None  # its place, once the service has given it one
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        """Its turn, waited for (WaitCancelled when cancelled first); its place given up
+        afterwards, however it ends."""
+        assert self._ticket is not None, "the service gives it its place first"
+        try:
+            self._ticket.wait(self._cancelled)
+            yield
+        finally:
+            self._ticket.leave()
+            self._service._let_go(self)
+
+
+WorkT = TypeVar("WorkT", bound=QueuedWork)
+
+
+class ApiGeneration(QueuedWork):
     """One request's answer: iterate it (it blocks: first its turn in the queue, then the
     model) for ApiPieces; `cancel()` from any thread stops it at once, wherever it is, and
     the iteration then ends normally. `stage` says where it is (another thread may wait for
@@ -284,23 +316,18 @@ class ApiGeneration:
     def __init__(
         self,
         service: ServingService,
-        ticket: Ticket,
         model: InstalledModel,
         request: GenerationRequest,
         *,
         tools: bool,
     ) -> None:
-        self.model_id = model.id
+        super().__init__(service, model)
         self.created = int(time.time())
         self.finish_reason: FinishReason | None = None
         self.usage: Usage | None = None  # once it has finished
         self.tokens_per_s: float | None = None
-        self._service = service
-        self._ticket = ticket
-        self._model = model
         self._request = request
         self._tools = tools
-        self._cancelled = Cancellation()
         self._stream_cancel: Callable[[], None] | None = None  # the engine stream's, while it runs
         self._stage: GenerationStage = "queued"
         self._stage_changed = threading.Condition()
@@ -322,22 +349,20 @@ class ApiGeneration:
             self._stage_changed.notify_all()
 
     def cancel(self) -> None:
-        self._cancelled.set()
+        super().cancel()
         stop = self._stream_cancel
         if stop is not None:
             stop()
 
     def __iter__(self) -> Iterator[ApiPiece]:
         try:
-            self._ticket.wait(self._cancelled)
-            self._reach("loading")
-            yield from self._generated()
+            with self._turn():
+                self._reach("loading")
+                yield from self._generated()
         except WaitCancelled:  # stopped before its turn, or while its model was awaited
             self.finish_reason = "cancelled"
         finally:
             self._stream_cancel = None
-            self._ticket.leave()
-            self._service._let_go(self)
             self._reach("ended")
 
     def _generated(self) -> Iterator[ApiPiece]:
@@ -378,33 +403,20 @@ def _refuse_tools(model_id: str, loaded: ModelLoaded) -> None:
     )
 
 
-class ApiEmbedding:
+class ApiEmbedding(QueuedWork):
     """One request's embeddings: `run()` them (it blocks: its turn in the queue, then the
     model); `cancel()` from any thread ends a wait for its turn (WaitCancelled)."""
 
     def __init__(
-        self,
-        service: ServingService,
-        ticket: Ticket,
-        model: InstalledModel,
-        texts: tuple[str, ...],
+        self, service: ServingService, model: InstalledModel, texts: tuple[str, ...]
     ) -> None:
-        self.model_id = model.id
-        self._service = service
-        self._ticket = ticket
-        self._model = model
+        super().__init__(service, model)
         self._texts = texts
-        self._cancelled = Cancellation()
-
-    def cancel(self) -> None:
-        self._cancelled.set()
 
     def run(self) -> Embedded:
-        try:
-            self._ticket.wait(self._cancelled)
-            with self._service._engines.embedder(self._model, "interactive", TASK) as lease:
-                vectors, tokens = lease.embed_counted(self._texts)
-            return Embedded(vectors, Usage(tokens, 0))
-        finally:
-            self._ticket.leave()
-            self._service._let_go(self)
+        with (
+            self._turn(),
+            self._service._engines.embedder(self._model, "interactive", TASK) as lease,
+        ):
+            vectors, tokens = lease.embed_counted(self._texts)
+        return Embedded(vectors, Usage(tokens, 0))

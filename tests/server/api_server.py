@@ -3,6 +3,7 @@ and the clients that talk to it: the official `openai` ones, and plain HTTP."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from desktop.models.installed import InstalledModel
 from desktop.server.options import ServerOptions
 from desktop.server.runner import ServerHandle
 from desktop.services.app import Lantern
+from desktop.services.request_log import RequestLogEntry
 from desktop.services.serving import ServingService
 
 # The one web page allowed to call the test server from a browser.
@@ -55,6 +57,24 @@ class Served:
             headers={"Authorization": f"Bearer {self.key}", **headers},
             timeout=CLIENT_TIMEOUT_S,
         )
+
+    def logged(self, count: int) -> list[RequestLogEntry]:
+        """The request log once it holds `count` entries: a request is logged just after its
+        answer is sent, so a client may have it first."""
+        recorded = threading.Condition()
+
+        def heard(entry: RequestLogEntry) -> None:
+            with recorded:
+                recorded.notify_all()
+
+        log = self.service.log
+        stop = log.subscribe(heard)
+        try:
+            with recorded:
+                assert recorded.wait_for(lambda: len(log.entries()) >= count, CLIENT_TIMEOUT_S)
+        finally:
+            stop()
+        return log.entries()
 
     def chat(self, text: str, **fields: Any) -> dict[str, Any]:
         """A chat request's JSON body to the starter model."""

@@ -102,6 +102,17 @@ def test_serve_with_the_keyrings_key_until_sigterm(
     assert f"{installed_starter.id} · " in line and " + 4 tokens" in line
 
 
+def test_listening_on_the_network_is_said_with_a_warning(
+    installed_starter: InstalledModel,
+) -> None:
+    server = lantern_serve("--host", "0.0.0.0", "--port", "0", "--api-key-stdin", key=KEY)
+    *_, address = lines_until_address(server)
+    assert address.startswith(f"{ADDRESS_LINE}http://127.0.0.1:")
+    code, _, err = stopped(server, signal.SIGINT)
+    assert code == 0
+    assert "warning: listening on 0.0.0.0: other computers on the network can reach" in err
+
+
 def run_serve(*args: str, key: str = "") -> subprocess.CompletedProcess[str]:
     """`lantern serve ARGS` that is to fail before it serves; `key` on its standard input."""
     result = subprocess.run(

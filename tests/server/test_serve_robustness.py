@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import socket
-import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +19,6 @@ from engine_processes import engine_pid_of
 
 from desktop.models.installed import InstalledModel
 from desktop.services.app import Lantern
-from desktop.services.request_log import RequestLogEntry
 from desktop.services.serving import ServingService
 
 # A raw prompt the starter model goes on counting from, for as long as it is let.
@@ -29,39 +27,7 @@ LONG = 2000  # tokens: far more than any test waits for
 WAIT_S = 240.0
 
 
-class LogWatch:
-    """The request log's entries as they are recorded, waited for without sleeping."""
-
-    def __init__(self, served: Served) -> None:
-        self._seen: list[RequestLogEntry] = []
-        self._added = threading.Condition()
-        self.stop = served.service.log.subscribe(self._add)
-
-    def _add(self, entry: RequestLogEntry) -> None:
-        with self._added:
-            self._seen.append(entry)
-            self._added.notify_all()
-
-    def next_for(self, endpoint: str) -> RequestLogEntry:
-        with self._added:
-            assert self._added.wait_for(
-                lambda: any(e.endpoint == endpoint for e in self._seen), WAIT_S
-            )
-            entry = next(e for e in self._seen if e.endpoint == endpoint)
-            self._seen.remove(entry)
-            return entry
-
-
-@pytest.fixture
-def log_watch(served: Served) -> Iterator[LogWatch]:
-    watch = LogWatch(served)
-    yield watch
-    watch.stop()
-
-
-def test_a_client_that_hangs_up_mid_stream_stops_its_generation(
-    served: Served, log_watch: LogWatch
-) -> None:
+def test_a_client_that_hangs_up_mid_stream_stops_its_generation(served: Served) -> None:
     stream = served.client().completions.create(
         model=served.model, prompt=COUNTING, max_tokens=LONG, temperature=0, stream=True
     )
@@ -69,8 +35,12 @@ def test_a_client_that_hangs_up_mid_stream_stops_its_generation(
     assert first.choices[0].text
     stream.close()  # hangs up
 
-    entry = log_watch.next_for("/v1/completions")
-    assert entry.status == 200 and entry.finish_reason == "cancelled"
+    [entry] = served.logged(1)
+    assert (entry.endpoint, entry.status, entry.finish_reason) == (
+        "/v1/completions",
+        200,
+        "cancelled",
+    )
     assert entry.completion_tokens is not None and 0 < entry.completion_tokens < LONG
     assert served.service.generations() == []
     assert served.service.admission.state().running == 0
@@ -81,9 +51,7 @@ def test_a_client_that_hangs_up_mid_stream_stops_its_generation(
     assert again.choices[0].message.content
 
 
-def test_a_client_that_hangs_up_while_waiting_its_turn_leaves_the_queue(
-    served: Served, log_watch: LogWatch
-) -> None:
+def test_a_client_that_hangs_up_while_waiting_its_turn_leaves_the_queue(served: Served) -> None:
     held = served.service.admission.enter(served.model)  # the model is busy meanwhile
     body = json.dumps(served.chat("Hi", max_tokens=4)).encode()
     request = (
@@ -95,7 +63,7 @@ def test_a_client_that_hangs_up_while_waiting_its_turn_leaves_the_queue(
         with socket.create_connection(("127.0.0.1", served.server.port)) as client:
             client.sendall(request + body)
             assert served.service.admission.wait_until(lambda s: s.waiting == 1, WAIT_S)
-        entry = log_watch.next_for("/v1/chat/completions")  # hung up: closed unanswered
+        [entry] = served.logged(1)  # it hung up: the request ended unanswered
     finally:
         held.leave()
     assert entry.finish_reason == "cancelled" and entry.completion_tokens is None
@@ -118,8 +86,9 @@ def test_eight_concurrent_streams_all_complete(served: Served) -> None:
 
     answers = asyncio.run(all_of_them())
     assert len(answers) == 8 and all(answer.strip() for answer in answers)
-    served_in_turn = [e for e in served.service.log.entries() if e.status == 200]
-    assert len(served_in_turn) == 8 and all(e.completion_tokens for e in served_in_turn)
+    entries = served.logged(8)
+    assert [e.status for e in entries] == [200] * 8
+    assert all(e.completion_tokens for e in entries)
 
 
 @pytest.fixture

@@ -257,7 +257,7 @@ def test_request_contents_are_logged_only_when_asked(
     client.chat.completions.create(
         model=served.model, messages=[{"role": "user", "content": "Not a secret."}], max_tokens=4
     )
-    quiet, kept = served.service.log.entries()
+    quiet, kept = served.logged(2)
     assert quiet.request_text is None and quiet.response_text is None
     assert quiet.prompt_tokens and quiet.completion_tokens == 4 and quiet.status == 200
     assert kept.request_text is not None and "Not a secret." in kept.request_text
