@@ -18,6 +18,7 @@ from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from desktop.errors import LanternError
 from desktop.server.answer_shapes import (
@@ -80,12 +81,28 @@ class GenerationRoutes:
             raise
         if stream:
             events = _events(feed, first, generation, shape, notes, include_usage=usage)
-            return EventSourceResponse(events)
+            return _StreamedAnswer(events, feed)
         text = "".join(piece.text for piece in pieces)
         notes.add_answer(text)
         tokens = [token for piece in pieces for token in piece.tokens]
         choice = shape.whole(text, tokens, finish_reason_json(generation))
         return JSONResponse(answer_json(shape, answer_id(shape), generation, [choice]))
+
+
+class _StreamedAnswer(EventSourceResponse):
+    """The events, and the generation stopped once the response is over, however it ends:
+    also when the client left before the events began (the events' own `finally`, which
+    stops it the moment the client leaves, then never runs)."""
+
+    def __init__(self, events: AsyncIterator[dict[str, str]], feed: PieceFeed[ApiPiece]) -> None:
+        super().__init__(events)
+        self._feed = feed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._feed.aclose()
 
 
 async def _events(

@@ -15,7 +15,12 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from desktop.errors import ApiRequestInvalid
-from desktop.services.serving import SAMPLING_NAMES, ChatMessage, GenerationAsk
+from desktop.services.serving import (
+    MAX_TOP_LOGPROBS,
+    SAMPLING_NAMES,
+    ChatMessage,
+    GenerationAsk,
+)
 
 MAX_EMBEDDING_INPUTS = 2048  # texts in one request, as OpenAI's API
 
@@ -108,7 +113,7 @@ class ChatCompletionBody(_GenerationBody):
     messages: list[ChatMessageBody] = Field(min_length=1)
     max_completion_tokens: int | None = None  # OpenAI's newer name for max_tokens
     logprobs: bool = False
-    top_logprobs: int | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=MAX_TOP_LOGPROBS)
     response_format: ResponseFormat | None = None
     tools: list[Any] | None = None
     functions: list[Any] | None = None  # the older form of tools
@@ -131,7 +136,11 @@ class ChatCompletionBody(_GenerationBody):
             model_id=self.model,
             messages=tuple(messages),
             sampling=self.sampling(),
-            max_tokens=self.max_completion_tokens or self.max_tokens,
+            max_tokens=(
+                self.max_tokens
+                if self.max_completion_tokens is None
+                else self.max_completion_tokens
+            ),
             stop=self.stops(),
             logprobs=(self.top_logprobs or 0) if self.logprobs else None,
             output=output,
@@ -142,7 +151,8 @@ class ChatCompletionBody(_GenerationBody):
 
 class CompletionBody(_GenerationBody):
     prompt: Any  # a string (or a list holding one): `ask()`
-    logprobs: int | None = None  # the legacy form: how many alternatives per token
+    # The legacy form: how many alternatives per token.
+    logprobs: int | None = Field(default=None, ge=0, le=MAX_TOP_LOGPROBS)
     echo: bool = False
     suffix: str | None = None
     best_of: int | None = None

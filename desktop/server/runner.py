@@ -45,13 +45,14 @@ class ServerHandle:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
+        self._port: int | None = None
         self._failure: BaseException | None = None
 
     @property
     def port(self) -> int:
         """The port it listens on (the one chosen, when asked for port 0)."""
-        assert self._socket is not None, "start() it first"
-        return int(self._socket.getsockname()[1])
+        assert self._port is not None, "start() it first"
+        return self._port
 
     @property
     def url(self) -> str:
@@ -63,7 +64,8 @@ class ServerHandle:
     def start(self) -> ServerHandle:
         self._api_key()  # SecretStoreUnavailable now, rather than at each request
         self._socket = _listening_socket(self.options.host, self.options.port)
-        options = dataclasses.replace(self.options, port=self.port)
+        self._port = int(self._socket.getsockname()[1])
+        options = dataclasses.replace(self.options, port=self._port)
         addresses = _machine_addresses() if host_name(options.host) in EVERY_ADDRESS else []
         app = create_app(self.service, options, self._api_key, machine_addresses=addresses)
         config = uvicorn.Config(

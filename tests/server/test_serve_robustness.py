@@ -18,6 +18,8 @@ from api_server import Served, serve
 from engine_processes import engine_pid_of
 
 from desktop.models.installed import InstalledModel
+from desktop.server.options import ServerOptions
+from desktop.server.runner import ServerHandle
 from desktop.services.app import Lantern
 from desktop.services.serving import ServingService
 
@@ -180,3 +182,19 @@ def test_the_windows_chat_and_the_api_do_not_wait_for_each_other(served: Served)
     assert turn.outcome is not None and turn.outcome.status == "complete"
     assert next(chunks).choices[0].text  # the API's answer went on all along
     stream.close()
+
+
+def test_stopping_the_server_ends_what_it_serves_and_lets_it_start_again(served: Served) -> None:
+    stream = served.client().completions.create(
+        model=served.model, prompt=COUNTING, max_tokens=LONG, temperature=0, stream=True
+    )
+    chunks = iter(stream)
+    assert next(chunks).choices[0].text
+    port = served.server.port
+    served.server.stop()  # as the window's Stop does
+    rest = list(chunks)  # the answer ends (cut short), rather than run to LONG tokens
+    assert rest[-1].choices[0].finish_reason == "stop"
+    [entry] = served.logged(1)
+    assert entry.finish_reason == "cancelled" and (entry.completion_tokens or 0) < LONG
+    with ServerHandle(served.service, ServerOptions(port=port)):  # as a restart does
+        assert served.client().models.list().data

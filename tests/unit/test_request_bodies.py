@@ -152,3 +152,13 @@ def test_a_mistake_is_named_by_its_field(raw: bytes, param: str | None, said: st
 
 def test_every_sampling_setting_of_the_engine_is_a_field_of_the_body() -> None:
     assert set(SAMPLING_NAMES) <= set(_GenerationBody.model_fields)
+
+
+def test_alternatives_per_token_are_at_most_twenty() -> None:
+    with pytest.raises(ApiRequestInvalid) as chat_error:
+        chat(logprobs=True, top_logprobs=21)
+    assert chat_error.value.param == "top_logprobs"
+    refused = {"model": "m", "prompt": "x", "logprobs": 21}
+    with pytest.raises(ApiRequestInvalid) as completion_error:
+        read_body(CompletionBody, json.dumps(refused).encode())
+    assert completion_error.value.param == "logprobs"
