@@ -48,7 +48,10 @@ def test_a_client_that_hangs_up_mid_stream_stops_its_generation(served: Served) 
     assert served.service.admission.state().running == 0
 
     again = served.client().chat.completions.create(
-        model=served.model, messages=[{"role": "user", "content": "Hi"}], max_tokens=4
+        model=served.model,
+        messages=[{"role": "user", "content": "Hi"}],
+        max_tokens=4,
+        temperature=0,
     )
     assert again.choices[0].message.content
 
@@ -78,6 +81,7 @@ def test_eight_concurrent_streams_all_complete(served: Served) -> None:
             model=served.model,
             messages=[{"role": "user", "content": f"Name a color, number {number}."}],
             max_tokens=12,
+            temperature=0,  # greedy: each answer is known to have words
             stream=True,
         )
         return "".join([c.choices[0].delta.content or "" async for c in chunks if c.choices])
@@ -115,6 +119,7 @@ def test_a_full_queue_answers_429_with_retry_after(short_queue: Served) -> None:
                 model=short_queue.model,
                 messages=[{"role": "user", "content": "Hi"}],
                 max_tokens=4,
+                temperature=0,
             )
             assert service.admission.wait_until(lambda s: s.waiting == 1, WAIT_S)
             with short_queue.http() as http:
@@ -148,7 +153,10 @@ def test_an_engine_crash_mid_answer_is_503_and_the_server_stays_up(served: Serve
     assert crashed.value.code == "engine_stopped"
 
     again = client.chat.completions.create(
-        model=served.model, messages=[{"role": "user", "content": "Hi"}], max_tokens=4
+        model=served.model,
+        messages=[{"role": "user", "content": "Hi"}],
+        max_tokens=4,
+        temperature=0,
     )
     assert again.choices[0].message.content
 
