@@ -235,3 +235,36 @@ class LibraryExists(LanternError, ValueError):
 
 class LibraryNotFound(LanternError, LookupError):
     pass
+
+
+# ---- the local OpenAI-compatible API (services/serving.py, server/) ----
+
+
+class ApiRequestInvalid(LanternError, ValueError):
+    """A request to Lantern's API that cannot be served as asked; `param` names the field
+    at fault (None: the request as a whole)."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class ToolsUnsupported(ApiRequestInvalid):
+    """Tools (function calling) asked of a model whose chat template has no place for them."""
+
+
+class ServerBusy(LanternError, RuntimeError):
+    """Every place in the API's queue is taken; `retry_after_s` is when to try again."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class ServerOptionInvalid(LanternError, ValueError):
+    """A setting of the API server that Lantern refuses (a wildcard CORS origin, say)."""
+
+
+class ServerStartFailed(LanternError, OSError):
+    """The API server could not listen where asked (the port is taken, the address is not
+    this computer's)."""

@@ -30,6 +30,18 @@ class Settings:
     # The installed model that embeds documents; "": the offline all-MiniLM-L6-v2 if it is
     # installed, else any installed embedding model (models/embedders.py).
     embedding_model: str = ""
+    # The local OpenAI-compatible API (`lantern serve`, the window's server panel): this
+    # computer only unless another address is chosen; the API key is always required.
+    server_host: str = "127.0.0.1"
+    server_port: int = 8537  # none of the peers' (Ollama 11434, LM Studio 1234, Jan 1337...)
+    # Web pages (origins such as "http://localhost:3000") allowed to call it from a browser:
+    # none unless listed, never every one.
+    server_cors_origins: tuple[str, ...] = ()
+    # Requests' and answers' text kept in the request log (the figures always are).
+    server_log_contents: bool = False
+    server_max_tokens: int = 4096  # the longest answer a request may ask for
+    server_start_with_app: bool = False
+    server_max_body_bytes: int = 4 * 2**20  # a request's body; larger ones get 413
 
 
 THEMES = ("system", "light", "dark")
@@ -48,20 +60,39 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "theme": (str,),
     "font_size": (int,),
     "embedding_model": (str,),
+    "server_host": (str,),
+    "server_port": (int,),
+    "server_cors_origins": (list, tuple),  # of str: a JSON list in the file
+    "server_log_contents": (bool,),
+    "server_max_tokens": (int,),
+    "server_start_with_app": (bool,),
+    "server_max_body_bytes": (int,),
 }
 # Settings that take only some values of their type.
-_CHOICES: dict[str, Any] = {"theme": THEMES, "font_size": FONT_SIZES}
+_CHOICES: dict[str, Any] = {
+    "theme": THEMES,
+    "font_size": FONT_SIZES,
+    "server_port": range(1, 65536),
+    "server_max_tokens": range(1, 131_073),  # tasks/sampling_fields.py's longest answer
+    "server_max_body_bytes": range(1024, 2**31),
+}
 
 
 def _checked(name: str, value: Any) -> Any:
     """The value if it has the setting's type, else raise ValueError."""
     if value is None and getattr(Settings(), name) is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, _TYPES[name]):
+    kinds = _TYPES[name]
+    # A bool is an int to Python: only a setting that is a bool takes one.
+    if isinstance(value, bool) != (bool in kinds) or not isinstance(value, kinds):
         raise ValueError(f"{name} has the wrong type: {value!r}")
     if name in _CHOICES and value not in _CHOICES[name]:
         raise ValueError(f"{name} cannot be {value!r}")
-    return float(value) if float in _TYPES[name] else value  # type: ignore[arg-type]
+    if isinstance(value, list | tuple):
+        if not all(isinstance(item, str) for item in value):
+            raise ValueError(f"{name} must list texts only: {value!r}")
+        return tuple(value)
+    return float(value) if float in kinds else value  # type: ignore[arg-type]
 
 
 def with_changes(settings: Settings, **changes: Any) -> Settings:

@@ -8,7 +8,8 @@ prints data for scripts.
 One module per command group: `chat`, `models` (with `hub_login`), `history`, `writing`
 (summarize, translate), `complete` (the Playground), `docs` (libraries of the user's
 files), `ask` (questions answered from them), `remote` (servers whose models are used
-beside the local ones), `doctor`, `bench`; `self_test` behind `--self-test`. To add a group:
+beside the local ones), `serve` (Lantern's own OpenAI-compatible API), `doctor`, `bench`;
+`self_test` behind `--self-test`. To add a group:
 
 1. write `desktop/cli/<group>.py` with `add_commands(commands)`, which adds its parsers
    (`add_group` for a group of subcommands, `add_sampling_flag` for a sampling setting) and
@@ -42,6 +43,7 @@ from desktop.cli import (
     history,
     models,
     remote,
+    serve,
     writing,
 )
 from desktop.cli.advice import error_line
@@ -53,7 +55,7 @@ from desktop.paths import app_paths
 log = logging.getLogger(__name__)
 
 # In the order `lantern --help` lists them.
-COMMAND_GROUPS = (chat, models, history, writing, complete, docs, ask, remote, doctor, bench)
+COMMAND_GROUPS = (chat, models, history, writing, complete, docs, ask, remote, serve, doctor, bench)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

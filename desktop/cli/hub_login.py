@@ -8,6 +8,7 @@ import argparse
 import sys
 
 from desktop.cli.arguments import Commands
+from desktop.cli.output import secret_from_user
 from desktop.errors import InvalidToken
 
 
@@ -34,7 +35,7 @@ def _login(args: argparse.Namespace) -> int:
         print(TOKEN_ON_COMMAND_LINE_WARNING, file=sys.stderr)
         token = args.token
     else:
-        token = _token_from_user()
+        token = secret_from_user("Hugging Face access token (input hidden): ")
     save_token(_checked_token(token))
     print("Token saved in the system keyring; gated models you have access to can be downloaded.")
     return 0
@@ -45,20 +46,6 @@ TOKEN_ON_COMMAND_LINE_WARNING = (
     "process list while Lantern runs. Next time run `lantern models login` and paste it at "
     'the hidden prompt, or pipe it in: `echo "$HF_TOKEN" | lantern models login`.'
 )
-
-
-def _token_from_user() -> str:
-    """At a terminal a hidden prompt; otherwise standard input (`echo "$T" | lantern ...`)."""
-    if sys.stdin is None:
-        return ""
-    if not sys.stdin.isatty():
-        return sys.stdin.read()
-    import getpass
-
-    try:
-        return getpass.getpass("Hugging Face access token (input hidden): ")
-    except EOFError:  # Ctrl+D at the prompt
-        return ""
 
 
 def _checked_token(token: str) -> str:

@@ -87,6 +87,25 @@ def installed_model_row(model: InstalledModel) -> dict[str, Any]:
     }
 
 
+def secret_from_user(prompt: str) -> str:
+    """A secret (a token, an API key), stripped: at a terminal from a hidden prompt, otherwise
+    from standard input (`echo "$KEY" | lantern ...`), so that it stays out of the shell's
+    history and the process list. "" when none is given (or what is given is not text)."""
+    if sys.stdin is None:
+        return ""
+    if not sys.stdin.isatty():
+        try:
+            return sys.stdin.read().strip()
+        except UnicodeDecodeError:
+            return ""
+    import getpass
+
+    try:
+        return getpass.getpass(prompt).strip()
+    except EOFError:  # Ctrl+D at the prompt
+        return ""
+
+
 def open_lantern() -> Lantern:
     from desktop.services.app import Lantern
 

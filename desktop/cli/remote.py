@@ -11,7 +11,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from desktop.cli.arguments import Commands, add_group
-from desktop.cli.output import open_lantern, print_json
+from desktop.cli.output import open_lantern, print_json, secret_from_user
 from desktop.errors import InvalidRemote
 from desktop.models.remotes import remote_model_id
 
@@ -166,22 +166,7 @@ def _status_row(status: RemoteStatus) -> dict[str, Any]:
 
 
 def _api_key(name: str) -> str:
-    """At a terminal a hidden prompt; otherwise standard input (`echo "$KEY" | lantern ...`)."""
-    if sys.stdin is None:
-        key = ""
-    elif sys.stdin.isatty():
-        import getpass
-
-        try:
-            key = getpass.getpass(f"API key for {name} (input hidden): ")
-        except EOFError:  # Ctrl+D at the prompt
-            key = ""
-    else:
-        try:
-            key = sys.stdin.read()
-        except UnicodeDecodeError:  # not text: refused below, as a header cannot carry it
-            key = "\ufffd"
-    key = key.strip()
+    key = secret_from_user(f"API key for {name} (input hidden): ")
     if not key or any(c.isspace() for c in key):
         # Never the key itself in the message: it would land in logs and terminals.
         raise InvalidRemote(

@@ -32,6 +32,7 @@ from typing import Any
 
 import jinja2
 import jinja2.ext
+import jinja2.meta
 from jinja2 import nodes, pass_eval_context
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.filters import make_attrgetter
@@ -368,6 +369,8 @@ class ChatTemplate:
             raise TemplateRefused(
                 _advice(f"This model's chat template could not be read: {exc}")
             ) from None
+        # Parsed again (it compiled: it parses), for the names it reads.
+        self.takes_tools = _reads_tools(self._environment, source)
 
     def __call__(
         self, *, messages: list[dict[str, str]], should_stop: Callable[[], bool] = _never
@@ -436,6 +439,12 @@ class ChatTemplate:
 
     def _eos_and_bos_chars(self) -> int:
         return len(self._eos_token) + len(self._bos_token)
+
+
+def _reads_tools(environment: jinja2.Environment, source: str) -> bool:
+    """Whether the template reads `tools` (where function calling puts the tools offered):
+    from its syntax tree, which parsing builds without running or folding anything."""
+    return "tools" in jinja2.meta.find_undeclared_variables(environment.parse(source))
 
 
 def _advice(message: str) -> str:

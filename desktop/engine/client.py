@@ -320,18 +320,25 @@ class EngineClient:
         """One L2-normalized float32 vector per text, a row each, in order (a zero vector for
         an empty text), from a model loaded for embeddings. ContextOverflow for a text longer
         than the context, EngineFailed on a model loaded for chat."""
+        return self.embed_counted(texts, threads=threads)[0]
+
+    def embed_counted(
+        self, texts: Sequence[str], *, threads: int | None = None
+    ) -> tuple[npt.NDArray[np.float32], int]:
+        """`embed()`, and the texts' tokens as the model read them, all together."""
         import numpy as np
 
-        batches = []
+        batches, tokens = [], 0
         for start in range(0, len(texts), EMBED_TEXTS_PER_REQUEST):
             batch = tuple(texts[start : start + EMBED_TEXTS_PER_REQUEST])
             event = self._call(lambda rid, batch=batch: Embed(rid, batch, threads))
             assert isinstance(event, Embeddings)
             batches.append(event.vectors)
+            tokens += event.tokens
         if not batches:
             size = self._loaded.embedding_size if self._loaded is not None else 0
-            return np.zeros((0, size), dtype=np.float32)
-        return np.concatenate(batches)
+            return np.zeros((0, size), dtype=np.float32), 0
+        return np.concatenate(batches), tokens
 
     def render_chat(self, messages: tuple[ChatMessage, ...]) -> RenderedChat:
         """The chat as the loaded model's template writes it: the exact text it is given."""

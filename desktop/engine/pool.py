@@ -643,6 +643,10 @@ class ModelLease:
         """One normalized vector per text (a lease from `EnginePool.embedder`)."""
         return self._ready().embed(texts)
 
+    def embed_counted(self, texts: Sequence[str]) -> tuple[npt.NDArray[np.float32], int]:
+        """`embed()`, and the texts' tokens as the model read them, all together."""
+        return self._ready().embed_counted(texts)
+
     def release(self) -> None:
         if not self._released:
             self._released = True

@@ -197,6 +197,8 @@ class ModelLoaded:
     embedding_size: int = 0
     # Loaded for embeddings: how its token vectors become one per text; None: loaded for chat.
     pooling: Pooling | None = None
+    # The model's chat template has a place for tools (function calling): it reads `tools`.
+    template_takes_tools: bool = False
 
 
 @dataclass(frozen=True)

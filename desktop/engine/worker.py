@@ -402,6 +402,7 @@ class EngineWorker:
                 recommended_sampling=_recommended_sampling(llm.metadata),
                 embedding_size=llm.n_embd(),
                 pooling=pooling,
+                template_takes_tools=isinstance(formatter, ChatTemplate) and formatter.takes_tools,
             )
         )
 

@@ -18,6 +18,7 @@ from desktop.services.history import HistoryService
 from desktop.services.models import ModelService
 from desktop.services.playground import PlaygroundService
 from desktop.services.remotes import RemoteService
+from desktop.services.serving import ServingService
 from desktop.services.summarize import SummaryService
 from desktop.services.translate import TranslationService
 from desktop.settings import Settings, load_settings, save_settings, with_changes
@@ -130,6 +131,13 @@ class Lantern:
         )
 
     @property
+    def serving(self) -> ServingService:
+        """Lantern's own OpenAI-compatible API, without its HTTP (desktop/server/ has that)."""
+        return self._part(
+            "serving", lambda: ServingService(self.models, self.engines, self.settings)
+        )
+
+    @property
     def remotes(self) -> RemoteService:
         """The OpenAI-compatible servers the user added, and their models."""
         return self._part("remotes", lambda: RemoteService(self.paths.remotes_file))
@@ -139,6 +147,9 @@ class Lantern:
             engines, database = self._parts.get("engines"), self._parts.get("database")
             downloads = self._parts.get("downloads")
             remotes = self._parts.get("remotes")
+            serving = self._parts.get("serving")
+        if serving is not None:
+            serving.cancel_all()
         if remotes is not None:
             remotes.close()
         if downloads is not None:

@@ -197,3 +197,18 @@ def test_a_timed_out_render_leaves_no_watchdog_handler_or_memory_limit_behind(
         if memory_limit is not None:
             assert resource.getrlimit(resource.RLIMIT_DATA) == memory_limit
         assert not [t for t in threading.enumerate() if t.name == "template-watchdog"]
+
+
+# A template with a place for tools, as function-calling models' templates have (Qwen's,
+# Llama 3.1's, Hermes'...): the tools are written into the system turn.
+TOOLS_TEMPLATE = (
+    "{% if tools %}<|im_start|>system\nYou may call: {{ tools | tojson }}<|im_end|>\n{% endif %}"
+    + SMOLLM2
+)
+
+
+def test_a_template_says_whether_it_takes_tools() -> None:
+    assert template(TOOLS_TEMPLATE).takes_tools
+    assert not template(SMOLLM2).takes_tools
+    # A name that merely holds the word is not the variable.
+    assert not template("{{ 'tools' }}{% set toolset = 1 %}" + SMOLLM2).takes_tools

@@ -68,6 +68,33 @@ def test_a_theme_or_font_size_out_of_range_falls_back_to_the_default(tmp_path: P
     assert load_settings(path) == Settings(theme="dark", font_size=14)
 
 
+def test_the_api_servers_settings_round_trip_and_refuse_what_does_not_fit(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "settings.json"
+    defaults = Settings()
+    assert (defaults.server_host, defaults.server_cors_origins) == ("127.0.0.1", ())
+    assert not defaults.server_log_contents and not defaults.server_start_with_app
+    changed = Settings(
+        server_port=9000, server_cors_origins=("http://localhost:3000",), server_log_contents=True
+    )
+    save_settings(path, changed)
+    assert load_settings(path) == changed
+    path.write_text(
+        json.dumps(
+            {
+                "server_port": 70000,
+                "server_cors_origins": ["http://a", 5],
+                "server_log_contents": 1,  # not a bool
+                "server_start_with_app": True,
+                "server_max_tokens": 0,
+            }
+        ),
+        encoding="utf-8",
+    )
+    assert load_settings(path) == Settings(server_start_with_app=True)
+
+
 def test_changed_settings_keep_what_another_process_wrote(lantern_home: Path) -> None:
     lantern = Lantern()
     assert lantern.settings.theme == "system"
