@@ -1,5 +1,6 @@
 """Copy as code: a playground run as a runnable llama-cpp-python script, or as the same call
-through the OpenAI client to a local OpenAI-compatible server.
+through the OpenAI client to a local OpenAI-compatible server; and a first chat request to
+Lantern's own API (the Server page's), with curl and with the OpenAI client.
 
 Every string the user wrote is quoted with repr(), which is always valid Python and gives back
 the exact text: quotes, newlines and backslashes included.
@@ -17,6 +18,9 @@ from dataclasses import dataclass, field
 from desktop.engine.protocol import ChatMessage, OutputConstraint, Sampling
 
 LOCAL_SERVER_URL = "http://localhost:8000/v1"
+# Where a snippet that does not show the API key reads it from.
+KEY_VARIABLE = "LANTERN_API_KEY"
+EXAMPLE_MESSAGES = (ChatMessage("user", "Say hello."),)
 # Settings the OpenAI API has itself; llama.cpp's others travel in extra_body.
 _OPENAI_SETTINGS = ("max_tokens", "temperature", "top_p", "presence_penalty", "frequency_penalty")
 _LLAMA_SETTINGS = ("top_k", "min_p", "typical_p", "repeat_penalty")
@@ -34,6 +38,16 @@ class CodeRequest:
     constraint: OutputConstraint | None = None
     logprobs: int = 0  # alternatives reported per token; 0: off
     context_length: int = 4096
+
+
+@dataclass(frozen=True)
+class ServerAccess:
+    """Where a client reaches an OpenAI-compatible API (its base URL, ending in /v1), and the
+    key it sends: the key itself, or None to read it from the KEY_VARIABLE environment
+    variable (a snippet on the screen need not show the key)."""
+
+    base_url: str
+    api_key: str | None = None
 
 
 def llama_cpp_python_code(request: CodeRequest) -> str:
@@ -117,6 +131,61 @@ def openai_client_code(request: CodeRequest) -> str:
     )
 
 
+def curl_chat_code(
+    access: ServerAccess, model: str, messages: tuple[ChatMessage, ...] = EXAMPLE_MESSAGES
+) -> str:
+    """A chat request to the API with curl, in a POSIX shell."""
+    body = {"model": model, "messages": [_message_json(m) for m in messages]}
+    if access.api_key is None:  # double quotes: the shell puts the variable in
+        authorization = f'"Authorization: Bearer ${KEY_VARIABLE}"'
+    else:
+        authorization = shlex.quote(f"Authorization: Bearer {access.api_key}")
+    return "\n".join(
+        [
+            *_key_comment(access),
+            f"curl {shlex.quote(access.base_url.rstrip('/') + '/chat/completions')} \\",
+            '  -H "Content-Type: application/json" \\',
+            f"  -H {authorization} \\",
+            f"  -d {shlex.quote(json.dumps(body, ensure_ascii=False))}",
+            "",
+        ]
+    )
+
+
+def openai_chat_code(
+    access: ServerAccess, model: str, messages: tuple[ChatMessage, ...] = EXAMPLE_MESSAGES
+) -> str:
+    """A chat request to the API with the OpenAI client, in Python."""
+    imports = ["from openai import OpenAI"]
+    key = repr(access.api_key)
+    if access.api_key is None:
+        imports.insert(0, "import os")
+        key = f"os.environ[{KEY_VARIABLE!r}]"
+    return "\n".join(
+        [
+            *imports,
+            "",
+            *_key_comment(access),
+            f"client = OpenAI(base_url={access.base_url!r}, api_key={key})",
+            "",
+            *_messages_variable(messages),
+            "",
+            *_call(
+                "result = client.chat.completions.create",
+                [("model", repr(model)), ("messages", "MESSAGES")],
+            ),
+            "print(result.choices[0].message.content)",
+            "",
+        ]
+    )
+
+
+def _key_comment(access: ServerAccess) -> list[str]:
+    if access.api_key is not None:
+        return []
+    return [f"# First: export {KEY_VARIABLE}=<the server's API key>"]
+
+
 def _sampling_values(sampling: Sampling) -> dict[str, object]:
     """Every setting under llama-cpp-python's keyword names; seed and stop only when set."""
     values: dict[str, object] = {key: getattr(sampling, key) for key in _OPENAI_SETTINGS}
@@ -134,8 +203,16 @@ def _sampling_values(sampling: Sampling) -> dict[str, object]:
 def _text_variables(request: CodeRequest) -> list[str]:
     if request.prompt is not None:
         return [f"PROMPT = {request.prompt!r}"]
-    turns = [f'    {{"role": "{m.role}", "content": {m.content!r}}},' for m in request.messages]
+    return _messages_variable(request.messages)
+
+
+def _messages_variable(messages: tuple[ChatMessage, ...]) -> list[str]:
+    turns = [f'    {{"role": "{m.role}", "content": {m.content!r}}},' for m in messages]
     return ["MESSAGES = [", *turns, "]"]
+
+
+def _message_json(message: ChatMessage) -> dict[str, str]:
+    return {"role": message.role, "content": message.content}
 
 
 def _text_argument(request: CodeRequest) -> Argument:

@@ -9,13 +9,14 @@ menu: applied at once, saved for the next start, read back at start.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 from desktop.settings import FONT_SIZES, Settings
+from desktop.ui.settings_writer import SettingsWriter
 
 if TYPE_CHECKING:
     from desktop.services.app import Lantern
@@ -130,8 +131,7 @@ class AppearanceChoice(QObject):
         self._theme = "system"
         self._font_size: int | None = None  # points; None: the desktop's
         self._chosen = False  # the user picked a theme or size in this window
-        self._unsaved: dict[str, Any] = {}  # changed here, not yet written
-        self._saving = False
+        self._settings = SettingsWriter(lantern, tasks, self.failed.emit)
 
     def start(self) -> None:
         self._tasks.run(lambda: self._lantern.settings, self._show_saved, self.failed.emit)
@@ -140,7 +140,7 @@ class AppearanceChoice(QObject):
         self._chosen = True
         self._theme = theme
         self._apply()
-        self._save(theme=theme)
+        self._settings.save(theme=theme)
 
     def step_font_size(self, step: int) -> None:
         current = self._font_size or appearance().system_point_size
@@ -150,7 +150,7 @@ class AppearanceChoice(QObject):
         self._chosen = True
         self._font_size = size
         self._apply()
-        self._save(font_size=size)
+        self._settings.save(font_size=size)
 
     def _show_saved(self, settings: Settings) -> None:
         if self._chosen:
@@ -161,24 +161,3 @@ class AppearanceChoice(QObject):
     def _apply(self) -> None:
         appearance().apply(self._theme, self._font_size)
         self.theme_changed.emit(self._theme)
-
-    def _save(self, **changes: Any) -> None:
-        """One write at a time, the latest value of each setting last: the pool could finish
-        two quick writes (Ctrl+- pressed twice) in either order."""
-        self._unsaved.update(changes)
-        if not self._saving:
-            self._write_next()
-
-    def _write_next(self) -> None:
-        changes, self._unsaved = self._unsaved, {}
-        self._saving = bool(changes)
-        if changes:
-            self._tasks.run(
-                lambda: self._lantern.change_settings(**changes),
-                lambda _: self._write_next(),
-                self._not_saved,
-            )
-
-    def _not_saved(self, error: BaseException) -> None:
-        self._saving = False
-        self.failed.emit(error)

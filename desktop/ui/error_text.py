@@ -19,6 +19,7 @@ from desktop.errors import (
     RemoteModelNotFound,
     RemoteNotFound,
     RemoteUnreachable,
+    SecretStoreUnavailable,
     StarterModelUnavailable,
     with_advice,
 )
@@ -37,6 +38,9 @@ ADVICE: dict[type[LanternError], str] = {
     RemoteNotFound: "The remotes are on the Models page, under Remote.",
     RemoteKeyMissing: "Remove the remote on the Models page (Remote) and add it again with "
     "its key.",
+    # After RemoteKeyMissing, which is one of these with advice of its own.
+    SecretStoreUnavailable: "Lantern keeps keys in the system keyring: on Linux, install or "
+    "unlock one (GNOME Keyring or KWallet: a Secret Service), then try again.",
     EmbedderMissing: "Install the embedding model with the button on the Documents page, or "
     "download one from the Models page's Catalog (nomic-embed-text-v1.5, for example).",
     EmbedderUnavailable: "Check the connection and try again, or download an embedding model "

@@ -1,6 +1,6 @@
 """The main window: a frame around the pages. A rail of pages (Chat, Models, Summarize,
-Translate, Playground, Documents) beside the page shown, the menus, the status bar (with the loaded
-models, widgets/engine_status.py), and closing.
+Translate, Playground, Documents, Server) beside the page shown, the menus, the status bar
+(with the loaded models, widgets/engine_status.py), and closing.
 
 Each page is a Page (page.py) in a sub-package of its own (`chat/page.py`, `models/page.py`,
 ...): made with the Lantern and the window's BackgroundTasks, `start()`ed once the window is
@@ -33,6 +33,7 @@ from desktop.ui.models.page import ModelsPage
 from desktop.ui.page import Page
 from desktop.ui.playground.page import PlaygroundPage
 from desktop.ui.runs import PageRun
+from desktop.ui.server.page import ServerPage
 from desktop.ui.summarize.page import SummarizePage
 from desktop.ui.translate.page import TranslatePage
 from desktop.ui.widgets.engine_status import EngineStatus
@@ -46,10 +47,16 @@ if TYPE_CHECKING:
 
 # The rail's order, which gives each page its Ctrl+number and its icon (resources/icons/).
 # Models keeps Ctrl+2, as before the writing pages came.
-PAGE_NAMES = ("Chat", "Models", "Summarize", "Translate", "Playground", "Documents")
-CHAT_PAGE, MODELS_PAGE, SUMMARIZE_PAGE, TRANSLATE_PAGE, PLAYGROUND_PAGE, DOCUMENTS_PAGE = range(
-    len(PAGE_NAMES)
-)
+PAGE_NAMES = ("Chat", "Models", "Summarize", "Translate", "Playground", "Documents", "Server")
+(
+    CHAT_PAGE,
+    MODELS_PAGE,
+    SUMMARIZE_PAGE,
+    TRANSLATE_PAGE,
+    PLAYGROUND_PAGE,
+    DOCUMENTS_PAGE,
+    SERVER_PAGE,
+) = range(len(PAGE_NAMES))
 
 
 class MainWindow(QMainWindow):
@@ -94,6 +101,8 @@ class MainWindow(QMainWindow):
         self.playground_page.runs_ended.connect(self._playground_ran)
         # Indexes what is queued at start and what the watched folders change (its start()).
         self.documents_page = DocumentsPage(self._lantern, self._tasks)
+        # The local API; serves from the start when the user asked for that (its start()).
+        self.server_page = ServerPage(self._lantern, self._tasks)
 
         self.pages: list[Page] = [
             self.chat_page,  # CHAT_PAGE
@@ -102,6 +111,7 @@ class MainWindow(QMainWindow):
             self.translate_page,  # TRANSLATE_PAGE
             self.playground_page,  # PLAYGROUND_PAGE
             self.documents_page,  # DOCUMENTS_PAGE
+            self.server_page,  # SERVER_PAGE
         ]
         self.rail = NavigationRail()
         self.sections = QStackedWidget()
@@ -119,6 +129,7 @@ class MainWindow(QMainWindow):
             self.translate_button,
             self.playground_button,
             self.documents_button,
+            self.server_button,
         ) = buttons
         self.rail.page_chosen.connect(self.show_page)
         central = QWidget()

@@ -1,6 +1,7 @@
-"""What a screen reader gets: every control a user can reach on the Chat page, the Models page
-and the parameters dialog has a name (Qt's accessibility interface, as assistive technology
-reads it), and the keyboard reaches the message box, Send and the conversation list."""
+"""What a screen reader gets: every control a user can reach on the Chat page, the Models page,
+the writing pages, the Server page and the parameters dialog has a name (Qt's accessibility
+interface, as assistive technology reads it), and the keyboard reaches the message box, Send
+and the conversation list."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from desktop.ui.main_window import (
     CHAT_PAGE,
     MODELS_PAGE,
     PLAYGROUND_PAGE,
+    SERVER_PAGE,
     SUMMARIZE_PAGE,
     TRANSLATE_PAGE,
     MainWindow,
@@ -89,8 +91,10 @@ def test_every_control_of_the_models_page_has_a_name(qtbot, window: MainWindow) 
     assert unnamed_controls(window) == []
 
 
-@pytest.mark.parametrize("page", [SUMMARIZE_PAGE, TRANSLATE_PAGE, PLAYGROUND_PAGE])
-def test_every_control_of_the_writing_pages_has_a_name(qtbot, window: MainWindow, page) -> None:
+@pytest.mark.parametrize("page", [SUMMARIZE_PAGE, TRANSLATE_PAGE, PLAYGROUND_PAGE, SERVER_PAGE])
+def test_every_control_of_the_writing_and_server_pages_has_a_name(
+    qtbot, window: MainWindow, page
+) -> None:
     window.show_page(page)
     qtbot.waitUntil(window.sections.currentWidget().isVisible)
     assert unnamed_controls(window) == []
