@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from desktop.store.documents import FileRecord
+from desktop.ui.widgets.columns_model import AnyIndex, ColumnsModel
 from desktop.ui.widgets.notice import ERROR_COLOR
 
 FILE, STATUS, PASSAGES, ERROR = range(4)
@@ -24,7 +25,6 @@ STATUS_WORDS = {
     "indexed": "Indexed",
     "failed": "Failed",
 }
-AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 def shown_path(record: FileRecord, folders: dict[int, str]) -> str:
@@ -38,9 +38,9 @@ def shown_path(record: FileRecord, folders: dict[int, str]) -> str:
     return Path(record.path).name
 
 
-class LibraryFiles(QAbstractTableModel):
+class LibraryFiles(ColumnsModel):
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(COLUMNS)
         self._files: list[FileRecord] = []
         self._rows: dict[int, int] = {}  # file id -> row
         self._paths: dict[str, int] = {}  # file path -> row
@@ -92,20 +92,10 @@ class LibraryFiles(QAbstractTableModel):
     def record(self, row: int) -> FileRecord:
         return self._files[row]
 
-    # ---- QAbstractTableModel ----
+    # ---- the table model ----
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._files)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+    def rows(self) -> int:
+        return len(self._files)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from desktop.services.request_log import RequestLogEntry
+from desktop.ui.widgets.columns_model import AnyIndex, ColumnsModel
 from desktop.ui.widgets.notice import ERROR_COLOR
 
 MAX_ROWS = 500  # as many as the service's log keeps
 COLUMNS = ("Time", "Client", "Endpoint", "Model", "Tokens", "tok/s", "Status", "Duration")
 TIME, CLIENT, ENDPOINT, MODEL, TOKENS, SPEED, STATUS, DURATION = range(len(COLUMNS))
 NUMBERS = (TOKENS, SPEED, STATUS, DURATION)
-AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 def cell_text(entry: RequestLogEntry, column: int) -> str:
@@ -40,9 +40,9 @@ def cell_text(entry: RequestLogEntry, column: int) -> str:
     return f"{entry.duration_s:.2f} s"
 
 
-class RequestRows(QAbstractTableModel):
+class RequestRows(ColumnsModel):
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(COLUMNS)
         self._entries: list[RequestLogEntry] = []  # newest first
 
     def add(self, entries: Sequence[RequestLogEntry]) -> None:
@@ -61,18 +61,8 @@ class RequestRows(QAbstractTableModel):
     def entry(self, row: int) -> RequestLogEntry:
         return self._entries[row]
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+    def rows(self) -> int:
+        return len(self._entries)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
