@@ -91,6 +91,12 @@ bench: package
 	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" && \
 	$(BIN)/python benchmarks/remote_decode.py \
 	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" && \
+	$(BIN)/python benchmarks/serve_decode.py \
+	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" && \
+	$(BIN)/python benchmarks/serve_first_token.py \
+	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" && \
+	$(BIN)/python benchmarks/serve_concurrent.py \
+	  "$(LANTERN_STARTER_CACHE)/SmolLM2-135M-Instruct.Q4_1.gguf" && \
 	$(BIN)/python benchmarks/docs_recall.py "$$embedder" --threads 2 && \
 	$(BIN)/python benchmarks/docs_indexing.py "$$embedder" --threads 2 && \
 	$(BIN)/python benchmarks/docs_search.py && \

@@ -25,6 +25,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from streamed_chat import chat_chunks, pieces
+
 from desktop.engine.protocol import GenerationRequest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -83,23 +85,7 @@ def main() -> None:
                     return decode_speed(stream)
 
             def through_openai() -> tuple[float, str]:
-                chunks = client.chat.completions.create(
-                    model=server.model,
-                    messages=[{"role": "user", "content": QUESTION}],
-                    stream=True,
-                    temperature=sampling.temperature,
-                    top_p=sampling.top_p,
-                    max_tokens=sampling.max_tokens,
-                    seed=sampling.seed,
-                    extra_body={
-                        "top_k": sampling.top_k,
-                        "min_p": sampling.min_p,
-                        "repeat_penalty": sampling.repeat_penalty,
-                    },
-                )
-                return decode_speed(
-                    chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices
-                )
+                return decode_speed(pieces(chat_chunks(client, server.model, QUESTION, sampling)))
 
             through_lantern(), through_openai()  # warm-up: imports, connections, caches
             speeds: dict[str, list[float]] = {"lantern": [], "openai": []}

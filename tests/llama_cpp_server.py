@@ -15,6 +15,7 @@ import httpx2
 
 API_KEY = "lantern-test-key"
 START_TIMEOUT_S = 120.0
+CONTEXT_LENGTH = 4096
 
 
 def free_port() -> int:
@@ -44,7 +45,7 @@ class LlamaCppServer:
             "--api_key",
             API_KEY,
             "--n_ctx",
-            "4096",
+            str(CONTEXT_LENGTH),
             "--n_threads",
             str(threads),
         ]

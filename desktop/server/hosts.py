@@ -46,6 +46,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def client_url(bound: str, port: int) -> str:
+    """Where a client on this computer reaches a server bound to `bound`:`port` (its base
+    URL, ending in /v1): bound to every address, through the loopback one."""
+    host = host_name(bound)
+    host = "127.0.0.1" if host == "0.0.0.0" else "::1" if host == "::" else host
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/v1"
+
+
 def allowed_hosts(
     bound: str, machine_addresses: Iterable[str], extra: Iterable[str] = ()
 ) -> frozenset[str]:

@@ -15,7 +15,7 @@ import uvicorn
 
 from desktop.errors import ServerStartFailed
 from desktop.server.app import create_app
-from desktop.server.hosts import EVERY_ADDRESS, host_name
+from desktop.server.hosts import EVERY_ADDRESS, client_url, host_name
 from desktop.server.options import ServerOptions
 from desktop.services.serving import ServingService
 
@@ -57,9 +57,7 @@ class ServerHandle:
     @property
     def url(self) -> str:
         """Where a client on this computer reaches the API (its base URL ends in /v1)."""
-        host = host_name(self.options.host)
-        host = "127.0.0.1" if host == "0.0.0.0" else "::1" if host == "::" else host
-        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}/v1"
+        return client_url(self.options.host, self.port)
 
     def start(self) -> ServerHandle:
         self._api_key()  # SecretStoreUnavailable now, rather than at each request

@@ -1,6 +1,7 @@
 """Copy as code: a playground run as a runnable llama-cpp-python script, or as the same call
-through the OpenAI client to a local OpenAI-compatible server; and a first chat request to
-Lantern's own API (the Server page's), with curl and with the OpenAI client.
+through the OpenAI client to Lantern's own OpenAI-compatible API (`lantern serve`), its key
+read from the environment, the settings under the names that API reads; and a first chat
+request to that API (the Server page's), with curl and with the OpenAI client.
 
 Every string the user wrote is quoted with repr(), which is always valid Python and gives back
 the exact text: quotes, newlines and backslashes included.
@@ -16,9 +17,11 @@ import textwrap
 from dataclasses import dataclass, field
 
 from desktop.engine.protocol import ChatMessage, OutputConstraint, Sampling
+from desktop.settings import Settings
 
-LOCAL_SERVER_URL = "http://localhost:8000/v1"
-# Where a snippet that does not show the API key reads it from.
+# Where `lantern serve` listens unless the settings say otherwise.
+LANTERN_SERVER_URL = f"http://127.0.0.1:{Settings.server_port}/v1"
+# Where a script that does not show the API key reads it from.
 KEY_VARIABLE = "LANTERN_API_KEY"
 EXAMPLE_MESSAGES = (ChatMessage("user", "Say hello."),)
 # Settings the OpenAI API has itself; llama.cpp's others travel in extra_body.
@@ -38,6 +41,7 @@ class CodeRequest:
     constraint: OutputConstraint | None = None
     logprobs: int = 0  # alternatives reported per token; 0: off
     context_length: int = 4096
+    server_url: str = LANTERN_SERVER_URL  # Lantern's API, as a client on this computer reaches it
 
 
 @dataclass(frozen=True)
@@ -79,23 +83,31 @@ def llama_cpp_python_code(request: CodeRequest) -> str:
 
 
 def openai_client_code(request: CodeRequest) -> str:
-    """The same request through the OpenAI client, sent to a local OpenAI-compatible server."""
+    """The same request through the OpenAI client, sent to Lantern's own API (`lantern
+    serve`): the settings under the names it reads, the key from LANTERN_API_KEY."""
     constraint, raw = request.constraint, request.prompt is not None
-    values = _sampling_values(request.sampling)
+    # Mirostat by the name Lantern's API (and llama.cpp's server) reads.
+    values = {
+        "mirostat" if key == "mirostat_mode" else key: value
+        for key, value in _sampling_values(request.sampling).items()
+    }
     arguments = [("model", repr(request.model_name)), _text_argument(request)]
     standard = [key for key in (*_OPENAI_SETTINGS, "seed", "stop") if key in values]
     arguments += [(key, repr(values.pop(key))) for key in standard]
     arguments += _logprobs_arguments(request)
     extra = [(json.dumps(key), repr(value)) for key, value in values.items()]
-    imports, variables = ["from openai import OpenAI"], _text_variables(request)
+    imports, variables = ["import os", "", "from openai import OpenAI"], _text_variables(request)
     if constraint is not None and constraint.kind == "grammar":
-        variables.append(f"GRAMMAR = {constraint.text!r}")
+        variables += [
+            "# Lantern's API takes no GBNF grammar (it holds a chat to a JSON schema, in",
+            "# response_format): this one reaches servers that read extra_body's grammar.",
+            f"GRAMMAR = {constraint.text!r}",
+        ]
         extra.append(('"grammar"', "GRAMMAR"))
     elif constraint is not None and raw:
         variables += [
             "# The completions API has no JSON-schema setting: to hold the output to the",
-            "# schema, use the chat form (response_format) or pass a GBNF grammar made",
-            '# from it as extra_body["grammar"].',
+            "# schema, use the chat form (response_format).",
         ]
     elif constraint is not None:
         schema = _schema_literal(constraint.text)
@@ -103,7 +115,7 @@ def openai_client_code(request: CodeRequest) -> str:
             imports.insert(0, "import json")
             schema = f"json.loads({constraint.text!r})"
         variables.append(f"SCHEMA = {schema}")
-        arguments.append(("response_format", '{"type": "json_object", "schema": SCHEMA}'))
+        arguments.append(("response_format", _JSON_SCHEMA_FORMAT))
     body = "".join(f"        {key}: {value},\n" for key, value in extra)
     arguments.append(
         ("extra_body", "{  # llama.cpp's own settings, outside the OpenAI API\n" + body + "    }")
@@ -117,10 +129,15 @@ def openai_client_code(request: CodeRequest) -> str:
         [
             *imports,
             "",
-            "# Talks to a local OpenAI-compatible server, such as llama-cpp-python's:",
+            "# Talks to Lantern's OpenAI-compatible API: start it with `lantern serve` (or in",
+            f"# Lantern's window), and set {KEY_VARIABLE} to the API key it gives. For",
+            "# another OpenAI-compatible server, change base_url and the key; llama-cpp-python's:",
             f"#   python -m llama_cpp.server --model {path}",
-            "# A server ignores the settings in extra_body that it does not know.",
-            f'client = OpenAI(base_url="{LOCAL_SERVER_URL}", api_key="not-needed")',
+            "# A server passes over the settings in extra_body that it does not know.",
+            "client = OpenAI(",
+            f"    base_url={request.server_url!r},",
+            f'    api_key=os.environ["{KEY_VARIABLE}"],',
+            ")",
             "",
             *variables,
             "",
@@ -129,6 +146,10 @@ def openai_client_code(request: CodeRequest) -> str:
             "",
         ]
     )
+
+
+# OpenAI's structured output, which Lantern's API reads: the answer held to SCHEMA.
+_JSON_SCHEMA_FORMAT = '{"type": "json_schema", "json_schema": {"name": "answer", "schema": SCHEMA}}'
 
 
 def curl_chat_code(
@@ -184,6 +205,10 @@ def _key_comment(access: ServerAccess) -> list[str]:
     if access.api_key is not None:
         return []
     return [f"# First: export {KEY_VARIABLE}=<the server's API key>"]
+
+
+# OpenAI's structured output, which Lantern's API reads: the answer held to SCHEMA.
+_JSON_SCHEMA_FORMAT = '{"type": "json_schema", "json_schema": {"name": "answer", "schema": SCHEMA}}'
 
 
 def _sampling_values(sampling: Sampling) -> dict[str, object]:

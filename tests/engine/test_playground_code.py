@@ -7,27 +7,16 @@ import subprocess
 import sys
 
 import pytest
+from playground_answer import playground_answer
 
 from desktop.engine.protocol import ChatMessage, OutputConstraint, Sampling
 from desktop.services.app import Lantern
-from desktop.services.playground import LaneRequest
 from desktop.services.playground_parameters import PlaygroundParameters, PlaygroundPrompt
 from desktop.tasks.code_export import CodeRequest, llama_cpp_python_code
 
 pytestmark = pytest.mark.engine
 
 GREEDY = Sampling(max_tokens=12, temperature=0.0, seed=5, stop=("\n\n",))
-
-
-def lantern_answer(
-    lantern: Lantern, prompt: PlaygroundPrompt, parameters: PlaygroundParameters
-) -> str:
-    model = lantern.models.list()[0]
-    [run] = lantern.playground.start(prompt, [LaneRequest(model.id, parameters)])
-    for _progress in run:
-        pass
-    assert run.status == "complete"
-    return run.output
 
 
 def script_answer(lantern: Lantern, request: CodeRequest) -> str:
@@ -56,7 +45,7 @@ def test_the_llama_cpp_python_script_gives_lantern_s_greedy_answer(
         logprobs=alternatives,
         context_length=2048,
     )
-    assert script_answer(lantern, request) == lantern_answer(lantern, prompt, parameters)
+    assert script_answer(lantern, request) == playground_answer(lantern, prompt, parameters)
 
 
 def test_the_chat_script_with_a_grammar_gives_lantern_s_answer(lantern: Lantern) -> None:
@@ -73,6 +62,6 @@ def test_the_chat_script_with_a_grammar_gives_lantern_s_answer(lantern: Lantern)
         constraint=grammar,
         context_length=2048,
     )
-    answer = lantern_answer(lantern, prompt, PlaygroundParameters(GREEDY, grammar, 0))
+    answer = playground_answer(lantern, prompt, PlaygroundParameters(GREEDY, grammar, 0))
     assert answer in ("yes", "no")
     assert script_answer(lantern, request) == answer

@@ -212,8 +212,9 @@ def test_a_saved_run_opens_with_its_prompt_parameters_and_tokens(
 
 
 def test_copy_as_code_gives_the_same_request_for_llama_cpp_python_and_openai(
-    page: PlaygroundPage,
+    page: PlaygroundPage, lantern: Lantern
 ) -> None:
+    lantern.change_settings(server_host="0.0.0.0", server_port=9123)
     page.editor.prompt_box.setPlainText(PROMPT)
     greedy(page, max_tokens=9)
     dialog = page.show_code(0)
@@ -223,6 +224,8 @@ def test_copy_as_code_gives_the_same_request_for_llama_cpp_python_and_openai(
         compile(code, "<copied>", "exec")
         assert repr(PROMPT) in code and "max_tokens=9" in code
     assert "create_completion" in llama_code and "completions.create" in openai_code
+    # Lantern's API where the settings have it listen, as this computer reaches it.
+    assert "base_url='http://127.0.0.1:9123/v1'" in openai_code
     assert dialog.copy_shown() == QApplication.clipboard().text() == llama_code
     dialog.close()
 

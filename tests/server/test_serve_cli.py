@@ -8,45 +8,15 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import openai
 import pytest
+from lantern_serve_process import ADDRESS_LINE, lantern_serve, lines_until_address
 
 from desktop.models.installed import InstalledModel
 
-ADDRESS_LINE = "Lantern's OpenAI-compatible API: "
 KEY = "lt-a-key-for-this-run"
-
-
-def lantern_serve(*args: str, key: str = "") -> subprocess.Popen[str]:
-    """`lantern serve ARGS` in a session of its own (no terminal to ask for a key), `key` on
-    its standard input."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "desktop", "serve", *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=os.environ.copy(),
-        start_new_session=True,
-    )
-    assert server.stdin is not None
-    server.stdin.write(key)
-    server.stdin.close()
-    return server
-
-
-def lines_until_address(server: subprocess.Popen[str]) -> Iterator[str]:
-    """Its output, line by line, up to the address line."""
-    assert server.stdout is not None
-    for line in server.stdout:
-        yield line
-        if line.startswith(ADDRESS_LINE):
-            return
-    assert server.stderr is not None
-    pytest.fail(f"lantern serve ended (exit {server.wait()}): {server.stderr.read()}")
 
 
 def stopped(server: subprocess.Popen[str], how: signal.Signals) -> tuple[int, str, str]:

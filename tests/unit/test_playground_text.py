@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import os
 import sys
 import types
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 
 from desktop.engine.protocol import ChatMessage, OutputConstraint, Sampling
 from desktop.errors import LanternError
+from desktop.server.request_bodies import ChatCompletionBody, CompletionBody, read_body
 from desktop.tasks.code_export import CodeRequest, llama_cpp_python_code, openai_client_code
 from desktop.tasks.few_shot import Example, ExampleLabels, chat_few_shot, raw_few_shot
 from desktop.tasks.prompt_template import MissingVariables, fill_template, template_variables
@@ -160,6 +162,7 @@ SCHEMA = (
     '{"type": "object", "properties": {"zeta": {"type": "string"}, "alpha": {"type": "integer"}}}'
 )
 MESSAGES = (ChatMessage("system", "Be terse."), ChatMessage("user", TRICKY))
+API_KEY = "lt-the-users-key"  # in LANTERN_API_KEY, where the OpenAI script reads it
 
 
 def code_request(**changes: Any) -> CodeRequest:
@@ -227,7 +230,10 @@ def fake_openai() -> Iterator[dict[str, Any]]:
 
     module = types.ModuleType("openai")
     module.OpenAI = OpenAI  # type: ignore[attr-defined]
-    with mock.patch.dict(sys.modules, {"openai": module}):
+    with (
+        mock.patch.dict(sys.modules, {"openai": module}),
+        mock.patch.dict(os.environ, {"LANTERN_API_KEY": API_KEY}),
+    ):
         yield calls
 
 
@@ -291,7 +297,8 @@ def test_openai_raw_script_makes_the_same_request(capsys: pytest.CaptureFixture[
     with fake_openai() as calls:
         run_script(code)
     assert capsys.readouterr().out == "raw answer\n"
-    assert calls["OpenAI"] == {"base_url": "http://localhost:8000/v1", "api_key": "not-needed"}
+    # Lantern's API where `lantern serve` listens by default, the key from the environment.
+    assert calls["OpenAI"] == {"base_url": "http://127.0.0.1:8537/v1", "api_key": API_KEY}
     sent = calls["completions"]
     assert sent["model"] == "qwen2.5-0.5b"
     assert sent["prompt"] == TRICKY
@@ -299,7 +306,37 @@ def test_openai_raw_script_makes_the_same_request(capsys: pytest.CaptureFixture[
         assert sent[key] == LLAMA_SAMPLING[key]
     assert sent["logprobs"] == 5
     llama_only = {k: v for k, v in LLAMA_SAMPLING.items() if k not in sent}
+    llama_only["mirostat"] = llama_only.pop("mirostat_mode")  # the name servers read
     assert sent["extra_body"] == llama_only | {"grammar": GBNF}
+    assert "Lantern's API takes no GBNF grammar" in code
+
+
+def test_openai_script_goes_to_the_server_it_is_given() -> None:
+    request = code_request(server_url="http://[::1]:9100/v1")
+    with fake_openai() as calls:
+        run_script(openai_client_code(request))
+    assert calls["OpenAI"]["base_url"] == "http://[::1]:9100/v1"
+
+
+def test_openai_scripts_are_read_by_lantern_s_api_as_the_playground_s_request() -> None:
+    """Every setting under a name Lantern's server reads, to the same values; the schema
+    as OpenAI's structured output, which it holds the answer to."""
+    raw = code_request()
+    chat = code_request(
+        prompt=None, messages=MESSAGES, constraint=OutputConstraint("json_schema", SCHEMA)
+    )
+    for request in (raw, chat):
+        with fake_openai() as calls:
+            run_script(openai_client_code(request))
+        endpoint = "completions" if request is raw else "chat.completions"
+        sent = calls[endpoint]
+        body = json.dumps({**sent, **sent.pop("extra_body")}).encode()
+        ask = read_body(CompletionBody if request is raw else ChatCompletionBody, body).ask()
+        sampling = Sampling(max_tokens=ask.max_tokens or 0, stop=ask.stop, **ask.sampling)
+        assert sampling == request.sampling
+        assert ask.logprobs == request.logprobs
+    assert ask.messages == MESSAGES
+    assert (ask.output, json.loads(ask.json_schema or "")) == ("json_schema", json.loads(SCHEMA))
 
 
 def test_openai_chat_script_sends_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
@@ -315,8 +352,11 @@ def test_openai_chat_script_sends_the_schema(capsys: pytest.CaptureFixture[str])
         {"role": "user", "content": TRICKY},
     ]
     assert (sent["logprobs"], sent["top_logprobs"]) == (True, 5)
-    schema = sent["response_format"]["schema"]
-    assert sent["response_format"] == {"type": "json_object", "schema": json.loads(SCHEMA)}
+    schema = sent["response_format"]["json_schema"]["schema"]
+    assert sent["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "answer", "schema": json.loads(SCHEMA)},
+    }
     assert list(schema["properties"]) == ["zeta", "alpha"]  # the schema's own order
     assert "grammar" not in sent["extra_body"]
 
@@ -329,7 +369,8 @@ def test_openai_schema_without_a_python_literal_is_parsed_at_run_time() -> None:
     )
     with fake_openai() as calls:
         run_script(openai_client_code(request))
-    assert math.isinf(calls["chat.completions"]["response_format"]["schema"]["maximum"])
+    response_format = calls["chat.completions"]["response_format"]
+    assert math.isinf(response_format["json_schema"]["schema"]["maximum"])
     broken = code_request(constraint=OutputConstraint("json_schema", "{not json"), prompt=None)
     compile(openai_client_code(broken), "<copied code>", "exec")
 

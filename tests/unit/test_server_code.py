@@ -72,7 +72,7 @@ def test_python_reads_a_key_it_does_not_show_from_the_environment(
 ) -> None:
     code = openai_chat_code(ServerAccess(URL), "m")
     assert KEY not in code
-    monkeypatch.setenv(KEY_VARIABLE, KEY)
     with fake_openai() as calls:
+        monkeypatch.setenv(KEY_VARIABLE, KEY)  # inside: the stand-in sets a key of its own
         run_script(code)
     assert calls["OpenAI"] == {"base_url": URL, "api_key": KEY}

@@ -12,6 +12,7 @@ from desktop.errors import ServerOptionInvalid
 from desktop.server.hosts import (
     allowed_hosts,
     checked_origins,
+    client_url,
     host_allowed,
     is_loopback,
     origin_of,
@@ -177,3 +178,18 @@ def test_listed_origins_are_kept_as_browsers_send_them_a_wildcard_never() -> Non
         checked_origins(["http://localhost:3000/app"])
     with pytest.raises(ServerOptionInvalid, match="not an origin"):
         ServerOptions(cors_origins=("null",)).checked()
+
+
+@pytest.mark.parametrize(
+    ("bound", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:8537/v1"),
+        ("localhost", "http://localhost:8537/v1"),
+        ("0.0.0.0", "http://127.0.0.1:8537/v1"),  # every address: the loopback one
+        ("::", "http://[::1]:8537/v1"),
+        ("[::1]", "http://[::1]:8537/v1"),
+        ("192.168.1.20", "http://192.168.1.20:8537/v1"),
+    ],
+)
+def test_a_client_on_this_computer_reaches_the_server_at(bound: str, url: str) -> None:
+    assert client_url(bound, PORT) == url

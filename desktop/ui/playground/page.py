@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from desktop.engine.text_model import LOCAL_CAPABILITIES, Capabilities
 from desktop.errors import LanternError, ModelNotLoadedYet
+from desktop.server.hosts import client_url
 from desktop.services.playground import (
     LaneRequest,
     PlaygroundError,
@@ -599,6 +600,7 @@ class PlaygroundPage(Page):
             raise PlaygroundError(code_reason(chosen) or NO_MODEL)
         prompt = self.editor.prompt()
         parameters = self.parameters[side].parameters()
+        settings = self._lantern.settings
         return CodeRequest(
             model_path=str(model.path),
             model_name=model.id,
@@ -607,7 +609,8 @@ class PlaygroundPage(Page):
             sampling=parameters.sampling,
             constraint=parameters.constraint,
             logprobs=parameters.alternatives,
-            context_length=min(self._lantern.settings.context_length, model.info.context_length),
+            context_length=min(settings.context_length, model.info.context_length),
+            server_url=client_url(settings.server_host, settings.server_port),
         )
 
     def show_code(self, side: int) -> CodeDialog | None:
