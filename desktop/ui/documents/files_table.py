@@ -11,10 +11,10 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtWidgets import QHeaderView, QTableView, QWidget
 
 from desktop.store.documents import FileRecord
-from desktop.ui.widgets.columns_model import AnyIndex, ColumnsModel
+from desktop.ui.widgets.columns_model import AnyIndex, ColumnsModel, show_read_only_rows
 from desktop.ui.widgets.notice import ERROR_COLOR
 
 FILE, STATUS, PASSAGES, ERROR = range(4)
@@ -139,13 +139,7 @@ class FilesTable(QTableView):
         self.files = LibraryFiles()
         self.setModel(self.files)
         self.setAccessibleName("Files of the library")
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setWordWrap(False)
-        self.verticalHeader().hide()
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        show_read_only_rows(self)
         header = self.horizontalHeader()
         header.setSectionResizeMode(FILE, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(STATUS, QHeaderView.ResizeMode.Fixed)

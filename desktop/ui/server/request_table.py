@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtWidgets import QHeaderView, QTableView, QWidget
 
 from desktop.services.request_log import RequestLogEntry
-from desktop.ui.widgets.columns_model import AnyIndex, ColumnsModel
+from desktop.ui.widgets.columns_model import AnyIndex, ColumnsModel, show_read_only_rows
 from desktop.ui.widgets.notice import ERROR_COLOR
 
 MAX_ROWS = 500  # as many as the service's log keeps
@@ -88,13 +88,7 @@ class RequestTable(QTableView):
         self.rows = RequestRows()
         self.setModel(self.rows)
         self.setAccessibleName("Requests")
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setWordWrap(False)
-        self.verticalHeader().hide()
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        show_read_only_rows(self)
         header = self.horizontalHeader()
         header.setStretchLastSection(False)
         widths = {TIME: 64, CLIENT: 120, ENDPOINT: 180, TOKENS: 80, SPEED: 52, STATUS: 52}
