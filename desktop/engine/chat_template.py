@@ -462,9 +462,9 @@ def _reads_tools(environment: jinja2.Environment, source: str) -> bool:
 
 def _tool_call_form(source: str) -> ToolCallForm | None:
     """The form of tool call the template teaches its model, where it is one that
-    tasks/tool_calls.py reads: Hermes' tags (Qwen's templates, Hermes', and their kin, write
-    the tools offered and the calls made between them)."""
-    return "hermes" if "<tool_call>" in source else None
+    tasks/tool_calls.py reads: JSON between Hermes' tags (Qwen's templates, Hermes', and
+    their kin's). Qwen3-Coder's puts XML between the same tags (`<function=name>`): not read."""
+    return "hermes" if "<tool_call>" in source and "<function=" not in source else None
 
 
 def _advice(message: str) -> str:

@@ -149,7 +149,9 @@ class ChatCompletionBody(_GenerationBody):
     response_format: ResponseFormat | None = None
     tools: list[ToolBody] | None = Field(default=None, max_length=MAX_TOOLS)
     tool_choice: Any = None  # a word or a function: `chosen_tool()`
-    parallel_tool_calls: bool | None = None  # the model may make several calls (or one)
+    # Taken, not held to: an answer has the calls the model writes (one where a call is
+    # insisted on), as its template teaches it.
+    parallel_tool_calls: bool | None = None
     functions: Any = None  # the older form of tools, refused
     function_call: Any = None
 
