@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from gguf_split import split_gguf
+from gguf_template import qwen2_5_template, with_chat_template
 from hub_server import LocalHub
 from package_index import PackageIndex
 
@@ -77,6 +78,25 @@ def _embedder_imported_once(
     return ModelLibrary(home / "models", home / "cache").import_file(embedder_model)
 
 
+@pytest.fixture(scope="session")
+def tool_caller_model_path(
+    starter_model_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The starter model with Qwen2.5-Instruct's real chat template, which takes tools and
+    teaches Hermes' <tool_call> form (SmolLM2 speaks the same ChatML: <|im_start|>...)."""
+    folder = tmp_path_factory.mktemp("tool-caller")
+    target = folder / "SmolLM2-135M-Instruct-Qwen2.5-Template.Q4_1.gguf"
+    return with_chat_template(starter_model_path, target, qwen2_5_template())
+
+
+@pytest.fixture(scope="session")
+def _tool_caller_imported_once(
+    tool_caller_model_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> InstalledModel:
+    home = tmp_path_factory.mktemp("tool-caller-imported-once")
+    return ModelLibrary(home / "models", home / "cache").import_file(tool_caller_model_path)
+
+
 @pytest.fixture
 def installed_starter(lantern_home: Path, _imported_once: InstalledModel) -> InstalledModel:
     """The starter model installed in this test's home: the file hard-linked (or copied) and
@@ -91,6 +111,14 @@ def installed_embedder(
     """The offline embedder installed in this test's home, beside the starter model (the
     documents' tests chat with one and search with the other)."""
     return _installed_in_this_home(_embedder_imported_once)
+
+
+@pytest.fixture
+def installed_tool_caller(
+    installed_starter: InstalledModel, _tool_caller_imported_once: InstalledModel
+) -> InstalledModel:
+    """The tool-calling copy of the starter model installed in this test's home, beside it."""
+    return _installed_in_this_home(_tool_caller_imported_once)
 
 
 def _installed_in_this_home(imported: InstalledModel) -> InstalledModel:

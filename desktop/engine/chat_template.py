@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import _thread
 import contextlib
+import json
 import math
 import re
 import signal
@@ -39,6 +40,8 @@ from jinja2.filters import make_attrgetter
 from jinja2.runtime import markup_join, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 from markupsafe import soft_str
+
+from desktop.engine.protocol import ToolCallForm
 
 # A real template renders a chat in milliseconds; seconds mean a loop without end.
 RENDER_TIME_LIMIT_S = 2.0
@@ -371,11 +374,17 @@ class ChatTemplate:
             ) from None
         # Parsed again (it compiled: it parses), for the names it reads.
         self.takes_tools = _reads_tools(self._environment, source)
+        self.tool_call_form = _tool_call_form(source) if self.takes_tools else None
 
     def __call__(
-        self, *, messages: list[dict[str, str]], should_stop: Callable[[], bool] = _never
+        self,
+        *,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+        should_stop: Callable[[], bool] = _never,
     ) -> RenderedPrompt:
-        """The chat as the template writes it. RenderStopped when `should_stop()` turns true."""
+        """The chat as the template writes it, with the `tools` the model may call (OpenAI's
+        JSON form) where given. RenderStopped when `should_stop()` turns true."""
 
         def raise_exception(message: str) -> None:
             raise _ConversationRefused(message)
@@ -389,12 +398,16 @@ class ChatTemplate:
                 add_generation_prompt=True,
                 functions=None,
                 function_call=None,
-                tools=None,
+                tools=tools or None,
+                # Templates that read it only mention it; Lantern holds the output to the
+                # call itself (an output constraint).
                 tool_choice=None,
                 strftime_now=self._strftime_now,
             )
 
-        chat_chars = sum(len(m["content"]) for m in messages)
+        # What the template is given, all of it (the tools' schemas and the calls too): the
+        # prompt's allowance grows with it.
+        chat_chars = len(json.dumps([messages, tools], ensure_ascii=False))
         try:
             prompt = self._limited(render, chat_chars, should_stop)
         except _ConversationRefused as exc:
@@ -445,6 +458,13 @@ def _reads_tools(environment: jinja2.Environment, source: str) -> bool:
     """Whether the template reads `tools` (where function calling puts the tools offered):
     from its syntax tree, which parsing builds without running or folding anything."""
     return "tools" in jinja2.meta.find_undeclared_variables(environment.parse(source))
+
+
+def _tool_call_form(source: str) -> ToolCallForm | None:
+    """The form of tool call the template teaches its model, where it is one that
+    tasks/tool_calls.py reads: JSON between Hermes' tags (Qwen's templates, Hermes', and
+    their kin's). Qwen3-Coder's puts XML between the same tags (`<function=name>`): not read."""
+    return "hermes" if "<tool_call>" in source and "<function=" not in source else None
 
 
 def _advice(message: str) -> str:

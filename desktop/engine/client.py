@@ -62,6 +62,7 @@ from desktop.engine.protocol import (
     Tokenize,
     Tokens,
     TokenText,
+    Tool,
     Unloaded,
     UnloadModel,
 )
@@ -340,9 +341,12 @@ class EngineClient:
             return np.zeros((0, size), dtype=np.float32), 0
         return np.concatenate(batches), tokens
 
-    def render_chat(self, messages: tuple[ChatMessage, ...]) -> RenderedChat:
-        """The chat as the loaded model's template writes it: the exact text it is given."""
-        event = self._call(lambda rid: RenderChat(rid, messages))
+    def render_chat(
+        self, messages: tuple[ChatMessage, ...], *, tools: tuple[Tool, ...] = ()
+    ) -> RenderedChat:
+        """The chat as the loaded model's template writes it (with the `tools` it may call):
+        the exact text it is given."""
+        event = self._call(lambda rid: RenderChat(rid, messages, tools))
         assert isinstance(event, RenderedChat)
         return event
 

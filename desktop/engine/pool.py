@@ -57,6 +57,7 @@ from desktop.engine.protocol import (
     HardwareReport,
     ModelLoaded,
     RenderedChat,
+    Tool,
 )
 from desktop.engine.text_model import LOCAL_CAPABILITIES, Capabilities
 from desktop.engine.yielding_stream import Yielding, YieldingStream
@@ -636,8 +637,10 @@ class ModelLease:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text)) if text else 0
 
-    def render_chat(self, messages: tuple[ChatMessage, ...]) -> RenderedChat:
-        return self._ready().render_chat(messages)
+    def render_chat(
+        self, messages: tuple[ChatMessage, ...], *, tools: tuple[Tool, ...] = ()
+    ) -> RenderedChat:
+        return self._ready().render_chat(messages, tools=tools)
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """One normalized vector per text (a lease from `EnginePool.embedder`)."""

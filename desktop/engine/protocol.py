@@ -6,8 +6,9 @@ the events that answer it carry the same id.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from desktop.models.gguf_info import ModelShape
 
@@ -15,18 +16,55 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-Role = Literal["system", "user", "assistant"]
+# "tool": the result of a function the model called, given back to it.
+Role = Literal["system", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "cancelled"]
 ConstraintKind = Literal["grammar", "json_schema"]
 ContextPolicy = Literal["drop_middle", "stop"]
 # How an embedding model turns its token vectors into one vector per text.
 Pooling = Literal["mean", "cls", "last"]
+# How a model's chat template has it write a call of a tool (tasks/tool_calls.py reads it):
+# "hermes", `<tool_call>{"name": ..., "arguments": {...}}</tool_call>` (Hermes, Qwen 2 and
+# later, and the many fine-tunes of either).
+ToolCallForm = Literal["hermes"]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A call of a function, as the model made it (OpenAI's `tool_calls[]`)."""
+
+    id: str
+    name: str
+    arguments: str  # a JSON object, as text
 
 
 @dataclass(frozen=True)
 class ChatMessage:
     role: Role
     content: str
+    # An assistant's turn of function calling: the calls it made (beside `content`, if any).
+    tool_calls: tuple[ToolCall, ...] = ()
+    # A "tool" message: the id of the call whose result `content` is.
+    tool_call_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A function the model may call, which the chat template writes into the prompt."""
+
+    name: str
+    description: str | None = None
+    parameters: str | None = None  # its arguments' JSON schema, as text; None: it takes none
+
+    def as_json(self) -> dict[str, Any]:
+        """OpenAI's form, `{"type": "function", "function": {...}}`: what templates are
+        written for (transformers hands them the same)."""
+        function: dict[str, Any] = {"name": self.name}
+        if self.description is not None:
+            function["description"] = self.description
+        if self.parameters is not None:
+            function["parameters"] = json.loads(self.parameters)
+        return {"type": "function", "function": function}
 
 
 @dataclass(frozen=True)
@@ -56,6 +94,9 @@ class OutputConstraint:
 
     kind: ConstraintKind
     text: str
+    # For a JSON schema: literal text before and after the JSON (a tool call's tags).
+    opening: str = ""
+    closing: str = ""
 
 
 # ---- requests -------------------------------------------------------------------------------
@@ -107,6 +148,9 @@ class GenerationRequest:
     forced_tokens: tuple[int, ...] = ()
     # CPU threads for this request; None: as many as the model was loaded with.
     threads: int | None = None
+    # Functions the model may call, for chat `messages`: handed to its chat template, which
+    # must read `tools` (ModelLoaded.template_takes_tools). Local engines only.
+    tools: tuple[Tool, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,6 +196,7 @@ class RenderChat:
 
     request_id: int
     messages: tuple[ChatMessage, ...]
+    tools: tuple[Tool, ...] = ()  # as GenerationRequest.tools
 
 
 @dataclass(frozen=True)
@@ -199,6 +244,8 @@ class ModelLoaded:
     pooling: Pooling | None = None
     # The model's chat template has a place for tools (function calling): it reads `tools`.
     template_takes_tools: bool = False
+    # How it has the model write a call, where Lantern knows the form; None: not known.
+    tool_call_form: ToolCallForm | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import json
 import logging
 import os
 import queue
@@ -67,6 +68,7 @@ from desktop.engine.protocol import (
     Tokenize,
     Tokens,
     TokenText,
+    Tool,
     Unloaded,
     UnloadModel,
     answer_reserve,
@@ -403,6 +405,9 @@ class EngineWorker:
                 embedding_size=llm.n_embd(),
                 pooling=pooling,
                 template_takes_tools=isinstance(formatter, ChatTemplate) and formatter.takes_tools,
+                tool_call_form=(
+                    formatter.tool_call_form if isinstance(formatter, ChatTemplate) else None
+                ),
             )
         )
 
@@ -431,9 +436,9 @@ class EngineWorker:
         if self._model is None:
             self._send(Failed(request.request_id, "no_model", "No model is loaded."))
             return
-        messages = [_as_dict(m) for m in request.messages]
+        messages = [_template_message(m) for m in request.messages]
         try:
-            tokens, rendered = self._render(messages, "")
+            tokens, rendered = self._render(messages, "", tools=request.tools)
         except TemplateRefused as exc:
             self._send(Failed(request.request_id, "bad_template", str(exc)))
             return
@@ -511,12 +516,14 @@ class EngineWorker:
             tokens = llm.tokenize(request.prompt.encode(), add_bos=True, special=True) + forced
             _check_fits(len(tokens) + 1, n_ctx, "The prompt")
             return tokens, list(request.sampling.stop), 0
-        messages = [_as_dict(m) for m in request.messages]
+        messages = [_template_message(m) for m in request.messages]
 
         def render() -> tuple[list[int], Any]:
             # Each render has its own time limit; the app times each from this event.
             self._send(StageReached(generate.request_id, "rendering"))
-            return self._render(messages, request.continue_text, self._is_stopped)
+            return self._render(
+                messages, request.continue_text, self._is_stopped, tools=request.tools
+            )
 
         tokens, rendered = render()
         reserve = answer_reserve(request.sampling.max_tokens, n_ctx)
@@ -527,8 +534,9 @@ class EngineWorker:
         while len(tokens) + reserve > n_ctx and len(messages) - first > 1:  # the latest stays
             del messages[first]
             dropped += 1
-            # Whole turns: many templates insist the chat starts with the user.
-            while messages[first]["role"] == "assistant" and len(messages) - first > 1:
+            # Whole turns (a call's results with it): many templates insist the chat starts
+            # with the user.
+            while messages[first]["role"] in ("assistant", "tool") and len(messages) - first > 1:
                 del messages[first]
                 dropped += 1
             tokens, rendered = render()
@@ -541,17 +549,23 @@ class EngineWorker:
 
     def _render(
         self,
-        messages: list[dict[str, str]],
+        messages: list[dict[str, Any]],
         continue_text: str,
         stop_asked: Callable[[], bool] | None = None,
+        *,
+        tools: tuple[Tool, ...] = (),
     ) -> tuple[list[int], Any]:
         """The chat through the model's template, as tokens; `continue_text` after it.
         TemplateRefused when the template fails; RenderStopped when `stop_asked()` turns true."""
         assert self._model is not None
         formatter = self._model.formatter
-        if isinstance(formatter, ChatTemplate) and stop_asked is not None:
-            rendered = formatter(messages=messages, should_stop=stop_asked)
-        else:
+        if isinstance(formatter, ChatTemplate):
+            rendered = formatter(
+                messages=messages,
+                tools=[tool.as_json() for tool in tools],
+                should_stop=stop_asked or (lambda: False),
+            )
+        else:  # llama-cpp-python's ChatML, for a model without a template: no tools
             rendered = formatter(messages=messages)
         text = rendered.prompt + continue_text
         tokens = self._model.llm.tokenize(
@@ -680,7 +694,14 @@ class EngineWorker:
             return None
         if constraint.kind == "json_schema":
             try:
-                grammar = LlamaGrammar.from_json_schema(constraint.text)
+                if constraint.opening or constraint.closing:
+                    grammar = LlamaGrammar.from_string(
+                        _framed_json_grammar(
+                            constraint.text, constraint.opening, constraint.closing
+                        )
+                    )
+                else:
+                    grammar = LlamaGrammar.from_json_schema(constraint.text)
             except Exception as exc:  # invalid JSON, or a schema feature it cannot express
                 raise _BadConstraint(f"The JSON schema cannot be used: {exc}") from exc
         else:
@@ -956,5 +977,41 @@ def _recommended_sampling(metadata: dict[str, str]) -> tuple[tuple[str, float], 
     return tuple(found)
 
 
-def _as_dict(message: ChatMessage) -> dict[str, str]:
-    return {"role": message.role, "content": message.content}
+def _framed_json_grammar(schema: str, opening: str, closing: str) -> str:
+    """A GBNF grammar for JSON held to `schema` between the literal texts `opening` and
+    `closing`: llama-cpp-python's converter (what LlamaGrammar.from_json_schema uses), the
+    JSON under a rule of its own so that our root can put the texts around it."""
+    from llama_cpp.llama_grammar import SchemaConverter
+
+    converter = SchemaConverter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
+    json_rule = converter.visit(converter.resolve_refs(json.loads(schema), "schema"), "json")
+    # A JSON string is a GBNF literal: the same quotes and escapes (\n, \", \\, \uXXXX).
+    parts = [json.dumps(text) if text else "" for text in (opening, closing)]
+    root = " ".join(part for part in (parts[0], json_rule, parts[1]) if part)
+    return f"root ::= {root}\n{converter.format_grammar()}"
+
+
+def _template_message(message: ChatMessage) -> dict[str, Any]:
+    """A message as chat templates read one: OpenAI's form, as transformers hands it to them,
+    with a call's arguments as an object (templates write them with `tojson`)."""
+    written: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        written["tool_calls"] = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": _arguments(call.arguments)},
+            }
+            for call in message.tool_calls
+        ]
+    if message.tool_call_id is not None:
+        written["tool_call_id"] = message.tool_call_id
+    return written
+
+
+def _arguments(text: str) -> Any:
+    """A call's arguments as the object they write; the text itself where it is not JSON."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text

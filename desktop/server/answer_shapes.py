@@ -9,7 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from desktop.services.serving import ApiGeneration, ApiPiece, GeneratedToken, TokenChoice, Usage
+from desktop.services.serving import (
+    ApiGeneration,
+    ApiPiece,
+    GeneratedToken,
+    TokenChoice,
+    ToolCall,
+    Usage,
+)
 
 # A probability too small for a float: what JSON, which has no -Infinity, says instead.
 LEAST_LOGPROB = -9999.0
@@ -28,8 +35,10 @@ def usage_json(usage: Usage | None) -> dict[str, int]:
 
 def finish_reason_json(generation: ApiGeneration) -> str:
     """How the answer ended for the client: a generation stopped early (the server stops) is
-    an answer that stopped."""
-    return "length" if generation.finish_reason == "length" else "stop"
+    an answer that stopped; one that ended after calling tools waits for their results."""
+    if generation.finish_reason == "length":
+        return "length"
+    return "tool_calls" if generation.calls_made else "stop"
 
 
 class AnswerShape(Protocol):
@@ -53,7 +62,11 @@ class AnswerShape(Protocol):
         """The last chunk's choice."""
 
     def whole(
-        self, text: str, tokens: Sequence[GeneratedToken], finish_reason: str
+        self,
+        text: str,
+        tokens: Sequence[GeneratedToken],
+        finish_reason: str,
+        tool_calls: Sequence[ToolCall] = (),
     ) -> dict[str, Any]:
         """The choice of an answer that is not streamed."""
 
@@ -68,18 +81,34 @@ class ChatShape:
         return _choice(delta={"role": "assistant", "content": ""})
 
     def piece(self, piece: ApiPiece, offset: int) -> dict[str, Any]:
-        return _choice(delta={"content": piece.text}, logprobs=self._logprobs(piece.tokens))
+        # A call comes whole, in one chunk: name and arguments at once, which OpenAI's
+        # clients put together as they would pieces of it.
+        delta = (
+            {"tool_calls": [{"index": piece.call_index, **_call_json(piece.tool_call)}]}
+            if piece.tool_call is not None
+            else {"content": piece.text}
+        )
+        return _choice(delta=delta, logprobs=self._logprobs(piece.tokens))
 
     def ending(self, finish_reason: str) -> dict[str, Any]:
         return _choice(delta={}, finish_reason=finish_reason)
 
     def whole(
-        self, text: str, tokens: Sequence[GeneratedToken], finish_reason: str
+        self,
+        text: str,
+        tokens: Sequence[GeneratedToken],
+        finish_reason: str,
+        tool_calls: Sequence[ToolCall] = (),
     ) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        if tool_calls:  # OpenAI's: no text beside the calls is null
+            message = {
+                "role": "assistant",
+                "content": text or None,
+                "tool_calls": [_call_json(call) for call in tool_calls],
+            }
         return _choice(
-            message={"role": "assistant", "content": text},
-            logprobs=self._logprobs(tokens),
-            finish_reason=finish_reason,
+            message=message, logprobs=self._logprobs(tokens), finish_reason=finish_reason
         )
 
     def _logprobs(self, tokens: Sequence[GeneratedToken]) -> dict[str, Any] | None:
@@ -114,7 +143,11 @@ class CompletionShape:
         return _choice(text="", finish_reason=finish_reason)
 
     def whole(
-        self, text: str, tokens: Sequence[GeneratedToken], finish_reason: str
+        self,
+        text: str,
+        tokens: Sequence[GeneratedToken],
+        finish_reason: str,
+        tool_calls: Sequence[ToolCall] = (),  # none: a completion offers no tools
     ) -> dict[str, Any]:
         return _choice(text=text, logprobs=self._logprobs(tokens, 0), finish_reason=finish_reason)
 
@@ -169,6 +202,14 @@ def answer_json(
 
 def _choice(**fields: Any) -> dict[str, Any]:
     return {"index": 0, "logprobs": None, "finish_reason": None, **fields}
+
+
+def _call_json(call: ToolCall) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": call.arguments},
+    }
 
 
 def _token_json(choice: TokenChoice) -> dict[str, Any]:

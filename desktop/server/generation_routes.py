@@ -33,7 +33,13 @@ from desktop.server.api_errors import api_error_for
 from desktop.server.request_bodies import ChatCompletionBody, CompletionBody, read_body
 from desktop.server.request_logging import RequestNotes, notes_of
 from desktop.server.streaming import PieceFeed, cancelled_if_client_leaves
-from desktop.services.serving import ApiGeneration, ApiPiece, GenerationAsk, ServingService
+from desktop.services.serving import (
+    ApiGeneration,
+    ApiPiece,
+    GenerationAsk,
+    ServingService,
+    ToolCall,
+)
 
 
 class GenerationRoutes:
@@ -83,10 +89,16 @@ class GenerationRoutes:
             events = _events(feed, first, generation, shape, notes, include_usage=usage)
             return _StreamedAnswer(events, feed)
         text = "".join(piece.text for piece in pieces)
-        notes.add_answer(text)
+        calls = [piece.tool_call for piece in pieces if piece.tool_call is not None]
+        notes.add_answer(text + "".join(_call_note(call) for call in calls))
         tokens = [token for piece in pieces for token in piece.tokens]
-        choice = shape.whole(text, tokens, finish_reason_json(generation))
+        choice = shape.whole(text, tokens, finish_reason_json(generation), calls)
         return JSONResponse(answer_json(shape, answer_id(shape), generation, [choice]))
+
+
+def _call_note(call: ToolCall) -> str:
+    """A call, as the request log shows it among the answer's text."""
+    return f"\n[{call.name}({call.arguments})]"
 
 
 class _StreamedAnswer(EventSourceResponse):
@@ -129,7 +141,7 @@ async def _events(
         offset = 0
         piece = first
         while piece is not None:
-            notes.add_answer(piece.text)
+            notes.add_answer(piece.text if piece.tool_call is None else _call_note(piece.tool_call))
             yield chunk([shape.piece(piece, offset)])
             offset += len(piece.text)
             piece = await feed.next()

@@ -19,19 +19,26 @@ from desktop.services.serving import (
     MAX_TOP_LOGPROBS,
     SAMPLING_NAMES,
     ChatMessage,
+    ChosenFunction,
     GenerationAsk,
+    Tool,
+    ToolCall,
+    ToolChoice,
 )
 
 MAX_EMBEDDING_INPUTS = 2048  # texts in one request, as OpenAI's API
+MAX_TOOLS = 128  # functions offered in one request, as OpenAI's API
 
 BodyT = TypeVar("BodyT", bound=BaseModel)
 # The chat's roles as the engine takes them: OpenAI's newer "developer" is the system prompt.
-_ROLES: dict[str, Literal["system", "user", "assistant"]] = {
+_ROLES: dict[str, Literal["system", "user", "assistant", "tool"]] = {
     "system": "system",
     "developer": "system",
     "user": "user",
     "assistant": "assistant",
+    "tool": "tool",
 }
+_TOOL_CHOICES: dict[str, ToolChoice] = {"none": "none", "auto": "auto", "required": "required"}
 
 
 class _Body(BaseModel):
@@ -92,10 +99,35 @@ class _GenerationBody(_Body):
             raise ApiRequestInvalid("logit_bias: this server does not take it.", "logit_bias")
 
 
+class FunctionBody(_Body):
+    # As OpenAI's API: what a model can write back exactly, in a call.
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: str | None = None
+    parameters: dict[str, Any] | None = None  # a JSON schema of its arguments
+    strict: bool | None = None  # every call is held to the schema where one is insisted on
+
+
+class ToolBody(_Body):
+    type: Literal["function"]
+    function: FunctionBody
+
+
+class CalledFunctionBody(_Body):
+    name: str
+    arguments: str  # a JSON object, as text
+
+
+class ToolCallBody(_Body):
+    id: str
+    type: Literal["function"]
+    function: CalledFunctionBody
+
+
 class ChatMessageBody(_Body):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: Any = None  # a string, or a list of parts: `text()`
-    tool_calls: list[Any] | None = None
+    tool_calls: list[ToolCallBody] | None = None  # an assistant's calls
+    tool_call_id: str | None = None  # a tool's result: the call it answers
 
 
 class JsonSchemaFormat(_Body):
@@ -115,26 +147,29 @@ class ChatCompletionBody(_GenerationBody):
     logprobs: bool = False
     top_logprobs: int | None = Field(default=None, ge=0, le=MAX_TOP_LOGPROBS)
     response_format: ResponseFormat | None = None
-    tools: list[Any] | None = None
-    functions: list[Any] | None = None  # the older form of tools
+    tools: list[ToolBody] | None = Field(default=None, max_length=MAX_TOOLS)
+    tool_choice: Any = None  # a word or a function: `chosen_tool()`
+    # Taken, not held to: an answer has the calls the model writes (one where a call is
+    # insisted on), as its template teaches it.
+    parallel_tool_calls: bool | None = None
+    functions: Any = None  # the older form of tools, refused
+    function_call: Any = None
 
     def ask(self) -> GenerationAsk:
         self.refuse_what_is_not_served()
         if self.top_logprobs is not None and not self.logprobs:
             raise ApiRequestInvalid("top_logprobs: needs logprobs set to true.", "top_logprobs")
-        messages: list[ChatMessage] = []
-        tools = bool(self.tools or self.functions)
-        for index, message in enumerate(self.messages):
-            if message.role in ("tool", "function") or message.tool_calls:
-                tools = True  # a turn of function calling: refused with the tools
-                continue
-            role = _ROLES[message.role]
-            messages.append(ChatMessage(role, _text(message.content, f"messages[{index}]")))
+        for older in ("functions", "function_call"):
+            if getattr(self, older) is not None:
+                raise ApiRequestInvalid(
+                    f"{older}: the older form of function calling; send tools and tool_choice.",
+                    older,
+                )
         output = self.response_format.type if self.response_format else "text"
         schema = self.response_format.json_schema if self.response_format else None
         return GenerationAsk(
             model_id=self.model,
-            messages=tuple(messages),
+            messages=self.chat(),
             sampling=self.sampling(),
             max_tokens=(
                 self.max_tokens
@@ -145,8 +180,76 @@ class ChatCompletionBody(_GenerationBody):
             logprobs=(self.top_logprobs or 0) if self.logprobs else None,
             output=output,
             json_schema=json.dumps(schema.schema_) if schema is not None else None,
-            tools=tools,
+            tools=tuple(
+                Tool(
+                    tool.function.name,
+                    tool.function.description,
+                    json.dumps(tool.function.parameters)
+                    if tool.function.parameters is not None
+                    else None,
+                )
+                for tool in self.tools or ()
+            ),
+            tool_choice=self.chosen_tool(),
         )
+
+    def chat(self) -> tuple[ChatMessage, ...]:
+        """The messages, calls and their results as the engine takes them. A tool's result
+        answers a call made before it."""
+        messages: list[ChatMessage] = []
+        calls: set[str] = set()
+        for index, message in enumerate(self.messages):
+            at = f"messages[{index}]"
+            if message.role == "function":
+                raise ApiRequestInvalid(
+                    f"{at}.role: 'function' is the older form of a tool's result; send "
+                    "role 'tool' with the tool_call_id of the call it answers.",
+                    f"{at}.role",
+                )
+            if message.tool_calls and message.role != "assistant":
+                raise ApiRequestInvalid(
+                    f"{at}.tool_calls: only the assistant's messages make calls.",
+                    f"{at}.tool_calls",
+                )
+            if message.role == "tool" and message.tool_call_id not in calls:
+                said = "is missing" if message.tool_call_id is None else "answers no call"
+                raise ApiRequestInvalid(
+                    f"{at}.tool_call_id: {said}; a tool's result follows the assistant's "
+                    "message with the call it answers, and gives that call's id.",
+                    f"{at}.tool_call_id",
+                )
+            made = tuple(
+                ToolCall(call.id, call.function.name, call.function.arguments)
+                for call in message.tool_calls or ()
+            )
+            calls.update(call.id for call in made)
+            messages.append(
+                ChatMessage(
+                    _ROLES[message.role],
+                    _text(message.content, at),
+                    tool_calls=made,
+                    tool_call_id=message.tool_call_id if message.role == "tool" else None,
+                )
+            )
+        return tuple(messages)
+
+    def chosen_tool(self) -> ToolChoice:
+        """tool_choice: "none", "auto" (where not given), "required", or a function."""
+        choice = self.tool_choice
+        if choice is None:
+            return "auto"
+        if isinstance(choice, str) and choice in _TOOL_CHOICES:
+            return _TOOL_CHOICES[choice]
+        named = isinstance(choice, dict) and choice.get("type") == "function"
+        function = choice.get("function") if named else None
+        name = function.get("name") if isinstance(function, dict) else None
+        if not isinstance(name, str):
+            raise ApiRequestInvalid(
+                "tool_choice: must be 'none', 'auto', 'required' or "
+                "{'type': 'function', 'function': {'name': ...}}.",
+                "tool_choice",
+            )
+        return ChosenFunction(name)
 
 
 class CompletionBody(_GenerationBody):

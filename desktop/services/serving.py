@@ -30,8 +30,10 @@ from desktop.engine.protocol import (
     OutputConstraint,
     Sampling,
     TokenChoice,
+    Tool,
+    ToolCall,
 )
-from desktop.errors import ApiRequestInvalid, ToolsUnsupported, WaitCancelled
+from desktop.errors import ApiRequestInvalid, InvalidConstraint, ToolsUnsupported, WaitCancelled
 from desktop.models.embedders import is_embedding_model
 from desktop.models.installed import InstalledModel
 from desktop.services.admission import DEFAULT_QUEUE_CAPACITY, Admission, Ticket
@@ -40,6 +42,7 @@ from desktop.services.models import ModelService
 from desktop.services.request_log import RequestLog
 from desktop.settings import Settings
 from desktop.tasks.sampling_fields import LARGEST_SEED, sampling_problem
+from desktop.tasks.tool_calls import ChosenFunction, ToolCallReader, ToolChoice, call_constraint
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,7 +50,15 @@ if TYPE_CHECKING:
 
 # What the server hands in and reads back: the engine's own types, named here so that the
 # server depends on this service alone.
-__all__ = ["ChatMessage", "GeneratedToken", "TokenChoice"]
+__all__ = [
+    "ChatMessage",
+    "ChosenFunction",
+    "GeneratedToken",
+    "TokenChoice",
+    "Tool",
+    "ToolCall",
+    "ToolChoice",
+]
 
 TASK = "api"  # the engine pool's name for what holds a process (the status bar shows it)
 MAX_STOP_STRINGS = 4  # as OpenAI's API
@@ -93,7 +104,14 @@ class GenerationAsk:
     logprobs: int | None = None
     output: OutputFormat = "text"
     json_schema: str | None = None  # the schema, for output "json_schema"
-    tools: bool = False  # tools offered to the model (function calling)
+    tools: tuple[Tool, ...] = ()  # functions the model may call
+    tool_choice: ToolChoice = "auto"
+
+    @property
+    def uses_tools(self) -> bool:
+        """Function calling: tools offered, or calls and their results in the chat. The
+        model's chat template must have a place for them."""
+        return bool(self.tools) or any(m.tool_calls or m.role == "tool" for m in self.messages)
 
 
 @dataclass(frozen=True)
@@ -108,10 +126,13 @@ class Usage:
 
 @dataclass(frozen=True)
 class ApiPiece:
-    """What a generation added: its text, and its tokens when probabilities were asked for."""
+    """What a generation added: its text, and its tokens when probabilities were asked for;
+    or a call of a tool, whole, and its place among the answer's calls (0, 1...)."""
 
     text: str
     tokens: tuple[GeneratedToken, ...] = ()
+    tool_call: ToolCall | None = None
+    call_index: int = 0
 
 
 @dataclass(frozen=True)
@@ -157,7 +178,16 @@ class ServingService:
         at once; the errors of the model and the engine from the iteration, before the first
         piece (ToolsUnsupported, ContextOverflow, NotEnoughMemory, EngineCrashed...)."""
         model = self._model(ask.model_id, "chat")
-        return self._admitted(ApiGeneration(self, model, self._request(ask), tools=ask.tools))
+        request = self._request(ask)
+        return self._admitted(
+            ApiGeneration(
+                self,
+                model,
+                request,
+                uses_tools=ask.uses_tools,
+                reads_calls=bool(request.tools),
+            )
+        )
 
     def embedding(self, model_id: str, texts: Sequence[str]) -> ApiEmbedding:
         """Embeddings of `texts` by an embedding model, their place in the queue taken:
@@ -207,6 +237,16 @@ class ServingService:
     def _request(self, ask: GenerationAsk) -> GenerationRequest:
         sampling = self._sampling(ask)
         greedy = sampling.temperature == 0
+        _check_tools(ask)
+        constraint = _constraint(ask)
+        # A call insisted on: the answer is held to a call's form.
+        call = call_constraint(ask.tools, ask.tool_choice)
+        if call is not None and constraint is not None:
+            raise ApiRequestInvalid(
+                "response_format: an answer that must call a tool (tool_choice) is that "
+                "call; leave response_format out.",
+                "response_format",
+            )
         return GenerationRequest(
             messages=ask.messages,
             prompt=ask.prompt,
@@ -215,9 +255,11 @@ class ServingService:
             # for bit; a request that names no seed and samples goes faster from the cache.
             reuse_cached_prompt=sampling.seed is None and not greedy,
             context_policy="stop",  # a client's chat is its own: never shortened unseen
-            constraint=_constraint(ask),
+            constraint=call or constraint,
             # The engine reports probabilities with alternatives: at least one then.
             logprobs=max(1, ask.logprobs) if ask.logprobs is not None else 0,
+            # "none": the model is told of no tools, and what it writes is text.
+            tools=ask.tools if ask.tool_choice != "none" else (),
         )
 
     def _sampling(self, ask: GenerationAsk) -> Sampling:
@@ -249,6 +291,30 @@ class ServingService:
                 "top_logprobs",
             )
         return Sampling(max_tokens=max_tokens, stop=ask.stop, **values)
+
+
+def _check_tools(ask: GenerationAsk) -> None:
+    """The tools are each named once, and a tool_choice that insists on a call has one to
+    make (ApiRequestInvalid naming the field if not)."""
+    names = [tool.name for tool in ask.tools]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise ApiRequestInvalid(
+                f"tools[{index}].function.name: {name!r} names two tools; each needs a name of "
+                "its own.",
+                f"tools[{index}].function.name",
+            )
+    choice = ask.tool_choice
+    if choice == "required" and not names:
+        raise ApiRequestInvalid(
+            "tool_choice: 'required' needs tools to call; none were given.", "tool_choice"
+        )
+    if isinstance(choice, ChosenFunction) and choice.name not in names:
+        offered = ", ".join(names) or "none"
+        raise ApiRequestInvalid(
+            f"tool_choice: {choice.name!r} is not one of the tools given ({offered}).",
+            "tool_choice",
+        )
 
 
 def _constraint(ask: GenerationAsk) -> OutputConstraint | None:
@@ -319,15 +385,18 @@ class ApiGeneration(QueuedWork):
         model: InstalledModel,
         request: GenerationRequest,
         *,
-        tools: bool,
+        uses_tools: bool,
+        reads_calls: bool,
     ) -> None:
         super().__init__(service, model)
         self.created = int(time.time())
         self.finish_reason: FinishReason | None = None
         self.usage: Usage | None = None  # once it has finished
         self.tokens_per_s: float | None = None
+        self.calls_made = 0  # the tools the model called, once it has finished
         self._request = request
-        self._tools = tools
+        self._uses_tools = uses_tools
+        self._reads_calls = reads_calls  # tools were offered: its calls are read
         self._stream_cancel: Callable[[], None] | None = None  # the engine stream's, while it runs
         self._stage: GenerationStage = "queued"
         self._stage_changed = threading.Condition()
@@ -358,7 +427,8 @@ class ApiGeneration(QueuedWork):
         try:
             with self._turn():
                 self._reach("loading")
-                yield from self._generated()
+                pieces = self._generated()
+                yield from self._calls_read(pieces) if self._reads_calls else pieces
         except WaitCancelled:  # stopped before its turn, or while its model was awaited
             self.finish_reason = "cancelled"
         finally:
@@ -368,19 +438,28 @@ class ApiGeneration(QueuedWork):
     def _generated(self) -> Iterator[ApiPiece]:
         engines = self._service._engines
         with engines.lease(self._model, "interactive", TASK, cancelled=self._cancelled) as model:
-            if self._tools:
-                _refuse_tools(self.model_id, model.loaded)
+            if self._uses_tools:
+                _refuse_tools(self.model_id, model.loaded, reads_calls=self._reads_calls)
             with model.generate(self._request) as stream:
                 self._stream_cancel = stream.cancel
                 if self._cancelled.is_set():
                     stream.cancel()
                 seen = 0
-                for text in stream:
-                    if self._stage != "generating":  # its first piece
-                        self._reach("generating")
-                    new = tuple(stream.tokens[seen:])
-                    seen = len(stream.tokens)
-                    yield ApiPiece(text, new)
+                try:
+                    for text in stream:
+                        if self._stage != "generating":  # its first piece
+                            self._reach("generating")
+                        new = tuple(stream.tokens[seen:])
+                        seen = len(stream.tokens)
+                        yield ApiPiece(text, new)
+                except InvalidConstraint as exc:
+                    if self._request.tools and self._request.constraint is not None:
+                        # The schema at fault is a tool's: the call is held to it.
+                        raise ApiRequestInvalid(
+                            f"A tool's parameters cannot hold the call to them: {exc.message}",
+                            "tools",
+                        ) from None
+                    raise
         finished = stream.finished
         assert finished is not None
         self.finish_reason = finished.finish_reason
@@ -388,19 +467,47 @@ class ApiGeneration(QueuedWork):
         self.usage = Usage(stats.prompt_tokens, stats.generated_tokens)
         self.tokens_per_s = stats.generation_tokens_per_s
 
+    def _calls_read(self, pieces: Iterator[ApiPiece]) -> Iterator[ApiPiece]:
+        """The pieces with the model's calls read out of its text (tasks/tool_calls.py): text
+        that may begin a call is held back until it is known, and a call comes whole. The
+        tokens of what is held go with the next piece said."""
+        reader = ToolCallReader()
+        tokens: list[GeneratedToken] = []
 
-def _refuse_tools(model_id: str, loaded: ModelLoaded) -> None:
+        def said(items: list[str | ToolCall]) -> Iterator[ApiPiece]:
+            for item in items:
+                if isinstance(item, ToolCall):
+                    yield ApiPiece("", tuple(tokens), tool_call=item, call_index=self.calls_made)
+                    self.calls_made += 1
+                else:
+                    yield ApiPiece(item, tuple(tokens))
+                tokens.clear()
+
+        for piece in pieces:
+            tokens.extend(piece.tokens)
+            yield from said(reader.add(piece.text))
+        yield from said(reader.finish())
+        if tokens:  # of blanks that laid calls out, which are not said
+            yield ApiPiece("", tuple(tokens))
+
+
+def _refuse_tools(model_id: str, loaded: ModelLoaded, *, reads_calls: bool) -> None:
+    """ToolsUnsupported where the model cannot take part in function calling: its template
+    has no place for tools, or (where its calls are to be read) it teaches the model a form
+    of call that Lantern does not read."""
     if not loaded.template_takes_tools:
         raise ToolsUnsupported(
             f"{model_id} cannot call tools: its chat template has no place for them. Leave "
             "tools out, or use a model made for function calling.",
             "tools",
         )
-    raise ToolsUnsupported(
-        f"{model_id}'s chat template takes tools, but Lantern's API does not call tools "
-        "yet. Leave tools out of the request.",
-        "tools",
-    )
+    if reads_calls and loaded.tool_call_form is None:
+        raise ToolsUnsupported(
+            f"{model_id}'s chat template takes tools, but has the model write its calls in "
+            "a form Lantern does not read yet (it reads the <tool_call> form of Qwen, "
+            "Hermes and their kin). Leave tools out, or use such a model.",
+            "tools",
+        )
 
 
 class ApiEmbedding(QueuedWork):

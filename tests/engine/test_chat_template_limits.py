@@ -8,6 +8,7 @@ import sys
 import threading
 
 import pytest
+from gguf_template import qwen2_5_template
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from desktop.engine import chat_template
@@ -212,3 +213,34 @@ def test_a_template_says_whether_it_takes_tools() -> None:
     assert not template(SMOLLM2).takes_tools
     # A name that merely holds the word is not the variable.
     assert not template("{{ 'tools' }}{% set toolset = 1 %}" + SMOLLM2).takes_tools
+
+
+def test_a_template_that_takes_tools_says_in_which_form_it_has_calls_written() -> None:
+    assert template(qwen2_5_template()).tool_call_form == "hermes"
+    # One that writes the tools but teaches no form Lantern reads, or none at all.
+    assert template(TOOLS_TEMPLATE).tool_call_form is None
+    assert template(SMOLLM2).tool_call_form is None
+    # Qwen3-Coder's: XML between the same tags.
+    xml_calls = "{% if tools %}<tool_call>\n<function=name>{% endif %}" + SMOLLM2
+    assert template(xml_calls).takes_tools and template(xml_calls).tool_call_form is None
+
+
+def test_the_tools_and_a_turn_of_calls_are_rendered_within_the_limits() -> None:
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    turn = [
+        *CHAT,
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {"id": "1", "type": "function", "function": {"name": "f", "arguments": {"x": 1}}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "1", "content": "42"},
+    ]
+    prompt = template(qwen2_5_template())(messages=turn, tools=[tool]).prompt
+    assert '{"type": "function", "function": {"name": "f"' in prompt
+    assert '<tool_call>\n{"name": "f", "arguments": {"x": 1}}\n</tool_call>' in prompt
+    assert prompt.endswith(
+        "<tool_response>\n42\n</tool_response><|im_end|>\n<|im_start|>assistant\n"
+    )

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-from gguf import GGUFReader, GGUFValueType, GGUFWriter
-from gguf.scripts.gguf_new_metadata import MetadataDetails, copy_with_new_metadata
+from gguf import GGUFReader
+from gguf_template import with_chat_template
 
 from desktop.engine.client import EngineClient, GenerationStream
 from desktop.engine.protocol import (
@@ -61,21 +61,11 @@ def _hostile_template(real: str) -> str:
     )
 
 
-def _with_chat_template(source: Path, target: Path, template: str) -> Path:
-    """A copy of the GGUF `source` with another tokenizer.chat_template, written by the
-    gguf package's own gguf-new-metadata."""
-    reader = GGUFReader(source)
-    writer = GGUFWriter(target, reader.fields["general.architecture"].contents())
-    template_key = MetadataDetails(GGUFValueType.STRING, template)
-    copy_with_new_metadata(reader, writer, {"tokenizer.chat_template": template_key}, [])
-    return target
-
-
 @pytest.fixture(scope="session")
 def hostile_model(starter_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("hostile-template")
     real = GGUFReader(starter_model_path).fields["tokenizer.chat_template"].contents()
-    return _with_chat_template(starter_model_path, folder / "hostile.gguf", _hostile_template(real))
+    return with_chat_template(starter_model_path, folder / "hostile.gguf", _hostile_template(real))
 
 
 def _engine(tmp_path: Path, **limits: float) -> EngineClient:

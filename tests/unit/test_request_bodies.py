@@ -17,7 +17,7 @@ from desktop.server.request_bodies import (
     _GenerationBody,
     read_body,
 )
-from desktop.services.serving import SAMPLING_NAMES, ChatMessage
+from desktop.services.serving import SAMPLING_NAMES, ChatMessage, ChosenFunction, Tool, ToolCall
 
 
 def chat(**fields: Any) -> ChatCompletionBody:
@@ -66,17 +66,124 @@ def test_logprobs_without_alternatives_ask_for_none() -> None:
         chat(top_logprobs=2).ask()
 
 
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather now.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
+CALLED = {
+    "role": "assistant",
+    "content": None,
+    "tool_calls": [
+        {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'},
+        }
+    ],
+}
+ANSWERED = {"role": "tool", "tool_call_id": "call_1", "content": '{"temperature": 21}'}
+
+
+def test_tools_a_choice_of_them_and_a_turn_of_calls_become_the_services_ask() -> None:
+    ask = chat(
+        messages=[{"role": "user", "content": "Weather?"}, CALLED, ANSWERED],
+        tools=[WEATHER, {"type": "function", "function": {"name": "ring"}}],
+        tool_choice={"type": "function", "function": {"name": "ring"}},
+    ).ask()
+    assert ask.tools == (
+        Tool("get_weather", "The weather now.", json.dumps(WEATHER["function"]["parameters"])),
+        Tool("ring"),
+    )
+    assert ask.tool_choice == ChosenFunction("ring")
+    assert ask.messages[1:] == (
+        ChatMessage(
+            "assistant", "", tool_calls=(ToolCall("call_1", "get_weather", '{"city": "Oslo"}'),)
+        ),
+        ChatMessage("tool", '{"temperature": 21}', tool_call_id="call_1"),
+    )
+    assert ask.uses_tools
+    for word in ("none", "auto", "required"):
+        assert chat(tools=[WEATHER], tool_choice=word).ask().tool_choice == word
+    assert chat(tools=[WEATHER]).ask().tool_choice == "auto"
+
+
 @pytest.mark.parametrize(
     "fields",
     [
-        {"tools": [{"type": "function", "function": {"name": "f"}}]},
-        {"functions": [{"name": "f"}]},
-        {"messages": [{"role": "tool", "content": "42", "tool_call_id": "1"}]},
-        {"messages": [{"role": "assistant", "tool_calls": [{"id": "1"}]}]},
+        {"tools": [WEATHER]},
+        {"messages": [{"role": "user", "content": "Weather?"}, CALLED]},
+        {"messages": [{"role": "user", "content": "Weather?"}, CALLED, ANSWERED]},
     ],
 )
-def test_any_turn_of_function_calling_asks_for_tools(fields: dict[str, Any]) -> None:
-    assert chat(**fields).ask().tools
+def test_any_turn_of_function_calling_uses_tools(fields: dict[str, Any]) -> None:
+    assert chat(**fields).ask().uses_tools
+
+
+@pytest.mark.parametrize(
+    ("fields", "param", "said"),
+    [
+        (
+            {"tools": [{"type": "function", "function": {"name": "no spaces"}}]},
+            "tools[0].function.name",
+            "should match pattern",
+        ),
+        ({"tools": [{"type": "retrieval"}]}, "tools[0].type", "Input should be 'function'"),
+        (
+            {"tools": [{"type": "function", "function": {"name": "f", "parameters": "{}"}}]},
+            "tools[0].function.parameters",
+            "should be an object",
+        ),
+        ({"tools": [WEATHER], "tool_choice": "always"}, "tool_choice", "must be 'none'"),
+        ({"tools": [WEATHER], "tool_choice": {"type": "function"}}, "tool_choice", "must be"),
+        ({"functions": [{"name": "f"}]}, "functions", "older form"),
+        ({"function_call": "auto"}, "function_call", "older form"),
+        (
+            {"messages": [{"role": "function", "name": "f", "content": "1"}]},
+            "messages[0].role",
+            "older form",
+        ),
+        ({"messages": [ANSWERED]}, "messages[0].tool_call_id", "answers no call"),
+        (
+            {"messages": [CALLED, {"role": "tool", "content": "1"}]},
+            "messages[1].tool_call_id",
+            "is missing",
+        ),
+        ({"messages": [{**CALLED, "role": "user"}]}, "messages[0].tool_calls", "assistant's"),
+        (
+            {"messages": [{"role": "assistant", "tool_calls": [{"id": "1"}]}]},
+            "messages[0].tool_calls[0].type",
+            "is required",
+        ),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "assistant",
+                        "tool_calls": [
+                            {
+                                "id": "1",
+                                "type": "function",
+                                "function": {"name": "f", "arguments": {}},
+                            }
+                        ],
+                    }
+                ]
+            },
+            "messages[0].tool_calls[0].function.arguments",
+            "valid string",
+        ),
+    ],
+)
+def test_a_mistake_in_function_calling_is_named_by_its_field(
+    fields: dict[str, Any], param: str, said: str
+) -> None:
+    with pytest.raises(ApiRequestInvalid) as error:
+        chat(**fields).ask()
+    assert error.value.param == param and said in error.value.message
 
 
 def test_a_completion_takes_one_prompt_of_text() -> None:
