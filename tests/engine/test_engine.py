@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,6 @@ from desktop.tasks.chunking import split_into_chunks
 pytestmark = pytest.mark.engine
 
 STORY = (ChatMessage("user", "Write a very long story about a lighthouse keeper."),)
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[EngineClient]:
-    client = EngineClient(tmp_path / "engine.log")
-    yield client
-    client.close()
 
 
 @pytest.fixture

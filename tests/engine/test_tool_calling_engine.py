@@ -5,7 +5,6 @@ answer held to the form of a call."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,13 +39,6 @@ TURN = (
     ChatMessage("assistant", "", tool_calls=(CALL,)),
     ChatMessage("tool", '{"temperature": 21}', tool_call_id="call_1"),
 )
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[EngineClient]:
-    client = EngineClient(tmp_path / "engine.log")
-    yield client
-    client.close()
 
 
 @pytest.fixture
