@@ -24,20 +24,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from engine_lanes import QUESTIONS as LANE_QUESTIONS
 from lantern_served import lantern_served
 from streamed_chat import TimedAnswer, timed_chat
 
 TARGET = 1.1
-QUESTIONS = [
-    "Name three colours.",
-    "What is a lighthouse for?",
-    "Say something kind.",
-    "Why is the sea salty?",
-    "Give me a word that rhymes with light.",
-    "What do bees make?",
-    "How many legs does a spider have?",
-    "What is the capital of France?",
-]
+# engine_lanes.py's short questions, and two more: eight at once.
+QUESTIONS = [*LANE_QUESTIONS, "How many legs does a spider have?", "What is the capital of France?"]
 
 
 def main() -> None:

@@ -102,11 +102,8 @@ class ChatShape:
     ) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": text}
         if tool_calls:  # OpenAI's: no text beside the calls is null
-            message = {
-                "role": "assistant",
-                "content": text or None,
-                "tool_calls": [_call_json(call) for call in tool_calls],
-            }
+            message["content"] = text or None
+            message["tool_calls"] = [_call_json(call) for call in tool_calls]
         return _choice(
             message=message, logprobs=self._logprobs(tokens), finish_reason=finish_reason
         )
