@@ -46,9 +46,12 @@ class ServedHome:
 
 
 @contextmanager
-def lantern_served(model: Path, *, threads: int) -> Iterator[ServedHome]:
+def lantern_served(
+    model: Path, *, threads: int, gpu_layers: int | None = None
+) -> Iterator[ServedHome]:
     """`model` installed in a temporary home and served; the context is llama_cpp.server's
-    in tests/llama_cpp_server.py, so that the two serve the model alike."""
+    in tests/llama_cpp_server.py, so that the two serve the model alike. `gpu_layers` as in
+    Settings (None: chosen from free GPU memory)."""
     with tempfile.TemporaryDirectory(prefix="lantern-serve-bench-") as home:
         os.environ["LANTERN_HOME"] = home  # this process's Lantern and the server's
         from desktop.paths import app_paths
@@ -56,7 +59,7 @@ def lantern_served(model: Path, *, threads: int) -> Iterator[ServedHome]:
         from desktop.settings import Settings, save_settings
 
         paths = app_paths()
-        settings = Settings(threads=threads, context_length=CONTEXT_LENGTH)
+        settings = Settings(threads=threads, context_length=CONTEXT_LENGTH, gpu_layers=gpu_layers)
         save_settings(paths.settings_file, settings)
         app = Lantern(paths)
         try:

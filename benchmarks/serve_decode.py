@@ -12,7 +12,10 @@ for both: the answers must be equal. Prints the median of each and the ratio Lan
 llama.cpp (target: at least 1.0).
 
     .venv/bin/python benchmarks/serve_decode.py MODEL.gguf [--runs 7] [--tokens 320]
-        [--threads 1] [--json]
+        [--threads 1] [--gpu-layers 0] [--json]
+
+On a GPU, `--gpu-layers -1` offloads every layer in both servers (llama_cpp.server keeps the
+model off the GPU unless told).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ def main() -> None:
     # One by default, as in remote_decode.py: a core left to the servers' Python and the
     # client keeps runs steady on a 2-core machine.
     parser.add_argument("--threads", type=int, default=1, help="both engines' threads")
+    parser.add_argument("--gpu-layers", type=int, default=0, help="both engines'; -1: all")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -50,9 +54,14 @@ def main() -> None:
     answers: dict[str, list[TimedAnswer]] = {"lantern": [], "llama_cpp": []}
     with (
         tempfile.TemporaryDirectory() as scratch,
-        lantern_served(args.model, threads=args.threads) as served,
+        lantern_served(args.model, threads=args.threads, gpu_layers=args.gpu_layers) as served,
     ):
-        llama = LlamaCppServer(args.model, Path(scratch) / "server.log", threads=args.threads)
+        llama = LlamaCppServer(
+            args.model,
+            Path(scratch) / "server.log",
+            threads=args.threads,
+            gpu_layers=args.gpu_layers,
+        )
         llama.start()
         lantern_client = served.client()
         llama_client = openai.OpenAI(base_url=f"{llama.url}/v1", api_key=llama.api_key)
@@ -91,6 +100,7 @@ def main() -> None:
     result = {
         "model": args.model.name,
         "threads": args.threads,
+        "gpu_layers": args.gpu_layers,
         "runs": args.runs,
         "answer_tokens": tokens,
         "lantern_serve_tok_per_s": round(medians["lantern"], 1),

@@ -25,7 +25,9 @@ def free_port() -> int:
 
 
 class LlamaCppServer:
-    def __init__(self, model: Path, log_file: Path, *, threads: int = 2) -> None:
+    def __init__(
+        self, model: Path, log_file: Path, *, threads: int = 2, gpu_layers: int = 0
+    ) -> None:
         self.model_path = model
         self.model = str(model)  # the id its /v1/models lists
         self.api_key = API_KEY
@@ -48,6 +50,8 @@ class LlamaCppServer:
             str(CONTEXT_LENGTH),
             "--n_threads",
             str(threads),
+            "--n_gpu_layers",  # its default, 0, keeps the model off a GPU
+            str(gpu_layers),
         ]
         self._process: subprocess.Popen[bytes] | None = None
 
