@@ -391,6 +391,9 @@ class EngineWorker:
         self._model = _LoadedModel(llm, formatter, bool(template), request, threads, pooling)
         layers = self._llama_cpp.llama_model_n_layer(llm.model)
         offloaded = min(gpu_layers, layers + 1) if gpu_layers >= 0 else layers + 1
+        on = hardware.backend_name(gpus)
+        where = f"{offloaded} of {layers + 1} layers on {on}" if gpus else "all on the CPU"
+        log.info("%s loaded: %s, context %d, %d threads", name, where, context, threads)
         self._send(
             ModelLoaded(
                 request_id=request.request_id,
