@@ -466,7 +466,7 @@ def _reads_tools(environment: jinja2.Environment, source: str) -> bool:
 
 
 # Written only by templates that teach a form of call Lantern does not read.
-_UNREAD_CALL_FORMS = ("<function=",)
+_UNREAD_CALL_FORMS = ("<function=", "<arg_key>", "<tool_calls>")
 
 
 def _tool_call_form(source: str) -> ToolCallForm | None:
@@ -479,8 +479,8 @@ def _tool_call_form(source: str) -> ToolCallForm | None:
     - "mistral": [TOOL_CALLS] before a JSON list of calls; "mistral_args": [TOOL_CALLS]
       before each call's name, and [ARGS] before its arguments.
     Calls in other forms are not read, whatever else the template writes: XML between
-    <tool_call> tags (Qwen3-Coder's `<function=name>`), Functionary 3.1's `<function=name>`
-    (a Llama 3.1 with ipython)."""
+    <tool_call> tags (Qwen3-Coder's `<function=name>`, GLM's `<arg_key>`), Functionary 3.1's
+    `<function=name>` (a Llama 3.1 with ipython), Apriel's list between <tool_calls> tags."""
     if any(other in source for other in _UNREAD_CALL_FORMS):
         return None
     if HERMES_CALL_OPENING in source:

@@ -225,8 +225,11 @@ def test_a_template_says_whether_it_takes_tools() -> None:
         ("mistral_nemo_instruct", "mistral"),
         ("mistral_small_3_2_instruct", "mistral_args"),  # [CALL_ID] before [ARGS]
         ("devstral_small", "mistral_args"),
-        # A form Lantern does not read, in a template with the ipython role of Llama 3.1.
+        # Forms Lantern does not read, in templates that write what others' teach: the
+        # ipython role of Llama 3.1 (Functionary), Hermes' tags (GLM, Apriel).
         ("functionary_medium_v3_1", None),
+        ("glm_4_6", None),
+        ("apriel_1_5", None),
     ],
 )
 def test_a_real_template_that_takes_tools_says_in_which_form_it_has_calls_written(
