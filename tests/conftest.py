@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 from gguf_split import split_gguf
-from gguf_template import qwen2_5_template, with_chat_template
+from gguf_template import FORM_TEMPLATES, qwen2_5_template, real_template, with_chat_template
 from hub_server import LocalHub
 from package_index import PackageIndex
 
+from desktop.engine.protocol import ToolCallForm
 from desktop.models import embedder_install, starter
 from desktop.models.installed import InstalledModel, ModelLibrary
 from desktop.models.starter import fetch_starter_model
@@ -95,8 +96,41 @@ def tool_caller_model_path(
 def _tool_caller_imported_once(
     tool_caller_model_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> InstalledModel:
-    home = tmp_path_factory.mktemp("tool-caller-imported-once")
-    return ModelLibrary(home / "models", home / "cache").import_file(tool_caller_model_path)
+    return _import_in_a_home_of_its_own(tool_caller_model_path, tmp_path_factory)
+
+
+@pytest.fixture(scope="session", params=sorted(FORM_TEMPLATES))
+def call_form(request: pytest.FixtureRequest) -> ToolCallForm:
+    """Each form of tool call but Hermes' in turn: a test that uses it runs once per form."""
+    form: ToolCallForm = request.param
+    return form
+
+
+@pytest.fixture(scope="session")
+def form_caller_model_path(
+    call_form: ToolCallForm, starter_model_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The starter model with a real chat template that teaches `call_form`
+    (gguf_template.FORM_TEMPLATES). SmolLM2 knows none of their turns, but a call insisted on
+    is held to the form all the same."""
+    model = FORM_TEMPLATES[call_form]
+    folder = tmp_path_factory.mktemp(f"form-caller-{call_form}")
+    target = folder / f"SmolLM2-135M-Instruct-{model}-Template.Q4_1.gguf"
+    return with_chat_template(starter_model_path, target, real_template(model))
+
+
+@pytest.fixture(scope="session")
+def _form_caller_imported_once(
+    form_caller_model_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> InstalledModel:
+    return _import_in_a_home_of_its_own(form_caller_model_path, tmp_path_factory)
+
+
+def _import_in_a_home_of_its_own(
+    path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> InstalledModel:
+    home = tmp_path_factory.mktemp(f"{path.stem}-imported-once")
+    return ModelLibrary(home / "models", home / "cache").import_file(path)
 
 
 @pytest.fixture
@@ -121,6 +155,15 @@ def installed_tool_caller(
 ) -> InstalledModel:
     """The tool-calling copy of the starter model installed in this test's home, beside it."""
     return _installed_in_this_home(_tool_caller_imported_once)
+
+
+@pytest.fixture
+def installed_form_caller(
+    installed_starter: InstalledModel, _form_caller_imported_once: InstalledModel
+) -> InstalledModel:
+    """The form-calling copy of the starter model (one per form) installed in this test's
+    home, beside it."""
+    return _installed_in_this_home(_form_caller_imported_once)
 
 
 def _installed_in_this_home(imported: InstalledModel) -> InstalledModel:

@@ -41,7 +41,12 @@ from jinja2.runtime import markup_join, str_join
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 from markupsafe import soft_str
 
-from desktop.engine.protocol import ToolCallForm
+from desktop.engine.protocol import (
+    HERMES_CALL_OPENING,
+    MISTRAL_ARGS,
+    MISTRAL_TOOL_CALLS,
+    ToolCallForm,
+)
 
 # A real template renders a chat in milliseconds; seconds mean a loop without end.
 RENDER_TIME_LIMIT_S = 2.0
@@ -460,11 +465,31 @@ def _reads_tools(environment: jinja2.Environment, source: str) -> bool:
     return "tools" in jinja2.meta.find_undeclared_variables(environment.parse(source))
 
 
+# Written only by templates that teach a form of call Lantern does not read.
+_UNREAD_CALL_FORMS = ("<function=", "<arg_key>", "<tool_calls>")
+
+
 def _tool_call_form(source: str) -> ToolCallForm | None:
     """The form of tool call the template teaches its model, where it is one that
-    tasks/tool_calls.py reads: JSON between Hermes' tags (Qwen's templates, Hermes', and
-    their kin's). Qwen3-Coder's puts XML between the same tags (`<function=name>`): not read."""
-    return "hermes" if "<tool_call>" in source and "<function=" not in source else None
+    tasks/tool_call_forms.py reads; told apart by what only that form's templates write, as
+    llama.cpp tells them apart:
+    - "hermes": JSON between <tool_call> tags (Qwen's templates, Hermes', their kin's);
+    - "llama3": Llama 3.1 to 3.3's, which give results back in the ipython role and teach
+      `{"name": ..., "parameters": ...}`;
+    - "mistral": [TOOL_CALLS] before a JSON list of calls; "mistral_args": [TOOL_CALLS]
+      before each call's name, and [ARGS] before its arguments.
+    Calls in other forms are not read, whatever else the template writes: XML between
+    <tool_call> tags (Qwen3-Coder's `<function=name>`, GLM's `<arg_key>`), Functionary 3.1's
+    `<function=name>` (a Llama 3.1 with ipython), Apriel's list between <tool_calls> tags."""
+    if any(other in source for other in _UNREAD_CALL_FORMS):
+        return None
+    if HERMES_CALL_OPENING in source:
+        return "hermes"
+    if "<|start_header_id|>ipython<|end_header_id|>" in source and '"parameters"' in source:
+        return "llama3"
+    if MISTRAL_TOOL_CALLS in source:
+        return "mistral_args" if MISTRAL_ARGS in source else "mistral"
+    return None
 
 
 def _advice(message: str) -> str:

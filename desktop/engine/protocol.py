@@ -23,10 +23,25 @@ ConstraintKind = Literal["grammar", "json_schema"]
 ContextPolicy = Literal["drop_middle", "stop"]
 # How an embedding model turns its token vectors into one vector per text.
 Pooling = Literal["mean", "cls", "last"]
-# How a model's chat template has it write a call of a tool (tasks/tool_calls.py reads it):
-# "hermes", `<tool_call>{"name": ..., "arguments": {...}}</tool_call>` (Hermes, Qwen 2 and
-# later, and the many fine-tunes of either).
-ToolCallForm = Literal["hermes"]
+# How a model's chat template has it write a call of a tool (tasks/tool_call_forms.py reads
+# each): "hermes", `<tool_call>{"name": ..., "arguments": {...}}</tool_call>` (Hermes, Qwen 2
+# and later, and the many fine-tunes of either); "llama3", a bare `{"name": ..., "parameters":
+# {...}}` as the whole answer (Llama 3.1 to 3.3); "mistral", `[TOOL_CALLS][{"name": ...,
+# "arguments": {...}}, ...]` (Mistral 7B v0.3, Nemo, Small 3.1); "mistral_args",
+# `[TOOL_CALLS]name[ARGS]{...}` (Mistral Small 3.2, Devstral, Ministral 3).
+ToolCallForm = Literal["hermes", "llama3", "mistral", "mistral_args"]
+# The special tokens the forms write their calls with. Where tools are offered the engine
+# writes these out as text, as llama.cpp's server does: it leaves special tokens out of an
+# answer, and a call without its marker would read as text.
+HERMES_CALL_OPENING, HERMES_CALL_CLOSING = "<tool_call>", "</tool_call>"
+LLAMA3_PYTHON_TAG = "<|python_tag|>"
+MISTRAL_TOOL_CALLS, MISTRAL_CALL_ID, MISTRAL_ARGS = "[TOOL_CALLS]", "[CALL_ID]", "[ARGS]"
+TOOL_CALL_MARKERS: dict[ToolCallForm, tuple[str, ...]] = {
+    "hermes": (HERMES_CALL_OPENING, HERMES_CALL_CLOSING),
+    "llama3": (LLAMA3_PYTHON_TAG,),
+    "mistral": (MISTRAL_TOOL_CALLS,),
+    "mistral_args": (MISTRAL_TOOL_CALLS, MISTRAL_CALL_ID, MISTRAL_ARGS),
+}
 
 
 @dataclass(frozen=True)
@@ -94,9 +109,13 @@ class OutputConstraint:
 
     kind: ConstraintKind
     text: str
-    # For a JSON schema: literal text before and after the JSON (a tool call's tags).
+    # For a JSON schema: literal text before and after the JSON (a tool call's markers).
     opening: str = ""
     closing: str = ""
+    # For a JSON schema: what the output may be instead, each a JSON schema with texts of its
+    # own around it (a call of another tool, in a form that names the tool outside its JSON:
+    # `[TOOL_CALLS]name[ARGS]{...}`). They have no alternatives of their own.
+    alternatives: tuple[OutputConstraint, ...] = ()
 
 
 # ---- requests -------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -40,6 +40,7 @@ from desktop.engine.chat_template import (
 )
 from desktop.engine.cpu_share import CpuShare
 from desktop.engine.protocol import (
+    TOOL_CALL_MARKERS,
     Cancel,
     ChatMessage,
     DeviceInfo,
@@ -52,6 +53,7 @@ from desktop.engine.protocol import (
     Generate,
     GeneratedToken,
     GeneratedTokens,
+    GenerationRequest,
     GenerationStats,
     HardwareReport,
     LoadModel,
@@ -639,6 +641,7 @@ class EngineWorker:
         answer: AnswerText[GeneratedToken | None] = AnswerText(stop)
         outbox = _Outbox(self._send, rid, token_events=alternatives is not None)
         budget = min(sampling.max_tokens, n_ctx - len(tokens))
+        markers = self._call_marker_tokens(request)
         generated, released, first_at = 0, 0, None
         finish_reason: FinishReason = "length"
         stream = llm.generate(
@@ -671,7 +674,7 @@ class EngineWorker:
             ) != threads:  # another program's load
                 threads = now_free
                 self._llama_cpp.llama_set_n_threads(llm.ctx, threads, threads)
-            data = llm.detokenize([token], special=False)
+            data = llm.detokenize([token], special=token in markers)
             record = alternatives.record(llm, token) if alternatives is not None else None
             pieces = answer.add(data, record)
             released += len(pieces)  # a piece per token
@@ -689,6 +692,21 @@ class EngineWorker:
         outbox.flush()
         self._send(finished(finish_reason, counted, first_at))
 
+    def _call_marker_tokens(self, request: GenerationRequest) -> frozenset[int]:
+        """Where tools are offered, the special tokens that mark the model's calls in the form
+        its template teaches: written out as text, as llama.cpp's server writes its
+        "preserved tokens", where other special tokens are left out of the answer."""
+        assert self._model is not None
+        formatter, llm = self._model.formatter, self._model.llm
+        form = formatter.tool_call_form if isinstance(formatter, ChatTemplate) else None
+        if not request.tools or form is None:
+            return frozenset()
+        spelled = (
+            llm.tokenize(marker.encode(), add_bos=False, special=True)
+            for marker in TOOL_CALL_MARKERS[form]
+        )
+        return frozenset(tokens[0] for tokens in spelled if len(tokens) == 1)
+
     def _grammar(self, constraint: OutputConstraint | None) -> Any:
         """The constraint as a LlamaGrammar that llama.cpp accepted (_BadConstraint if not)."""
         from llama_cpp import LlamaGrammar
@@ -697,11 +715,9 @@ class EngineWorker:
             return None
         if constraint.kind == "json_schema":
             try:
-                if constraint.opening or constraint.closing:
+                if constraint.opening or constraint.closing or constraint.alternatives:
                     grammar = LlamaGrammar.from_string(
-                        _framed_json_grammar(
-                            constraint.text, constraint.opening, constraint.closing
-                        )
+                        _framed_json_grammar((constraint, *constraint.alternatives))
                     )
                 else:
                     grammar = LlamaGrammar.from_json_schema(constraint.text)
@@ -980,18 +996,22 @@ def _recommended_sampling(metadata: dict[str, str]) -> tuple[tuple[str, float], 
     return tuple(found)
 
 
-def _framed_json_grammar(schema: str, opening: str, closing: str) -> str:
-    """A GBNF grammar for JSON held to `schema` between the literal texts `opening` and
-    `closing`: llama-cpp-python's converter (what LlamaGrammar.from_json_schema uses), the
-    JSON under a rule of its own so that our root can put the texts around it."""
+def _framed_json_grammar(framings: Sequence[OutputConstraint]) -> str:
+    """A GBNF grammar for any one of `framings`: JSON held to its schema between its literal
+    texts `opening` and `closing`. llama-cpp-python's converter (what
+    LlamaGrammar.from_json_schema uses) makes each JSON a rule of its own, so that our root
+    can put the texts around it."""
     from llama_cpp.llama_grammar import SchemaConverter
 
     converter = SchemaConverter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
-    json_rule = converter.visit(converter.resolve_refs(json.loads(schema), "schema"), "json")
-    # A JSON string is a GBNF literal: the same quotes and escapes (\n, \", \\, \uXXXX).
-    parts = [json.dumps(text) if text else "" for text in (opening, closing)]
-    root = " ".join(part for part in (parts[0], json_rule, parts[1]) if part)
-    return f"root ::= {root}\n{converter.format_grammar()}"
+    choices = []
+    for index, framed in enumerate(framings, 1):
+        schema = converter.resolve_refs(json.loads(framed.text), f"schema{index}")
+        json_rule = converter.visit(schema, f"json{index}")
+        # A JSON string is a GBNF literal: the same quotes and escapes (\n, \", \\, \uXXXX).
+        texts = [json.dumps(text) if text else "" for text in (framed.opening, framed.closing)]
+        choices.append(" ".join(part for part in (texts[0], json_rule, texts[1]) if part))
+    return f"root ::= {' | '.join(choices)}\n{converter.format_grammar()}"
 
 
 def _template_message(message: ChatMessage) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from desktop.engine.cancellation import Cancellation
-from desktop.engine.pool import EnginePool
+from desktop.engine.pool import EnginePool, LentModel
 from desktop.engine.protocol import (
     ChatMessage,
     FinishReason,
@@ -32,6 +32,7 @@ from desktop.engine.protocol import (
     TokenChoice,
     Tool,
     ToolCall,
+    ToolCallForm,
 )
 from desktop.errors import ApiRequestInvalid, InvalidConstraint, ToolsUnsupported, WaitCancelled
 from desktop.models.embedders import is_embedding_model
@@ -42,7 +43,13 @@ from desktop.services.models import ModelService
 from desktop.services.request_log import RequestLog
 from desktop.settings import Settings
 from desktop.tasks.sampling_fields import LARGEST_SEED, sampling_problem
-from desktop.tasks.tool_calls import ChosenFunction, ToolCallReader, ToolChoice, call_constraint
+from desktop.tasks.tool_calls import (
+    ChosenFunction,
+    ToolCallReader,
+    ToolChoice,
+    call_constraint,
+    insists_on_call,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -185,7 +192,7 @@ class ServingService:
                 model,
                 request,
                 uses_tools=ask.uses_tools,
-                reads_calls=bool(request.tools),
+                tool_choice=ask.tool_choice,
             )
         )
 
@@ -239,9 +246,9 @@ class ServingService:
         greedy = sampling.temperature == 0
         _check_tools(ask)
         constraint = _constraint(ask)
-        # A call insisted on: the answer is held to a call's form.
-        call = call_constraint(ask.tools, ask.tool_choice)
-        if call is not None and constraint is not None:
+        # A call insisted on: the answer is held to a call's form (once the model's template
+        # has told which form: ApiGeneration).
+        if insists_on_call(ask.tool_choice) and constraint is not None:
             raise ApiRequestInvalid(
                 "response_format: an answer that must call a tool (tool_choice) is that "
                 "call; leave response_format out.",
@@ -255,7 +262,7 @@ class ServingService:
             # for bit; a request that names no seed and samples goes faster from the cache.
             reuse_cached_prompt=sampling.seed is None and not greedy,
             context_policy="stop",  # a client's chat is its own: never shortened unseen
-            constraint=call or constraint,
+            constraint=constraint,
             # The engine reports probabilities with alternatives: at least one then.
             logprobs=max(1, ask.logprobs) if ask.logprobs is not None else 0,
             # "none": the model is told of no tools, and what it writes is text.
@@ -386,7 +393,7 @@ class ApiGeneration(QueuedWork):
         request: GenerationRequest,
         *,
         uses_tools: bool,
-        reads_calls: bool,
+        tool_choice: ToolChoice,
     ) -> None:
         super().__init__(service, model)
         self.created = int(time.time())
@@ -396,7 +403,7 @@ class ApiGeneration(QueuedWork):
         self.calls_made = 0  # the tools the model called, once it has finished
         self._request = request
         self._uses_tools = uses_tools
-        self._reads_calls = reads_calls  # tools were offered: its calls are read
+        self._tool_choice = tool_choice
         self._stream_cancel: Callable[[], None] | None = None  # the engine stream's, while it runs
         self._stage: GenerationStage = "queued"
         self._stage_changed = threading.Condition()
@@ -427,8 +434,7 @@ class ApiGeneration(QueuedWork):
         try:
             with self._turn():
                 self._reach("loading")
-                pieces = self._generated()
-                yield from self._calls_read(pieces) if self._reads_calls else pieces
+                yield from self._generated()
         except WaitCancelled:  # stopped before its turn, or while its model was awaited
             self.finish_reason = "cancelled"
         finally:
@@ -436,30 +442,46 @@ class ApiGeneration(QueuedWork):
             self._reach("ended")
 
     def _generated(self) -> Iterator[ApiPiece]:
+        """The pieces of the answer, with the model's calls read out of them where tools
+        were offered: in the form its template teaches, and held to it where a call is
+        insisted on."""
         engines = self._service._engines
+        request = self._request
+        reads_calls = bool(request.tools)  # tools were offered: its calls are read
         with engines.lease(self._model, "interactive", TASK, cancelled=self._cancelled) as model:
+            form = model.loaded.tool_call_form
             if self._uses_tools:
-                _refuse_tools(self.model_id, model.loaded, reads_calls=self._reads_calls)
-            with model.generate(self._request) as stream:
-                self._stream_cancel = stream.cancel
-                if self._cancelled.is_set():
-                    stream.cancel()
-                seen = 0
-                try:
-                    for text in stream:
-                        if self._stage != "generating":  # its first piece
-                            self._reach("generating")
-                        new = tuple(stream.tokens[seen:])
-                        seen = len(stream.tokens)
-                        yield ApiPiece(text, new)
-                except InvalidConstraint as exc:
-                    if self._request.tools and self._request.constraint is not None:
-                        # The schema at fault is a tool's: the call is held to it.
-                        raise ApiRequestInvalid(
-                            f"A tool's parameters cannot hold the call to them: {exc.message}",
-                            "tools",
-                        ) from None
-                    raise
+                _refuse_tools(self.model_id, model.loaded, reads_calls=reads_calls)
+            if reads_calls:
+                assert form is not None  # refused otherwise
+                call = call_constraint(form, request.tools, self._tool_choice)
+                request = dataclasses.replace(request, constraint=call or request.constraint)
+                yield from self._calls_read(self._streamed(model, request), form)
+            else:
+                yield from self._streamed(model, request)
+
+    def _streamed(self, model: LentModel, request: GenerationRequest) -> Iterator[ApiPiece]:
+        """The model's answer to `request`, piece by piece; its stats once it is over."""
+        with model.generate(request) as stream:
+            self._stream_cancel = stream.cancel
+            if self._cancelled.is_set():
+                stream.cancel()
+            seen = 0
+            try:
+                for text in stream:
+                    if self._stage != "generating":  # its first piece
+                        self._reach("generating")
+                    new = tuple(stream.tokens[seen:])
+                    seen = len(stream.tokens)
+                    yield ApiPiece(text, new)
+            except InvalidConstraint as exc:
+                if request.tools and request.constraint is not None:
+                    # The schema at fault is a tool's: the call is held to it.
+                    raise ApiRequestInvalid(
+                        f"A tool's parameters cannot hold the call to them: {exc.message}",
+                        "tools",
+                    ) from None
+                raise
         finished = stream.finished
         assert finished is not None
         self.finish_reason = finished.finish_reason
@@ -467,11 +489,11 @@ class ApiGeneration(QueuedWork):
         self.usage = Usage(stats.prompt_tokens, stats.generated_tokens)
         self.tokens_per_s = stats.generation_tokens_per_s
 
-    def _calls_read(self, pieces: Iterator[ApiPiece]) -> Iterator[ApiPiece]:
-        """The pieces with the model's calls read out of its text (tasks/tool_calls.py): text
-        that may begin a call is held back until it is known, and a call comes whole. The
-        tokens of what is held go with the next piece said."""
-        reader = ToolCallReader()
+    def _calls_read(self, pieces: Iterator[ApiPiece], form: ToolCallForm) -> Iterator[ApiPiece]:
+        """The pieces with the model's calls, written in `form`, read out of its text
+        (tasks/tool_calls.py): text that may begin a call is held back until it is known, and
+        a call comes whole. The tokens of what is held go with the next piece said."""
+        reader = ToolCallReader(form)
         tokens: list[GeneratedToken] = []
 
         def said(items: list[str | ToolCall]) -> Iterator[ApiPiece]:
@@ -504,8 +526,9 @@ def _refuse_tools(model_id: str, loaded: ModelLoaded, *, reads_calls: bool) -> N
     if reads_calls and loaded.tool_call_form is None:
         raise ToolsUnsupported(
             f"{model_id}'s chat template takes tools, but has the model write its calls in "
-            "a form Lantern does not read yet (it reads the <tool_call> form of Qwen, "
-            "Hermes and their kin). Leave tools out, or use such a model.",
+            "a form Lantern does not read yet (it reads the calls of Qwen, Hermes, Llama 3.1 "
+            "to 3.3, Mistral and their kin, as their own templates teach them). Leave tools "
+            "out, or use such a model.",
             "tools",
         )
 

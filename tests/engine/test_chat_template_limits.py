@@ -8,11 +8,12 @@ import sys
 import threading
 
 import pytest
-from gguf_template import qwen2_5_template
+from gguf_template import qwen2_5_template, real_template
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from desktop.engine import chat_template
 from desktop.engine.chat_template import ChatTemplate, RenderStopped, TemplateRefused
+from desktop.engine.protocol import ToolCallForm
 
 if sys.platform == "linux":
     import resource
@@ -215,8 +216,30 @@ def test_a_template_says_whether_it_takes_tools() -> None:
     assert not template("{{ 'tools' }}{% set toolset = 1 %}" + SMOLLM2).takes_tools
 
 
-def test_a_template_that_takes_tools_says_in_which_form_it_has_calls_written() -> None:
-    assert template(qwen2_5_template()).tool_call_form == "hermes"
+@pytest.mark.parametrize(
+    ("model", "form"),
+    [
+        ("qwen2_5_instruct", "hermes"),
+        ("llama3_1_instruct", "llama3"),  # and 3.3, the same template
+        ("llama3_2_instruct", "llama3"),
+        ("mistral_nemo_instruct", "mistral"),
+        ("mistral_small_3_2_instruct", "mistral_args"),  # [CALL_ID] before [ARGS]
+        ("devstral_small", "mistral_args"),
+        # Forms Lantern does not read, in templates that write what others' teach: the
+        # ipython role of Llama 3.1 (Functionary), Hermes' tags (GLM, Apriel).
+        ("functionary_medium_v3_1", None),
+        ("glm_4_6", None),
+        ("apriel_1_5", None),
+    ],
+)
+def test_a_real_template_that_takes_tools_says_in_which_form_it_has_calls_written(
+    model: str, form: ToolCallForm | None
+) -> None:
+    told = template(real_template(model))
+    assert told.takes_tools and told.tool_call_form == form
+
+
+def test_a_template_that_teaches_no_form_lantern_reads_says_none() -> None:
     # One that writes the tools but teaches no form Lantern reads, or none at all.
     assert template(TOOLS_TEMPLATE).tool_call_form is None
     assert template(SMOLLM2).tool_call_form is None

@@ -1,11 +1,12 @@
 """Function calling through the real server with the official `openai` client, on the starter
-model given Qwen2.5-Instruct's real chat template (which takes tools): a call insisted on is
-a call that can be made, whole or streamed; its result, given back, is read by the model;
-"none" calls nothing."""
+model given real chat templates that take tools (Qwen2.5-Instruct's; Llama 3.1's and
+Mistral's, each teaching a form of its own): a call insisted on is a call that can be made,
+whole or streamed; its result, given back, is read by the model; "none" calls nothing."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -13,9 +14,12 @@ from typing import Any, Literal
 import openai
 import pytest
 from api_server import Served, serve
+from gguf_template import real_template, with_chat_template
 from pydantic import BaseModel, ConfigDict
 
-from desktop.models.installed import InstalledModel
+from desktop.engine.protocol import ToolCallForm
+from desktop.models.installed import InstalledModel, ModelLibrary
+from desktop.paths import app_paths
 from desktop.services.app import Lantern
 from desktop.services.serving import ChatMessage, Tool, ToolCall
 
@@ -209,3 +213,148 @@ def test_a_choice_of_tools_that_cannot_be_made_is_a_400_naming_its_field(
     with pytest.raises(openai.BadRequestError) as refused:
         served.client().chat.completions.create(**asked)
     assert refused.value.param == param
+
+
+# ---- the forms of Llama 3.1 and Mistral ------------------------------------------------------
+
+# The ids Lantern gives calls: Mistral's templates take ids of 9 letters or digits only.
+ID_SHAPES = {
+    "llama3": r"call_[0-9a-f]{24}",
+    "mistral": r"[A-Za-z0-9]{9}",
+    "mistral_args": r"[A-Za-z0-9]{9}",
+}
+
+
+@pytest.fixture
+def served_form(
+    installed_form_caller: InstalledModel, lantern: Lantern, file_keyring: Path
+) -> Iterator[Served]:
+    running = serve(lantern, lantern.serving, installed_form_caller)
+    yield running
+    running.server.stop()
+
+
+def test_a_call_insisted_on_comes_back_as_tool_calls_in_each_form(
+    served_form: Served, call_form: ToolCallForm
+) -> None:
+    client = served_form.client()
+    asked: dict[str, Any] = {
+        "model": served_form.model,
+        "messages": ASKED,
+        "tools": [FORECAST, BELL],
+        "tool_choice": {"type": "function", "function": {"name": "get_forecast"}},
+        **GREEDY,
+    }
+    [choice] = client.chat.completions.create(**asked).choices
+    assert choice.finish_reason == "tool_calls" and choice.message.content is None
+    [call] = choice.message.tool_calls or []
+    assert call.function.name == "get_forecast"
+    assert re.fullmatch(ID_SHAPES[call_form], call.id)
+    Forecast.model_validate(json.loads(call.function.arguments))
+    # Streamed, the same call in pieces of delta.tool_calls, and no text.
+    deltas = [c.choices[0].delta for c in client.chat.completions.create(**asked, stream=True)]
+    assert not "".join(d.content or "" for d in deltas)
+    streamed = [c.function for d in deltas for c in d.tool_calls or [] if c.function]
+    assert "".join(f.name or "" for f in streamed) == "get_forecast"
+    assert "".join(f.arguments or "" for f in streamed) == call.function.arguments
+
+
+def test_required_calls_one_of_the_tools_in_each_form(served_form: Served) -> None:
+    answer = served_form.client().chat.completions.create(
+        model=served_form.model,
+        messages=[{"role": "user", "content": "Ring the bell twice."}],
+        tools=[FORECAST, BELL],  # type: ignore[list-item]
+        tool_choice="required",
+        **GREEDY,  # type: ignore[arg-type]
+    )
+    [choice] = answer.choices
+    assert choice.finish_reason == "tool_calls"
+    [call] = choice.message.tool_calls or []
+    SCHEMAS[call.function.name].model_validate(json.loads(call.function.arguments))
+
+
+# A call's result as each form's real template writes it for the model.
+WRITTEN_RESULTS = {
+    "llama3": "<|start_header_id|>ipython<|end_header_id|>\n\n{json_result}<|eot_id|>",
+    "mistral": '[TOOL_RESULTS]{{"content": {result}, "call_id": "{id}"}}[/TOOL_RESULTS]',
+    "mistral_args": "[TOOL_RESULTS]{id}[TOOL_CONTENT]{result}[/TOOL_RESULTS]",
+}
+
+
+def test_a_calls_result_given_back_is_read_by_the_model_in_each_form(
+    served_form: Served, installed_form_caller: InstalledModel, call_form: ToolCallForm
+) -> None:
+    client = served_form.client()
+    called = client.chat.completions.create(
+        model=served_form.model,
+        messages=ASKED,  # type: ignore[arg-type]
+        tools=[FORECAST],  # type: ignore[list-item]
+        tool_choice="required",
+        **GREEDY,  # type: ignore[arg-type]
+    )
+    [call] = called.choices[0].message.tool_calls or []
+    result = '{"forecast": ["sun", "rain", "snow"]}'
+    # The conversation goes on as a client sends it: the call, as given, and its result.
+    answer = client.chat.completions.create(
+        model=served_form.model,
+        messages=[
+            *ASKED,
+            called.choices[0].message.model_dump(exclude_none=True),
+            {"role": "tool", "tool_call_id": call.id, "content": result},
+        ],  # type: ignore[list-item]
+        tools=[FORECAST],  # type: ignore[list-item]
+        **{**GREEDY, "max_tokens": 8},  # type: ignore[arg-type]
+    )
+    [choice] = answer.choices
+    assert choice.finish_reason in ("stop", "length", "tool_calls")
+
+    # What the model read: the call (its id, for Mistral's) and its result, by its template.
+    chat = (
+        ChatMessage("user", ASKED[0]["content"]),
+        ChatMessage(
+            "assistant",
+            "",
+            tool_calls=(ToolCall(call.id, call.function.name, call.function.arguments),),
+        ),
+        ChatMessage("tool", result, tool_call_id=call.id),
+    )
+    offered = Tool(
+        "get_forecast",
+        FORECAST["function"]["description"],
+        json.dumps(Forecast.model_json_schema()),
+    )
+    with served_form.lantern.engines.preview(installed_form_caller, "interactive", "test") as model:
+        rendered = model.render_chat(chat, tools=(offered,))
+    written = WRITTEN_RESULTS[call_form].format(
+        json_result=json.dumps(result), result=result, id=call.id
+    )
+    assert written in rendered.text
+    assert answer.usage is not None and answer.usage.prompt_tokens == rendered.tokens
+
+
+def test_a_template_that_teaches_a_form_lantern_does_not_read_is_a_400(
+    lantern: Lantern,
+    installed_starter: InstalledModel,
+    file_keyring: Path,
+    tmp_path: Path,
+) -> None:
+    # Functionary 3.1's: a Llama 3.1 (ipython role and all) whose calls are <function=...>.
+    made = with_chat_template(
+        installed_starter.path,
+        tmp_path / "SmolLM2-135M-Instruct-Functionary-Template.Q4_1.gguf",
+        real_template("functionary_medium_v3_1"),
+    )
+    paths = app_paths()
+    functionary = ModelLibrary(paths.models, paths.cache).import_file(made)
+    running = serve(lantern, lantern.serving, functionary)
+    try:
+        with pytest.raises(openai.BadRequestError) as refused:
+            running.client().chat.completions.create(
+                model=running.model,
+                messages=ASKED,  # type: ignore[arg-type]
+                tools=[FORECAST],  # type: ignore[list-item]
+            )
+    finally:
+        running.server.stop()
+    assert refused.value.code == "tools_unsupported" and refused.value.param == "tools"
+    assert "a form Lantern does not read yet" in refused.value.message

@@ -1,5 +1,6 @@
-"""Tool calls read out of a model's answer (desktop/tasks/tool_calls.py), whole or as it
-streams in pieces of any size, and the constraint that holds an answer to a call."""
+"""Tool calls in Hermes' form read out of a model's answer (desktop/tasks/tool_calls.py),
+whole or as it streams in pieces of any size, and the constraint that holds an answer to a
+call. The other forms: test_tool_call_forms.py."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from desktop.engine.protocol import HERMES_CALL_CLOSING as CALL_CLOSING
+from desktop.engine.protocol import HERMES_CALL_OPENING as CALL_OPENING
 from desktop.engine.protocol import Tool, ToolCall
 from desktop.tasks.tool_calls import (
-    CALL_CLOSING,
-    CALL_OPENING,
     ChosenFunction,
     ToolCallReader,
     call_constraint,
@@ -30,7 +31,7 @@ def read(text: str, *cuts: int) -> tuple[str, tuple[ToolCall, ...]]:
     """`text` read in pieces cut at `cuts`, with ids call_1, call_2..."""
     bounds = [0, *sorted(cuts), len(text)]
     pieces = [text[a:b] for a, b in itertools.pairwise(bounds)]
-    return read_tool_calls(pieces, numbered_ids())
+    return read_tool_calls("hermes", pieces, numbered_ids())
 
 
 def written(name: str, arguments: dict[str, Any]) -> str:
@@ -82,7 +83,7 @@ def test_arguments_written_as_json_text_or_left_out_are_an_object() -> None:
 
 
 def test_text_is_said_at_once_but_what_may_open_a_call() -> None:
-    reader = ToolCallReader(numbered_ids())
+    reader = ToolCallReader("hermes", numbered_ids())
     assert reader.add("Hello") == ["Hello"]
     assert reader.add(" there <tool") == [" there"]  # " <tool" may open a call
     assert reader.add("box>") == [" <toolbox>"]
@@ -156,16 +157,18 @@ def test_calls_among_text_are_read_and_the_text_around_them_kept(
 def test_a_chosen_function_or_any_is_the_answers_one_form() -> None:
     light = Tool("light", None, json.dumps({"type": "object", "properties": {}}))
     ring = Tool("ring", "Ring the bell.", None)
-    assert call_constraint([light, ring], "auto") is None
-    assert call_constraint([light, ring], "none") is None
-    chosen = call_constraint([light, ring], ChosenFunction("ring"))
-    assert chosen is not None and chosen.kind == "json_schema"
+    assert call_constraint("hermes", [light, ring], "auto") is None
+    assert call_constraint("hermes", [light, ring], "none") is None
+    chosen = call_constraint("hermes", [light, ring], ChosenFunction("ring"))
+    assert chosen is not None and chosen.kind == "json_schema" and not chosen.alternatives
     assert (chosen.opening, chosen.closing) == ("<tool_call>\n", "\n</tool_call>")
     schema = json.loads(chosen.text)
     assert schema["properties"]["name"] == {"const": "ring"}
     # No parameters: it takes none, {} is all it is given.
     assert schema["properties"]["arguments"]["additionalProperties"] is False
-    either = call_constraint([light, ring], "required")
+    either = call_constraint("hermes", [light, ring], "required")
     assert either is not None
-    names = [shape["properties"]["name"]["const"] for shape in json.loads(either.text)["anyOf"]]
+    names = [
+        json.loads(c.text)["properties"]["name"]["const"] for c in (either, *either.alternatives)
+    ]
     assert names == ["light", "ring"]
