@@ -15,9 +15,10 @@ import openai
 import pytest
 from api_server import Served, serve
 from gguf_template import real_template, with_chat_template
+from openai.types.chat import ChatCompletion, ChatCompletionMessageFunctionToolCall
 from pydantic import BaseModel, ConfigDict
 
-from desktop.engine.protocol import ToolCallForm
+from desktop.engine.protocol import RenderedChat, ToolCallForm
 from desktop.models.installed import InstalledModel, ModelLibrary
 from desktop.paths import app_paths
 from desktop.services.app import Lantern
@@ -124,6 +125,25 @@ def test_a_streamed_call_comes_through_delta_tool_calls(served: Served) -> None:
 def test_a_calls_result_given_back_is_rendered_for_the_model_and_answered(
     served: Served, installed_tool_caller: InstalledModel
 ) -> None:
+    call, answer = call_then_give_back(served, max_tokens=100)
+    [choice] = answer.choices
+    assert choice.finish_reason in ("stop", "length", "tool_calls")
+    assert choice.message.content or choice.message.tool_calls
+
+    rendered = as_the_model_read_it(served, installed_tool_caller, call)
+    assert f"<tool_response>\n{RESULT}\n</tool_response>" in rendered.text
+    assert f'{{"name": "get_forecast", "arguments": {call.function.arguments}}}' in rendered.text
+    assert answer.usage is not None and answer.usage.prompt_tokens == rendered.tokens
+
+
+RESULT = '{"forecast": ["sun", "rain", "snow"]}'
+
+
+def call_then_give_back(
+    served: Served, *, max_tokens: int
+) -> tuple[ChatCompletionMessageFunctionToolCall, ChatCompletion]:
+    """A call insisted on, and the answer once the conversation goes on as a client sends
+    it: the call, as given, and its result (RESULT)."""
     client = served.client()
     called = client.chat.completions.create(
         model=served.model,
@@ -133,23 +153,24 @@ def test_a_calls_result_given_back_is_rendered_for_the_model_and_answered(
         **GREEDY,  # type: ignore[arg-type]
     )
     [call] = called.choices[0].message.tool_calls or []
-    result = '{"forecast": ["sun", "rain", "snow"]}'
-    follow_up = [
-        *ASKED,
-        called.choices[0].message.model_dump(exclude_none=True),
-        {"role": "tool", "tool_call_id": call.id, "content": result},
-    ]
     answer = client.chat.completions.create(
         model=served.model,
-        messages=follow_up,  # type: ignore[arg-type]
+        messages=[
+            *ASKED,
+            called.choices[0].message.model_dump(exclude_none=True),
+            {"role": "tool", "tool_call_id": call.id, "content": RESULT},
+        ],  # type: ignore[list-item]
         tools=[FORECAST],  # type: ignore[list-item]
-        **GREEDY,  # type: ignore[arg-type]
+        **{**GREEDY, "max_tokens": max_tokens},  # type: ignore[arg-type]
     )
-    [choice] = answer.choices
-    assert choice.finish_reason in ("stop", "length", "tool_calls")
-    assert choice.message.content or choice.message.tool_calls
+    assert isinstance(call, ChatCompletionMessageFunctionToolCall)
+    return call, answer
 
-    # What the model read: the call and its result, written by its template.
+
+def as_the_model_read_it(
+    served: Served, installed: InstalledModel, call: ChatCompletionMessageFunctionToolCall
+) -> RenderedChat:
+    """The question, the call and its result, as the model's template writes them."""
     chat = (
         ChatMessage("user", ASKED[0]["content"]),
         ChatMessage(
@@ -157,18 +178,15 @@ def test_a_calls_result_given_back_is_rendered_for_the_model_and_answered(
             "",
             tool_calls=(ToolCall(call.id, call.function.name, call.function.arguments),),
         ),
-        ChatMessage("tool", result, tool_call_id=call.id),
+        ChatMessage("tool", RESULT, tool_call_id=call.id),
     )
     offered = Tool(
         "get_forecast",
         FORECAST["function"]["description"],
         json.dumps(Forecast.model_json_schema()),
     )
-    with served.lantern.engines.preview(installed_tool_caller, "interactive", "test") as model:
-        rendered = model.render_chat(chat, tools=(offered,))
-    assert f"<tool_response>\n{result}\n</tool_response>" in rendered.text
-    assert f'{{"name": "get_forecast", "arguments": {call.function.arguments}}}' in rendered.text
-    assert answer.usage is not None and answer.usage.prompt_tokens == rendered.tokens
+    with served.lantern.engines.preview(installed, "interactive", "test") as model:
+        return model.render_chat(chat, tools=(offered,))
 
 
 def test_none_calls_nothing_and_tells_the_model_of_no_tools(served: Served) -> None:
@@ -284,49 +302,14 @@ WRITTEN_RESULTS = {
 def test_a_calls_result_given_back_is_read_by_the_model_in_each_form(
     served_form: Served, installed_form_caller: InstalledModel, call_form: ToolCallForm
 ) -> None:
-    client = served_form.client()
-    called = client.chat.completions.create(
-        model=served_form.model,
-        messages=ASKED,  # type: ignore[arg-type]
-        tools=[FORECAST],  # type: ignore[list-item]
-        tool_choice="required",
-        **GREEDY,  # type: ignore[arg-type]
-    )
-    [call] = called.choices[0].message.tool_calls or []
-    result = '{"forecast": ["sun", "rain", "snow"]}'
-    # The conversation goes on as a client sends it: the call, as given, and its result.
-    answer = client.chat.completions.create(
-        model=served_form.model,
-        messages=[
-            *ASKED,
-            called.choices[0].message.model_dump(exclude_none=True),
-            {"role": "tool", "tool_call_id": call.id, "content": result},
-        ],  # type: ignore[list-item]
-        tools=[FORECAST],  # type: ignore[list-item]
-        **{**GREEDY, "max_tokens": 8},  # type: ignore[arg-type]
-    )
+    call, answer = call_then_give_back(served_form, max_tokens=8)
     [choice] = answer.choices
     assert choice.finish_reason in ("stop", "length", "tool_calls")
 
-    # What the model read: the call (its id, for Mistral's) and its result, by its template.
-    chat = (
-        ChatMessage("user", ASKED[0]["content"]),
-        ChatMessage(
-            "assistant",
-            "",
-            tool_calls=(ToolCall(call.id, call.function.name, call.function.arguments),),
-        ),
-        ChatMessage("tool", result, tool_call_id=call.id),
-    )
-    offered = Tool(
-        "get_forecast",
-        FORECAST["function"]["description"],
-        json.dumps(Forecast.model_json_schema()),
-    )
-    with served_form.lantern.engines.preview(installed_form_caller, "interactive", "test") as model:
-        rendered = model.render_chat(chat, tools=(offered,))
+    # The call (its id, for Mistral's) and its result, as its template writes them.
+    rendered = as_the_model_read_it(served_form, installed_form_caller, call)
     written = WRITTEN_RESULTS[call_form].format(
-        json_result=json.dumps(result), result=result, id=call.id
+        json_result=json.dumps(RESULT), result=RESULT, id=call.id
     )
     assert written in rendered.text
     assert answer.usage is not None and answer.usage.prompt_tokens == rendered.tokens
