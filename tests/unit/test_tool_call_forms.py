@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tool_call_strategies import JSON_VALUES
 
 from desktop.engine.protocol import Tool, ToolCall, ToolCallForm
 from desktop.tasks.tool_calls import ChosenFunction, call_constraint, read_tool_calls
@@ -168,11 +169,6 @@ def test_what_mistral_args_does_not_read_as_a_call_stays_text_as_written() -> No
 
 # ---- every form ------------------------------------------------------------------------------
 
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=6),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
-    max_leaves=6,
-)
 CALLS = st.lists(
     st.tuples(
         st.from_regex(r"[A-Za-z0-9_-]{1,12}", fullmatch=True),

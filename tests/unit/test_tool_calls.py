@@ -10,6 +10,7 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
+from tool_call_strategies import JSON_VALUES
 
 from desktop.engine.protocol import HERMES_CALL_CLOSING as CALL_CLOSING
 from desktop.engine.protocol import HERMES_CALL_OPENING as CALL_OPENING
@@ -102,11 +103,6 @@ _PIECES = st.sampled_from(
 NO_CALLS = st.lists(
     st.one_of(_PIECES, st.text(st.characters(blacklist_characters='"'), max_size=8)), max_size=12
 ).map("".join)
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=6),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
-    max_leaves=6,
-)
 CALLS = st.lists(
     st.tuples(
         st.text(st.characters(categories=["L", "N"]), min_size=1, max_size=10),
