@@ -54,7 +54,12 @@ class PlaygroundParameters:
     def as_json(self) -> dict[str, Any]:
         sampling = asdict(self.sampling)
         sampling["stop"] = list(self.sampling.stop)
-        constraint = asdict(self.constraint) if self.constraint else None
+        # A grammar or a JSON schema: the Playground's constraints have no framing texts.
+        constraint = (
+            {"kind": self.constraint.kind, "text": self.constraint.text}
+            if self.constraint
+            else None
+        )
         return {"sampling": sampling, "constraint": constraint, "alternatives": self.alternatives}
 
     @classmethod
