@@ -35,26 +35,29 @@ def lower_priority(pid: int | None) -> None:
         log.warning("Could not lower engine process %s's priority: %s", pid, exc)
 
 
-def runs_lowered(process: psutil.Process) -> bool:
-    """Whether `process` runs below the normal priority (a background lane's engine)."""
+def runs_lowered(process: psutil.Process, app: psutil.Process) -> bool:
+    """Whether `process` runs below the app's priority (a background lane's engine). Below
+    the app's, not below normal: an app started with `nice` starts its engines as nice."""
     try:
-        nice = process.nice()
+        nice, app_nice = process.nice(), app.nice()
     except (psutil.Error, OSError):
         return False
     if sys.platform == "win32":
-        return nice in [getattr(psutil, name) for name in _LOWERED_CLASSES]
-    return nice > 0
+        lowered = [getattr(psutil, name) for name in _LOWERED_CLASSES]
+        return nice in lowered and app_nice not in lowered
+    return nice > app_nice
 
 
 def background_siblings() -> list[psutil.Process]:
     """The pool's background engines beside this engine process: the app's other children
-    that run at a lower priority. [] when this process is one of them (it competes with
-    them as equals) or is not an engine the app started."""
+    that run at a lower priority than the app. [] when this process is one of them (it
+    competes with them as equals) or is not an engine the app started."""
     me = psutil.Process()
-    if runs_lowered(me):
-        return []
     try:
-        siblings = psutil.Process(os.getppid()).children()
+        app = psutil.Process(os.getppid())
+        if runs_lowered(me, app):
+            return []
+        siblings = app.children()
     except (psutil.Error, OSError):
         return []
-    return [p for p in siblings if p.pid != me.pid and runs_lowered(p)]
+    return [p for p in siblings if p.pid != me.pid and runs_lowered(p, app)]

@@ -112,7 +112,7 @@ def test_a_chat_does_not_wait_for_a_background_generation_on_the_same_model(
             next(pieces)  # the background generation is under way
             with pool.lease(installed_starter, "interactive", "chat") as chat:
                 assert chat.pid != summary.pid
-                assert psutil.Process(chat.pid).nice() == 0
+                assert psutil.Process(chat.pid).nice() == psutil.Process().nice()  # the app's own
                 assert answer(chat)
             assert background.finished is None, "the chat ended while the summary went on"
             rest = "".join(pieces)
@@ -508,7 +508,7 @@ def test_a_chat_makes_room_for_a_process_of_its_own_rather_than_take_a_backgroun
             pass
         with pool.lease(first, "interactive", "chat") as chat:
             assert chat.pid != summary_pid
-            assert psutil.Process(chat.pid).nice() == 0
+            assert psutil.Process(chat.pid).nice() == psutil.Process().nice()  # the app's own
         assert sorted(e.model_id for e in pool.engines()) == [first.id, first.id]
 
 

@@ -114,9 +114,13 @@ def test_other_programs_at_a_low_priority_count_as_load(
 IDLER = "import sys; sys.stdin.read()"
 
 
-def test_background_engines_are_the_apps_other_children_at_a_low_priority() -> None:
-    """Seen from an engine process of normal priority: its sibling at nice 19 is one, not
-    its normal sibling, nor a niced program the app did not start."""
+@pytest.mark.parametrize("app_niceness", [0, 5], ids=["app-as-started", "app-started-niced"])
+def test_background_engines_are_the_apps_other_children_at_a_low_priority(
+    app_niceness: int,
+) -> None:
+    """Seen from an engine process of the app's priority: its sibling at nice 19 is one, not
+    its sibling at the app's priority, nor a niced program the app did not start. Also where
+    the app itself was started with `nice`: its engines start as nice as it is."""
     app = (
         f"import os, subprocess, sys\nIDLER = {IDLER!r}\nPIPE = subprocess.PIPE\n"
         "lowered = lambda: os.nice(19)\n"
@@ -133,7 +137,12 @@ def test_background_engines_are_the_apps_other_children_at_a_low_priority() -> N
     )
     try:
         out = subprocess.run(
-            [sys.executable, "-c", app], capture_output=True, text=True, check=True, timeout=60
+            [sys.executable, "-c", app],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+            preexec_fn=lambda: os.nice(app_niceness),
         ).stdout.split(maxsplit=2)
     finally:
         assert stranger.stdin is not None
