@@ -9,7 +9,7 @@
 #   benchmarks/cuda_wheel.sh OUT_DIR [CUDA_ARCHITECTURES]    (default 90-real: H100, H200)
 #
 # The wheel needs libcudart.so.13 and libcublas.so.13 where it runs (PyTorch's CUDA 13
-# packages hold them) and a driver for CUDA 13 (580 or later). About 30 minutes on 2 cores.
+# packages hold them) and a driver for CUDA 13 (580 or later). About 20 minutes on 2 cores.
 set -euo pipefail
 
 out=$(realpath -m "$1")
