@@ -49,6 +49,7 @@ from desktop.tasks.tool_calls import (
     ToolChoice,
     call_constraint,
     insists_on_call,
+    with_template_ids,
 )
 
 if TYPE_CHECKING:
@@ -452,6 +453,10 @@ class ApiGeneration(QueuedWork):
             form = model.loaded.tool_call_form
             if self._uses_tools:
                 _refuse_tools(self.model_id, model.loaded, reads_calls=reads_calls)
+            if form is not None:
+                request = dataclasses.replace(
+                    request, messages=with_template_ids(form, request.messages)
+                )
             if reads_calls:
                 assert form is not None  # refused otherwise
                 call = call_constraint(form, request.tools, self._tool_choice)

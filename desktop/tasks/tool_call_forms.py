@@ -31,6 +31,7 @@ The markers are special tokens, which the engine writes out where tools are offe
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -63,6 +64,7 @@ _NAMED_CALL = re.compile(
     rf"({_NAME.pattern})(?:{re.escape(MISTRAL_CALL_ID)}{_NAME.pattern})?{re.escape(MISTRAL_ARGS)}"
 )
 _MISTRAL_ID_CHARACTERS = string.ascii_letters + string.digits
+_MISTRAL_ID = re.compile(r"[A-Za-z0-9]{9}")
 # What a function without a schema is given: no arguments.
 _NO_ARGUMENTS = {"type": "object", "properties": {}, "additionalProperties": False}
 
@@ -76,6 +78,10 @@ class CallForm(ABC):
     def new_call_id(self) -> str:
         """An id for a call, in OpenAI's form: the client hands it back with the call's result."""
         return "call_" + secrets.token_hex(12)
+
+    def id_for_template(self, call_id: str) -> str:
+        """A call's id, handed back by a client, as the template takes it: as given."""
+        return call_id
 
     def opening_at(self, held: str, *, first: bool) -> tuple[int, int] | None:
         """Where a call opens in `held` (text not said yet): where its opening begins and
@@ -173,6 +179,9 @@ class MistralForm(CallForm):
     def new_call_id(self) -> str:
         return _mistral_call_id()
 
+    def id_for_template(self, call_id: str) -> str:
+        return _mistral_id_for(call_id)
+
     def call_end(self, written: str) -> int | None:
         return _json_end(written, "[")
 
@@ -201,6 +210,9 @@ class MistralArgsForm(CallForm):
 
     def new_call_id(self) -> str:
         return _mistral_call_id()
+
+    def id_for_template(self, call_id: str) -> str:
+        return _mistral_id_for(call_id)
 
     def call_end(self, written: str) -> int | None:
         named = _NAMED_CALL.match(written)
@@ -231,6 +243,17 @@ FORMS: dict[ToolCallForm, CallForm] = {
 def _mistral_call_id() -> str:
     # Mistral's templates refuse a conversation whose call ids are not 9 letters or digits.
     return "".join(secrets.choice(_MISTRAL_ID_CHARACTERS) for _ in range(9))
+
+
+def _mistral_id_for(call_id: str) -> str:
+    """An id another model or client made (`call_...`, a conversation begun elsewhere) as
+    Mistral's templates take one: 9 letters or digits drawn from it, the same wherever it
+    appears, so that a call and its result stay paired."""
+    if _MISTRAL_ID.fullmatch(call_id):
+        return call_id
+    digest = hashlib.sha256(call_id.encode()).digest()
+    letters = _MISTRAL_ID_CHARACTERS
+    return "".join(letters[byte % len(letters)] for byte in digest[:9])
 
 
 def _json_end(text: str, bracket: str) -> int | None:

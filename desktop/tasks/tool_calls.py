@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from desktop.engine.protocol import OutputConstraint, Tool, ToolCall, ToolCallForm
+from desktop.engine.protocol import ChatMessage, OutputConstraint, Tool, ToolCall, ToolCallForm
 from desktop.tasks.tool_call_forms import FORMS
 
 
@@ -160,3 +160,26 @@ def read_tool_calls(
     said = [s for piece in pieces for s in reader.add(piece)] + reader.finish()
     text = "".join(s for s in said if isinstance(s, str))
     return text, tuple(s for s in said if isinstance(s, ToolCall))
+
+
+def with_template_ids(
+    form: ToolCallForm, messages: tuple[ChatMessage, ...]
+) -> tuple[ChatMessage, ...]:
+    """The conversation with its calls' ids as the model's template takes them: one begun with
+    another model (or a client that made its own ids) goes on with this one."""
+    to_template = FORMS[form].id_for_template
+
+    def as_taken(message: ChatMessage) -> ChatMessage:
+        if not message.tool_calls and message.tool_call_id is None:
+            return message
+        return dataclasses.replace(
+            message,
+            tool_calls=tuple(
+                dataclasses.replace(call, id=to_template(call.id)) for call in message.tool_calls
+            ),
+            tool_call_id=(
+                to_template(message.tool_call_id) if message.tool_call_id is not None else None
+            ),
+        )
+
+    return tuple(as_taken(message) for message in messages)

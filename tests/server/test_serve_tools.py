@@ -309,6 +309,40 @@ def test_a_calls_result_given_back_is_read_by_the_model_in_each_form(
     assert answer.usage is not None and answer.usage.prompt_tokens == rendered.tokens
 
 
+def test_a_conversation_begun_with_another_model_goes_on_in_each_form(
+    served_form: Served,
+) -> None:
+    """Ids of another model's or client's making (`call_...`), which Mistral's templates
+    refuse as they stand, are answered: the model switched mid-conversation."""
+    made_elsewhere = "call_" + "0123456789abcdef" * 2
+    answer = served_form.client().chat.completions.create(
+        model=served_form.model,
+        messages=[
+            *ASKED,
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": made_elsewhere,
+                        "type": "function",
+                        "function": {
+                            "name": "get_forecast",
+                            "arguments": '{"city": "Oslo", "days": 3}',
+                        },
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": made_elsewhere, "content": RESULT},
+        ],  # type: ignore[list-item]
+        tools=[FORECAST],  # type: ignore[list-item]
+        **{**GREEDY, "max_tokens": 8},  # type: ignore[arg-type]
+    )
+    [choice] = answer.choices
+    assert choice.finish_reason in ("stop", "length", "tool_calls")
+    assert answer.usage is not None and answer.usage.prompt_tokens > 0
+
+
 def test_a_template_that_teaches_a_form_lantern_does_not_read_is_a_400(
     lantern: Lantern,
     installed_starter: InstalledModel,

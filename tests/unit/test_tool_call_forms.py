@@ -15,8 +15,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tool_call_strategies import JSON_VALUES
 
-from desktop.engine.protocol import Tool, ToolCall, ToolCallForm
-from desktop.tasks.tool_calls import ChosenFunction, call_constraint, read_tool_calls
+from desktop.engine.protocol import ChatMessage, Tool, ToolCall, ToolCallForm
+from desktop.tasks.tool_calls import (
+    ChosenFunction,
+    call_constraint,
+    read_tool_calls,
+    with_template_ids,
+)
 
 
 def numbered_ids() -> Any:
@@ -232,6 +237,40 @@ def test_calls_get_ids_of_the_shape_their_forms_templates_take(
 ) -> None:
     made = read_tool_calls(form, [text])[1]
     assert made and all(re.fullmatch(id_shape, call.id) for call in made), made
+
+
+# A conversation begun with another model, whose client made ids of its own beside one of
+# Mistral's shape: a call's id and its result's.
+MADE_ELSEWHERE, MISTRAL_SHAPED = "call_0123456789abcdef01234567", "aB3dE5gH9"
+BEGUN_ELSEWHERE = (
+    ChatMessage("user", "Forecast, then ring."),
+    ChatMessage(
+        "assistant",
+        "",
+        tool_calls=(ToolCall(MADE_ELSEWHERE, "f", "{}"), ToolCall(MISTRAL_SHAPED, "g", "{}")),
+    ),
+    ChatMessage("tool", "sun", tool_call_id=MADE_ELSEWHERE),
+    ChatMessage("tool", "rung", tool_call_id=MISTRAL_SHAPED),
+)
+
+
+@pytest.mark.parametrize("form", ["mistral", "mistral_args"])
+def test_ids_made_elsewhere_reach_mistrals_templates_as_9_letters_or_digits_still_paired(
+    form: ToolCallForm,
+) -> None:
+    user, assistant, result, other_result = with_template_ids(form, BEGUN_ELSEWHERE)
+    made, kept = assistant.tool_calls
+    assert re.fullmatch(r"[A-Za-z0-9]{9}", made.id) and result.tool_call_id == made.id
+    assert kept.id == other_result.tool_call_id == MISTRAL_SHAPED
+    assert user == BEGUN_ELSEWHERE[0] and result.content == "sun"
+    # Another id, another mapping: calls stay apart.
+    [again] = with_template_ids(form, (ChatMessage("tool", "x", tool_call_id="call_2"),))
+    assert again.tool_call_id not in (made.id, MISTRAL_SHAPED)
+
+
+@pytest.mark.parametrize("form", ["hermes", "llama3"])
+def test_ids_reach_other_templates_as_the_client_gave_them(form: ToolCallForm) -> None:
+    assert with_template_ids(form, BEGUN_ELSEWHERE) == BEGUN_ELSEWHERE
 
 
 # ---- forced calls ----------------------------------------------------------------------------
