@@ -173,7 +173,10 @@ class Llama3Form(CallForm):
         return _json_constraint(_named_call_schema(tool, "parameters"))
 
 
-class MistralForm(CallForm):
+class MistralMarkedForm(CallForm, ABC):
+    """Mistral's forms: calls after the [TOOL_CALLS] marker, with ids of 9 letters or digits,
+    the only ones its templates take."""
+
     opening = MISTRAL_TOOL_CALLS
 
     def new_call_id(self) -> str:
@@ -182,6 +185,8 @@ class MistralForm(CallForm):
     def id_for_template(self, call_id: str) -> str:
         return _mistral_id_for(call_id)
 
+
+class MistralForm(MistralMarkedForm):
     def call_end(self, written: str) -> int | None:
         return _json_end(written, "[")
 
@@ -205,15 +210,7 @@ class MistralForm(CallForm):
         )
 
 
-class MistralArgsForm(CallForm):
-    opening = MISTRAL_TOOL_CALLS
-
-    def new_call_id(self) -> str:
-        return _mistral_call_id()
-
-    def id_for_template(self, call_id: str) -> str:
-        return _mistral_id_for(call_id)
-
+class MistralArgsForm(MistralMarkedForm):
     def call_end(self, written: str) -> int | None:
         named = _NAMED_CALL.match(written)
         if named is None:
